@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets everything up (see setup.sh), then runs the whole test suite:
+# lint, strict typing, layer contracts, migrations check and pytest.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$(bash "$repo/scripts/setup.sh" | tail -n 1)"
+cd "$repo"
+export PATH="$venv/bin:$PATH" QT_QPA_PLATFORM=offscreen PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring
+step() { printf '\n==> %s\n' "$*"; }
+step "ruff"; ruff check .; ruff format --check .
+step "mypy --strict"; mypy
+step "pytest"; exec pytest "$@"

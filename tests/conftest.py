@@ -1,0 +1,24 @@
+"""Suite-wide fixtures: every test gets its own X121 home and a plaintext keyring."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No test reads or writes the developer's real X121 home or settings."""
+    home = tmp_path_factory.mktemp("x121-home")
+    monkeypatch.setenv("X121_HOME", str(home))
+    monkeypatch.delenv("X121_DATABASE_URL", raising=False)
+    yield home

@@ -1,0 +1,1 @@
+"""comfy layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""Domain layer: plain data and pure logic; no Qt, database or network."""

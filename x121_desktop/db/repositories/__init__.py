@@ -1,0 +1,1 @@
+"""repositories layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""theming layer (see ARCHITECTURE.md)."""
