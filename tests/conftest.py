@@ -22,3 +22,6 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("X121_HOME", str(home))
     monkeypatch.delenv("X121_DATABASE_URL", raising=False)
     yield home
+
+
+pytest_plugins = ["tests.fixtures.database"]
