@@ -1,1 +1,1 @@
-"""ui layer (see ARCHITECTURE.md)."""
+"""PySide6 lives here only."""
