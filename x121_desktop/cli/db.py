@@ -38,6 +38,9 @@ def register(sub: Any) -> None:
     sv.add_argument("--detach", action="store_true", help="leave the server running and return")
     sv.set_defaults(handler=_serve)
 
+    sp = dbsub.add_parser("stop", help="stop a database server this machine left running (`serve --detach`)")
+    sp.set_defaults(handler=_stop)
+
 
 def _upgrade(args: argparse.Namespace) -> int:
     from x121_desktop.db.migrate import upgrade
@@ -89,3 +92,13 @@ def _serve(args: argparse.Namespace) -> int:
         detach=args.detach,
     )
     return serve_lan(launch_options(args), request, say=print)
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from x121_desktop.services.hosting import stop_served
+
+    if stop_served(launch_options(args)):
+        print("Database server stopped.")
+        return 0
+    print("No database server is running for this X121 home.")
+    return 1
