@@ -21,7 +21,7 @@ class LookupEnum(IntEnum):
 
     _label: str
 
-    def __new__(cls, value: int, label: str) -> Self:
+    def __new__(cls, value: int, label: str = "") -> Self:
         member = int.__new__(cls, value)
         member._value_ = value
         member._label = label
