@@ -1,0 +1,125 @@
+"""Per-frame features shared by the seam and segment analyses.
+
+Every frame is reduced once; the metrics then compare features, never full frames.
+
+Scales (documented accuracy, see ARCHITECTURE/PLATFORM and the tests):
+
+* **¼ size grayscale** (``ANALYSIS_DIVISOR``) for SSIM and frozen-frame detection. PLATFORM.md
+  measured ¼-size SSIM at 0.3-1.2 ms; a 0.6 px shift or a colour cast still moves it by > 0.02.
+* **½ size grayscale** (``SHARPNESS_DIVISOR``) for the variance of the Laplacian: at ¼ size a
+  visible blur (Gaussian sigma 2 px at full size) is averaged away, at ½ size it still halves the value.
+* **⅛ size** (``COLOUR_DIVISOR``, ``MOTION_DIVISOR``) for Lab colour statistics, histograms and
+  Farneback optical flow: colour casts and exposure are global, and flow magnitudes are compared
+  as ratios across/within, which do not depend on scale.
+
+No side is reduced below ``MIN_SIDE`` pixels, so small frames are analysed at (near) full size.
+Frames are RGB ``uint8`` arrays of shape (H, W, 3), as PyAV's ``to_ndarray(format="rgb24")`` gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from x121_desktop.core.stitching.phash import phash
+
+type Frame = NDArray[np.uint8]
+
+ANALYSIS_DIVISOR = 4
+SHARPNESS_DIVISOR = 2
+COLOUR_DIVISOR = 8
+MOTION_DIVISOR = 8
+MIN_SIDE = 64
+_HIST_BINS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisGeometry:
+    """The sizes (width, height) every frame of one analysis is reduced to."""
+
+    full: tuple[int, int]
+    half: tuple[int, int]
+    quarter: tuple[int, int]
+    eighth: tuple[int, int]
+
+    @classmethod
+    def for_frame(cls, frame: Frame) -> AnalysisGeometry:
+        check_frame(frame)
+        h, w = frame.shape[:2]
+
+        def reduced(divisor: int) -> tuple[int, int]:
+            # Keep the aspect ratio; do not shrink the short side below MIN_SIDE.
+            d = max(1.0, min(float(divisor), min(h, w) / MIN_SIDE))
+            return max(1, round(w / d)), max(1, round(h / d))
+
+        return cls((w, h), reduced(SHARPNESS_DIVISOR), reduced(ANALYSIS_DIVISOR), reduced(COLOUR_DIVISOR))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FrameFeatures:
+    """What the analyses need of one frame (arrays are private to the analysis; do not mutate)."""
+
+    gray: NDArray[np.uint8]
+    """Grayscale at ¼ size: SSIM and frozen detection."""
+    motion_gray: NDArray[np.uint8]
+    """Grayscale at ⅛ size: optical flow."""
+    lab: NDArray[np.float32]
+    """CIE L*a*b* (L* 0..100) at ⅛ size: per-pixel ΔE."""
+    lab_mean: tuple[float, float, float]
+    luma_percentiles: tuple[float, float, float]
+    """L* at the 5th, 50th and 95th percentile."""
+    histogram: NDArray[np.float32]
+    """Normalised 8x8x8 Lab histogram for cv2.compareHist."""
+    sharpness: float
+    """Variance of the Laplacian at ½ size."""
+    phash: int
+
+
+def check_frame(frame: object) -> None:
+    """Raise ValueError unless ``frame`` is an RGB uint8 (H, W, 3) array with H, W >= 2."""
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        shape = getattr(frame, "shape", None)
+        dtype = getattr(frame, "dtype", type(frame).__name__)
+        raise ValueError(f"a frame must be an RGB uint8 array of shape (H, W, 3), got {shape} {dtype}")
+    if frame.shape[0] < 2 or frame.shape[1] < 2:
+        raise ValueError(f"a frame must be at least 2x2 pixels, got {frame.shape[1]}x{frame.shape[0]}")
+
+
+def _resize(img: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
+    if (img.shape[1], img.shape[0]) == size:
+        return img
+    return cast("NDArray[np.uint8]", cv2.resize(img, size, interpolation=cv2.INTER_AREA))
+
+
+def extract(frame: Frame, geometry: AnalysisGeometry) -> FrameFeatures:
+    """Reduce one frame to its features at ``geometry`` (frames of another size are resized)."""
+    check_frame(frame)
+    rgb = frame if (frame.shape[1], frame.shape[0]) == geometry.full else _resize(frame, geometry.full)
+    gray_full = cast("NDArray[np.uint8]", cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    half = _resize(gray_full, geometry.half)
+    quarter = _resize(half, geometry.quarter)
+    eighth = _resize(quarter, geometry.eighth)
+    lap = cv2.Laplacian(half, cv2.CV_32F)
+    sharpness = float(lap.var())
+
+    small_rgb = _resize(rgb, geometry.eighth)
+    lab = cast("NDArray[np.float32]", cv2.cvtColor(small_rgb.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2LAB))
+    mean = lab.reshape(-1, 3).mean(axis=0, dtype=np.float64)
+    p5, p50, p95 = np.percentile(lab[..., 0], (5.0, 50.0, 95.0))
+    lab8 = cv2.cvtColor(small_rgb, cv2.COLOR_RGB2LAB)
+    hist = cast("NDArray[np.float32]", cv2.calcHist([lab8], [0, 1, 2], None, [_HIST_BINS] * 3, [0, 256] * 3))
+    cv2.normalize(hist, hist, 1.0, 0.0, cv2.NORM_L1)
+    return FrameFeatures(
+        gray=quarter,
+        motion_gray=eighth,
+        lab=lab,
+        lab_mean=(float(mean[0]), float(mean[1]), float(mean[2])),
+        luma_percentiles=(float(p5), float(p50), float(p95)),
+        histogram=hist,
+        sharpness=sharpness,
+        phash=phash(quarter),
+    )

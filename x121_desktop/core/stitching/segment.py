@@ -1,0 +1,192 @@
+"""Along-segment checks: frozen runs, sharpness dips, sudden changes and the identity drift curve.
+
+Frames are consumed one at a time from any iterable (a decoder can stream into it), and only the
+features of the previous frame are kept, so memory does not grow with length. Identity runs on
+sampled frames only (every ``identity_every`` frames plus the last, ~0.2 s each); the rest costs a
+few milliseconds per frame at 1080p (see benchmarks/bench_seam.py).
+
+Graded like a seam (score.py bands), with the segment's own median as the baseline:
+ssim (median - lowest consecutive SSIM), exposure (largest consecutive |ΔL*| - median), motion
+(largest consecutive flow / max(median, floor)), sharpness (1 - lowest / median), frozen (repeated
+frames of the longest near-identical run) and identity (largest distance to the reference).
+Without Seed A the reference is the first sampled face; no face at all → identity not graded,
+with the reason "no face found in any sampled frame".
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from x121_desktop.core.cancel import CancelToken, ProgressSink
+from x121_desktop.core.errors import InvalidInput
+from x121_desktop.core.likeness.faces import IdentityReference, face_distance, observe_face
+from x121_desktop.core.stitching.frames import AnalysisGeometry, Frame, FrameFeatures, extract
+from x121_desktop.core.stitching.motion import frozen_runs
+from x121_desktop.core.stitching.pairs import compare_features
+from x121_desktop.core.stitching.report import FrameRun, IdentitySample, MetricGrade, SegmentReport
+from x121_desktop.core.stitching.score import (
+    DEFAULT_THRESHOLDS,
+    FROZEN_MAD,
+    MOTION_FLOOR_FRACTION,
+    SeamMetric,
+    SeamThresholds,
+    worst,
+)
+
+DEFAULT_IDENTITY_EVERY = 16
+
+
+def analyze_segment(
+    frames: Iterable[Frame],
+    *,
+    reference: IdentityReference | None = None,
+    identity_every: int = DEFAULT_IDENTITY_EVERY,
+    thresholds: SeamThresholds = DEFAULT_THRESHOLDS,
+    frame_count: int | None = None,
+    cancel: CancelToken | None = None,
+    progress: ProgressSink | None = None,
+) -> SegmentReport:
+    """Measure one segment frame by frame. ``identity_every=0`` turns identity off;
+    ``frame_count`` (when known) only feeds ``progress``."""
+    geometry: AnalysisGeometry | None = None
+    prev: FrameFeatures | None = None
+    ssims: list[float] = []
+    motions: list[float] = []
+    diffs: list[float] = []
+    exposures: list[float] = []
+    sharp: list[float] = []
+    embeddings: list[tuple[int, tuple[float, ...] | None, IdentitySample]] = []
+    last: tuple[int, Frame] | None = None
+    count = 0
+
+    def sample(index: int, frame: Frame) -> None:
+        seen = observe_face(frame)
+        box = seen.box if seen is not None else None
+        embeddings.append((index, seen.embedding if seen else None, IdentitySample(index, None, box)))
+
+    for index, frame in enumerate(frames):
+        if cancel is not None:
+            cancel.raise_if_cancelled("Segment analysis")
+        if geometry is None:
+            geometry = AnalysisGeometry.for_frame(frame)
+        feats = extract(frame, geometry)
+        sharp.append(feats.sharpness)
+        if prev is not None:
+            pair = compare_features(prev, feats, geometry)
+            ssims.append(pair.ssim)
+            motions.append(pair.motion)
+            diffs.append(pair.difference)
+            exposures.append(abs(pair.exposure_jump))
+        prev = feats
+        if identity_every > 0 and index % identity_every == 0:
+            sample(index, frame)
+            last = None
+        elif identity_every > 0:
+            last = (index, frame)
+        count = index + 1
+        if progress is not None:
+            progress(float(count), float(frame_count or count), "analysing frames")
+    if count == 0 or geometry is None:
+        raise InvalidInput("The segment has no frames", "Check that the file decodes to at least one frame.")
+    if last is not None:
+        sample(*last)
+
+    samples, ref_name, reason = _identity_curve(embeddings, reference)
+    runs = frozen_runs(diffs, FROZEN_MAD)
+    curves = _Curves(ssims, motions, exposures, sharp, MOTION_FLOOR_FRACTION * geometry.full[0])
+    grades = _grade_segment(curves, runs, samples, ref_name, thresholds)
+    measured = any(s.distance is not None for s in samples)
+    return SegmentReport(
+        frame_count=count,
+        ssim=tuple(ssims),
+        motion=tuple(motions),
+        difference=tuple(diffs),
+        sharpness=tuple(sharp),
+        frozen_runs=runs,
+        identity=samples,
+        identity_reference=ref_name if measured else "",
+        identity_reason=reason,
+        grades=tuple(grades),
+        grade=worst([g.grade for g in grades]),
+        score=min((g.score for g in grades), default=math.nan),
+    )
+
+
+def _identity_curve(
+    embeddings: list[tuple[int, tuple[float, ...] | None, IdentitySample]],
+    reference: IdentityReference | None,
+) -> tuple[tuple[IdentitySample, ...], str, str]:
+    if not embeddings:
+        return (), "", ""
+    if reference is not None:
+        ref_vec: tuple[float, ...] | None = reference.embedding
+        name = reference.label
+    else:
+        ref_vec = next((e for _, e, _ in embeddings if e is not None), None)
+        name = "the first sampled face"
+    samples = tuple(
+        IdentitySample(i, face_distance(e, ref_vec) if e is not None and ref_vec is not None else None, s.box)
+        for i, e, s in embeddings
+    )
+    missing = [s.frame for s in samples if s.box is None]
+    if len(missing) == len(samples):
+        reason = f"no face found in any of the {len(samples)} sampled frames; identity not measured"
+    elif missing:
+        shown = ", ".join(str(m) for m in missing[:6]) + (" …" if len(missing) > 6 else "")
+        reason = f"no face found in sampled frame(s) {shown}"
+    else:
+        reason = ""
+    return samples, name, reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Curves:
+    ssim: list[float]
+    motion: list[float]
+    exposure: list[float]
+    sharpness: list[float]
+    motion_floor: float
+
+
+def _grade_segment(
+    c: _Curves,
+    runs: tuple[FrameRun, ...],
+    samples: tuple[IdentitySample, ...],
+    ref_name: str,
+    th: SeamThresholds,
+) -> list[MetricGrade]:
+    grades: list[MetricGrade] = []
+
+    def grade(metric: SeamMetric, value: float, detail: str) -> None:
+        band = th.band(metric)
+        grades.append(MetricGrade(metric, value, band.grade(value), band.score(value), f"{metric.value}: {detail}"))
+
+    longest = max(runs, key=lambda r: r.length, default=None)
+    if longest is not None:
+        detail = f"{longest.length} near-identical frames from frame {longest.start}"
+        grade(SeamMetric.FROZEN, float(longest.length - 1), detail)
+    else:
+        grade(SeamMetric.FROZEN, 0.0, "no repeated frames")
+    med_sharp = statistics.median(c.sharpness)
+    low = min(range(len(c.sharpness)), key=c.sharpness.__getitem__)
+    dip = 1.0 - c.sharpness[low] / med_sharp if med_sharp > 0 else 0.0
+    grade(SeamMetric.SHARPNESS, dip, f"sharpness dips {100 * dip:.0f} % below the median at frame {low}")
+    if c.ssim:
+        med = statistics.median(c.ssim)
+        i = min(range(len(c.ssim)), key=c.ssim.__getitem__)
+        grade(SeamMetric.SSIM, med - c.ssim[i], f"SSIM {c.ssim[i]:.3f} from frame {i} to {i + 1} vs median {med:.3f}")
+        i = max(range(len(c.exposure)), key=c.exposure.__getitem__)
+        value = c.exposure[i] - statistics.median(c.exposure)
+        grade(SeamMetric.EXPOSURE, value, f"exposure changes {c.exposure[i]:.1f} L* from frame {i} to {i + 1}")
+        i = max(range(len(c.motion)), key=c.motion.__getitem__)
+        ratio = c.motion[i] / max(statistics.median(c.motion), c.motion_floor)
+        detail = f"motion {c.motion[i]:.1f} px from frame {i} to {i + 1} ({ratio:.1f}x the median)"
+        grade(SeamMetric.MOTION, ratio, detail)
+    measured = [(s.frame, s.distance) for s in samples if s.distance is not None]
+    if measured:
+        frame, far = max(measured, key=lambda m: m[1])
+        grade(SeamMetric.IDENTITY, far, f"face distance {far:.2f} to {ref_name} at frame {frame}")
+    return grades
