@@ -8,6 +8,8 @@ Scales (documented accuracy, see ARCHITECTURE/PLATFORM and the tests):
   measured ¼-size SSIM at 0.3-1.2 ms; a 0.6 px shift or a colour cast still moves it by > 0.02.
 * **½ size grayscale** (``SHARPNESS_DIVISOR``) for the variance of the Laplacian: at ¼ size a
   visible blur (Gaussian sigma 2 px at full size) is averaged away, at ½ size it still halves the value.
+  It is divided by the grey-level variance of the same image, so a darker or flatter frame (an
+  exposure jump scales the raw value by the contrast squared) does not read as a blurred one.
 * **⅛ size** (``COLOUR_DIVISOR``, ``MOTION_DIVISOR``) for Lab colour statistics, histograms and
   Farneback optical flow: colour casts and exposure are global, and flow magnitudes are compared
   as ratios across/within, which do not depend on scale.
@@ -35,6 +37,7 @@ COLOUR_DIVISOR = 8
 MOTION_DIVISOR = 8
 MIN_SIDE = 64
 _HIST_BINS = 8
+SHARPNESS_EPS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ class FrameFeatures:
     gray: NDArray[np.uint8]
     """Grayscale at ¼ size: SSIM and frozen detection."""
     motion_gray: NDArray[np.uint8]
-    """Grayscale at ⅛ size: optical flow."""
+    """Grayscale at ⅛ size, normalised to mean 128 / std 48: optical flow."""
     lab: NDArray[np.float32]
     """CIE L*a*b* (L* 0..100) at ⅛ size: per-pixel ΔE."""
     lab_mean: tuple[float, float, float]
@@ -75,7 +78,7 @@ class FrameFeatures:
     histogram: NDArray[np.float32]
     """Normalised 8x8x8 Lab histogram for cv2.compareHist."""
     sharpness: float
-    """Variance of the Laplacian at ½ size."""
+    """Variance of the Laplacian at ½ size divided by the grey-level variance (contrast-free)."""
     phash: int
 
 
@@ -95,6 +98,13 @@ def _resize(img: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
     return cast("NDArray[np.uint8]", cv2.resize(img, size, interpolation=cv2.INTER_AREA))
 
 
+def _normalise(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Mean 128, standard deviation 48: a brightness change must not read as optical flow."""
+    mean, std = cv2.meanStdDev(gray)
+    alpha = 48.0 / max(float(std[0, 0]), 1.0)
+    return cast("NDArray[np.uint8]", cv2.convertScaleAbs(gray, alpha=alpha, beta=128.0 - alpha * float(mean[0, 0])))
+
+
 def extract(frame: Frame, geometry: AnalysisGeometry) -> FrameFeatures:
     """Reduce one frame to its features at ``geometry`` (frames of another size are resized)."""
     check_frame(frame)
@@ -104,7 +114,7 @@ def extract(frame: Frame, geometry: AnalysisGeometry) -> FrameFeatures:
     quarter = _resize(half, geometry.quarter)
     eighth = _resize(quarter, geometry.eighth)
     lap = cv2.Laplacian(half, cv2.CV_32F)
-    sharpness = float(lap.var())
+    sharpness = float(lap.var()) / (float(half.var()) + SHARPNESS_EPS)
 
     small_rgb = _resize(rgb, geometry.eighth)
     lab = cast("NDArray[np.float32]", cv2.cvtColor(small_rgb.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2LAB))
@@ -115,7 +125,7 @@ def extract(frame: Frame, geometry: AnalysisGeometry) -> FrameFeatures:
     cv2.normalize(hist, hist, 1.0, 0.0, cv2.NORM_L1)
     return FrameFeatures(
         gray=quarter,
-        motion_gray=eighth,
+        motion_gray=_normalise(eighth),
         lab=lab,
         lab_mean=(float(mean[0]), float(mean[1]), float(mean[2])),
         luma_percentiles=(float(p5), float(p50), float(p95)),

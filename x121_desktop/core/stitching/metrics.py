@@ -83,7 +83,7 @@ def analyze_seam(
 
     ssim_within = _median([p.ssim for p in within], 1.0)
     phash_within = _median([float(p.phash_distance) for p in within], 0.0)
-    cast_within = _median([p.delta_e_cast for p in within], 0.0)
+    chroma_within = _median([p.chroma_shift for p in within], 0.0)
     hist_within = _median([p.histogram_distance for p in within], 0.0)
     expo_within = _median([abs(p.exposure_jump) for p in within], 0.0)
     motion_within = _median([p.motion for p in within], 0.0)
@@ -111,7 +111,12 @@ def analyze_seam(
             th,
             f"pHash distance {across.phash_distance} across vs {phash_within:.0f} within",
         ),
-        _grade(SeamMetric.COLOUR, across.delta_e_cast - cast_within, th, f"colour cast ΔE76 {across.delta_e_cast:.1f}"),
+        _grade(
+            SeamMetric.COLOUR,
+            across.chroma_shift - chroma_within,
+            th,
+            f"colour cast {across.chroma_shift:.1f} ΔE76 on a*b* (ΔE76 {across.delta_e_cast:.1f} with L*)",
+        ),
         _grade(
             SeamMetric.HISTOGRAM,
             across.histogram_distance - hist_within,
@@ -145,6 +150,7 @@ def analyze_seam(
         phash_across=across.phash_distance,
         phash_within=phash_within,
         delta_e_cast=across.delta_e_cast,
+        chroma_shift=across.chroma_shift,
         delta_e_pixels=across.delta_e_pixels,
         histogram_distance=across.histogram_distance,
         exposure_jump=across.exposure_jump,

@@ -21,6 +21,8 @@ class PairMetrics:
     ssim: float
     phash_distance: int
     delta_e_cast: float
+    chroma_shift: float
+    """ΔE76 between the mean colours on a*b* only (the L* part is graded as exposure)."""
     delta_e_pixels: float
     histogram_distance: float
     exposure_jump: float
@@ -47,6 +49,7 @@ def compare_features(
         ssim=ssim(a.gray, b.gray),
         phash_distance=hamming(a.phash, b.phash),
         delta_e_cast=float(np.linalg.norm(lb - la)),
+        chroma_shift=float(np.linalg.norm(lb[1:] - la[1:])),
         delta_e_pixels=delta_pixels,
         histogram_distance=float(cv2.compareHist(a.histogram, b.histogram, cv2.HISTCMP_BHATTACHARYYA)),
         exposure_jump=float(exposure),

@@ -55,6 +55,8 @@ class SeamReport:
     phash_within: float
     delta_e_cast: float
     """CIE76 ΔE between the mean L*a*b* colours of the two seam frames."""
+    chroma_shift: float
+    """The a*b* part of ``delta_e_cast`` (what the colour grade uses; L* is graded as exposure)."""
     delta_e_pixels: float
     """Mean per-pixel CIE76 ΔE at ⅛ size (moves with the subject too; informational)."""
     histogram_distance: float

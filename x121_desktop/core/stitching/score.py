@@ -115,8 +115,8 @@ class Band:
         return max(0.0, 0.75 - slope * (v - self.green_below))
 
 
-SSIM_DROP_GREEN = 0.08
-SSIM_DROP_RED = 0.20
+SSIM_DROP_GREEN = 0.05
+SSIM_DROP_RED = 0.15
 PHASH_EXCESS_GREEN = 6.0
 PHASH_EXCESS_RED = 14.0
 COLOUR_DELTA_E_GREEN = 2.0
