@@ -111,11 +111,13 @@ def make_video(
     metadata: dict[str, str] | None = None,
     audio: bool = False,
     photo_name: str = "astronaut",
+    rotation: int | None = None,
 ) -> Path:
     """Encode `frames` (or that many `photo_frames`) to `path` with raw PyAV; returns `path`.
 
     `gop`: keyframe interval (1 = all intra). `bframes`: max B-frames (libx264/mpeg4).
     `pts` + `time_base`: explicit timestamps, e.g. for variable frame rate.
+    `rotation`: a display-matrix rotation in degrees (as phones write).
     The container follows the suffix (.mp4, .mkv, .webm, .mov, .avi).
     """
     rate = Fraction(rate)
@@ -137,6 +139,8 @@ def make_video(
         if time_base is not None:
             stream.time_base = time_base
             stream.codec_context.time_base = time_base
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
         if metadata:
             out.metadata.update(metadata)
         astream: Any = out.add_stream("aac", rate=48000) if audio else None
@@ -206,3 +210,9 @@ def decode_all(path: Path) -> list[Frame]:
     """Every frame in presentation order by plain sequential PyAV decode (the reference)."""
     with av.open(str(path)) as c:
         return [np.asarray(f.to_ndarray(format="rgb24"), dtype=np.uint8) for f in c.decode(video=0)]
+
+
+def psnr(a: Frame, b: Frame) -> float:
+    """Peak signal-to-noise ratio in dB (99 for identical frames): > 30 dB is a faithful lossy copy."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else float(10 * np.log10(255.0**2 / mse))

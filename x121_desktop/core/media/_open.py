@@ -34,7 +34,7 @@ def check_file(path: Path) -> None:
 
 
 def unreadable(path: Path, exc: BaseException) -> MediaError:
-    detail = str(exc).split(":")[-1].strip() or type(exc).__name__
+    detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return MediaError(
         f"{path} cannot be read as video ({detail}); it is truncated, damaged or not a media file",
         "Re-export or re-download the file.",

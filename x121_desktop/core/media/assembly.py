@@ -195,6 +195,20 @@ def _shift(s: _Source, master_start: int) -> int:
     return ticks - s.index.pts[s.start]
 
 
+def _window_dts(s: _Source) -> dict[int, int]:
+    """pts → a decode timestamp for each kept packet, before shifting.
+
+    Demuxers leave some dts unset (Matroska) or offset them differently per file, so the k-th
+    packet in decode order gets the k-th smallest kept pts, less the reorder delay that keeps
+    every dts <= its pts: strictly increasing and the same rule for every segment.
+    """
+    lo, hi = s.index.pts[s.start], s.index.pts[s.end - 1]
+    order = [pts for pts, _, _ in s.index.decode_order if lo <= pts <= hi]
+    shown = sorted(order)
+    delay = max(0, *(shown[k] - pts for k, pts in enumerate(order)))
+    return {pts: shown[k] - delay for k, pts in enumerate(order)}
+
+
 def _timestamps_monotonic(sources: Sequence[_Source]) -> bool:
     tb = sources[0].index.time_base
     if any(s.index.time_base != tb for s in sources):
@@ -203,13 +217,10 @@ def _timestamps_monotonic(sources: Sequence[_Source]) -> bool:
     offset = 0
     for s in sources:
         shift = _shift(s, offset)
-        lo, hi = s.index.pts[s.start], s.index.pts[s.end - 1]
-        for pts, dts, _ in s.index.decode_order:
-            if lo <= pts <= hi:
-                d = (dts if dts is not None else pts) + shift
-                if last_dts is not None and d <= last_dts:
-                    return False
-                last_dts = d
+        for dts in _window_dts(s).values():
+            if last_dts is not None and dts + shift <= last_dts:
+                return False
+            last_dts = dts + shift
         offset += s.end - s.start
     return True
 
@@ -261,6 +272,7 @@ def _copy_one(
     progress: ProgressSink,
 ) -> int:
     lo, hi = s.index.pts[s.start], s.index.pts[s.end - 1]
+    dts_of = _window_dts(s)
     src, _ = open_input(s.info.path)
     with src:
         stream = src.streams.video[0]
@@ -270,8 +282,8 @@ def _copy_one(
                 if pk.pts is not None and pk.dts is not None and pk.dts > hi:
                     break
                 continue
+            pk.dts = dts_of[pk.pts] + shift
             pk.pts += shift
-            pk.dts = (pk.dts if pk.dts is not None else pk.pts - shift) + shift
             pk.stream = ostream
             pk.time_base = s.index.time_base
             dst.mux(pk)

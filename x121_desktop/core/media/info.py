@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -94,7 +95,8 @@ def probe_with_index(path: Path) -> tuple[VideoInfo, PacketIndex]:
         stream = container.streams.video[0]
         index = _scan_packets(path, container, stream)
         if not index.pts:
-            raise MediaError(f"{path} has a video stream with no frames", "Re-export the file.")
+            why = "is truncated before its first complete frame" if index.truncated else "has no frames"
+            raise MediaError(f"{path} {why}", "Re-export or re-download the file.")
         container.seek(index.pts[0], stream=stream, backward=True)
         rotation = _first_frame_rotation(path, container, stream)
         info = _describe(path, container, stream, index, rotation)
@@ -106,8 +108,11 @@ def _scan_packets(
 ) -> PacketIndex:
     size = path.stat().st_size
     entries: list[tuple[int, int | None, bool]] = []
-    truncated = False
+    # mp4 indexes every sample's byte range: a sample ending past EOF was cut off (the demuxer
+    # would hand it over short, and its frame would not decode).
+    truncated = any(e.pos + e.size > size for e in stream.index_entries if e.size > 0)
     missing_pts = 0
+    end_ticks = 0
     try:
         for pk in container.demux(stream):
             if pk.size == 0:
@@ -121,6 +126,7 @@ def _scan_packets(
             if pk.is_discard:
                 continue
             entries.append((pk.pts, pk.dts, pk.is_keyframe))
+            end_ticks = max(end_ticks, pk.pts + (pk.duration or 0))
     except AV_ERRORS:
         truncated = True
     if missing_pts:
@@ -128,27 +134,75 @@ def _scan_packets(
             f"{path} has {missing_pts} video packets without timestamps, so frames cannot be indexed",
             "Remux it into .mp4 or .mkv (ffmpeg -fflags +genpts -i IN -c copy OUT.mkv).",
         )
+    time_base = to_fraction(stream.time_base, Fraction(1, 1))
+    if _shorter_than_declared(container, stream, len(entries), end_ticks * time_base) or _tail_has_hole(
+        stream, entries, time_base
+    ):
+        truncated = True
+    if truncated and entries:
+        entries = _complete_prefix(entries)
     pts = tuple(sorted(e[0] for e in entries))
     keys = tuple(sorted(e[0] for e in entries if e[2]))
     if pts and (not keys or keys[0] > pts[0]):
         # Frames shown before the first keyframe cannot be decoded; seek from the start.
         keys = (pts[0], *keys)
-    declared = _declared_frames(container, stream)
-    if declared is not None and len(pts) < declared[0] - declared[1]:
-        truncated = True
-    return PacketIndex(to_fraction(stream.time_base, Fraction(1, 1)), pts, keys, tuple(entries), truncated)
+    return PacketIndex(time_base, pts, keys, tuple(entries), truncated)
 
 
-def _declared_frames(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream
-) -> tuple[int, int] | None:
-    """(frames the header promises, tolerance), or None when it promises nothing."""
-    if stream.frames:
-        return stream.frames, 0
+def _complete_prefix(entries: list[tuple[int, int | None, bool]]) -> list[tuple[int, int | None, bool]]:
+    """The frames of a truncated stream that are surely whole and gap-free.
+
+    The last packet read may itself be cut short, so it is dropped. Every lost packet has a
+    dts above the last dts read, and pts >= dts, so frames shown up to that dts are complete;
+    later ones may sit after a hole left by a lost B-frame and would shift every index.
+    """
+    kept = entries[:-1]
+    if not kept:
+        return kept
+    last = kept[-1]
+    limit = last[1] if last[1] is not None else last[0]
+    return [e for e in kept if e[0] <= limit]
+
+
+def _tail_has_hole(
+    stream: av.video.stream.VideoStream, entries: list[tuple[int, int | None, bool]], time_base: Fraction
+) -> bool:
+    """True when frames shown after the last decode timestamp skip a frame slot.
+
+    A cut file keeps a reference frame decoded early but loses the B-frames shown before it:
+    the duration still looks whole, but a hole opens in the last timestamps.
+    """
+    if not entries or entries[-1][1] is None:
+        return False
     rate = to_fraction(stream.average_rate) or to_fraction(stream.guessed_rate)
-    if container.duration and rate:
-        return round(Fraction(container.duration, 1_000_000) * rate), 1
-    return None
+    if not rate:
+        return False
+    last_dts = entries[-1][1]
+    shown = sorted(e[0] for e in entries)
+    tail_from = max(0, bisect.bisect_right(shown, last_dts) - 1)
+    tail = shown[tail_from:]
+    step = 1 / (rate * time_base)
+    return any(b - a > step * Fraction(3, 2) for a, b in itertools.pairwise(tail))
+
+
+def _shorter_than_declared(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    count: int,
+    end: Fraction,
+) -> bool:
+    """True when the header promises more than the packets deliver.
+
+    mp4 headers state the frame count; Matroska only the duration, which the muxer sets to
+    the end of the last packet, so a shortfall over half a frame means packets were lost.
+    """
+    if stream.frames:
+        return count < stream.frames
+    rate = to_fraction(stream.average_rate) or to_fraction(stream.guessed_rate)
+    start = to_fraction(stream.start_time or 0) * to_fraction(stream.time_base, Fraction(1, 1))
+    if container.duration and rate and end:
+        return Fraction(container.duration, 1_000_000) - (end - start) > 1 / (2 * rate)
+    return False
 
 
 def _first_frame_rotation(
