@@ -208,11 +208,6 @@ class _Builder:
                     f"{node.type} accepts ({_short(mapped.leftover)}); they were ignored. "
                     "Check the node's settings after updating ComfyUI or the workflow."
                 )
-        elif node.widgets_values:
-            self.notes.append(
-                f"Node {label} is of type {node.type}, which this server does not know, so its widget values "
-                "could not be assigned to inputs. Install the custom node pack that provides it, or update ComfyUI."
-            )
         for sock in node.inputs:
             if sock.link is None:
                 continue
