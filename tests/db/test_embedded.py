@@ -17,9 +17,8 @@ from x121_desktop.db.embedded import EMBEDDED_DATABASE, _orphan_running, start_e
 
 
 @pytest.fixture
-def pgdata(tmp_path: Path) -> Path:
-    tmp_path.chmod(0o755)
-    return tmp_path / "pgdata"
+def pgdata(pg_tmp: Path) -> Path:
+    return pg_tmp / "pgdata"
 
 
 def _query_one(server_conninfo: dict[str, object], sql: str) -> object:

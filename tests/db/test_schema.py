@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from psycopg import errors
 from skimage import data as skdata
-from sqlalchemy import make_url, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from x121_desktop.core.enums import (
@@ -128,21 +128,6 @@ class Studio:
         scene = self.add_scene(self.add_character(self.add_project()))
         first, second = self.add_segment(scene, 0), self.add_segment(scene, 1)
         return scene, first, self.add_take(first), self.add_take(second)
-
-
-@pytest.fixture
-def db_conn(migrated_url: str) -> Iterator[Conn]:
-    """Local stand-in for tests/fixtures/database.py's `db_conn`, whose `migrated_conninfo` takes the
-    database name from the end of the URL and so reads the socket query (`...pgdata&port=5432`)."""
-    url = make_url(migrated_url)
-    conn = psycopg.connect(
-        dbname=url.database, user=url.username, host=str(url.query["host"]), port=str(url.query.get("port", 5432))
-    )
-    try:
-        yield conn
-    finally:
-        conn.rollback()
-        conn.close()
 
 
 @pytest.fixture
