@@ -16,6 +16,7 @@ from x121_desktop.core.errors import X121Error
 COMMAND_MODULES: tuple[str, ...] = (
     "x121_desktop.cli.db",
     "x121_desktop.cli.users",
+    "x121_desktop.cli.media",
 )
 
 
