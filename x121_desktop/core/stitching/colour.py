@@ -25,8 +25,11 @@ from x121_desktop.core.errors import InvalidInput
 
 Frame = npt.NDArray[np.uint8]
 
-# A channel whose spread shrank to almost nothing is not stretched by more than this.
+# A channel whose spread shrank to almost nothing is not stretched by more than this (noise would
+# blow up); shrinking is safe and may go much further (a colour cast on a grey picture: a*/b*
+# spread must fall back to ~0).
 MAX_STD_RATIO = 3.0
+MIN_STD_RATIO = 0.02
 
 
 class ColourMethod(enum.Enum):
@@ -78,7 +81,7 @@ def fit_transfer(anchor: Sequence[Frame], source: Sequence[Frame], method: Colou
     source_stats = lab_stats(source)
     if method is ColourMethod.REINHARD:
         scale = tuple(
-            float(np.clip(t / s if s > 1e-6 else 1.0, 1.0 / MAX_STD_RATIO, MAX_STD_RATIO))
+            float(np.clip(t / s if s > 1e-6 else 1.0, MIN_STD_RATIO, MAX_STD_RATIO))
             for t, s in zip(target_stats.std, source_stats.std, strict=True)
         )
         shift = tuple(t - k * s for t, k, s in zip(target_stats.mean, scale, source_stats.mean, strict=True))
