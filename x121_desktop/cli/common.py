@@ -29,7 +29,17 @@ def read_password_stdin() -> str:
 
 @contextmanager
 def studio_from_args(args: argparse.Namespace, *, require_schema: bool = True) -> Iterator[Studio]:
-    studio = open_studio(launch_options(args), prompt_password=ask_password, require_schema=require_schema)
+    from x121_desktop.services.auth.credentials import remember_password, stored_password
+
+    studio = open_studio(
+        launch_options(args),
+        prompt_password=ask_password,
+        stored_password=stored_password,
+        remember_password=remember_password,
+        require_schema=require_schema,
+    )
+    for notice in studio.database.notices:
+        print(f"x121: {notice}", file=sys.stderr)
     try:
         yield studio
     finally:

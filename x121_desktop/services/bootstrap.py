@@ -57,6 +57,7 @@ class DatabaseInfo:
     server_version: str
     schema: SchemaStatus
     recovered_from_crash: bool = False
+    notices: tuple[str, ...] = ()  # e.g. whether a typed password was kept in the keyring
 
 
 @dataclass
@@ -91,11 +92,13 @@ def open_studio(
     *,
     prompt_password: PasswordPrompt | None = None,
     stored_password: Callable[[str, str], str | None] | None = None,
+    remember_password: Callable[[str, str, str], str] | None = None,
     require_schema: bool = True,
 ) -> Studio:
     """Build the studio services. Raises X121Error sentences; leaves nothing running on failure.
 
-    stored_password(url, role) looks a password up (the keyring); require_schema=False is for
+    stored_password(url, role) looks a password up (the keyring); remember_password(url, role, password)
+    keeps one the person typed and returns a sentence saying whether it was kept; require_schema=False is for
     `x121 db upgrade`/`status`, which must work on a database at an older revision.
     """
     paths = resolve_home(options.home)
@@ -103,7 +106,8 @@ def open_studio(
     url = chosen_database_url(options, settings)
     if url is None:
         return _open_embedded(paths, settings)
-    return _open_shared(paths, settings, url, prompt_password, stored_password, require_schema)
+    keyring = _Keyring(stored_password, remember_password)
+    return _open_shared(paths, settings, url, prompt_password, keyring, require_schema)
 
 
 def _open_embedded(paths: StudioPaths, settings: Settings) -> Studio:
@@ -130,14 +134,16 @@ def _open_shared(
     settings: Settings,
     raw_url: str,
     prompt_password: PasswordPrompt | None,
-    stored_password: Callable[[str, str], str | None] | None,
+    keyring: _Keyring,
     require_schema: bool,
 ) -> Studio:
     url = parse_url(raw_url)
+    public_url = url.render_as_string(hide_password=True)
     password = url.password or os.environ.get(PASSWORD_ENV)
-    if password is None and stored_password is not None and url.username:
-        password = stored_password(url.render_as_string(hide_password=True), url.username)
+    if password is None and keyring.lookup is not None and url.username:
+        password = keyring.lookup(public_url, url.username)
     engine = make_engine(DatabaseTarget(url.render_as_string(hide_password=False), password))
+    notices: list[str] = []
     try:
         try:
             version = check_connection(engine)
@@ -150,12 +156,26 @@ def _open_shared(
             engine.dispose()
             engine = make_engine(DatabaseTarget(url.render_as_string(hide_password=False), asked))
             version = check_connection(engine)
+            if keyring.remember is not None and url.username:
+                notices.append(keyring.remember(public_url, url.username, asked))
         schema = require_current_schema(engine) if require_schema else _status_only(engine)
-        info = DatabaseInfo(description=describe_url(url), embedded=False, server_version=version, schema=schema)
+        info = DatabaseInfo(
+            description=describe_url(url),
+            embedded=False,
+            server_version=version,
+            schema=schema,
+            notices=tuple(notices),
+        )
         return Studio(paths, settings, engine, session_factory(engine), info)
     except BaseException:
         engine.dispose()
         raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyring:
+    lookup: Callable[[str, str], str | None] | None
+    remember: Callable[[str, str, str], str] | None
 
 
 def _status_only(engine: Engine) -> SchemaStatus:

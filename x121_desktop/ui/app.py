@@ -28,7 +28,11 @@ def _ask_password(where: str) -> str | None:
 def open_or_explain(options: LaunchOptions) -> Studio | None:
     """Open the studio; on a person-fixable error show the sentence and return None."""
     try:
-        return open_studio(options, prompt_password=_ask_password)
+        from x121_desktop.services.auth.credentials import remember_password, stored_password
+
+        return open_studio(
+            options, prompt_password=_ask_password, stored_password=stored_password, remember_password=remember_password
+        )
     except X121Error as exc:
         print(f"x121: error: {exc.sentence}", file=sys.stderr)  # noqa: T201 - also visible from a terminal
         QMessageBox.critical(None, "X121 Studio cannot start", exc.sentence)

@@ -52,4 +52,5 @@ class MainWindow(QMainWindow):
         ]
         if db.recovered_from_crash:
             lines.append("Recovered  an embedded server left behind by a crashed session")
+        lines += [f"Note       {notice}" for notice in db.notices]
         return "\n".join(lines)
