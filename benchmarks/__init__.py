@@ -1,0 +1,1 @@
+"""Performance benchmarks that print figures (not tests). Run: python -m benchmarks [name...]."""
