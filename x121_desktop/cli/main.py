@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "x121_desktop.cli.db",
     "x121_desktop.cli.users",
     "x121_desktop.cli.media",
+    "x121_desktop.cli.seam",
 )
 
 
