@@ -499,3 +499,95 @@ def test_expired_lock_can_be_taken_over_but_a_live_one_cannot(secure_studio: Sec
                 (s.ids["segment"],),
             )
             su.commit()
+
+
+# ------------------------------------------------------------------ catalog invariants
+def test_every_object_belongs_to_the_owner_and_nothing_to_public(secure_studio: SecureStudio) -> None:
+    """A later revision that forgets to hand its tables to x121_owner or grant them fails here."""
+    with secure_studio.connect(SUPERUSER) as conn:
+        not_owned = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S') "
+            "AND pg_get_userbyid(c.relowner) <> 'x121_owner' "
+            "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
+        ).fetchall()
+        unreadable = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
+            "AND NOT has_table_privilege('x121_reviewer', c.oid, 'SELECT')"
+        ).fetchall()
+        public_grants = conn.execute(
+            "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
+            "WHERE table_schema = 'public' AND grantee = 'PUBLIC'"
+        ).fetchall()
+        public_create = conn.execute("SELECT has_schema_privilege('public', 'public', 'CREATE')").fetchone()
+    assert not_owned == []
+    assert unreadable == []
+    assert public_grants == []
+    assert public_create == (False,)
+
+
+def test_privileged_functions_are_pinned_and_not_public(secure_studio: SecureStudio) -> None:
+    with secure_studio.connect(SUPERUSER) as conn:
+        rows = conn.execute(
+            "SELECT p.proname, p.prosecdef, p.proconfig, pg_get_userbyid(p.proowner), "
+            "has_function_privilege('public', p.oid, 'EXECUTE') "
+            "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public' AND p.proname LIKE 'x121\\_%'"
+        ).fetchall()
+    assert {r[0] for r in rows} >= {"x121_approve_final", "x121_create_user", "x121_current_user_id"}
+    for name, definer, config, owner, public_exec in rows:
+        assert owner == "x121_owner", name
+        assert not public_exec, f"{name} is executable by PUBLIC"
+        assert config is not None, f"{name} has no fixed search_path"
+        assert any(c.startswith("search_path=pg_catalog") for c in config), (name, config)
+        if name in ("x121_approve_final", "x121_create_user", "x121_set_user_role", "x121_set_user_active"):
+            assert definer, f"{name} must be SECURITY DEFINER"
+
+
+def test_superuser_session_maps_to_the_bootstrap_admin(secure_studio: SecureStudio) -> None:
+    """The embedded single-user default runs as the superuser; it is a known admin user."""
+    with secure_studio.connect(SUPERUSER) as conn:
+        row = conn.execute(
+            "SELECT u.role_name, r.code FROM users u JOIN user_role r ON r.id = u.user_role_id "
+            "WHERE u.id = x121_current_user_id()"
+        ).fetchone()
+    assert row == ("postgres", "admin")
+
+
+OWNERS_SQL = "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
+
+
+def test_downgrade_removes_the_security_and_upgrade_restores_it(new_database: Callable[[], str]) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from x121_desktop.db.migrate import alembic_config, upgrade
+
+    engine = create_engine(new_database())
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0001")
+        with engine.connect() as conn:
+            owners = {
+                r[0]
+                for r in conn.exec_driver_sql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+            }
+            policies = conn.exec_driver_sql("SELECT count(*) FROM pg_policies").scalar_one()
+            functions = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_proc WHERE starts_with(proname, 'x121_')"
+            ).scalar_one()
+        assert owners == {"postgres"}
+        assert policies == 0
+        assert functions == 0
+        status = upgrade(engine)
+        assert status.up_to_date
+        with engine.connect() as conn:
+            owners = {
+                r[0]
+                for r in conn.exec_driver_sql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+            }
+        assert owners == {"x121_owner"}
+    finally:
+        engine.dispose()
