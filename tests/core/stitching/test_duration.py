@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import cv2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.seam_fixtures import animate, chained_segments, default_path, photo, seed_a
 from x121_desktop.core.errors import InvalidInput
+from x121_desktop.core.likeness import reference_from_image
 from x121_desktop.core.stitching.duration import (
     ANY_COUNT,
     WAN_RULE,
@@ -21,6 +24,8 @@ from x121_desktop.core.stitching.duration import (
     frames_in,
     plan_segments,
 )
+from x121_desktop.core.stitching.elastic import choose_stop_for_frames, measures_from_segment
+from x121_desktop.core.stitching.segment import analyze_segment
 
 NTSC = Fraction(24000, 1001)
 R16 = Fraction(16)
@@ -157,3 +162,32 @@ def test_plan_properties(case: tuple[PlanRequest, ModelLimits]) -> None:
     # Fewest seams: one segment fewer cannot reach the range.
     if plan.count > 1 and plan.count < 12:
         assert not _reachable(limits, plan.count - 1, req.min_total, req.max_total)
+
+
+def test_stop_frame_on_real_frames_avoids_blurred_candidates() -> None:
+    # 57 frames of a slow move over the astronaut portrait; every candidate stop frame (4n+1 lengths
+    # from 33 to 57) is blurred except index 48, so the solver must stop there (length 49).
+    img, path = photo("astronaut"), default_path("astronaut")
+    frames = animate(img, path, 0, 57)
+    for i in (32, 36, 40, 44, 52, 56):
+        frames[i] = cv2.GaussianBlur(frames[i], (0, 0), 3)
+    choice = choose_stop_for_frames(
+        frames, R16, Fraction(2), Fraction(57, 16), reference=reference_from_image(seed_a())
+    )
+    assert (choice.frame, choice.length, choice.duration) == (48, 49, Fraction(49, 16))
+    assert "face present" in choice.reasons
+    assert any(r.startswith("likeness distance to Seed A 0.") for r in choice.reasons)
+    assert choice.candidates[0].score > choice.candidates[1].score + 0.1
+
+
+def test_measures_follow_the_segment_report() -> None:
+    frames = chained_segments("coffee", 1, 9)[0]
+    report = analyze_segment(frames, identity_every=4)
+    measures = measures_from_segment(report)
+    assert len(measures) == 9
+    assert measures[0].motion == report.motion[0]
+    assert measures[5].motion == report.motion[4]
+    assert [m.sharpness for m in measures] == list(report.sharpness)
+    assert all(m.face_present is False and m.likeness is None for m in measures)  # a coffee cup has no face
+    unmeasured = measures_from_segment(analyze_segment(frames, identity_every=0))
+    assert all(m.face_present is None for m in unmeasured)

@@ -69,13 +69,13 @@ class FrameMeasures:
 
     motion: mean optical-flow magnitude into this frame (pixels/frame, >= 0);
     sharpness: variance of the Laplacian (higher is sharper);
-    face_present: a face was detected;
+    face_present: a face was detected (None: not looked for; the face term is then left out);
     likeness: distance of that face to Seed A (lower is closer), None when not measured.
     """
 
     motion: float
     sharpness: float
-    face_present: bool = True
+    face_present: bool | None = None
     likeness: float | None = None
 
 
@@ -126,7 +126,7 @@ class StopCandidate:
     score: float  # 0..1, higher is more stable
     motion: float  # neighbourhood motion used for the score
     sharpness: float
-    face_present: bool
+    face_present: bool | None
     likeness: float | None
     reasons: tuple[str, ...]
 
@@ -171,15 +171,17 @@ def choose_stop_frame(req: StopRequest) -> StopChoice:
         m = req.measures[i]
         calm = 1.0 / (1.0 + motion[i] / motion_ref)  # 1 when still, 0.5 at the segment's median motion
         sharp = min(1.0, max(0.0, m.sharpness / sharp_ref))
+        face_w = 0.0 if m.face_present is None else w.face
         face = 1.0 if m.face_present else 0.0
-        like = 0.0 if m.likeness is None or not m.face_present else max(0.0, 1.0 - m.likeness / SAME_PERSON_DISTANCE)
-        like_w = w.likeness if m.likeness is not None or not m.face_present else 0.0
-        total_w = w.motion + w.sharpness + w.face + like_w
-        score = (w.motion * calm + w.sharpness * sharp + w.face * face + like_w * like) / total_w
+        # No face at all counts as the worst likeness; a face whose likeness was not measured is left out.
+        like_w = w.likeness if m.likeness is not None or m.face_present is False else 0.0
+        like = 0.0 if m.likeness is None else max(0.0, 1.0 - m.likeness / SAME_PERSON_DISTANCE)
+        total_w = w.motion + w.sharpness + face_w + like_w
+        score = (w.motion * calm + w.sharpness * sharp + face_w * face + like_w * like) / total_w
         reasons = (
             f"motion {motion[i]:.2f} px/frame (segment median {motion_ref:.2f})",
             f"sharpness {sharp:.0%} of the segment's sharpest frame",
-            "face present" if m.face_present else "no face detected",
+            {True: "face present", False: "no face detected", None: "face not checked"}[m.face_present],
             *(() if m.likeness is None else (f"likeness distance to Seed A {m.likeness:.3f}",)),
         )
         scored.append(
