@@ -182,12 +182,15 @@ def heal_seam(
             progress(n, steps, f"crossfade over {k} frames")
             tail, head = _crossfaded(req, best_head, k)
             after = _worst_inside_blend(score, tail, head, k)
+            if _passes(after, req.accept):
+                # The blend's first cut again, now with identity: the worse of the two counts.
+                final = score(tail, head, True)
+                after = max((after, final), key=lambda r: (r.grade.rank, -r.score))
             token.raise_if_cancelled("Healing")
             blend: dict[str, object] = {"frames": k, "space": req.blend_space.value, "curve": req.blend_curve.value}
             attempt = _attempt(RemedyKind.CROSSFADE, blend, best_report, after, req.accept)
             attempts.append(attempt)
             if attempt.passed:
-                after = score(tail, head, True)  # the final grade includes identity again
                 applied = (*kept, attempt)
                 reason = f"{' + '.join(a.remedy.value for a in applied).replace('_', ' ')} passes"
                 return _result(req, HealVerdict.HEALED, reason, before, after, applied, tuple(attempts), tail, head)
