@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -87,7 +88,7 @@ def upgrade(engine: Engine, revision: str = "head") -> SchemaStatus:
     try:
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn), revision)
-    except DBAPIError as exc:
+    except (DBAPIError, psycopg.Error) as exc:  # revisions that run raw SQL raise the driver's own errors
         raise DatabaseError(
             f"Upgrading the schema of {describe_url(engine.url)} failed: "
             f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}",
