@@ -53,7 +53,7 @@ class RemedyKind(enum.StrEnum):
     CROSSFADE = "crossfade"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # holds frames: compare by identity
 class HealRequest:
     tail: tuple[Frame, ...]  # segment N (at least its last frames)
     head: tuple[Frame, ...]  # segment N+1 (all of it: colour matching changes every frame)
@@ -105,7 +105,7 @@ class HealReport:
         return "+".join(a.remedy.value for a in self.applied) or "none"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # holds frames: compare by identity
 class HealResult:
     """The report and the frames to play: `tail` then `head` (overlap frames resolved; a crossfade
     shortens the pair by k)."""

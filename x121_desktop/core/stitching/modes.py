@@ -37,7 +37,7 @@ class StitchMode(enum.StrEnum):
     ADVANCED = "advanced"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # holds frames: compare by identity
 class StartImage:
     """The start image for the next segment: frame `index` of a segment of `frame_count` frames."""
 
@@ -62,7 +62,7 @@ def simple_start_from_file(path: Path) -> StartImage:
         return StartImage(n - 1, n, reader.frame(n - 1))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # holds frames: compare by identity
 class CutRequest:
     """Frames around one seam. `tail` is the end of N, starting at frame `tail_start` of N;
     `head` is the start of N+1 (its frame 0 first). Indices in the result are N's and N+1's own."""

@@ -70,7 +70,7 @@ class BorderMode(enum.Enum):
         return cv2.BORDER_REFLECT_101 if self is BorderMode.REFLECT else cv2.BORDER_REPLICATE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # holds frames: compare by identity
 class NormalizeRequest:
     anchor: Frame  # Seed A or the head frame of segment N
     cut: Frame  # the frame segment N+1 will start from
@@ -95,7 +95,7 @@ class SubjectDrift:
         return float(np.hypot(self.dx, self.dy))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # holds frames: compare by identity
 class NormalizeResult:
     applied: bool
     reason: str
