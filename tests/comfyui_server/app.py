@@ -117,7 +117,7 @@ async def post_prompt(request: web.Request) -> web.Response:
     extra_data = dict(body.get("extra_data") or {})
     if body.get("client_id"):
         extra_data["client_id"] = body["client_id"]
-    state.pending.append(QueueEntry(number, prompt_id, prompt, extra_data, verdict.good_outputs))
+    state.pending.append(QueueEntry(number, prompt_id, prompt, extra_data, state.order_outputs(verdict.good_outputs)))
     await state.send_status()
     state.wake.set()
     return _json({"prompt_id": prompt_id, "number": number, "node_errors": verdict.node_errors})

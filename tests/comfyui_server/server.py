@@ -102,6 +102,10 @@ class ComfyTestServer:
         """Which model files the server "has" (loader lists in /object_info and /models)."""
         self._models[folder] = list(names)
 
+    def pin_output_order(self, order: list[str]) -> None:
+        """Run output nodes in this order (a recording's `outputs_to_execute`), as that server's set did."""
+        self.state.output_rank = {node_id: index for index, node_id in enumerate(order)}
+
     def drop_sockets(self) -> None:
         self.call(self.state.drop_sockets)
 

@@ -70,6 +70,9 @@ class ServerState:
     boot: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     executing_node: str | None = None
     generation: int = 0  # bumped by restart(): the running prompt is abandoned silently
+    # ComfyUI keeps a prompt's output nodes in a Python set, so their order (and with it the execution
+    # order) depends on the server process's string hashing. Tests replaying a recording pin that order.
+    output_rank: dict[str, int] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -83,6 +86,9 @@ class ServerState:
     @property
     def temp_dir(self) -> Path:
         return self.root / "temp"
+
+    def order_outputs(self, outputs: list[str]) -> list[str]:
+        return sorted(outputs, key=lambda node_id: self.output_rank.get(node_id, len(self.output_rank)))
 
     def queue_remaining(self) -> int:
         return len(self.pending) + (1 if self.running else 0)
