@@ -591,3 +591,35 @@ def test_downgrade_removes_the_security_and_upgrade_restores_it(new_database: Ca
         assert owners == {"x121_owner"}
     finally:
         engine.dispose()
+
+
+def test_approval_function_checks_the_caller_even_if_execute_leaked(secure_studio: SecureStudio) -> None:
+    """Defence in depth: with EXECUTE wrongly granted, x121_approve_final still checks session_user's role."""
+    s = secure_studio
+    reviewer = s.roles["reviewer"]
+    with s.connect(SUPERUSER, autocommit=True) as su:
+        su.execute(f'GRANT EXECUTE ON FUNCTION x121_approve_final(integer, text) TO "{reviewer}"')  # type: ignore[arg-type]
+        try:
+            outcome = _attempt(s, "reviewer", [("SELECT x121_approve_final(%s, 'sneaky')", (s.ids["take"],))])
+        finally:
+            su.execute(f'REVOKE EXECUTE ON FUNCTION x121_approve_final(integer, text) FROM "{reviewer}"')  # type: ignore[arg-type]
+    assert isinstance(outcome, psycopg.Error)
+    assert outcome.sqlstate == INSUFFICIENT_PRIVILEGE
+    assert "only creators and admins can give final approval" in str(outcome)
+
+
+def test_final_approval_records_the_approver(secure_studio: SecureStudio) -> None:
+    s = secure_studio
+    conn = s.connect("creator")
+    try:
+        approval_id = conn.execute("SELECT x121_approve_final(%s, 'lovely')", (s.ids["take"],)).fetchone()
+        row = conn.execute(
+            "SELECT id, approved_by, note FROM approvals WHERE take_id = %s", (s.ids["take"],)
+        ).fetchone()
+        assert approval_id is not None
+        assert row == (approval_id[0], s.user_ids["creator"], "lovely")
+        assert conn.execute("SELECT x121_revoke_final(%s)", (s.ids["take"],)).fetchone() == (True,)
+        assert conn.execute("SELECT count(*) FROM approvals").fetchone() == (0,)
+    finally:
+        conn.rollback()
+        conn.close()
