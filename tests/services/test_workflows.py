@@ -78,7 +78,8 @@ def service_as(secure_studio: SecureStudio) -> Iterator[Callable[[str], Workflow
 def stored_rows(studio: SecureStudio, name: str) -> list[tuple[Any, ...]]:
     with studio.connect(SUPERUSER) as conn:
         return conn.execute(
-            "SELECT v.version_no, v.content_hash, v.api_json, v.ui_json, v.manifest, v.note, u.role_name "
+            "SELECT v.version_no, v.content_hash, v.api_json, v.ui_json, v.manifest, v.note, u.role_name, "
+            "v.ui_json IS NULL "
             "FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id JOIN users u ON u.id = v.created_by "
             "WHERE w.name = %s ORDER BY v.version_no",
             (name,),
@@ -104,7 +105,8 @@ def test_api_file_with_manifest_beside_becomes_version_1(
     assert {"seed_image_a", "frame_count", "fps", "seed"} <= set(result.parameters)
     assert result.sentence == f"Imported workflow {name!r} as version 1."
 
-    [(number, digest, api_json, ui_json, manifest, note, author)] = stored_rows(secure_studio, name)
+    [(number, digest, api_json, ui_json, manifest, note, author, sql_null)] = stored_rows(secure_studio, name)
+    assert sql_null, "no UI document is SQL NULL, not JSON null"
     api = json.loads(MODELFREE_API.read_text())
     expected_manifest = json.loads(MODELFREE_MANIFEST.read_text())
     assert (number, api_json, ui_json, manifest, note) == (1, api, None, expected_manifest, "first cut")
@@ -134,7 +136,7 @@ def test_ui_file_keeps_its_document_and_converts_to_the_api_file(
     result = run(service_as(SUPERUSER).import_file(ImportRequest(MODELFREE_UI, name, object_info=OBJECT_INFO)))
     assert (result.created, result.version_no, result.format) == (True, 1, "ui")
     assert result.manifest == str(MODELFREE_MANIFEST), "x.json finds x.manifest.json too"
-    [(_, _, api_json, ui_json, _, _, _)] = stored_rows(secure_studio, name)
+    [(_, _, api_json, ui_json, _, _, _, _)] = stored_rows(secure_studio, name)
     assert api_json == json.loads(MODELFREE_API.read_text())
     raw_ui = json.loads(MODELFREE_UI.read_text())
     assert ui_json["nodes"] == raw_ui["nodes"]
@@ -175,7 +177,7 @@ def test_comfyui_template_from_the_installed_package_imports(
     name = unique("wan-template")
     result = run(service_as(SUPERUSER).import_file(ImportRequest(path, name, object_info=OBJECT_INFO)))
     assert (result.created, result.format, result.manifest, result.parameters) == (True, "ui", None, ())
-    [(_, _, api_json, ui_json, manifest, _, _)] = stored_rows(secure_studio, name)
+    [(_, _, api_json, ui_json, manifest, _, _, _)] = stored_rows(secure_studio, name)
     assert manifest == {}
     assert ui_json["nodes"] == json.loads(path.read_text())["nodes"]
     assert any(node["class_type"] == "WanImageToVideo" for node in api_json.values())

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -102,7 +102,7 @@ def add_version(
             version_no=version_no,
             content_hash=content_hash,
             api_json=dict(api_json),
-            ui_json=None if ui_json is None else dict(ui_json),
+            ui_json=null() if ui_json is None else dict(ui_json),  # SQL NULL, not JSON 'null'
             manifest=dict(manifest),
             note=note,
         )
