@@ -1,0 +1,130 @@
+"""A discrete-event simulator of a fleet of unequal ComfyUI servers (pure; simulated time units).
+
+A job has an amount of *work* (time it takes on a server of speed 1.0); on a server of speed s it
+takes `work / s`. Times here are simulated units for comparing policies, not media time.
+
+Policies:
+- `Policy.WORK_STEALING` (what our dispatchers do): jobs stay in the shared queue in order; whenever a
+  server is free it takes the next job. When several are free at once, the faster takes first
+  (`placement.choose_server` prefers speed).
+- `Policy.EVEN_SPLIT` (SwarmUI #247, "queues equally at start, instead of sequentially"): job i is
+  pre-assigned to server i mod m when the batch is queued, and each server works through its own
+  list, however slow it is.
+
+The yardstick, `optimal_list_schedule`, is **LPT with earliest completion** for uniform machines
+(Gonzalez, Ibarra & Sahni 1977, "Bounds for LPT schedules on uniform processors"): it knows every
+job's size in advance, sorts the jobs by work, largest first, and gives each to the server on which it
+would *finish* earliest (ties: faster, then lower index). This is the standard offline list schedule
+(within 2 - 2/(m+1) of the true optimum, usually within a few percent); no online dispatcher can beat
+its information. `makespan_lower_bound` is the preemptive optimum for uniform machines
+(Horvath, Lam & Sethi 1977): max over k of (k largest jobs) / (k fastest speeds), and total work /
+total speed; no schedule at all, preemptive or not, finishes earlier.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Policy(StrEnum):
+    WORK_STEALING = "work stealing"
+    EVEN_SPLIT = "even split"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    job: int  # index into the job list
+    server: int  # index into the speed list
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Schedule:
+    policy: str
+    assignments: tuple[Assignment, ...]
+    makespan: float
+
+    def jobs_on(self, server: int) -> tuple[int, ...]:
+        return tuple(a.job for a in sorted(self.assignments, key=lambda a: a.start) if a.server == server)
+
+    def busy_time(self, server: int) -> float:
+        return sum(a.end - a.start for a in self.assignments if a.server == server)
+
+
+def simulate(jobs: Sequence[float], speeds: Sequence[float], policy: Policy) -> Schedule:
+    """Run the jobs (work amounts, in queue order) on servers with `speeds` under `policy`."""
+    _check(jobs, speeds)
+    if policy is Policy.WORK_STEALING:
+        return _work_stealing(jobs, speeds)
+    return _even_split(jobs, speeds)
+
+
+def _work_stealing(jobs: Sequence[float], speeds: Sequence[float]) -> Schedule:
+    # Event queue of (time the server is free, -speed, index): the earliest free server takes the next
+    # job; among servers free at the same moment the fastest goes first.
+    free = [(0.0, -speed, index) for index, speed in enumerate(speeds)]
+    heapq.heapify(free)
+    out: list[Assignment] = []
+    for job, work in enumerate(jobs):
+        time, neg_speed, server = heapq.heappop(free)
+        end = time + work / -neg_speed
+        out.append(Assignment(job, server, time, end))
+        heapq.heappush(free, (end, neg_speed, server))
+    return _schedule(Policy.WORK_STEALING.value, out)
+
+
+def _even_split(jobs: Sequence[float], speeds: Sequence[float]) -> Schedule:
+    clock = [0.0] * len(speeds)
+    out: list[Assignment] = []
+    for job, work in enumerate(jobs):
+        server = job % len(speeds)
+        end = clock[server] + work / speeds[server]
+        out.append(Assignment(job, server, clock[server], end))
+        clock[server] = end
+    return _schedule(Policy.EVEN_SPLIT.value, out)
+
+
+def optimal_list_schedule(jobs: Sequence[float], speeds: Sequence[float]) -> Schedule:
+    """LPT with earliest completion on uniform machines (see the module docstring)."""
+    _check(jobs, speeds)
+    clock = [0.0] * len(speeds)
+    out: list[Assignment] = []
+    for job in sorted(range(len(jobs)), key=lambda j: (-jobs[j], j)):
+        work = jobs[job]
+        server = min(range(len(speeds)), key=lambda s: (clock[s] + work / speeds[s], -speeds[s], s))
+        end = clock[server] + work / speeds[server]
+        out.append(Assignment(job, server, clock[server], end))
+        clock[server] = end
+    return _schedule("LPT list schedule", out)
+
+
+def makespan_lower_bound(jobs: Sequence[float], speeds: Sequence[float]) -> float:
+    """No schedule of these jobs on these servers finishes before this (preemptive optimum)."""
+    _check(jobs, speeds)
+    works = sorted(jobs, reverse=True)
+    fast = sorted(speeds, reverse=True)
+    bound = sum(works) / sum(fast)
+    work_sum = speed_sum = 0.0
+    for k in range(min(len(works), len(fast))):
+        work_sum += works[k]
+        speed_sum += fast[k]
+        bound = max(bound, work_sum / speed_sum)
+    return bound
+
+
+def _schedule(policy: str, assignments: list[Assignment]) -> Schedule:
+    makespan = max((a.end for a in assignments), default=0.0)
+    return Schedule(policy, tuple(sorted(assignments, key=lambda a: a.job)), makespan)
+
+
+def _check(jobs: Sequence[float], speeds: Sequence[float]) -> None:
+    if not speeds:
+        raise ValueError("a fleet needs at least one server")
+    if any(s <= 0 for s in speeds):
+        raise ValueError("server speeds must be positive")
+    if any(w < 0 for w in jobs):
+        raise ValueError("job work amounts cannot be negative")
