@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import struct
-import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from tests.comfy.recordings import load, workflow
 from tests.comfyui_server import ComfyTestServer
-from tests.comfyui_server.recorder import Recorder, assert_same_run, http, http_json, normalise, prompt_runs
+from tests.comfyui_server.recorder import Recorder, assert_same_run, http, http_json, normalise, prompt_runs, upload
 
 MakeRecorder = Callable[..., Recorder]
 
@@ -37,21 +36,6 @@ def _submit(url: str, prompt: dict[str, Any], client_id: str = "fidelity", **ext
     assert status == 200, reply
     assert reply["node_errors"] == {}
     return dict(reply)
-
-
-def _upload(url: str, data: bytes, filename: str, fields: dict[str, str]) -> tuple[int, Any]:
-    """POST /upload/image as multipart form data, the way a browser sends it."""
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()
-    ]
-    head = f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{filename}"\r\n'
-    parts.append(head.encode() + b"Content-Type: application/octet-stream\r\n\r\n" + data + b"\r\n")
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    status, _, raw = http(
-        url, "POST", "/upload/image", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    )
-    return status, json.loads(raw) if raw else None
 
 
 def _history(url: str, prompt_id: str) -> dict[str, Any]:
@@ -108,8 +92,8 @@ def test_execution_errors_corrupt_png_then_fake_checkpoint(
 ) -> None:
     rec = load("transcript-execution-error.json")
     url = comfy_server.url
-    upload = rec["upload_corrupt"]["request"]["multipart"]
-    status, reply = _upload(url, _corrupt_png(), upload["filename"], upload["fields"])
+    form = rec["upload_corrupt"]["request"]["multipart"]
+    status, reply = upload(url, _corrupt_png(), form["filename"], form["fields"])
     assert (status, reply) == (200, rec["upload_corrupt"]["response"]["json"])
     ckpt = rec["corrupt_checkpoint"]["post_prompt"]["request"]["json"]["prompt"]["1"]["inputs"]["ckpt_name"]
     comfy_server.set_models("checkpoints", [ckpt])  # listed, so validation passes; loading it fails
@@ -200,3 +184,154 @@ def test_interrupt_with_others_queued_and_one_deleted(comfy_server: ComfyTestSer
         _assert_same_history(steps[key]["response"]["json"], _history(url, ids[label]))
     assert _history(url, ids["deleted"]) == steps["12 GET /history/<deleted>"]["response"]["json"] == {}
     assert http_json(url, "GET", "/queue") == (200, steps["13 GET /queue at end"]["response"]["json"])
+
+
+def test_queue_prompt_id_front_extra_data_clear_and_history(
+    comfy_server: ComfyTestServer, recorder: MakeRecorder
+) -> None:
+    rec = load("transcript-queue.json")
+    steps = rec["steps"]
+    url = comfy_server.url
+    ws = recorder()
+    _submit(url, workflow("quick-png.api.json"))  # the recording's server had node 1 cached
+    ws.wait_finished()
+    before = len(ws.snapshot())
+    comfy_server.faults.node_delay_s = 0.25
+    labels: dict[str, str] = {}
+    recorded_labels: dict[str, str] = {}
+    numbers: dict[str, int] = {}
+
+    def send(label: str, key: str) -> dict[str, Any]:
+        request = dict(steps[key]["request"]["json"])
+        prompt = _shrunk(request.pop("prompt"))
+        extra = {k: v for k, v in request.items() if k != "client_id"}
+        reply = _submit(url, prompt, **extra)
+        want = steps[key]["response"]["json"]
+        if "prompt_id" in extra:  # the client's own id comes back
+            assert reply["prompt_id"] == extra["prompt_id"] == want["prompt_id"]
+        labels[reply["prompt_id"]] = label
+        recorded_labels[want["prompt_id"]] = label
+        numbers[label] = reply["number"]
+        return reply
+
+    slow = send("slow", "1 POST /prompt slow (keeps the worker busy)")
+    send("A", "2 POST /prompt quick A with a client-chosen prompt_id")
+    send("B", "3 POST /prompt quick B with front=true (jumps ahead of A)")
+    send("C", "4 POST /prompt quick C with extra_data")
+    assert numbers["B"] == -(numbers["A"] + 1)  # every POST counts, front: true negates it
+    assert numbers["C"] == numbers["A"] + 2
+    key = "5 GET /queue (numbers: B negative, so it sorts first)"
+    _, reply = http_json(url, "GET", "/queue")
+    assert _queue_view(reply, labels) == _queue_view(steps[key]["response"]["json"], recorded_labels)
+    _wait_executing(ws, slow["prompt_id"], "3")
+    assert http(url, "POST", "/interrupt", b"")[::2] == (200, b"")  # no body: whatever runs
+    comfy_server.faults.node_delay_s = 0.0
+    runs = prompt_runs(ws.wait_finished(5)[before:])
+    assert [labels[r[0]["json"]["data"]["prompt_id"]] for r in runs] == steps["observed execution order"]
+    recorded_runs = prompt_runs(rec["websocket"]["messages"])
+    for recorded, ours in zip(recorded_runs[:4], runs, strict=True):
+        assert_same_run(recorded, ours)
+
+    a2 = send("A2", "7 POST /prompt quick A2 reusing A's prompt_id")
+    runs = prompt_runs(ws.wait_finished(6)[before:])
+    assert_same_run(recorded_runs[4], runs[4])
+    key = "8 GET /history/<A's id> after reuse (one entry, last one wins)"
+    _assert_same_history(steps[key]["response"]["json"], _history(url, a2["prompt_id"]))
+    _, newest = http_json(url, "GET", "/history?max_items=2")
+    want = steps["9 GET /history?max_items=2"]["response"]["json"]
+    assert [labels[k] for k in newest] == [recorded_labels[k] for k in want] == ["A2", "C"]  # A2 sits in A's old place
+    assert http(url, "POST", "/history", {"delete": [a2["prompt_id"]]})[::2] == (200, b"")
+    assert _history(url, a2["prompt_id"]) == steps["11 GET /history/<A's id> after delete"]["response"]["json"]
+
+    comfy_server.faults.node_delay_s = 0.25
+    slow = send("slow2", "12 POST /prompt slow again")
+    recorded_labels[steps["12 POST /prompt slow again"]["response"]["json"]["prompt_id"]] = "slow2"
+    d = send("D", "13 POST /prompt quick D")
+    assert http(url, "POST", "/queue", {"clear": True})[::2] == (200, b"")
+    _, reply = http_json(url, "GET", "/queue")
+    assert _queue_view(reply, labels) == _queue_view(
+        steps["15 GET /queue after clear"]["response"]["json"], recorded_labels
+    )
+    _wait_executing(ws, slow["prompt_id"], "3")
+    assert http(url, "POST", "/interrupt", {})[::2] == (200, b"")
+    comfy_server.faults.node_delay_s = 0.0
+    runs = prompt_runs(ws.wait_finished(7)[before:])
+    assert_same_run(recorded_runs[5], runs[5])
+    assert _history(url, d["prompt_id"]) == steps["17 GET /history/<D> (cleared before it ran)"]["response"]["json"]
+    c_id = next(k for k, v in labels.items() if v == "C")
+    _assert_same_history(
+        steps["18 GET /history/<C> (extra_data kept in prompt[3])"]["response"]["json"], _history(url, c_id)
+    )
+
+
+def test_cache_keeps_only_the_last_prompt_and_free_empties_it(
+    comfy_server: ComfyTestServer, recorder: MakeRecorder
+) -> None:
+    rec = load("transcript-cache-eviction.json")
+    url = comfy_server.url
+    ws = recorder()
+    _submit(url, workflow("binary-previews.api.json"))  # the recording's server had only node 1 cached
+    ws.wait_finished()
+    before = len(ws.snapshot())
+    a = workflow("quick-png.api.json")
+    a["3"]["inputs"]["filename_prefix"] = "cache/A"
+    b = workflow("image-to-video-segment.api.json")
+    for node in b.values():
+        if "filename_prefix" in node["inputs"]:
+            node["inputs"]["filename_prefix"] = node["inputs"]["filename_prefix"].replace("i2v/segment", "cache/B")
+    comfy_server.pin_output_order(
+        load("transcript-image-to-video.json")["history"]["response"]["json"].popitem()[1]["prompt"][4]
+    )
+    done = 1
+    for run in rec["runs"]:
+        if "prompt_id" not in run:  # the POST /free step
+            assert http(url, "POST", "/free", {"unload_models": True, "free_memory": True})[::2] == (200, b"")
+            continue
+        _submit(url, b if "workflow B" in run["label"] else a)
+        done += 1
+        ours = prompt_runs(ws.wait_finished(done)[before:])[-1]
+        cached = next(m for m in ours if m["json"]["type"] == "execution_cached")["json"]["data"]["nodes"]
+        assert cached == run.get("execution_cached.nodes", []), run["label"]
+        ran = [m["json"]["data"]["node"] for m in ours if m["kind"] == "text" and m["json"]["type"] == "executing"]
+        assert ran[:-1] == run.get("executing (ran)", []), run["label"]
+        assert ours[-3]["json"]["type"] == run["terminal_event"]
+    ours_runs = prompt_runs(ws.snapshot()[before:])
+    recorded_runs = prompt_runs(rec["websocket"]["messages"])
+    assert len(ours_runs) == len(recorded_runs) == 5
+    for recorded, mine in zip(recorded_runs, ours_runs, strict=True):
+        assert_same_run(recorded, mine)
+
+
+def test_video_roundtrip_upload_and_annotated_output_paths(
+    comfy_server: ComfyTestServer, recorder: MakeRecorder
+) -> None:
+    rec = load("transcript-video-roundtrip.json")
+    url = comfy_server.url
+    ws = recorder()
+    _submit(url, workflow("image-to-video-segment.api.json"))  # the previous segment: i2v/segment_mp4_00001_.mp4
+    ws.wait_finished()
+    frames = comfy_server.root / "output" / "i2v"
+    (frames / "segment_lastframe_00002_.png").write_bytes((frames / "segment_lastframe_00001_.png").read_bytes())
+    before = len(ws.snapshot())
+    want = rec["download"]
+    status, headers, body = http(url, "GET", want["request"]["path"])
+    assert status == want["response"]["status"]
+    assert set(headers) >= set(want["response"]["headers"])
+    for key in ("content-disposition", "content-type", "accept-ranges"):
+        assert headers[key] == want["response"]["headers"][key]
+    assert (len(body), body[4:8]) == (
+        int(headers["content-length"]),
+        bytes.fromhex(want["response"]["body_first_bytes_hex"])[4:8],
+    )
+    form = rec["upload"]["request"]["multipart"]
+    assert upload(url, body, form["filename"], form["fields"]) == (200, rec["upload"]["response"]["json"])
+    recorded_runs = prompt_runs(rec["websocket"]["messages"])
+    keys = ("run_uploaded", "run_annotated_output_path", "run_loadimage_annotated_output_path")
+    for index, key in enumerate(keys):
+        case = rec[key]
+        entry = case["history"]["response"]["json"][case["prompt_id"]]
+        comfy_server.pin_output_order(entry["prompt"][4])
+        reply = _submit(url, case["post_prompt"]["request"]["json"]["prompt"])
+        run = prompt_runs(ws.wait_finished(index + 2)[before:])[-1]
+        assert_same_run(recorded_runs[index], run)
+        _assert_same_history(case["history"]["response"]["json"], _history(url, reply["prompt_id"]))

@@ -175,12 +175,13 @@ async def get_history(request: web.Request) -> web.Response:
     if prompt_id is not None:
         entry = state.history.get(prompt_id)
         return _json({prompt_id: entry} if entry else {})
-    items = list(state.history.items())
-    offset = int(request.query.get("offset", 0))
-    if "max_items" in request.query:
-        count = int(request.query["max_items"])
-        items = items[-count - offset : len(items) - offset] if count else []
-    return _json(dict(items))
+    items = list(state.history.items())  # a reused prompt_id keeps its first place, as in a dict
+    max_items = int(request.query["max_items"]) if "max_items" in request.query else None
+    offset = int(request.query.get("offset", -1))
+    if offset < 0 and max_items is not None:  # ComfyUI: no offset means the newest max_items
+        offset = len(items) - max_items
+    items = items[max(offset, 0) :]
+    return _json(dict(items[:max_items] if max_items is not None else items))
 
 
 async def post_history(request: web.Request) -> web.Response:
@@ -281,9 +282,28 @@ async def logs_raw(request: web.Request) -> web.Response:
     return _json({"entries": entries, "size": {"cols": 80, "rows": 24}})
 
 
+EXTENSIONS = ["/extensions/core/groupNode.js", "/extensions/core/clipspace.js", "/extensions/core/widgetInputs.js"]
+
+
 async def simple(request: web.Request) -> web.Response:
-    answers: dict[str, Any] = {"features": {"supports_preview_metadata": True, "max_upload_size": MAX_UPLOAD}}
+    answers: dict[str, Any] = {
+        "features": {"supports_preview_metadata": True, "max_upload_size": MAX_UPLOAD},
+        "extensions": EXTENSIONS,
+        "settings": {},
+        "workflow_templates": {},
+    }
     return _json(answers.get(request.path.rsplit("/", 1)[-1], []))
+
+
+async def experiment_models(request: web.Request) -> web.Response:
+    root = request.app[STATE].root / "models"
+    skip = ("configs", "custom_nodes")
+    return _json([{"name": f, "folders": [str(root / f)]} for f in MODEL_FOLDERS if f not in skip])
+
+
+async def userdata(request: web.Request) -> web.Response:
+    """No user folder: the recorded reply for ?dir=workflows on a fresh install."""
+    return web.Response(text="Directory not found", status=404)
 
 
 def build_app(state: ServerState) -> web.Application:
@@ -311,6 +331,10 @@ def build_app(state: ServerState) -> web.Application:
         ("GET", "/features", simple),
         ("GET", "/embeddings", simple),
         ("GET", "/extensions", simple),
+        ("GET", "/settings", simple),
+        ("GET", "/workflow_templates", simple),
+        ("GET", "/experiment/models", experiment_models),
+        ("GET", "/userdata", userdata),
     ]
     for method, path, handler in routes:
         for prefix in ("", "/api"):

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -183,6 +184,21 @@ def http(
 def http_json(url: str, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
     status, _, body = http(url, method, path, payload)
     return status, json.loads(body) if body else None
+
+
+def upload(url: str, data: bytes, filename: str, fields: dict[str, str]) -> tuple[int, Any]:
+    """POST /upload/image as multipart form data, the way a browser sends it."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()
+    ]
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{filename}"\r\n'
+    parts.append(head.encode() + b"Content-Type: application/octet-stream\r\n\r\n" + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    status, _, raw = http(
+        url, "POST", "/upload/image", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    return status, json.loads(raw) if raw else None
 
 
 def shape(value: Any) -> Any:

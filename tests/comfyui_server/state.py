@@ -29,7 +29,12 @@ MODEL_INPUTS = {
     "control_net_name": "controlnet",
     "upscale_model_name": "upscale_models",
 }
-MODEL_FOLDERS = ["checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision"]
+# GET /models, in the recorded order (http-endpoints.json)
+MODEL_FOLDERS = [
+    "checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision", "style_models",
+    "embeddings", "diffusers", "vae_approx", "controlnet", "gligen", "upscale_models", "custom_nodes",
+    "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders",
+]  # fmt: skip
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".avi")
 
