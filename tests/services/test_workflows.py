@@ -337,3 +337,34 @@ def test_unknown_names_are_not_found_sentences(service_as: Callable[[str], Workf
 def test_blank_name_is_refused(service_as: Callable[[str], WorkflowService]) -> None:
     with pytest.raises(InvalidInput, match="The workflow name is empty"):
         run(service_as(SUPERUSER).import_file(ImportRequest(MODELFREE_API, "  ")))
+
+
+def test_two_workstations_importing_at_once_get_consecutive_versions(
+    tmp_path: Path, secure_studio: SecureStudio
+) -> None:
+    """Each client has its own writer thread, so the imports really race; the row lock orders them."""
+    api = json.loads(MODELFREE_API.read_text())
+    files = []
+    for n in range(4):
+        api["2"]["inputs"]["width"] = 512 + 16 * n
+        path = tmp_path / f"w{n}.api.json"
+        path.write_text(json.dumps(api))
+        files.append(path)
+    name = unique("race")
+    runtimes = [Runtime() for _ in files]
+    engines = [make_engine(DatabaseTarget(secure_studio.url("creator")), pool_size=1) for _ in files]
+    services = [WorkflowService(session_factory(e), r) for e, r in zip(engines, runtimes, strict=True)]
+
+    async def all_at_once() -> list[int]:
+        results = await asyncio.gather(
+            *(s.import_file(ImportRequest(f, name)) for s, f in zip(services, files, strict=True))
+        )
+        return sorted(r.version_no for r in results)
+
+    try:
+        assert run(all_at_once()) == [1, 2, 3, 4]
+    finally:
+        for runtime, engine in zip(runtimes, engines, strict=True):
+            runtime.shutdown()
+            engine.dispose()
+    assert [row[0] for row in stored_rows(secure_studio, name)] == [1, 2, 3, 4]
