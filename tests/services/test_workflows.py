@@ -311,6 +311,9 @@ def test_validate_against_a_registered_server_fetches_its_object_info(
         report = run(service.validate(name, ObjectInfoSource(server=server)))
         assert report.ok, [f.message for f in report.findings]
         assert report.against == f"server {server} ({comfy_server.url})"
+        # A UI file converts with the server's own node list; it makes exactly the stored API prompt.
+        ui = run(service.import_file(ImportRequest(MODELFREE_UI, name, object_info=ObjectInfoSource(server=server))))
+        assert (ui.format, ui.created, ui.version_no) == ("ui", False, 1)
         wan = unique("live-wan")
         run(service.import_file(ImportRequest(WAN_API, wan)))
         bad = run(service.validate(wan, ObjectInfoSource(server=server)))

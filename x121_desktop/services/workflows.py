@@ -363,8 +363,11 @@ class WorkflowService:
                 "List them with `x121 server list`, or add it with `x121 server add URL --name NAME`.",
             )
         against = f"server {server} ({base_url})"
-        raw = await self._runtime.run(self._runtime.io, lambda: ComfyClient(base_url).object_info())
-        return ObjectInfo.from_dict(raw, source=against), against
+
+        def fetch() -> ObjectInfo:  # HTTP and parsing ~500 kB stay off the event loop
+            return ObjectInfo.from_dict(ComfyClient(base_url).object_info(), source=against)
+
+        return await self._runtime.run(self._runtime.io, fetch), against
 
     async def _read[T](self, doing: str, work: Callable[[Session], T]) -> T:
         return await self._runtime.run(self._runtime.db_read, _transaction, self._sessions, doing, work)
