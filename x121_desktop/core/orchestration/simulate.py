@@ -7,6 +7,11 @@ Policies:
 - `Policy.WORK_STEALING` (what our dispatchers do): jobs stay in the shared queue in order; whenever a
   server is free it takes the next job. When several are free at once, the faster takes first
   (`placement.choose_server` prefers speed).
+- `Policy.FINISH_AWARE`: work stealing where a free server takes the first queued job that it would
+  finish earliest, given when the other servers free up (`pick_job`; needs a work estimate per job).
+  A slow server then leaves the last big jobs to a fast one that frees up soon, which is where plain
+  work stealing loses time on a very unequal fleet; while the queue is long it behaves exactly like
+  plain work stealing.
 - `Policy.EVEN_SPLIT` (SwarmUI #247, "queues equally at start, instead of sequentially"): job i is
   pre-assigned to server i mod m when the batch is queued, and each server works through its own
   list, however slow it is.
@@ -31,7 +36,11 @@ from enum import StrEnum
 
 class Policy(StrEnum):
     WORK_STEALING = "work stealing"
+    FINISH_AWARE = "work stealing, finish-time aware"
     EVEN_SPLIT = "even split"
+
+
+DEFAULT_LOOKAHEAD = 64
 
 
 @dataclass(frozen=True)
@@ -55,12 +64,74 @@ class Schedule:
         return sum(a.end - a.start for a in self.assignments if a.server == server)
 
 
-def simulate(jobs: Sequence[float], speeds: Sequence[float], policy: Policy) -> Schedule:
-    """Run the jobs (work amounts, in queue order) on servers with `speeds` under `policy`."""
+def simulate(
+    jobs: Sequence[float], speeds: Sequence[float], policy: Policy, estimates: Sequence[float] | None = None
+) -> Schedule:
+    """Run the jobs (work amounts, in queue order) on servers with `speeds` under `policy`.
+
+    `estimates` (FINISH_AWARE only) are the work amounts the dispatcher believes, one per job, when
+    they differ from the true ones; decisions use them, the clock uses the truth.
+    """
     _check(jobs, speeds)
+    if estimates is not None and len(estimates) != len(jobs):
+        raise ValueError("one work estimate per job is needed")
     if policy is Policy.WORK_STEALING:
         return _work_stealing(jobs, speeds)
+    if policy is Policy.FINISH_AWARE:
+        return _finish_aware(jobs, speeds, jobs if estimates is None else estimates)
     return _even_split(jobs, speeds)
+
+
+def pick_job(
+    server: int,
+    now: float,
+    queue: Sequence[float],
+    free_at: Sequence[float],
+    speeds: Sequence[float],
+    lookahead: int = DEFAULT_LOOKAHEAD,
+) -> int | None:
+    """Which queued job (index into `queue`, work estimates in claim order) free `server` should take now.
+
+    The queue is walked in order; each job is given, on paper, to the server that would finish it
+    earliest (free time `max(free_at, now)` + work / speed; ties: faster, then lower index). The
+    first job that lands on `server` is its pick. None means every job in the queue is better left to
+    a faster server that frees up soon: stay idle until the next server frees up. If the first
+    `lookahead` jobs all go elsewhere and more are queued, the head is taken (a long queue has work
+    for everyone).
+    """
+    clock = [max(f, now) for f in free_at]
+    clock[server] = now
+    for index, work in enumerate(queue[:lookahead]):
+        best = min(range(len(speeds)), key=lambda s: (clock[s] + work / speeds[s], -speeds[s], s))
+        if best == server:
+            return index
+        clock[best] += work / speeds[best]
+    return 0 if len(queue) > lookahead else None
+
+
+def _finish_aware(jobs: Sequence[float], speeds: Sequence[float], estimates: Sequence[float]) -> Schedule:
+    queue = list(range(len(jobs)))
+    free_at = [0.0] * len(speeds)  # the truth: when each server really frees up
+    expected = [0.0] * len(speeds)  # what the dispatcher believes (start + estimate / speed)
+    out: list[Assignment] = []
+    now = 0.0
+    while queue:
+        for server in sorted(range(len(speeds)), key=lambda s: (-speeds[s], s)):
+            if free_at[server] > now or not queue:
+                continue
+            believed = [max(e, now) if free_at[s] > now else now for s, e in enumerate(expected)]
+            pick = pick_job(server, now, [estimates[j] for j in queue], believed, speeds)
+            if pick is None:
+                continue
+            job = queue.pop(pick)
+            free_at[server] = now + jobs[job] / speeds[server]
+            expected[server] = now + estimates[job] / speeds[server]
+            out.append(Assignment(job, server, now, free_at[server]))
+        later = [f for f in free_at if f > now]
+        if queue and not later:
+            raise AssertionError("finish-aware dispatch left every server idle with jobs queued")
+        now = min(later, default=now)
+    return _schedule(Policy.FINISH_AWARE.value, out)
 
 
 def _work_stealing(jobs: Sequence[float], speeds: Sequence[float]) -> Schedule:
