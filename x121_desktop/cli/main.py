@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "x121_desktop.cli.users",
     "x121_desktop.cli.media",
     "x121_desktop.cli.seam",
+    "x121_desktop.cli.servers",
     "x121_desktop.cli.workflows",
 )
 

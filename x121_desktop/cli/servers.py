@@ -1,0 +1,125 @@
+"""`x121 server …`: the ComfyUI servers this studio sends jobs to.
+
+    x121 server add URL --name NAME [--json]     register a server (admins only)
+    x121 server list [--json]                    every registered server, from the database
+    x121 server check NAME [--json]              ask the server: version, node types, devices/VRAM, models
+
+`check` stores what it found (status, system stats, node types and model files) and exits
+non-zero with one sentence when the server cannot be reached or is not a ComfyUI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from x121_desktop.cli.common import studio_from_args
+from x121_desktop.cli.output import print_json, print_table
+from x121_desktop.services.servers import ServerCheck, ServerService, ServerView
+
+GIB = 1024**3
+EXIT_UNREACHABLE = 6
+
+
+def register(sub: Any) -> None:
+    server = sub.add_parser("server", help="ComfyUI servers: register, list, check")
+    ssub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
+
+    add = ssub.add_parser("add", help="register a ComfyUI server (admins only)")
+    add.add_argument("url", metavar="URL", help="where ComfyUI listens, e.g. http://10.0.0.5:8188")
+    add.add_argument("--name", required=True, metavar="NAME", help="the name jobs and commands use")
+    add.add_argument("--json", action="store_true", help="print JSON")
+    add.set_defaults(handler=_add)
+
+    ls = ssub.add_parser("list", help="every registered server with its last known state")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.set_defaults(handler=_list)
+
+    check = ssub.add_parser("check", help="contact a server; store and show its version, nodes, devices, models")
+    check.add_argument("name", metavar="NAME")
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.set_defaults(handler=_check)
+
+
+def _gib(n: int) -> str:
+    return f"{n / GIB:.1f} GiB"
+
+
+def _devices(view: ServerView) -> str:
+    return ", ".join(f"{d.name} ({_gib(d.vram_free)} free of {_gib(d.vram_total)})" for d in view.devices) or "-"
+
+
+def _add(args: argparse.Namespace) -> int:
+    with studio_from_args(args) as studio:
+        view = asyncio.run(ServerService(studio.sessions, studio.runtime).add(args.name, args.url))
+    if args.json:
+        print_json(view)
+    else:
+        print(f"Registered ComfyUI server {view.name!r} at {view.url}. Check it with `x121 server check {view.name}`.")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with studio_from_args(args) as studio:
+        views = asyncio.run(ServerService(studio.sessions, studio.runtime).list())
+    if args.json:
+        print_json(list(views))
+        return 0
+    if not views:
+        print("No ComfyUI servers are registered. Add one with `x121 server add URL --name NAME`.")
+        return 0
+    rows = [
+        (
+            v.name,
+            v.url,
+            v.status.code,
+            "yes" if v.enabled else "no",
+            v.comfyui_version or "-",
+            v.node_count,
+            v.last_seen_at.isoformat(timespec="seconds") if v.last_seen_at else "never",
+        )
+        for v in views
+    ]
+    print_table(rows, ("NAME", "URL", "STATUS", "ENABLED", "COMFYUI", "NODES", "LAST SEEN"))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    with studio_from_args(args) as studio:
+        result = asyncio.run(ServerService(studio.sessions, studio.runtime).check(args.name))
+    if args.json:
+        print_json(_check_json(result))
+    else:
+        _print_check(result)
+    return 0 if result.reachable else EXIT_UNREACHABLE
+
+
+def _check_json(result: ServerCheck) -> dict[str, Any]:
+    s = result.server
+    return {
+        "name": s.name,
+        "url": s.url,
+        "reachable": result.reachable,
+        "problem": result.problem,
+        "status": s.status.code,
+        "version": s.comfyui_version,
+        "node_count": s.node_count,
+        "devices": list(s.devices),
+        "model_counts": dict(s.model_counts),
+        "last_seen_at": s.last_seen_at,
+    }
+
+
+def _print_check(result: ServerCheck) -> None:
+    if not result.reachable:
+        print(f"x121: {result.sentence}", file=sys.stderr)
+        return
+    s = result.server
+    print(result.sentence)
+    print(f"  version  ComfyUI {s.comfyui_version}")
+    print(f"  nodes    {s.node_count} node types")
+    print(f"  devices  {_devices(s)}")
+    models = ", ".join(f"{folder} {n}" for folder, n in s.model_counts) or "none"
+    print(f"  models   {models}")
