@@ -1,0 +1,259 @@
+"""The job queue repository: plain functions over a SQLAlchemy Connection. Never commits.
+
+This module is the one to import: it holds enqueueing, reads, the warm-start cache and
+cancellation, and re-exports the lease functions (`job_leases`), the event log and owner
+notifications (`job_events`) and the records (`job_records`). Every write that changes a job's
+state appends a `job_events` row and NOTIFYs channel `x121_jobs` in the caller's transaction.
+
+    enqueue(conn, NewJob) -> JobRow                      QUEUED, event CREATED
+    claim(conn, holder, lease, limit=1, kinds=None)      fair share, FOR UPDATE SKIP LOCKED
+    renew_leases(conn, holder, lease) -> int             heartbeat
+    release(conn, job_id, holder)                        back to QUEUED, not an attempt
+    transition(conn, job_id, holder, to, event, data, error=None)   holder only, state machine checked
+    record_attempt / append_event / add_output / record_node_timing / record_cost
+    reclaim_expired(conn) -> list[JobId]                 exactly once, owner notified
+    request_cancel(conn, job_id, by_user) -> CancelOutcome
+    find_cache_hit(conn, cache_key) / record_cache_hit(conn, NewJob, source)
+    get_job / list_jobs / job_events / job_outputs / notify_owner
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from x121_desktop.core.enums import JobEventKind, JobStatus
+from x121_desktop.core.ids import FileId
+from x121_desktop.core.orchestration.states import TERMINAL
+from x121_desktop.db.repositories.job_events import NOTICE_SQL, job_events, log_event, notify_owner, to_json
+from x121_desktop.db.repositories.job_leases import (
+    HELD,
+    add_output,
+    append_event,
+    claim,
+    held_jobs,
+    reclaim_expired,
+    record_attempt,
+    record_cost,
+    record_node_timing,
+    release,
+    renew_leases,
+    transition,
+)
+from x121_desktop.db.repositories.job_records import (
+    CHANNEL,
+    CancelOutcome,
+    ClaimedJob,
+    JobEventRow,
+    JobFilter,
+    JobNotFound,
+    JobOutputRow,
+    JobRow,
+    LeaseLost,
+    NewJob,
+    ReclaimedJob,
+    job_columns,
+    job_from_row,
+)
+
+__all__ = [
+    "CHANNEL",
+    "CancelOutcome",
+    "ClaimedJob",
+    "JobEventRow",
+    "JobFilter",
+    "JobNotFound",
+    "JobOutputRow",
+    "JobRow",
+    "LeaseLost",
+    "NewJob",
+    "ReclaimedJob",
+    "add_output",
+    "append_event",
+    "claim",
+    "enqueue",
+    "find_cache_hit",
+    "get_job",
+    "held_jobs",
+    "job_events",
+    "job_outputs",
+    "list_jobs",
+    "notify_owner",
+    "reclaim_expired",
+    "record_attempt",
+    "record_cache_hit",
+    "record_cost",
+    "record_node_timing",
+    "release",
+    "renew_leases",
+    "request_cancel",
+    "transition",
+]
+
+_INSERT_COLUMNS = (
+    "prompt_id, owner_id, project_id, workflow_version_id, job_kind_id, job_status_id, priority, inputs, "
+    "cache_key, redispatch_allowed, take_id, max_attempts"
+)
+_INSERT_VALUES = (
+    ":prompt_id, COALESCE(CAST(:owner_id AS integer), x121_current_user_id()), :project_id, "
+    ":workflow_version_id, :kind, :status, :priority, CAST(:inputs AS jsonb), :cache_key, "
+    ":redispatch_allowed, :take_id, :max_attempts"
+)
+_ENQUEUE = text(
+    f"WITH j AS (INSERT INTO jobs ({_INSERT_COLUMNS}) VALUES ({_INSERT_VALUES}) RETURNING {job_columns()}), "
+    "ev AS (INSERT INTO job_events (job_id, job_event_kind_id, data) "
+    "SELECT id, :event, '{}'::jsonb FROM j RETURNING id) "
+    f"SELECT {job_columns('j')}, "
+    + NOTICE_SQL.format(job="j.id", status="'queued'", owner="j.owner_id", event="'created'", event_id="ev.id")
+    + " FROM j, ev"
+)
+
+
+def _new_job_params(job: NewJob, status: JobStatus) -> dict[str, object]:
+    return {
+        "prompt_id": job.prompt_id,
+        "owner_id": job.owner_id,
+        "project_id": job.project_id,
+        "workflow_version_id": job.workflow_version_id,
+        "kind": int(job.kind),
+        "status": int(status),
+        "priority": job.priority,
+        "inputs": to_json(job.inputs),
+        "cache_key": job.cache_key,
+        "redispatch_allowed": job.redispatch_allowed,
+        "take_id": job.take_id,
+        "max_attempts": job.max_attempts,
+    }
+
+
+def enqueue(conn: Connection, job: NewJob) -> JobRow:
+    """Queue a job (owner: the signed-in user unless given); logs CREATED and wakes dispatchers (NOTIFY)."""
+    params = _new_job_params(job, JobStatus.QUEUED) | {"event": int(JobEventKind.CREATED)}
+    return job_from_row(conn.execute(_ENQUEUE, params).one())
+
+
+def get_job(conn: Connection, job_id: int) -> JobRow:
+    row = conn.execute(text(f"SELECT {job_columns()} FROM jobs WHERE id = :id"), {"id": job_id}).one_or_none()
+    if row is None:
+        raise JobNotFound(job_id)
+    return job_from_row(row)
+
+
+def list_jobs(conn: Connection, filters: JobFilter | None = None) -> list[JobRow]:
+    """Jobs matching every given filter, newest first (page with `before_id`)."""
+    f = filters or JobFilter()
+    where: list[str] = []
+    params: dict[str, object] = {"limit": max(1, f.limit)}
+    if f.owner_id is not None:
+        where.append("owner_id = :owner_id")
+        params["owner_id"] = f.owner_id
+    if f.statuses:
+        where.append("job_status_id = ANY(:statuses)")
+        params["statuses"] = [int(s) for s in f.statuses]
+    if f.kinds:
+        where.append("job_kind_id = ANY(:kinds)")
+        params["kinds"] = [int(k) for k in f.kinds]
+    if f.project_id is not None:
+        where.append("project_id = :project_id")
+        params["project_id"] = f.project_id
+    if f.before_id is not None:
+        where.append("id < :before_id")
+        params["before_id"] = f.before_id
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    rows = conn.execute(text(f"SELECT {job_columns()} FROM jobs {clause}ORDER BY id DESC LIMIT :limit"), params).all()
+    return [job_from_row(r) for r in rows]
+
+
+def job_outputs(conn: Connection, job_id: int) -> list[JobOutputRow]:
+    rows = conn.execute(
+        text("SELECT file_id, node_id FROM job_outputs WHERE job_id = :id ORDER BY node_id, file_id"), {"id": job_id}
+    ).all()
+    return [JobOutputRow(FileId(r[0]), str(r[1])) for r in rows]
+
+
+def find_cache_hit(conn: Connection, cache_key: str) -> JobRow | None:
+    """The latest SUCCEEDED job with this warm-start key that has outputs, if any."""
+    row = conn.execute(
+        text(
+            f"SELECT {job_columns('j')} FROM jobs j WHERE j.cache_key = :key AND j.job_status_id = :succeeded "
+            "AND EXISTS (SELECT 1 FROM job_outputs o WHERE o.job_id = j.id) "
+            "ORDER BY j.finished_at DESC NULLS LAST, j.id DESC LIMIT 1"
+        ),
+        {"key": cache_key, "succeeded": int(JobStatus.SUCCEEDED)},
+    ).one_or_none()
+    return None if row is None else job_from_row(row)
+
+
+def record_cache_hit(conn: Connection, job: NewJob, source: JobRow) -> JobRow:
+    """Record `job` as already done by reusing `source`'s outputs: no GPU time, no queueing.
+
+    The new job is created SUCCEEDED (attempts 0) with the same output files linked, and logs
+    CREATED then SUCCEEDED with `{"cache_hit": true, "source_job_id": …}` (JobEventKind has no
+    separate cache-hit member; the data says it).
+    """
+    row = conn.execute(
+        text(
+            f"INSERT INTO jobs ({_INSERT_COLUMNS}, started_at, finished_at) "
+            f"VALUES ({_INSERT_VALUES}, now(), now()) RETURNING {job_columns()}"
+        ),
+        _new_job_params(job, JobStatus.SUCCEEDED),
+    ).one()
+    created = job_from_row(row)
+    conn.execute(
+        text(
+            "INSERT INTO job_outputs (job_id, file_id, node_id) "
+            "SELECT :new, file_id, node_id FROM job_outputs WHERE job_id = :source"
+        ),
+        {"new": created.id, "source": source.id},
+    )
+    log_event(conn, created.id, JobEventKind.CREATED, status=JobStatus.SUCCEEDED, owner_id=created.owner_id)
+    log_event(
+        conn,
+        created.id,
+        JobEventKind.SUCCEEDED,
+        status=JobStatus.SUCCEEDED,
+        owner_id=created.owner_id,
+        data={"cache_hit": True, "source_job_id": source.id, "cache_key": source.cache_key},
+    )
+    return created
+
+
+def request_cancel(conn: Connection, job_id: int, by_user: int) -> CancelOutcome:
+    """Cancel one job: a queued job ends now; a held one gets `cancel_requested` for its holder to act on.
+
+    Only this job's row is touched (other jobs, of this owner or anyone else, are not).
+    """
+    found = conn.execute(
+        text("SELECT job_status_id, owner_id, attempts, cancel_requested FROM jobs WHERE id = :id FOR UPDATE"),
+        {"id": job_id},
+    ).one_or_none()
+    if found is None:
+        raise JobNotFound(job_id)
+    status, owner, attempt, already = JobStatus(found[0]), int(found[1]), int(found[2]), bool(found[3])
+    data = {"by_user": by_user}
+    if status in TERMINAL:
+        return CancelOutcome.ALREADY_ENDED
+    if status in HELD:
+        if not already:
+            conn.execute(
+                text("UPDATE jobs SET cancel_requested = true, updated_at = now() WHERE id = :id"), {"id": job_id}
+            )
+            log_event(
+                conn,
+                job_id,
+                JobEventKind.CANCEL_REQUESTED,
+                status=status,
+                owner_id=owner,
+                attempt_no=attempt,
+                data=data,
+            )
+        return CancelOutcome.REQUESTED
+    conn.execute(
+        text(
+            "UPDATE jobs SET job_status_id = :cancelled, cancel_requested = true, finished_at = now(), "
+            "updated_at = now() WHERE id = :id"
+        ),
+        {"cancelled": int(JobStatus.CANCELLED), "id": job_id},
+    )
+    log_event(conn, job_id, JobEventKind.CANCELLED, status=JobStatus.CANCELLED, owner_id=owner, data=data)
+    return CancelOutcome.CANCELLED
