@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from x121_desktop.core.stitching.frames import AnalysisGeometry, Frame, FrameFeatures, extract
+from x121_desktop.core.stitching.frames import AnalysisGeometry, Frame, FrameFeatures, SegmentFeatures, extract
 from x121_desktop.core.stitching.motion import flow_magnitude, mean_abs_difference
 from x121_desktop.core.stitching.phash import hamming
-from x121_desktop.core.stitching.ssim import ssim
+from x121_desktop.core.stitching.ssim import ssim_from_stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +30,38 @@ class PairMetrics:
     difference: float
     """Mean absolute difference at ¼ size, 8-bit levels."""
     motion: float
-    """Mean Farneback flow magnitude in full-size pixels (NaN when not computed)."""
+    """Mean DIS optical-flow magnitude in full-size pixels (NaN when not computed)."""
     sharpness_a: float
     sharpness_b: float
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentPair:
+    """The pair metrics the along-segment checks use (same values as in ``PairMetrics``)."""
+
+    ssim: float
+    difference: float
+    exposure_jump: float
+    motion: float
+
+
+def _exposure_jump(a: SegmentFeatures, b: SegmentFeatures) -> float:
+    jumps = [pb - pa for pa, pb in zip(a.luma_percentiles, b.luma_percentiles, strict=True)]
+    return float(max(jumps, key=abs))
+
+
+def _motion(a: SegmentFeatures, b: SegmentFeatures, geometry: AnalysisGeometry) -> float:
+    return flow_magnitude(a.motion_gray, b.motion_gray, geometry.full[0] / geometry.eighth[0])
+
+
+def compare_segment_features(a: SegmentFeatures, b: SegmentFeatures, geometry: AnalysisGeometry) -> SegmentPair:
+    """SSIM, difference, exposure jump and motion between consecutive frames of a segment."""
+    return SegmentPair(
+        ssim=ssim_from_stats(a.ssim, b.ssim),
+        difference=mean_abs_difference(a.gray, b.gray),
+        exposure_jump=_exposure_jump(a, b),
+        motion=_motion(a, b, geometry),
+    )
 
 
 def compare_features(
@@ -42,19 +71,16 @@ def compare_features(
     la, lb = np.asarray(a.lab_mean), np.asarray(b.lab_mean)
     diff = a.lab - b.lab
     delta_pixels = float(np.sqrt((diff * diff).sum(axis=2)).mean(dtype=np.float64))
-    jumps = [pb - pa for pa, pb in zip(a.luma_percentiles, b.luma_percentiles, strict=True)]
-    exposure = max(jumps, key=abs)
-    scale = geometry.full[0] / geometry.eighth[0]
     return PairMetrics(
-        ssim=ssim(a.gray, b.gray),
+        ssim=ssim_from_stats(a.ssim, b.ssim),
         phash_distance=hamming(a.phash, b.phash),
         delta_e_cast=float(np.linalg.norm(lb - la)),
         chroma_shift=float(np.linalg.norm(lb[1:] - la[1:])),
         delta_e_pixels=delta_pixels,
         histogram_distance=float(cv2.compareHist(a.histogram, b.histogram, cv2.HISTCMP_BHATTACHARYYA)),
-        exposure_jump=float(exposure),
+        exposure_jump=_exposure_jump(a, b),
         difference=mean_abs_difference(a.gray, b.gray),
-        motion=flow_magnitude(a.motion_gray, b.motion_gray, scale) if motion else math.nan,
+        motion=_motion(a, b, geometry) if motion else math.nan,
         sharpness_a=a.sharpness,
         sharpness_b=b.sharpness,
     )

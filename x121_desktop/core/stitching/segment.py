@@ -2,8 +2,15 @@
 
 Frames are consumed one at a time from any iterable (a decoder can stream into it), and only the
 features of the previous frame are kept, so memory does not grow with length. Identity runs on
-sampled frames only (every ``identity_every`` frames plus the last, ~0.2 s each); the rest costs a
-few milliseconds per frame at 1080p (see benchmarks/bench_seam.py).
+sampled frames only (every ``identity_every`` frames plus the last, ~0.08-0.2 s each); the rest
+costs about 1.5 ms per frame at 1080p and 0.3 ms at 512² (see benchmarks/bench_seam.py): one
+area-resize to ½ size, the along-segment features only (``frames.extract_segment``: no colour
+statistics or pHash, which only the seam grades use), SSIM from per-frame precomputed terms, and
+DIS optical flow at ⅛ size.
+
+``read_ahead=n`` iterates ``frames`` on a helper thread, up to n frames ahead of the analysis, so
+decoding (PyAV releases the GIL) overlaps the analysis (OpenCV releases it too). Use it with a
+decoder such as ``FrameReader.frames()``; the iterator is then advanced, and closed, on that thread.
 
 Graded like a seam (score.py bands), with the segment's own median as the baseline:
 ssim (median - lowest consecutive SSIM), exposure (largest consecutive |ΔL*| - median), motion
@@ -15,17 +22,20 @@ with the reason "no face found in any sampled frame".
 
 from __future__ import annotations
 
+import contextlib
 import math
+import queue
 import statistics
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from x121_desktop.core.cancel import CancelToken, ProgressSink
 from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.likeness.faces import IdentityReference, face_distance, observe_face
-from x121_desktop.core.stitching.frames import AnalysisGeometry, Frame, FrameFeatures, extract
+from x121_desktop.core.stitching.frames import AnalysisGeometry, Frame, SegmentFeatures, extract_segment
 from x121_desktop.core.stitching.motion import frozen_runs
-from x121_desktop.core.stitching.pairs import compare_features
+from x121_desktop.core.stitching.pairs import compare_segment_features
 from x121_desktop.core.stitching.report import FrameRun, IdentitySample, MetricGrade, SegmentReport
 from x121_desktop.core.stitching.score import (
     DEFAULT_THRESHOLDS,
@@ -48,11 +58,31 @@ def analyze_segment(
     frame_count: int | None = None,
     cancel: CancelToken | None = None,
     progress: ProgressSink | None = None,
+    read_ahead: int = 0,
 ) -> SegmentReport:
     """Measure one segment frame by frame. ``identity_every=0`` turns identity off;
-    ``frame_count`` (when known) only feeds ``progress``."""
+    ``frame_count`` (when known) only feeds ``progress``; ``read_ahead`` > 0 decodes that many
+    frames ahead on a helper thread (see the module notes)."""
+    if read_ahead > 0:
+        source = _ReadAhead(frames, read_ahead)
+        try:
+            return _analyze(source, reference, identity_every, thresholds, frame_count, cancel, progress)
+        finally:
+            source.close()
+    return _analyze(frames, reference, identity_every, thresholds, frame_count, cancel, progress)
+
+
+def _analyze(
+    frames: Iterable[Frame],
+    reference: IdentityReference | None,
+    identity_every: int,
+    thresholds: SeamThresholds,
+    frame_count: int | None,
+    cancel: CancelToken | None,
+    progress: ProgressSink | None,
+) -> SegmentReport:
     geometry: AnalysisGeometry | None = None
-    prev: FrameFeatures | None = None
+    prev: SegmentFeatures | None = None
     ssims: list[float] = []
     motions: list[float] = []
     diffs: list[float] = []
@@ -72,10 +102,10 @@ def analyze_segment(
             cancel.raise_if_cancelled("Segment analysis")
         if geometry is None:
             geometry = AnalysisGeometry.for_frame(frame)
-        feats = extract(frame, geometry)
+        feats = extract_segment(frame, geometry)
         sharp.append(feats.sharpness)
         if prev is not None:
-            pair = compare_features(prev, feats, geometry)
+            pair = compare_segment_features(prev, feats, geometry)
             ssims.append(pair.ssim)
             motions.append(pair.motion)
             diffs.append(pair.difference)
@@ -113,6 +143,67 @@ def analyze_segment(
         grade=worst([g.grade for g in grades]),
         score=min((g.score for g in grades), default=math.nan),
     )
+
+
+class _ReadAhead:
+    """Iterates ``frames`` on a daemon thread into a bounded queue; re-raises its errors here.
+
+    ``close()`` stops the thread (it closes the source iterator there) and waits for it.
+    """
+
+    _END = object()
+
+    def __init__(self, frames: Iterable[Frame], depth: int) -> None:
+        self._source = frames
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="x121-segment-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        it = iter(self._source)
+        try:
+            for frame in it:
+                if not self._put(frame):
+                    break
+            else:
+                self._put(self._END)
+        except BaseException as exc:  # handed to the consuming thread, which re-raises it
+            self._put(_Failure(exc))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):  # unblock a producer waiting on a full queue
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    error: BaseException
 
 
 def _identity_curve(

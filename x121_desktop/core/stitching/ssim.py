@@ -9,9 +9,15 @@ agree to 1e-3. cv2 filtering is 5-10x faster than scikit-image (see PLATFORM.md)
 Border handling differs: cv2 reflects the border and averages the whole map, while
 scikit-image crops ``(win_size - 1) // 2`` pixels before averaging. We crop the same
 margin, so the means agree.
+
+Of the five Gaussian blurs in one SSIM, four depend on one image only (its mean and its
+variance). ``ssim_stats`` computes them once per image, so comparing a stream of frames pair by
+pair (frame i with i+1) costs one blur per pair instead of five: ``ssim_from_stats``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -29,29 +35,66 @@ def _blur(x: NDArray[np.float32]) -> NDArray[np.float32]:
     return cv2.GaussianBlur(x, (_WINDOW, _WINDOW), _SIGMA, borderType=cv2.BORDER_REFLECT)  # type: ignore[return-value]
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SsimStats:
+    """The per-image half of SSIM: the image as float32 and its local mean / variance terms.
+
+    ``luminance`` is mu² + C1/2 and ``contrast`` is sigma² + C2/2, so the SSIM denominator of a
+    pair is (luminance_a + luminance_b) * (contrast_a + contrast_b). Do not mutate the arrays.
+    """
+
+    x: NDArray[np.float32]
+    mu: NDArray[np.float32]
+    luminance: NDArray[np.float32]
+    contrast: NDArray[np.float32]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape)
+
+
+def ssim_stats(a: NDArray[np.generic]) -> SsimStats:
+    """Precompute the per-image SSIM terms of grayscale ``a`` (uint8 or float on 0..255)."""
+    if a.ndim != 2:
+        raise ValueError(f"ssim needs a grayscale image, got shape {a.shape}")
+    x = a.astype(np.float32, copy=False)
+    mu = _blur(x)
+    mu_sq = mu * mu
+    var = _blur(x * x) - mu_sq
+    luminance = mu_sq + np.float32(_C1 / 2)
+    contrast = var + np.float32(_C2 / 2)
+    return SsimStats(x, mu, luminance, contrast)
+
+
+def _ssim_map_from_stats(a: SsimStats, b: SsimStats) -> NDArray[np.float32]:
+    if a.shape != b.shape:
+        raise ValueError(f"ssim needs two grayscale images of one shape, got {a.shape} and {b.shape}")
+    mu_xy = a.mu * b.mu
+    cov = _blur(a.x * b.x) - mu_xy
+    num = (2.0 * mu_xy + np.float32(_C1)) * (2.0 * cov + np.float32(_C2))
+    den = (a.luminance + b.luminance) * (a.contrast + b.contrast)
+    return (num / den).astype(np.float32, copy=False)
+
+
 def ssim_map(a: NDArray[np.generic], b: NDArray[np.generic]) -> NDArray[np.float32]:
     """Per-pixel SSIM of two same-shape grayscale images on a 0..255 scale."""
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"ssim needs two grayscale images of one shape, got {a.shape} and {b.shape}")
-    x = a.astype(np.float32, copy=False)
-    y = b.astype(np.float32, copy=False)
-    mu_x = _blur(x)
-    mu_y = _blur(y)
-    mu_xx = mu_x * mu_x
-    mu_yy = mu_y * mu_y
-    mu_xy = mu_x * mu_y
-    var_x = _blur(x * x) - mu_xx
-    var_y = _blur(y * y) - mu_yy
-    cov = _blur(x * y) - mu_xy
-    num = (2.0 * mu_xy + _C1) * (2.0 * cov + _C2)
-    den = (mu_xx + mu_yy + _C1) * (var_x + var_y + _C2)
-    return (num / den).astype(np.float32, copy=False)
+    return _ssim_map_from_stats(ssim_stats(a), ssim_stats(b))
 
 
-def ssim(a: NDArray[np.generic], b: NDArray[np.generic]) -> float:
-    """Mean SSIM of two same-shape grayscale images (uint8 or float on 0..255); 1.0 = identical."""
-    full = ssim_map(a, b)
+def _cropped_mean(full: NDArray[np.float32]) -> float:
     h, w = full.shape
     if h > 2 * _CROP and w > 2 * _CROP:
         full = full[_CROP : h - _CROP, _CROP : w - _CROP]
     return float(full.mean(dtype=np.float64))
+
+
+def ssim_from_stats(a: SsimStats, b: SsimStats) -> float:
+    """Mean SSIM from two images' precomputed ``ssim_stats`` (same value as ``ssim``)."""
+    return _cropped_mean(_ssim_map_from_stats(a, b))
+
+
+def ssim(a: NDArray[np.generic], b: NDArray[np.generic]) -> float:
+    """Mean SSIM of two same-shape grayscale images (uint8 or float on 0..255); 1.0 = identical."""
+    return _cropped_mean(ssim_map(a, b))
