@@ -1,0 +1,1 @@
+"""Job orchestration: the shared queue, dispatch across ComfyUI servers, running jobs."""

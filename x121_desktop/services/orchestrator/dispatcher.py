@@ -1,0 +1,391 @@
+"""The dispatcher: an asyncio task that claims queued jobs and runs each on a capable ComfyUI server.
+
+Any number of dispatchers (each workstation, any `x121 worker`) share one database. A dispatcher
+claims a job only while one of its servers has a free slot (work stealing: faster servers free up
+sooner and so take the next job first). The slot count is checked under
+`pg_advisory_xact_lock(121, server_id)` in the claiming transaction, so two dispatchers never
+overfill one server. Leases are renewed by heartbeat; a dispatcher that stops renewing (killed)
+loses its jobs to `reclaim_expired`, run by every other dispatcher, and the next claimer adopts
+the prompt from the server's queue or history instead of running it again.
+
+Shutdown (stop event, SIGINT/SIGTERM in `x121 worker`): no new claims; claimed jobs not yet
+submitted are released to the queue at once; submitted ones are followed to their end for
+`grace_s`, after which their leases are left to expire so another dispatcher adopts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+
+from x121_desktop.comfy.stream import (
+    ServerEvent,
+    ServerRestarted,
+)
+from x121_desktop.core.enums import ActivityKind, JobStatus, ServerStatus
+from x121_desktop.core.errors import X121Error
+from x121_desktop.core.ids import JobId, ServerId
+from x121_desktop.services.orchestrator import records as rec
+from x121_desktop.services.orchestrator.fleet import (
+    Fleet,
+    ServerHandle,
+    active_counts,
+    load_servers,
+    mark_server,
+    measured_speeds,
+    model_names,
+)
+from x121_desktop.services.orchestrator.runner import CancelRequested, JobRunner, ServerDown
+from x121_desktop.services.storage import MediaStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from x121_desktop.services.bootstrap import Studio
+
+log = logging.getLogger(__name__)
+CANDIDATES = 8
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    finished: dict[str, int] = field(default_factory=dict)
+    refused: int = 0
+    overhead_ms: list[float] = field(default_factory=list)
+    """Per job: claim transaction start → POST /prompt accepted."""
+
+
+def make_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        studio: Studio,
+        *,
+        servers: list[str] | None = None,
+        lease_s: float = 10.0,
+        poll_s: float = 1.0,
+        claim_every_s: float = 0.25,
+        lost_after_s: float = 4.0,
+        max_jobs: int | None = None,
+        once: bool = False,
+        grace_s: float = 30.0,
+    ) -> None:
+        self.engine = studio.engine
+        self.runtime = studio.runtime
+        self.store = MediaStore(studio.paths.media_root)
+        self.holder = make_holder()
+        self.server_names = servers
+        self.lease_s, self.poll_s, self.claim_every_s = lease_s, poll_s, claim_every_s
+        self.lost_after_s, self.max_jobs, self.once, self.grace_s = lost_after_s, max_jobs, once, grace_s
+        self.events: queue.Queue[ServerEvent] = queue.Queue()
+        self.fleet: Fleet = Fleet([], self.holder, self.events)
+        self.stats = DispatchStats()
+        self.runners: dict[JobId, tuple[JobRunner, asyncio.Task[JobStatus | None]]] = {}
+        self._by_prompt: dict[str, JobRunner] = {}
+        self._claim_started: dict[JobId, float] = {}
+        self._wake = asyncio.Event()
+        self._down: set[ServerId] = set()
+        self._speeds: dict[ServerId, float] = {}
+        self._covers_all = False
+
+    # ------------------------------------------------------------ callbacks from runners
+
+    def note_submitted(self, runner: JobRunner) -> None:
+        self._by_prompt[runner.pid] = runner
+        started = self._claim_started.pop(runner.job.id, None)
+        if started is not None:
+            self.stats.overhead_ms.append((time.perf_counter() - started) * 1000.0)
+        runner.handle.loaded = model_names(runner.prompt)
+
+    def unwatch(self, runner: JobRunner) -> None:
+        self._by_prompt.pop(runner.pid, None)
+        runner.handle.stream.unwatch(runner.pid)
+
+    # ------------------------------------------------------------ main loop
+
+    async def run(self, stop: asyncio.Event | None = None) -> DispatchStats:
+        stop = stop or asyncio.Event()
+        await self._start()
+        background = [
+            asyncio.create_task(self._pump(), name="x121-pump"),
+            asyncio.create_task(self._heartbeat(stop), name="x121-heartbeat"),
+            asyncio.create_task(self._health(stop), name="x121-health"),
+        ]
+        try:
+            await self._claim_loop(stop)
+            await self._drain()
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await self.runtime.run(self.runtime.io, self.fleet.close)
+        return self.stats
+
+    async def _start(self) -> None:
+        def load() -> list[Any]:
+            with self.engine.connect() as conn:
+                rows = load_servers(conn, self.server_names)
+                enabled = conn.execute(text("SELECT count(*) FROM comfy_servers WHERE is_enabled")).scalar_one()
+                self._covers_all = len(rows) == enabled
+                self._speeds = measured_speeds(conn)
+                return rows
+
+        rows = await self.runtime.run(self.runtime.db_read, load)
+        if not rows:
+            raise X121Error("No ComfyUI server is registered", "Register one with `x121 server add NAME URL`.")
+        self.fleet = Fleet(rows, self.holder, self.events)
+        self.fleet.start()
+        await asyncio.gather(
+            *(self.runtime.run(self.runtime.io, self.fleet.check_health, h) for h in self.fleet.handles.values())
+        )
+
+    def _done_claiming(self) -> bool:
+        return self.max_jobs is not None and self.stats.claimed >= self.max_jobs
+
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        idle_rounds = 0
+        while not stop.is_set() and not self._done_claiming():
+            claimed = await self.runtime.run(self.runtime.db_writer, self._claim_tx)
+            if claimed is not None:
+                idle_rounds = 0
+                job, handle = claimed
+                self.stats.claimed += 1
+                runner = JobRunner(self, job, handle)
+                task = asyncio.create_task(self._run_one(runner), name=f"x121-job-{job.id}")
+                self.runners[job.id] = (runner, task)
+                continue
+            if self.once and not self.runners:
+                idle_rounds += 1
+                if idle_rounds >= 2:
+                    return
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.claim_every_s)
+
+    async def _run_one(self, runner: JobRunner) -> JobStatus | None:
+        try:
+            outcome = await runner.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "job %s: runner crashed; its lease will expire and another dispatcher adopts it", runner.job.id
+            )
+            outcome = None
+        finally:
+            self.runners.pop(runner.job.id, None)
+            self.unwatch(runner)
+            self._claim_started.pop(runner.job.id, None)
+            self._wake.set()
+        key = outcome.name.lower() if outcome is not None else "left"
+        self.stats.finished[key] = self.stats.finished.get(key, 0) + 1
+        return outcome
+
+    async def _drain(self) -> None:
+        """Release claims not yet submitted; follow submitted ones for grace_s."""
+        for job_id, (runner, task) in list(self.runners.items()):
+            if not runner.submitted:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+                def give_back(conn: Connection, jid: JobId = job_id) -> bool:
+                    return rec.release(conn, jid, self.holder, "dispatcher stopping")
+
+                await self.runtime.run(self.runtime.db_writer, self._tx, give_back)
+        tasks = [t for _, t in self.runners.values()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.grace_s)
+            for task in pending:
+                task.cancel()  # leases expire; another dispatcher adopts these prompts
+
+    def _tx(self, fn: Any) -> Any:
+        with self.engine.begin() as conn:
+            return fn(conn)
+
+    # ------------------------------------------------------------ claiming
+
+    def _claim_tx(self) -> tuple[rec.JobRow, ServerHandle] | None:
+        started = time.perf_counter()
+        with self.engine.begin() as conn:
+            counts = active_counts(conn)
+            free = [
+                h
+                for h in self.fleet.handles.values()
+                if h.healthy and h.id not in self._down and counts.get(h.id, 0) < h.row.capacity
+            ]
+            if not free:
+                return None
+            rows = conn.execute(
+                text(
+                    "SELECT j.id FROM jobs j WHERE j.job_status_id = :q AND NOT j.cancel_requested "
+                    "ORDER BY j.priority DESC, (SELECT count(*) FROM jobs o WHERE o.owner_id = j.owner_id "
+                    f"  AND o.job_status_id IN ({rec._ACTIVE_SQL})), j.created_at, j.id "
+                    "LIMIT :n FOR UPDATE OF j SKIP LOCKED"
+                ),
+                {"q": int(JobStatus.QUEUED), "n": CANDIDATES},
+            ).all()
+            for row in rows:
+                job = rec.load_job(conn, JobId(row.id))
+                placed = self._place(conn, job)
+                if placed is not None:
+                    self._claim_started[job.id] = started
+                    return placed
+        return None
+
+    def _place(self, conn: Connection, job: rec.JobRow) -> tuple[rec.JobRow, ServerHandle] | None:
+        try:
+            prompt = rec.resolve_prompt(conn, job)
+        except X121Error as exc:
+            self._refuse(conn, job, [exc.sentence])
+            return None
+        capable: list[ServerHandle] = []
+        reasons: list[str] = []
+        unknown = False
+        for handle in self.fleet.ranked(model_names(prompt), self._speeds):
+            findings = self.fleet.placement_findings(handle, prompt)
+            if findings is None:
+                unknown = True
+            elif findings:
+                reasons.append(f"{handle.row.name}: " + " ".join(f.message for f in findings))
+            else:
+                capable.append(handle)
+        if not capable:
+            everyone = self._covers_all and not unknown and len(reasons) == len(self.fleet.handles)
+            if everyone and reasons:
+                self._refuse(conn, job, reasons)
+            return None
+        avoid = {
+            ServerId(r.server_id)
+            for r in conn.execute(
+                text("SELECT server_id FROM job_attempts WHERE job_id = :j AND job_status_id = :l"),
+                {"j": job.id, "l": int(JobStatus.LOST)},
+            )
+        }
+        capable.sort(key=lambda h: h.id in avoid)  # stable: ranking kept, lost-on servers last
+        for handle in capable:
+            conn.execute(text("SELECT pg_advisory_xact_lock(121, :s)"), {"s": handle.id})
+            busy = conn.execute(
+                text(f"SELECT count(*) FROM jobs WHERE server_id = :s AND job_status_id IN ({rec._ACTIVE_SQL})"),
+                {"s": handle.id},
+            ).scalar_one()
+            if busy < handle.row.capacity:
+                return self._assign(conn, job, handle), handle
+        return None
+
+    def _assign(self, conn: Connection, job: rec.JobRow, handle: ServerHandle) -> rec.JobRow:
+        attempts = rec.assign(conn, job.id, self.holder, handle.id, handle.row.name, self.lease_s)
+        return dataclasses.replace(job, attempts=attempts)
+
+    def _refuse(self, conn: Connection, job: rec.JobRow, reasons: list[str]) -> None:
+        if rec.fail_unclaimed(conn, job.id, reasons):
+            rec.notify_owner(conn, job.id, job.owner_id, ActivityKind.JOB_FAILED, {"refused": True, "reasons": reasons})
+            self.stats.refused += 1
+
+    # ------------------------------------------------------------ background tasks
+
+    async def _pump(self) -> None:
+        loop = asyncio.get_running_loop()
+        done = threading.Event()
+
+        def forward() -> None:
+            while not done.is_set():
+                try:
+                    item = self.events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                loop.call_soon_threadsafe(self._route, item)
+
+        thread = threading.Thread(target=forward, name="x121-dispatch-pump", daemon=True)
+        thread.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            done.set()
+
+    def _route(self, item: ServerEvent) -> None:
+        ev = item.event
+        raw = getattr(ev, "prompt_id", None)
+        prompt_id = raw if isinstance(raw, str) and raw else None
+        if prompt_id is not None:
+            runner = self._by_prompt.get(prompt_id)
+            if runner is not None:
+                runner.signals.put_nowait(item)
+            return
+        handle = self.fleet.by_url(item.url)
+        if handle is None:
+            return
+        if isinstance(ev, ServerRestarted):
+            handle.info = None  # capabilities are read again before the next placement
+            for runner in list(self._by_prompt.values()):
+                if runner.handle is handle:
+                    runner.signals.put_nowait(item)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3.0)
+            mine = list(self.runners)
+
+            def beat(conn: Connection, mine: list[JobId] = mine) -> tuple[set[JobId], set[JobId], list[JobId]]:
+                held, cancel = rec.renew(conn, self.holder, mine, self.lease_s)
+                return held, cancel, rec.reclaim_expired(conn)
+
+            try:
+                held, cancel, reclaimed = await self.runtime.run(self.runtime.db_writer, self._tx, beat)
+            except Exception:
+                log.exception("lease heartbeat failed; retrying")
+                continue
+            if reclaimed:
+                log.info("reclaimed jobs %s from dispatchers that stopped renewing", reclaimed)
+                self._wake.set()
+            for job_id in cancel:
+                entry = self.runners.get(job_id)
+                if entry is not None and not entry[0].cancel:
+                    entry[0].cancel = True
+                    entry[0].signals.put_nowait(CancelRequested())
+            for job_id in set(mine) - held:
+                entry = self.runners.get(job_id)
+                if entry is not None:
+                    entry[1].cancel()
+
+    async def _health(self, stop: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            for handle in list(self.fleet.handles.values()):
+                ok = await self.runtime.run(self.runtime.io, self.fleet.check_health, handle)
+                if ok and handle.info is None:
+                    await self.runtime.run(self.runtime.io, self.fleet.refresh_info, handle)
+                if ok and handle.id in self._down:
+                    self._down.discard(handle.id)
+                    await self._mark(handle.id, ServerStatus.ONLINE, True)
+                elif not ok and handle.id not in self._down and time.monotonic() - handle.last_ok > self.lost_after_s:
+                    self._down.add(handle.id)
+                    await self._mark(handle.id, ServerStatus.OFFLINE, False)
+                    reason = f"ComfyUI at {handle.client.url} stopped answering for {self.lost_after_s:g} s"
+                    for runner, _ in list(self.runners.values()):
+                        if runner.handle is handle and runner.submitted:
+                            runner.signals.put_nowait(ServerDown(reason))
+
+    async def _mark(self, server_id: ServerId, status: ServerStatus, seen: bool) -> None:
+        def mark(conn: Connection) -> None:
+            mark_server(conn, server_id, status, seen)
+
+        await self.runtime.run(self.runtime.db_writer, self._tx, mark)

@@ -1,0 +1,212 @@
+"""The servers one dispatcher drives: rows from the database plus live health and capabilities.
+
+Each server gets an HTTP client and one WebSocket stream whose client_id is unique to this
+dispatcher, so execution messages of prompts we submitted reach only us. Capabilities come
+from the server's own /object_info (re-read when it restarts) and decide placement: a job goes
+only where every node type and model it names exists. Speed is measured from recorded node
+timings (seconds per job on that server); a server with no history uses its speed factor.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+
+from x121_desktop.comfy.client import ComfyClient, normalize_url
+from x121_desktop.comfy.object_info import ObjectInfo
+from x121_desktop.comfy.stream import ComfyStream, ServerEvent
+from x121_desktop.comfy.validate import Finding, FindingKind, Severity, validate_prompt
+from x121_desktop.core.enums import JobStatus, ServerStatus
+from x121_desktop.core.errors import ComfyError, ConfigError
+from x121_desktop.core.ids import ServerId
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+
+PLACEMENT_KINDS = (FindingKind.MISSING_NODE_TYPE, FindingKind.MISSING_MODEL)
+ACTIVE_SQL = ",".join(
+    str(int(s))
+    for s in (JobStatus.CLAIMED, JobStatus.UPLOADING, JobStatus.SUBMITTED, JobStatus.RUNNING, JobStatus.DOWNLOADING)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRow:
+    id: ServerId
+    name: str
+    base_url: str
+    slots: int
+    queued_slots: int
+    speed_factor: float
+
+    @property
+    def capacity(self) -> int:
+        """Jobs we keep on it at once: running slots plus its own queue (default 1 + 1)."""
+        return self.slots + max(1, self.queued_slots)
+
+
+@dataclass
+class ServerHandle:
+    row: ServerRow
+    client: ComfyClient
+    stream: ComfyStream
+    info: ObjectInfo | None = None
+    info_marker: str | None = None
+    healthy: bool = True
+    last_ok: float = field(default_factory=time.monotonic)
+    seconds_per_job: float | None = None
+    loaded: frozenset[str] = frozenset()
+    """Models the last job we sent there named (ComfyUI keeps them loaded)."""
+
+    @property
+    def id(self) -> ServerId:
+        return self.row.id
+
+
+def load_servers(conn: Connection, names: list[str] | None) -> list[ServerRow]:
+    rows = conn.execute(
+        text(
+            "SELECT id, name, base_url, slots, queued_slots, speed_factor FROM comfy_servers "
+            "WHERE is_enabled ORDER BY id"
+        )
+    ).all()
+    servers = [ServerRow(ServerId(r.id), r.name, r.base_url, r.slots, r.queued_slots, r.speed_factor) for r in rows]
+    if names is None:
+        return servers
+    wanted = {n.strip() for n in names if n.strip()}
+    chosen = [s for s in servers if s.name in wanted or normalize_url(s.base_url) in {normalize_url(w) for w in wanted}]
+    known = {s.name for s in chosen} | {normalize_url(s.base_url) for s in chosen}
+    missing = sorted(w for w in wanted if w not in known and normalize_url(w) not in known)
+    if missing:
+        raise ConfigError(
+            f"No enabled ComfyUI server is registered as {', '.join(missing)}",
+            "Register it with `x121 server add`, or check the names with `x121 server list`.",
+        )
+    return chosen
+
+
+def active_counts(conn: Connection) -> dict[ServerId, int]:
+    rows = conn.execute(
+        text(
+            f"SELECT server_id, count(*) AS n FROM jobs WHERE job_status_id IN ({ACTIVE_SQL}) "
+            "AND server_id IS NOT NULL GROUP BY server_id"
+        )
+    ).all()
+    return {ServerId(r.server_id): int(r.n) for r in rows}
+
+
+def measured_speeds(conn: Connection) -> dict[ServerId, float]:
+    """Mean seconds per job over each server's last 50 timed jobs."""
+    rows = conn.execute(
+        text(
+            "SELECT server_id, avg(total) AS s FROM ("
+            "  SELECT server_id, job_id, sum(seconds) AS total,"
+            "         row_number() OVER (PARTITION BY server_id ORDER BY max(id) DESC) AS rn"
+            "  FROM node_timings GROUP BY server_id, job_id) t WHERE rn <= 50 GROUP BY server_id"
+        )
+    ).all()
+    return {ServerId(r.server_id): float(r.s) for r in rows}
+
+
+def model_names(prompt: Mapping[str, Any]) -> frozenset[str]:
+    from x121_desktop.comfy.validate import MODEL_INPUTS
+
+    names: set[str] = set()
+    for node in prompt.values():
+        inputs = node.get("inputs", {}) if isinstance(node, Mapping) else {}
+        for key, value in inputs.items():
+            if key in MODEL_INPUTS and isinstance(value, str):
+                names.add(value)
+    return frozenset(names)
+
+
+class Fleet:
+    """Live handles for the servers this dispatcher may use. Blocking methods run on the io executor."""
+
+    def __init__(self, rows: list[ServerRow], client_prefix: str, events: queue.Queue[ServerEvent]) -> None:
+        self.events = events
+        self.handles: dict[ServerId, ServerHandle] = {}
+        for row in rows:
+            client = ComfyClient(row.base_url, client_id=f"{client_prefix}-{row.id}", timeout=10.0)
+            stream = ComfyStream(client, events, preview_metadata=False, backoff_s=0.3, max_backoff_s=2.0)
+            self.handles[row.id] = ServerHandle(row, client, stream)
+        self._by_url = {h.client.url: h for h in self.handles.values()}
+
+    def start(self) -> None:
+        for handle in self.handles.values():
+            handle.stream.start()
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.stream.close(timeout=2.0)
+
+    def by_url(self, url: str) -> ServerHandle | None:
+        return self._by_url.get(url)
+
+    # ------------------------------------------------------------ capabilities
+
+    def refresh_info(self, handle: ServerHandle) -> None:
+        """Read /object_info when first needed and again after the server restarted."""
+        try:
+            marker = handle.client.boot_marker()
+            if handle.info is not None and marker == handle.info_marker and marker is not None:
+                return
+            raw = handle.client.object_info(refresh=handle.info is not None)
+            handle.info = ObjectInfo.from_dict(raw, handle.client.url)
+            handle.info_marker = marker
+        except ComfyError as exc:
+            log.warning("%s", exc.sentence)
+            handle.healthy = False
+
+    def placement_findings(self, handle: ServerHandle, prompt: Mapping[str, Any]) -> list[Finding] | None:
+        """Why `prompt` cannot run on this server (empty: it can); None while its capabilities are unknown."""
+        if handle.info is None:
+            return None
+        return [
+            f
+            for f in validate_prompt(prompt, handle.info)
+            if f.kind in PLACEMENT_KINDS and f.severity is Severity.ERROR
+        ]
+
+    # ------------------------------------------------------------ health
+
+    def check_health(self, handle: ServerHandle, timeout: float = 2.0) -> bool:
+        probe = ComfyClient(handle.client.url, client_id=handle.client.client_id, timeout=timeout)
+        try:
+            probe.system_stats()
+        except ComfyError:
+            handle.healthy = False
+            return False
+        handle.healthy = True
+        handle.last_ok = time.monotonic()
+        if handle.info is None:
+            self.refresh_info(handle)
+        return True
+
+    def ranked(self, prompt_models: frozenset[str], speeds: Mapping[ServerId, float]) -> list[ServerHandle]:
+        """Placement order: model already loaded, then fastest measured, then speed factor."""
+
+        def key(h: ServerHandle) -> tuple[int, float, float, int]:
+            loaded = 0 if prompt_models and prompt_models <= h.loaded else 1
+            measured = speeds.get(h.id)
+            return (loaded, measured if measured is not None else 1e9, -h.row.speed_factor, int(h.id))
+
+        return sorted((h for h in self.handles.values() if h.healthy), key=key)
+
+
+def mark_server(conn: Connection, server_id: ServerId, status: ServerStatus, seen: bool) -> None:
+    conn.execute(
+        text(
+            "UPDATE comfy_servers SET server_status_id = :s, "
+            "last_seen_at = CASE WHEN :seen THEN now() ELSE last_seen_at END WHERE id = :id"
+        ),
+        {"s": int(status), "seen": seen, "id": server_id},
+    )

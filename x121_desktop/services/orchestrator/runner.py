@@ -1,0 +1,402 @@
+"""Running one claimed job on one ComfyUI server, from upload to stored outputs.
+
+The job is submitted with its own prompt_id. Before any (re)submission the runner asks every
+server an earlier attempt went to, and the target, whether that prompt_id is already queued or
+in history: if so it follows or collects that run instead, so a prompt never runs twice.
+Execution errors fail the job and notify its owner (no retry). A lost server (socket gone,
+restart, health probe timeout) is reported to the owner and the job goes back to the queue only
+when its policy allows (event `requeued` with `redispatched: true`), else it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+
+from x121_desktop.comfy import protocol as p
+from x121_desktop.comfy.errors import PromptRejected
+from x121_desktop.comfy.stream import PromptFinishedOffline, PromptLost, ServerEvent, ServerRestarted
+from x121_desktop.core.enums import ActivityKind, JobEventKind, JobStatus, RetentionClass
+from x121_desktop.core.errors import ComfyError
+from x121_desktop.services.orchestrator import records as rec
+from x121_desktop.services.storage import kind_for
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from x121_desktop.comfy.rest import HistoryEntry
+    from x121_desktop.services.orchestrator.dispatcher import Dispatcher
+    from x121_desktop.services.orchestrator.fleet import ServerHandle
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 1.0
+
+
+class LeaseLost(Exception):
+    """Another dispatcher owns the job now; stop without touching it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerDown:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    pass
+
+
+type RunnerSignal = ServerEvent | ServerDown | CancelRequested
+
+
+@dataclass
+class _Timing:
+    started_ms: int | None = None
+    finished_ms: int | None = None
+    node_started: dict[str, float] = field(default_factory=dict)
+    node_seconds: dict[str, float] = field(default_factory=dict)
+    current: str | None = None
+
+    def node(self, node_id: str | None) -> None:
+        now = time.monotonic()
+        if self.current is not None:
+            self.node_seconds[self.current] = now - self.node_started[self.current]
+        self.current = node_id
+        if node_id is not None:
+            self.node_started[node_id] = now
+
+
+class JobRunner:
+    def __init__(self, dispatcher: Dispatcher, job: rec.JobRow, handle: ServerHandle) -> None:
+        self.d = dispatcher
+        self.job = job
+        self.handle = handle
+        self.signals: asyncio.Queue[RunnerSignal] = asyncio.Queue()
+        self.attempt = job.attempts
+        self.prompt: dict[str, Any] = {}
+        self.timing = _Timing()
+        self.cancel = False
+        self.submitted = False
+        self._last_progress = 0.0
+
+    @property
+    def pid(self) -> str:
+        return self.job.prompt_id
+
+    # ------------------------------------------------------------ db helpers
+
+    async def _write(self, fn: Any, *args: Any) -> Any:
+        def work() -> Any:
+            with self.d.engine.begin() as conn:
+                return fn(conn, *args)
+
+        return await self.d.runtime.run(self.d.runtime.db_writer, work)
+
+    async def _to(self, to: JobStatus, kind: JobEventKind, data: dict[str, Any] | None = None, **kw: Any) -> None:
+        def change(conn: Connection) -> bool:
+            return rec.transition(conn, self.job.id, self.d.holder, to, kind, data, **kw)
+
+        if not await self._write(change):
+            raise LeaseLost(self.job.id)
+
+    async def _io(self, fn: Any, *args: Any) -> Any:
+        return await self.d.runtime.run(self.d.runtime.io, fn, *args)
+
+    # ------------------------------------------------------------ the run
+
+    async def run(self) -> JobStatus | None:
+        try:
+            return await self._run()
+        except LeaseLost:
+            log.warning("job %s: lease taken over by another dispatcher; leaving it", self.job.id)
+            return None
+
+    async def _run(self) -> JobStatus | None:
+        self.prompt = await self.d.runtime.run(self.d.runtime.db_read, self._read_prompt, None)
+        if self.job.attempts > 1 or self.job.server_id is not None:
+            found = await self._find_existing()
+            if found is not None:
+                return found
+        if self.cancel:
+            return await self._cancelled("before submit")
+        try:
+            await self._to(JobStatus.UPLOADING, JobEventKind.UPLOADED, {"server": self.handle.row.name})
+            names = await self._upload()
+            self.prompt = await self.d.runtime.run(self.d.runtime.db_read, self._read_prompt, names)
+            self.handle.stream.watch(self.pid)
+            await self._to(JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"server": self.handle.row.name})
+            self.submitted = True
+            await self._io(lambda: self.handle.client.submit(self.prompt, prompt_id=self.pid))
+            self.d.note_submitted(self)
+        except PromptRejected as exc:
+            return await self._failed(exc.sentence, {"rejected": True})
+        except ComfyError as exc:
+            return await self._lost(exc.sentence)
+        return await self._follow()
+
+    def _read_prompt(self, names: dict[str, str] | None) -> dict[str, Any]:
+        with self.d.engine.connect() as conn:
+            return rec.resolve_prompt(conn, self.job, names)
+
+    async def _upload(self) -> dict[str, str]:
+        files: dict[str, int] = dict(self.job.inputs.get("files") or {})
+        names: dict[str, str] = {}
+        for target, file_id in files.items():
+
+            def one(fid: int = int(file_id)) -> str:
+                with self.d.engine.connect() as conn:
+                    stored = self.d.store.lookup(conn, fid)  # type: ignore[arg-type]
+                path = self.d.store.path_of(stored.rel_path)
+                result = self.handle.client.upload(path, name=f"x121_{stored.sha256[:20]}{path.suffix}")
+                return result.annotated_path
+
+            names[target] = await self._io(one)
+        return names
+
+    async def _find_existing(self) -> JobStatus | None:
+        """Collect or follow a run of this prompt_id that an earlier attempt left on some server."""
+        servers = await self.d.runtime.run(self.d.runtime.db_read, self._attempt_servers)
+        for server_id in [*servers, self.handle.id]:
+            handle = self.d.fleet.handles.get(server_id)
+            if handle is None:
+                continue
+            try:
+                entry = await self._io(handle.client.history, self.pid)
+                queued = entry is None and (await self._io(handle.client.queue)).contains(self.pid)
+            except ComfyError:
+                continue
+            if entry is not None or queued:
+                self.handle = handle
+                await self._write(self._reassign, handle.id)
+                self.submitted = True
+                await self._to(
+                    JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"adopted": True, "server": handle.row.name}
+                )
+                if entry is not None:
+                    return await self._finish(entry)
+                self.d.note_submitted(self)
+                return await self._follow()
+        return None
+
+    def _attempt_servers(self) -> list[Any]:
+        with self.d.engine.connect() as conn:
+            return rec.attempt_servers(conn, self.job.id)
+
+    def _reassign(self, conn: Connection, server_id: int) -> None:
+        conn.execute(text("UPDATE jobs SET server_id = :s WHERE id = :j"), {"s": server_id, "j": self.job.id})
+
+    async def _follow(self) -> JobStatus | None:
+        quiet = 0
+        while True:
+            try:
+                signal = await asyncio.wait_for(self.signals.get(), timeout=self.d.poll_s)
+                quiet = 0
+            except TimeoutError:
+                quiet += 1
+                outcome = await self._poll(quiet)
+                if outcome is not None:
+                    return outcome
+                continue
+            outcome = await self._on(signal)
+            if outcome is not None:
+                return outcome
+
+    async def _poll(self, quiet: int) -> JobStatus | None:
+        """No message for a while: ask /history (messages can be missed across a reconnect)."""
+        try:
+            entry = await self._io(self.handle.client.history, self.pid)
+            if entry is not None:
+                return await self._finish(entry)
+            if quiet >= 2 and not (await self._io(self.handle.client.queue)).contains(self.pid):
+                return await self._lost(f"ComfyUI at {self.handle.client.url} no longer knows prompt {self.pid}")
+        except ComfyError:
+            return None  # the health probe decides whether the server is gone
+        return None
+
+    async def _on(self, signal: RunnerSignal) -> JobStatus | None:
+        if isinstance(signal, ServerDown):
+            return await self._lost(signal.reason)
+        if isinstance(signal, CancelRequested):
+            self.cancel = True
+            await self._io(self._interrupt)
+            return None
+        return await self._on_event(signal.event)
+
+    async def _on_event(self, ev: object) -> JobStatus | None:
+        if isinstance(ev, p.ExecutionStart):
+            self.timing.started_ms = ev.timestamp
+            await self._to(JobStatus.RUNNING, JobEventKind.STARTED, {"server": self.handle.row.name})
+        elif isinstance(ev, p.Executing):
+            self.timing.node(ev.node)
+        elif isinstance(ev, p.Progress):
+            await self._progress(ev)
+        elif isinstance(ev, p.ExecutionSuccess):
+            self.timing.node(None)
+            self.timing.finished_ms = ev.timestamp
+            entry = await self._io(self.handle.client.history, self.pid)
+            if entry is None:
+                return await self._lost(f"ComfyUI at {self.handle.client.url} has no history for {self.pid}")
+            return await self._finish(entry)
+        elif isinstance(ev, p.ExecutionError):
+            self.timing.node(None)
+            data = {
+                "node_id": ev.node_id,
+                "node_type": ev.node_type,
+                "exception_type": ev.exception_type,
+                "exception_message": ev.exception_message.strip(),
+            }
+            sentence = (
+                f"Node {ev.node_id} ({ev.node_type}) failed on {self.handle.row.name}: "
+                f"{ev.exception_type}: {ev.exception_message.strip()}"
+            )
+            return await self._failed(sentence, data)
+        elif isinstance(ev, p.ExecutionInterrupted):
+            if self.cancel:
+                return await self._cancelled(f"interrupted at node {ev.node_id}")
+            return await self._failed(f"The run was interrupted on {self.handle.row.name} at node {ev.node_id}", {})
+        elif isinstance(ev, PromptLost):
+            return await self._lost(ev.reason)
+        elif isinstance(ev, ServerRestarted) and self.pid in ev.lost_prompt_ids:
+            return await self._lost(f"ComfyUI at {self.handle.client.url} restarted and forgot prompt {self.pid}")
+        elif isinstance(ev, PromptFinishedOffline):
+            entry = await self._io(self.handle.client.history, self.pid)
+            if entry is not None:
+                return await self._finish(entry)
+        return None
+
+    async def _progress(self, ev: p.Progress) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        data = {"node": ev.node, "value": ev.value, "max": ev.max}
+
+        def add(conn: Connection) -> None:
+            rec.event(conn, self.job.id, JobEventKind.PROGRESS, data, self.attempt)
+
+        await self._write(add)
+
+    def _interrupt(self) -> None:
+        try:
+            self.handle.client.delete_from_queue([self.pid])
+            self.handle.client.interrupt(self.pid)
+        except ComfyError as exc:
+            log.warning("%s", exc.sentence)
+
+    # ------------------------------------------------------------ endings
+
+    async def _finish(self, entry: HistoryEntry) -> JobStatus:
+        self.d.unwatch(self)
+        if not entry.succeeded:
+            if self.cancel and "execution_interrupted" in entry.message_types:
+                return await self._cancelled("interrupted")
+            return await self._failed(f"The run of prompt {self.pid} ended with status {entry.status_str}", {})
+        await self._to(
+            JobStatus.DOWNLOADING, JobEventKind.OUTPUT_STORED, {"files": sum(len(o.files) for o in entry.outputs)}
+        )
+        blobs = []
+        for output in entry.outputs:
+            for file in output.files:
+                blobs.append((output.node_id, file.filename, await self._io(self._download, file)))
+        timings = [
+            (n, str(self.prompt.get(n, {}).get("class_type", "?")), s) for n, s in self.timing.node_seconds.items()
+        ]
+        if self.timing.started_ms is not None and self.timing.finished_ms is not None:
+            gpu_s = max(0.0, (self.timing.finished_ms - self.timing.started_ms) / 1000.0)
+        else:
+            gpu_s = sum(s for _, _, s in timings)
+        server_id = self.handle.id
+
+        def store(conn: Connection) -> bool:
+            outputs = []
+            for node_id, name, blob in blobs:
+                stored = self.d.store.record(conn, blob, kind=kind_for(name), retention=RetentionClass.WORKING)
+                rec.add_output(conn, self.job.id, node_id, stored.file_id)
+                outputs.append({"node": node_id, "file_id": int(stored.file_id), "sha256": stored.sha256})
+            rec.add_timings(conn, self.job.id, server_id, timings)
+            rec.add_cost(conn, self.job.id, server_id, gpu_s)
+            data = {"outputs": outputs, "gpu_seconds": round(gpu_s, 3), "server": self.handle.row.name}
+            return rec.transition(conn, self.job.id, self.d.holder, JobStatus.SUCCEEDED, JobEventKind.SUCCEEDED, data)
+
+        if not await self._write(store):
+            raise LeaseLost(self.job.id)
+        return JobStatus.SUCCEEDED
+
+    def _download(self, file: p.OutputFile) -> Any:
+        incoming = self.d.store.root / ".incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=incoming)) / file.filename
+        try:
+            self.handle.client.download(file, tmp)
+            return self.d.store.adopt(tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp.parent.rmdir()
+
+    async def _failed(self, sentence: str, data: dict[str, Any]) -> JobStatus:
+        self.d.unwatch(self)
+
+        def fail(conn: Connection) -> bool:
+            if not rec.transition(
+                conn,
+                self.job.id,
+                self.d.holder,
+                JobStatus.FAILED,
+                JobEventKind.FAILED,
+                {**data, "error": sentence},
+                error=sentence,
+            ):
+                return False
+            rec.notify_owner(conn, self.job.id, self.job.owner_id, ActivityKind.JOB_FAILED, {**data, "error": sentence})
+            return True
+
+        if not await self._write(fail):
+            raise LeaseLost(self.job.id)
+        return JobStatus.FAILED
+
+    async def _cancelled(self, why: str) -> JobStatus:
+        self.d.unwatch(self)
+        await self._to(JobStatus.CANCELLED, JobEventKind.CANCELLED, {"why": why})
+        return JobStatus.CANCELLED
+
+    async def _lost(self, reason: str) -> JobStatus:
+        """Report the loss to the owner; re-queue (same prompt_id) only where the job's policy allows."""
+        self.d.unwatch(self)
+        again = self.job.redispatch_allowed and self.job.attempts < self.job.max_attempts
+        server = self.handle.row.name
+
+        def lose(conn: Connection) -> bool:
+            data = {"reason": reason, "server": server, "will_redispatch": again}
+            if not rec.transition(
+                conn, self.job.id, self.d.holder, JobStatus.LOST, JobEventKind.LOST, data, error=reason
+            ):
+                return False
+            rec.notify_owner(conn, self.job.id, self.job.owner_id, ActivityKind.JOB_FAILED, {"lost": True, **data})
+            if again:
+                return rec.transition(
+                    conn,
+                    self.job.id,
+                    self.d.holder,
+                    JobStatus.QUEUED,
+                    JobEventKind.REQUEUED,
+                    {"redispatched": True, "from_server": server},
+                )
+            why = (
+                f"{reason}; this job may not be re-dispatched"
+                if not self.job.redispatch_allowed
+                else (f"{reason}; it already used {self.job.attempts} of {self.job.max_attempts} attempts")
+            )
+            return rec.transition(
+                conn, self.job.id, self.d.holder, JobStatus.FAILED, JobEventKind.FAILED, {"error": why}, error=why
+            )
+
+        if not await self._write(lose):
+            raise LeaseLost(self.job.id)
+        return JobStatus.QUEUED if again else JobStatus.FAILED
