@@ -4,6 +4,7 @@ isolation, the warm-start cache, and the state machine."""
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from tests.db.job_queue_studio import enqueue_many, holder, new_job, queue_db, su_engine
 from tests.db.security_studio import SecureStudio, secure_studio
 from x121_desktop.core.enums import JobEventKind, JobStatus, NotificationKind
+from x121_desktop.core.orchestration.fairshare import QueuedJob, order_queue
 from x121_desktop.core.orchestration.states import InvalidJobTransition
 from x121_desktop.db.repositories import jobs as repo
 
@@ -76,19 +78,32 @@ def test_fair_share_takes_one_job_per_owner_before_a_second(queue_db: Engine, se
     assert second == [heavy[1], light_b[1], heavy[2]]
 
 
-def test_fewer_running_jobs_win_over_priority(queue_db: Engine, secure_studio: SecureStudio) -> None:
+def test_priority_bands_first_then_fewest_running(queue_db: Engine, secure_studio: SecureStudio) -> None:
     a, b, _ = _owners(secure_studio)
     with queue_db.begin() as conn:
-        enqueue_many(conn, a, 2, priority=9)
+        enqueue_many(conn, a, 2)
     with queue_db.begin() as conn:
         repo.claim(conn, holder("w"), LEASE, limit=1)  # A now runs one job
-        urgent_a = enqueue_many(conn, a, 1, priority=9)
-        calm_b = enqueue_many(conn, b, 1, priority=0)
+        urgent_a = enqueue_many(conn, a, 1, priority=5)
+        calm_b = enqueue_many(conn, b, 1)
     with queue_db.begin() as conn:
-        assert _ids(repo.claim(conn, holder("w"), LEASE)) == calm_b
-        nxt = _ids(repo.claim(conn, holder("w"), LEASE))
-    assert nxt != urgent_a
-    assert len(nxt) == 1
+        assert _ids(repo.claim(conn, holder("w"), LEASE)) == urgent_a  # a higher band goes first, busy or not
+        assert _ids(repo.claim(conn, holder("w"), LEASE)) == calm_b  # same band: B runs nothing, A runs two
+
+
+def test_claim_order_mirrors_core_fair_share(queue_db: Engine, secure_studio: SecureStudio) -> None:
+    owners = [*_owners(secure_studio), secure_studio.user_ids["reviewer2"]]
+    rng = random.Random(121)
+    with queue_db.begin() as conn:
+        busy = [j for o in owners[:2] for j in enqueue_many(conn, o, 1 + owners.index(o))]
+        repo.claim(conn, holder("w"), LEASE, limit=len(busy))  # owners[0] runs 1, owners[1] runs 2
+        queued = [
+            QueuedJob(repo.enqueue(conn, new_job(o, priority=p)).id, o, p)
+            for o, p in ((rng.choice(owners), rng.choice((0, 0, 1, 3))) for _ in range(40))
+        ]
+    expected = [j.job_id for j in order_queue(queued, {owners[0]: 1, owners[1]: 2})]
+    with queue_db.begin() as conn:
+        assert _ids(repo.claim(conn, holder("w"), LEASE, limit=40)) == expected
 
 
 def test_priority_then_age_within_one_owner(queue_db: Engine, secure_studio: SecureStudio) -> None:

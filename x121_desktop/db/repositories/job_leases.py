@@ -1,10 +1,11 @@
 """Claims, leases and state changes of queued jobs. Plain functions over a Connection; never commits.
 
-Claiming is one statement: the queued jobs are ranked by per-owner fair share (the owner's jobs
-already holding a server slot + the job's place among that owner's queued jobs, fewest first),
-then priority (higher first), then age; the first `limit` rows not locked by another claimer
-are taken with `FOR UPDATE SKIP LOCKED` and become CLAIMED with a lease (`holder`, expiry) and
-`attempts + 1`. This mirrors `core.orchestration.fairshare`.
+Claiming is one statement mirroring `core.orchestration.fairshare.order_queue`: priority bands
+strictly (higher first); inside a band, round-robin by owner with the fewest running first (a
+job's turn = its owner's jobs holding a server slot + its FIFO rank among that owner's queued jobs
+of the band); then the lower id. The first `limit` rows in that order not locked by another
+claimer are taken with `FOR UPDATE SKIP LOCKED` and become CLAIMED with a lease (`holder`,
+expiry) and `attempts + 1`.
 
 Attempts: `attempts` counts claims; a `job_attempts` row is written by `record_attempt` when the
 dispatcher has chosen a server (the server is not known at claim time, and the row needs one).
@@ -60,15 +61,14 @@ def _claim_sql(with_kinds: bool) -> str:
 WITH running AS (
     SELECT owner_id, count(*) AS n FROM jobs WHERE job_status_id = ANY(:active) GROUP BY owner_id
 ), ranked AS (
-    SELECT j.id, j.priority, j.created_at,
-           COALESCE(r.n, 0) + row_number() OVER (
-               PARTITION BY j.owner_id ORDER BY j.priority DESC, j.created_at, j.id) AS share
+    SELECT j.id, j.priority,
+           COALESCE(r.n, 0) + row_number() OVER (PARTITION BY j.owner_id, j.priority ORDER BY j.id) - 1 AS turn
     FROM jobs j LEFT JOIN running r ON r.owner_id = j.owner_id
     WHERE j.job_status_id = :queued{kinds}
 ), picked AS (
-    SELECT j.id, k.share, k.priority, k.created_at FROM jobs j JOIN ranked k ON k.id = j.id
+    SELECT j.id, k.turn, k.priority FROM jobs j JOIN ranked k ON k.id = j.id
     WHERE j.job_status_id = :queued
-    ORDER BY k.share, k.priority DESC, k.created_at, k.id
+    ORDER BY k.priority DESC, k.turn, k.id
     LIMIT :limit
     FOR UPDATE OF j SKIP LOCKED
 ), claimed AS (
@@ -83,7 +83,7 @@ WITH running AS (
 )
 SELECT {job_columns("c")}, {notice}
 FROM claimed c JOIN picked p ON p.id = c.id JOIN ev ON ev.job_id = c.id
-ORDER BY p.share, p.priority DESC, p.created_at, p.id
+ORDER BY p.priority DESC, p.turn, p.id
 """
 
 
