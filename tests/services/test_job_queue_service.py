@@ -162,7 +162,7 @@ def test_bad_requests_are_one_sentence_errors(studio: Studio, photo: Path) -> No
         asyncio.run(service.submit(SubmitRequest("walk-i2v", {}, version=9)))
     with pytest.raises(InvalidInput, match="has no input colour"):
         asyncio.run(service.submit(_request(photo, colour="red")))
-    with pytest.raises(InvalidInput, match="is not a int"):
+    with pytest.raises(InvalidInput, match="is not a whole number"):
         asyncio.run(service.submit(_request(photo, seed="seven")))
     with pytest.raises(InvalidInput, match="not a file"):
         asyncio.run(service.submit(_request(photo.with_name("missing.png"))))

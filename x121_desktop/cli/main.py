@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "x121_desktop.cli.seam",
     "x121_desktop.cli.servers",
     "x121_desktop.cli.workflows",
+    "x121_desktop.cli.jobs",
 )
 
 

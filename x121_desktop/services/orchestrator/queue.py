@@ -38,6 +38,9 @@ from x121_desktop.services.storage import Blob, MediaStore, kind_for
 
 FILE_TYPES = frozenset({"image", "video"})
 
+CancelOutcome = repo.CancelOutcome
+"""What `JobQueueService.cancel` did (re-exported for front ends)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SubmitRequest:
@@ -147,7 +150,8 @@ def _coerce(name: str, spec: Mapping[str, Any], value: object) -> object:
         if kind == "float":
             return float(value)
     except ValueError:
-        raise InvalidInput(f"Input {name}={value!r} is not a {kind}", f"Give {name} a number") from None
+        what = "a whole number" if kind == "int" else "a number"
+        raise InvalidInput(f"Input {name}={value!r} is not {what}", f"Give {name} {what}") from None
     if value.lower() in ("1", "true", "yes", "on"):
         return True
     if value.lower() in ("0", "false", "no", "off"):
