@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "x121_desktop.cli.servers",
     "x121_desktop.cli.workflows",
     "x121_desktop.cli.jobs",
+    "x121_desktop.cli.worker",
 )
 
 

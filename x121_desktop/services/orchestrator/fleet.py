@@ -49,8 +49,8 @@ class ServerRow:
 
     @property
     def capacity(self) -> int:
-        """Jobs we keep on it at once: running slots plus its own queue (default 1 + 1)."""
-        return self.slots + max(1, self.queued_slots)
+        """Jobs we keep on it at once: running slots plus what may wait in its own queue (the issue's 1 + 1)."""
+        return self.slots + self.queued_slots
 
 
 @dataclass
