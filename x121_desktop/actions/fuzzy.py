@@ -2,13 +2,14 @@
 
 Each query word must appear in the text as a subsequence. Matches score higher at word starts
 (after a space, `.`, `_`, `-`, `/` or at a lower→upper case change), for consecutive letters and
-for early positions; gaps cost a little. Scores compare within one query; they mean nothing alone.
+for early positions; gaps cost a little, and jumping into the middle of a word costs more, so
+"seam" ranks "Heal seam" far above "Step back 5 frames". Scores compare within one query only.
 """
 
 from __future__ import annotations
 
 _SEPARATORS = frozenset(" ._-/:()…")
-_BASE, _BOUNDARY, _CONSECUTIVE, _FIRST_CHAR, _GAP = 1.0, 3.0, 2.0, 2.0, 0.05
+_BASE, _BOUNDARY, _CONSECUTIVE, _FIRST_CHAR, _GAP, _MID_WORD_JUMP = 1.0, 3.0, 2.0, 2.0, 0.05, 3.0
 _NEG = float("-inf")
 
 
@@ -40,7 +41,8 @@ def _word_score(word: str, text: str, low: str, bounds: list[bool]) -> float | N
             if j >= 1 and prev_row[j - 1] != _NEG:
                 candidates.append(prev_row[j - 1] + _CONSECUTIVE)
             if best_before != _NEG:
-                candidates.append(best_before - _GAP * (j - 1))
+                jump = 0.0 if bounds[j] else _MID_WORD_JUMP
+                candidates.append(best_before - _GAP * (j - 1) - jump)
             if candidates:
                 row[j] = max(candidates) + gain
         prev_row = row

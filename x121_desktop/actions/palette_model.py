@@ -8,6 +8,7 @@ for a typed one. `>` at the start searches actions only, `@` entities only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,12 @@ ENTITY_KINDS: tuple[str, ...] = ("character", "scene", "segment", "workflow")
 ACTION_KIND = "action"
 RECENT_BOOST = 6.0
 DISABLED_PENALTY = 3.0
-EXTRA_WEIGHT = 0.6
+EXTRA_WEIGHT = 0.45
+#: When the query (3+ letters) starts a word of the subtitle ("playback", "mara"), it counts almost
+#: like a title match, so a category or an entity's owner lists everything under it.
+SUBTITLE_WORD_WEIGHT = 0.9
+#: Results scoring below this share of the best one are noise (letters scattered across words).
+RELATIVE_CUTOFF = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +112,12 @@ def split_query(query: str) -> tuple[str, str | None]:
 def _item_score(text: str, item: PaletteItem) -> float | None:
     title = fuzzy_score(text, item.title)
     extra = fuzzy_score(text, f"{item.subtitle} {item.extra}")
-    scores = [s for s in (title, None if extra is None else extra * EXTRA_WEIGHT) if s is not None]
+    if extra is not None:
+        low = text.lower()
+        words = re.split(r"[\s·.:_()-]+", item.subtitle.lower())
+        starts_word = len(low) >= 3 and any(w.startswith(low) for w in words)
+        extra *= SUBTITLE_WORD_WEIGHT if starts_word else EXTRA_WEIGHT
+    scores = [s for s in (title, extra) if s is not None]
     return max(scores) if scores else None
 
 
@@ -133,6 +144,9 @@ def rank(query: str, items: Sequence[PaletteItem], recent: Sequence[str], limit:
             score -= DISABLED_PENALTY
         scored.append((score, order, item))
     scored.sort(key=lambda s: (-s[0], s[1]))
+    if scored and scored[0][0] > 0:
+        floor = scored[0][0] * RELATIVE_CUTOFF
+        scored = [s for s in scored if s[0] >= floor]
     return [item for _, _, item in scored[:limit]]
 
 
