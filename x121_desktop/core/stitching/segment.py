@@ -3,7 +3,8 @@
 Frames are consumed one at a time from any iterable (a decoder can stream into it), and only the
 features of the previous frame are kept, so memory does not grow with length. Identity runs on
 sampled frames only (every ``identity_every`` frames plus the last, ~0.08-0.2 s each); the rest
-costs about 1.5 ms per frame at 1080p and 0.3 ms at 512² (see benchmarks/bench_seam.py): one
+costs about 2.1 ms per frame at 1080p and 0.55 ms at 512² on the 2-core dev machine (it was 7-8 ms
+and 1.1 ms; see benchmarks/bench_seam.py): one
 area-resize to ½ size, the along-segment features only (``frames.extract_segment``: no colour
 statistics or pHash, which only the seam grades use), SSIM from per-frame precomputed terms, and
 DIS optical flow at ⅛ size.
