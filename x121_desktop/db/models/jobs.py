@@ -38,6 +38,15 @@ class Job(Base):
         CheckConstraint("cache_key IS NULL OR cache_key ~ '^[0-9a-f]{64}$'", name="cache_key_hex"),
         CheckConstraint("(lease_holder IS NULL) = (lease_expires_at IS NULL)", name="lease_complete"),
         Index("ix_jobs_claim", "job_status_id", "priority", "created_at"),
+        # Queued jobs only (status 1 = QUEUED), each owner's in claim order: the fair-share claim
+        # reads owners by skip scan and each owner's first jobs from here (revision 0003).
+        Index(
+            "ix_jobs_queued_owner",
+            "owner_id",
+            text("priority DESC"),
+            "id",
+            postgresql_where=text("job_status_id = 1"),
+        ),
     )
 
     id: Mapped[int] = pk()

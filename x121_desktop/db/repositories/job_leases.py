@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -49,6 +48,14 @@ PRE_SUBMIT: frozenset[JobStatus] = frozenset({JobStatus.CLAIMED, JobStatus.UPLOA
 
 RECLAIM_BATCH = 500
 
+CLAIM_SLACK = 64
+"""Candidates ranked beyond `limit`, to step over rows other claimers hold locked right now.
+
+The claim reads only each owner's first `limit + CLAIM_SLACK` queued jobs (owners found by a skip
+scan of the partial index `ix_jobs_queued_owner`), ranks those and locks in that order, so its cost
+grows with the number of owners, not with the queue's length. With more rows than this locked by
+concurrent claimers a claim may come back short; the caller simply claims again."""
+
 
 def _ids(statuses: Collection[JobStatus]) -> list[int]:
     return sorted(int(s) for s in statuses)
@@ -56,18 +63,34 @@ def _ids(statuses: Collection[JobStatus]) -> list[int]:
 
 def _claim_sql(with_kinds: bool) -> str:
     kinds = " AND j.job_kind_id = ANY(:kinds)" if with_kinds else ""
+    queued = int(JobStatus.QUEUED)  # literal, so the partial index ix_jobs_queued_owner always applies
+    active = ", ".join(str(i) for i in _ids(ACTIVE))
     notice = NOTICE_SQL.format(job="c.id", status="'claimed'", owner="c.owner_id", event="'claimed'", event_id="ev.id")
     return f"""
-WITH running AS (
-    SELECT owner_id, count(*) AS n FROM jobs WHERE job_status_id = ANY(:active) GROUP BY owner_id
-), ranked AS (
-    SELECT j.id, j.priority,
-           COALESCE(r.n, 0) + row_number() OVER (PARTITION BY j.owner_id, j.priority ORDER BY j.id) - 1 AS turn
-    FROM jobs j LEFT JOIN running r ON r.owner_id = j.owner_id
-    WHERE j.job_status_id = :queued{kinds}
+WITH RECURSIVE owners AS (
+    (SELECT owner_id FROM jobs WHERE job_status_id = {queued} ORDER BY owner_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.owner_id FROM jobs j WHERE j.job_status_id = {queued} AND j.owner_id > o.owner_id
+            ORDER BY j.owner_id LIMIT 1)
+    FROM owners o WHERE o.owner_id IS NOT NULL
+), running AS MATERIALIZED (
+    SELECT owner_id, count(*) AS n FROM jobs WHERE job_status_id IN ({active}) GROUP BY owner_id
+), ranked AS MATERIALIZED (
+    SELECT h.id, h.priority, COALESCE(r.n, 0) + h.k AS turn
+    FROM owners o
+    LEFT JOIN running r ON r.owner_id = o.owner_id
+    CROSS JOIN LATERAL (
+        SELECT q.id, q.priority, row_number() OVER (PARTITION BY q.priority ORDER BY q.id) - 1 AS k
+        FROM (SELECT j.id, j.priority FROM jobs j
+              WHERE j.job_status_id = {queued} AND j.owner_id = o.owner_id{kinds}
+              ORDER BY j.priority DESC, j.id LIMIT :window) q
+    ) h
+    WHERE o.owner_id IS NOT NULL
+    ORDER BY h.priority DESC, turn, h.id
+    LIMIT :window
 ), picked AS (
-    SELECT j.id, k.turn, k.priority FROM jobs j JOIN ranked k ON k.id = j.id
-    WHERE j.job_status_id = :queued
+    SELECT j.id, k.turn, k.priority FROM ranked k JOIN jobs j ON j.id = k.id
+    WHERE j.job_status_id = {queued}
     ORDER BY k.priority DESC, k.turn, k.id
     LIMIT :limit
     FOR UPDATE OF j SKIP LOCKED
@@ -101,12 +124,11 @@ def claim(
     if lease <= timedelta(0) or limit < 1:
         raise ValueError("claim needs a positive lease and limit")
     params: dict[str, Any] = {
-        "active": _ids(ACTIVE),
-        "queued": int(JobStatus.QUEUED),
         "claimed": int(JobStatus.CLAIMED),
         "holder": holder,
         "lease": lease,
         "limit": limit,
+        "window": limit + CLAIM_SLACK,
         "event": int(JobEventKind.CLAIMED),
     }
     if kinds:
@@ -287,31 +309,6 @@ def add_output(conn: Connection, job_id: int, holder: str, file_id: int, node_id
         ),
         {"job": job_id, "file": file_id, "node": node_id},
     )
-
-
-def record_node_timing(
-    conn: Connection, job_id: int, server_id: int, node_id: str, class_type: str, seconds: float
-) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO node_timings (job_id, node_id, class_type, server_id, seconds) "
-            "VALUES (:job, :node, :cls, :server, :seconds)"
-        ),
-        {"job": job_id, "node": node_id, "cls": class_type, "server": server_id, "seconds": max(0.0, seconds)},
-    )
-
-
-def record_cost(conn: Connection, job_id: int, server_id: int, gpu_seconds: float, rate_per_hour: Decimal) -> Decimal:
-    """Bill GPU time at the server's rate; returns the cost (4 decimals)."""
-    cost = (Decimal(str(max(0.0, gpu_seconds))) * rate_per_hour / 3600).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-    conn.execute(
-        text(
-            "INSERT INTO cost_records (job_id, server_id, gpu_seconds, rate_per_hour, cost) "
-            "VALUES (:job, :server, :secs, :rate, :cost)"
-        ),
-        {"job": job_id, "server": server_id, "secs": max(0.0, gpu_seconds), "rate": rate_per_hour, "cost": cost},
-    )
-    return cost
 
 
 _RECLAIM = text(

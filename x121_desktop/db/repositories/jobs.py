@@ -19,6 +19,8 @@ state appends a `job_events` row and NOTIFYs channel `x121_jobs` in the caller's
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -34,8 +36,6 @@ from x121_desktop.db.repositories.job_leases import (
     held_jobs,
     reclaim_expired,
     record_attempt,
-    record_cost,
-    record_node_timing,
     release,
     renew_leases,
     transition,
@@ -257,3 +257,28 @@ def request_cancel(conn: Connection, job_id: int, by_user: int) -> CancelOutcome
     )
     log_event(conn, job_id, JobEventKind.CANCELLED, status=JobStatus.CANCELLED, owner_id=owner, data=data)
     return CancelOutcome.CANCELLED
+
+
+def record_node_timing(
+    conn: Connection, job_id: int, server_id: int, node_id: str, class_type: str, seconds: float
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO node_timings (job_id, node_id, class_type, server_id, seconds) "
+            "VALUES (:job, :node, :cls, :server, :seconds)"
+        ),
+        {"job": job_id, "node": node_id, "cls": class_type, "server": server_id, "seconds": max(0.0, seconds)},
+    )
+
+
+def record_cost(conn: Connection, job_id: int, server_id: int, gpu_seconds: float, rate_per_hour: Decimal) -> Decimal:
+    """Bill GPU time at the server's rate; returns the cost (4 decimals)."""
+    cost = (Decimal(str(max(0.0, gpu_seconds))) * rate_per_hour / 3600).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    conn.execute(
+        text(
+            "INSERT INTO cost_records (job_id, server_id, gpu_seconds, rate_per_hour, cost) "
+            "VALUES (:job, :server, :secs, :rate, :cost)"
+        ),
+        {"job": job_id, "server": server_id, "secs": max(0.0, gpu_seconds), "rate": rate_per_hour, "cost": cost},
+    )
+    return cost
