@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ from x121_desktop.comfy.stream import (
     ServerEvent,
     ServerRestarted,
 )
-from x121_desktop.core.enums import ActivityKind, JobStatus, ServerStatus
+from x121_desktop.core.enums import JobStatus, ServerStatus
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.services.orchestrator import records as rec
@@ -65,6 +66,7 @@ class DispatchStats:
     finished: dict[str, int] = field(default_factory=dict)
     refused: int = 0
     overhead_ms: list[float] = field(default_factory=list)
+    claim_ms: list[float] = field(default_factory=list)
     """Per job: claim transaction start → POST /prompt accepted."""
 
 
@@ -88,6 +90,9 @@ class Dispatcher:
     ) -> None:
         self.engine = studio.engine
         self.runtime = studio.runtime
+        # Job bookkeeping writes touch one job each and never conflict, so they get their own small pool
+        # instead of queueing behind every other write of this client on the single db_writer thread.
+        self.db_pool = ThreadPoolExecutor(4, "x121-dispatch-db")
         self.store = MediaStore(studio.paths.media_root)
         self.holder = make_holder()
         self.server_names = servers
@@ -106,8 +111,10 @@ class Dispatcher:
 
     # ------------------------------------------------------------ callbacks from runners
 
-    def note_submitted(self, runner: JobRunner) -> None:
+    def follow(self, runner: JobRunner) -> None:
         self._by_prompt[runner.pid] = runner
+
+    def note_submitted(self, runner: JobRunner) -> None:
         started = self._claim_started.pop(runner.job.id, None)
         if started is not None:
             self.stats.overhead_ms.append((time.perf_counter() - started) * 1000.0)
@@ -137,6 +144,7 @@ class Dispatcher:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self.runtime.run(self.runtime.io, self.fleet.close)
+            self.db_pool.shutdown(wait=True)
         return self.stats
 
     async def _start(self) -> None:
@@ -163,12 +171,12 @@ class Dispatcher:
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         idle_rounds = 0
         while not stop.is_set() and not self._done_claiming():
-            claimed = await self.runtime.run(self.runtime.db_writer, self._claim_tx)
+            claimed = await self.runtime.run(self.db_pool, self._claim_tx)
             if claimed is not None:
                 idle_rounds = 0
-                job, handle = claimed
+                job, handle, resolved = claimed
                 self.stats.claimed += 1
-                runner = JobRunner(self, job, handle)
+                runner = JobRunner(self, job, handle, resolved)
                 task = asyncio.create_task(self._run_one(runner), name=f"x121-job-{job.id}")
                 self.runners[job.id] = (runner, task)
                 continue
@@ -210,7 +218,7 @@ class Dispatcher:
                 def give_back(conn: Connection, jid: JobId = job_id) -> bool:
                     return rec.release(conn, jid, self.holder, "dispatcher stopping")
 
-                await self.runtime.run(self.runtime.db_writer, self._tx, give_back)
+                await self.runtime.run(self.db_pool, self._tx, give_back)
         tasks = [t for _, t in self.runners.values()]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.grace_s)
@@ -223,7 +231,7 @@ class Dispatcher:
 
     # ------------------------------------------------------------ claiming
 
-    def _claim_tx(self) -> tuple[rec.JobRow, ServerHandle] | None:
+    def _claim_tx(self) -> tuple[rec.JobRow, ServerHandle, rec.Resolved] | None:
         started = time.perf_counter()
         with self.engine.begin() as conn:
             counts = active_counts(conn)
@@ -234,26 +242,19 @@ class Dispatcher:
             ]
             if not free:
                 return None
-            rows = conn.execute(
-                text(
-                    "SELECT j.id FROM jobs j WHERE j.job_status_id = :q AND NOT j.cancel_requested "
-                    "ORDER BY j.priority DESC, (SELECT count(*) FROM jobs o WHERE o.owner_id = j.owner_id "
-                    f"  AND o.job_status_id IN ({rec._ACTIVE_SQL})), j.created_at, j.id "
-                    "LIMIT :n FOR UPDATE OF j SKIP LOCKED"
-                ),
-                {"q": int(JobStatus.QUEUED), "n": CANDIDATES},
-            ).all()
-            for row in rows:
-                job = rec.load_job(conn, JobId(row.id))
+            for job in rec.candidates(conn, CANDIDATES):
                 placed = self._place(conn, job)
                 if placed is not None:
                     self._claim_started[job.id] = started
+                    self.stats.claim_ms.append((time.perf_counter() - started) * 1000.0)
                     return placed
         return None
 
-    def _place(self, conn: Connection, job: rec.JobRow) -> tuple[rec.JobRow, ServerHandle] | None:
+    def _place(self, conn: Connection, job: rec.JobRow) -> tuple[rec.JobRow, ServerHandle, rec.Resolved] | None:
         try:
-            prompt = rec.resolve_prompt(conn, job)
+            workflow = rec.load_workflow(conn, job)
+            prompt = rec.render_prompt(job, workflow)
+            files = rec.input_files(conn, job)
         except X121Error as exc:
             self._refuse(conn, job, [exc.sentence])
             return None
@@ -288,7 +289,7 @@ class Dispatcher:
                 {"s": handle.id},
             ).scalar_one()
             if busy < handle.row.capacity:
-                return self._assign(conn, job, handle), handle
+                return self._assign(conn, job, handle), handle, rec.Resolved(workflow, files)
         return None
 
     def _assign(self, conn: Connection, job: rec.JobRow, handle: ServerHandle) -> rec.JobRow:
@@ -297,7 +298,8 @@ class Dispatcher:
 
     def _refuse(self, conn: Connection, job: rec.JobRow, reasons: list[str]) -> None:
         if rec.fail_unclaimed(conn, job.id, reasons):
-            rec.notify_owner(conn, job.id, job.owner_id, ActivityKind.JOB_FAILED, {"refused": True, "reasons": reasons})
+            message = "No registered ComfyUI server can run this job: " + " ".join(reasons)
+            rec.notify_owner(conn, job.id, JobStatus.FAILED, message, {"refused": True, "reasons": reasons})
             self.stats.refused += 1
 
     # ------------------------------------------------------------ background tasks
@@ -349,7 +351,7 @@ class Dispatcher:
                 return held, cancel, rec.reclaim_expired(conn)
 
             try:
-                held, cancel, reclaimed = await self.runtime.run(self.runtime.db_writer, self._tx, beat)
+                held, cancel, reclaimed = await self.runtime.run(self.db_pool, self._tx, beat)
             except Exception:
                 log.exception("lease heartbeat failed; retrying")
                 continue
@@ -388,4 +390,4 @@ class Dispatcher:
         def mark(conn: Connection) -> None:
             mark_server(conn, server_id, status, seen)
 
-        await self.runtime.run(self.runtime.db_writer, self._tx, mark)
+        await self.runtime.run(self.db_pool, self._tx, mark)

@@ -63,6 +63,8 @@ class ServerHandle:
     healthy: bool = True
     last_ok: float = field(default_factory=time.monotonic)
     seconds_per_job: float | None = None
+    verdicts: dict[tuple[frozenset[str], frozenset[str]], list[Finding]] = field(default_factory=dict)
+    """Placement findings per (node types, model names), valid until the capabilities are read again."""
     loaded: frozenset[str] = frozenset()
     """Models the last job we sent there named (ComfyUI keeps them loaded)."""
 
@@ -161,6 +163,7 @@ class Fleet:
                 return
             raw = handle.client.object_info(refresh=handle.info is not None)
             handle.info = ObjectInfo.from_dict(raw, handle.client.url)
+            handle.verdicts = {}
             handle.info_marker = marker
         except ComfyError as exc:
             log.warning("%s", exc.sentence)
@@ -170,11 +173,17 @@ class Fleet:
         """Why `prompt` cannot run on this server (empty: it can); None while its capabilities are unknown."""
         if handle.info is None:
             return None
-        return [
-            f
-            for f in validate_prompt(prompt, handle.info)
-            if f.kind in PLACEMENT_KINDS and f.severity is Severity.ERROR
-        ]
+        types = frozenset(str(n.get("class_type")) for n in prompt.values() if isinstance(n, Mapping))
+        key = (types, model_names(prompt))
+        found = handle.verdicts.get(key)
+        if found is None:
+            found = [
+                f
+                for f in validate_prompt(prompt, handle.info)
+                if f.kind in PLACEMENT_KINDS and f.severity is Severity.ERROR
+            ]
+            handle.verdicts[key] = found
+        return found
 
     # ------------------------------------------------------------ health
 

@@ -15,14 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from x121_desktop.comfy.templates import apply, parse_manifest
-from x121_desktop.core.enums import ActivityKind, JobEventKind, JobStatus, NotificationKind
+from x121_desktop.comfy.templates import Manifest, apply, parse_manifest
+from x121_desktop.core.enums import JobEventKind, JobStatus
+from x121_desktop.core.errors import NotFound
 from x121_desktop.core.ids import FileId, JobId, ServerId, UserId
+from x121_desktop.db.repositories import job_events
+from x121_desktop.db.repositories import job_leases as leases
+from x121_desktop.db.repositories.job_records import LeaseLost
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-CHANNEL = "x121_jobs"
+CLAIM_NOTICE = job_events.NOTICE_SQL.format(
+    job="u.id", status="'claimed'", owner="u.owner_id", event="'claimed'", event_id="e.id"
+)
 ACTIVE = (JobStatus.CLAIMED, JobStatus.UPLOADING, JobStatus.SUBMITTED, JobStatus.RUNNING, JobStatus.DOWNLOADING)
 TERMINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 _ACTIVE_SQL = ",".join(str(int(s)) for s in ACTIVE)
@@ -46,14 +52,13 @@ class JobRow:
     cancel_requested: bool
 
 
-def load_job(conn: Connection, job_id: JobId) -> JobRow:
-    r = conn.execute(
-        text(
-            "SELECT id, prompt_id, owner_id, inputs, workflow_version_id, redispatch_allowed, attempts, "
-            "max_attempts, server_id, cancel_requested FROM jobs WHERE id = :id"
-        ),
-        {"id": job_id},
-    ).one()
+JOB_COLUMNS = (
+    "j.id, j.prompt_id, j.owner_id, j.inputs, j.workflow_version_id, j.redispatch_allowed, j.attempts, "
+    "j.max_attempts, j.server_id, j.cancel_requested"
+)
+
+
+def job_from(r: Any) -> JobRow:
     return JobRow(
         JobId(r.id),
         str(r.prompt_id),
@@ -68,6 +73,42 @@ def load_job(conn: Connection, job_id: JobId) -> JobRow:
     )
 
 
+def load_job(conn: Connection, job_id: JobId) -> JobRow:
+    return job_from(conn.execute(text(f"SELECT {JOB_COLUMNS} FROM jobs j WHERE j.id = :id"), {"id": job_id}).one())
+
+
+def candidates(conn: Connection, limit: int) -> list[JobRow]:
+    """Queued jobs in claim order (priority, then owners with fewer running jobs, then age), row-locked."""
+    rows = conn.execute(
+        text(
+            f"WITH running AS (SELECT owner_id, count(*) AS n FROM jobs WHERE job_status_id IN ({_ACTIVE_SQL}) "
+            f"GROUP BY owner_id) SELECT {JOB_COLUMNS} FROM jobs j LEFT JOIN running r ON r.owner_id = j.owner_id "
+            "WHERE j.job_status_id = :q AND NOT j.cancel_requested "
+            "ORDER BY j.priority DESC, coalesce(r.n, 0), j.created_at, j.id LIMIT :n FOR UPDATE OF j SKIP LOCKED"
+        ),
+        {"q": int(JobStatus.QUEUED), "n": limit},
+    ).all()
+    return [job_from(r) for r in rows]
+
+
+def input_files(conn: Connection, job: JobRow) -> dict[str, tuple[str, str]]:
+    """target → (sha256, rel_path) of the stored files a job uploads."""
+    files: dict[str, Any] = dict(job.inputs.get("files") or {})
+    if not files:
+        return {}
+    rows = conn.execute(
+        text("SELECT id, sha256, rel_path FROM files WHERE id = ANY(:ids)"), {"ids": [int(v) for v in files.values()]}
+    ).all()
+    found = {r.id: (r.sha256, r.rel_path) for r in rows}
+    missing = sorted({int(v) for v in files.values()} - set(found))
+    if missing:
+        raise NotFound(
+            f"Job {job.id} names stored file(s) {', '.join(map(str, missing))} that do not exist",
+            "Submit the job again with files from the media store.",
+        )
+    return {target: found[int(fid)] for target, fid in files.items()}
+
+
 def event(conn: Connection, job_id: JobId, kind: JobEventKind, data: dict[str, Any], attempt: int | None) -> None:
     conn.execute(
         text(
@@ -76,11 +117,6 @@ def event(conn: Connection, job_id: JobId, kind: JobEventKind, data: dict[str, A
         ),
         {"j": job_id, "k": int(kind), "a": attempt, "d": json.dumps(data)},
     )
-
-
-def _notify(conn: Connection, job_id: JobId, status: JobStatus) -> None:
-    payload = json.dumps({"job_id": int(job_id), "status": status.name.lower()})
-    conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
 
 
 def transition(
@@ -93,41 +129,11 @@ def transition(
     *,
     error: str | None = None,
 ) -> bool:
-    """Move a job this holder leases to `to`; False (and nothing written) when the lease is gone."""
-    sets = ["job_status_id = :to", "updated_at = now()"]
-    if to is JobStatus.RUNNING:
-        sets.append("started_at = coalesce(started_at, now())")
-    if to in TERMINAL:
-        sets += ["finished_at = now()", "lease_holder = NULL", "lease_expires_at = NULL"]
-    if to is JobStatus.QUEUED:
-        sets += ["lease_holder = NULL", "lease_expires_at = NULL"]
-    if error is not None:
-        sets.append("error = :err")
-    row = conn.execute(
-        text(
-            f"UPDATE jobs SET {', '.join(sets)} WHERE id = :id AND lease_holder = :h "
-            f"AND job_status_id NOT IN ({_TERMINAL_SQL}) RETURNING attempts"
-        ),
-        {"to": int(to), "id": job_id, "h": holder, "err": error},
-    ).first()
-    if row is None:
+    """The queue repository's checked transition (event + NOTIFY in one statement); False when the lease is gone."""
+    try:
+        leases.transition(conn, job_id, holder, to, kind, data, error)
+    except LeaseLost:
         return False
-    attempt = int(row.attempts) or None
-    event(conn, job_id, kind, {"status": to.name.lower(), **(data or {})}, attempt)
-    if to in (*TERMINAL, JobStatus.LOST, JobStatus.QUEUED) and attempt is not None:
-        conn.execute(
-            text(
-                "UPDATE job_attempts SET job_status_id = :s, finished_at = now(), error = :e "
-                "WHERE job_id = :j AND attempt_no = :a AND finished_at IS NULL"
-            ),
-            {"s": int(to if to is not JobStatus.QUEUED else JobStatus.LOST), "e": error, "j": job_id, "a": attempt},
-        )
-    elif attempt is not None:
-        conn.execute(
-            text("UPDATE job_attempts SET job_status_id = :s WHERE job_id = :j AND attempt_no = :a"),
-            {"s": int(to), "j": job_id, "a": attempt},
-        )
-    _notify(conn, job_id, to)
     return True
 
 
@@ -137,14 +143,14 @@ def fail_unclaimed(conn: Connection, job_id: JobId, reasons: list[str]) -> bool:
     row = conn.execute(
         text(
             "UPDATE jobs SET job_status_id = :f, error = :e, finished_at = now(), updated_at = now() "
-            "WHERE id = :id AND job_status_id = :q RETURNING id"
+            "WHERE id = :id AND job_status_id = :q RETURNING owner_id"
         ),
         {"f": int(JobStatus.FAILED), "e": sentence, "id": job_id, "q": int(JobStatus.QUEUED)},
     ).first()
     if row is None:
         return False
-    event(conn, job_id, JobEventKind.FAILED, {"status": "failed", "refused": True, "reasons": reasons}, None)
-    _notify(conn, job_id, JobStatus.FAILED)
+    data = {"refused": True, "reasons": reasons}
+    job_events.log_event(conn, job_id, JobEventKind.FAILED, status=JobStatus.FAILED, owner_id=row.owner_id, data=data)
     return True
 
 
@@ -162,28 +168,9 @@ def renew(conn: Connection, holder: str, job_ids: list[JobId], lease_s: float) -
     return {JobId(r.id) for r in rows}, {JobId(r.id) for r in rows if r.cancel_requested}
 
 
-def reclaim_expired(conn: Connection, limit: int = 50) -> list[JobId]:
-    """Jobs whose holder stopped renewing go back to QUEUED, each exactly once (row locks)."""
-    rows = conn.execute(
-        text(
-            f"UPDATE jobs j SET job_status_id = :q, lease_holder = NULL, lease_expires_at = NULL, updated_at = now() "
-            f"FROM (SELECT id, lease_holder FROM jobs WHERE lease_expires_at < now() "
-            f"      AND job_status_id IN ({_ACTIVE_SQL}) ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED) old "
-            f"WHERE j.id = old.id RETURNING j.id, j.attempts, old.lease_holder"
-        ),
-        {"q": int(JobStatus.QUEUED), "n": limit},
-    ).all()
-    for r in rows:
-        event(conn, JobId(r.id), JobEventKind.LEASE_EXPIRED, {"holder": r.lease_holder}, r.attempts or None)
-        conn.execute(
-            text(
-                "UPDATE job_attempts SET job_status_id = :l, finished_at = now(), error = 'lease expired' "
-                "WHERE job_id = :j AND finished_at IS NULL"
-            ),
-            {"l": int(JobStatus.LOST), "j": r.id},
-        )
-        _notify(conn, JobId(r.id), JobStatus.QUEUED)
-    return [JobId(r.id) for r in rows]
+def reclaim_expired(conn: Connection) -> list[JobId]:
+    """The queue repository's reclaim: each expired job exactly once → LOST, then QUEUED or FAILED, owner told."""
+    return leases.reclaim_expired(conn)
 
 
 def release(conn: Connection, job_id: JobId, holder: str, why: str) -> bool:
@@ -191,26 +178,9 @@ def release(conn: Connection, job_id: JobId, holder: str, why: str) -> bool:
     return transition(conn, job_id, holder, JobStatus.QUEUED, JobEventKind.REQUEUED, {"released": why})
 
 
-def notify_owner(conn: Connection, job_id: JobId, owner: UserId, kind: ActivityKind, data: dict[str, Any]) -> int:
-    """An activity event about the job and a notification row for its owner; returns the notification id."""
-    project = conn.execute(text("SELECT project_id FROM jobs WHERE id = :j"), {"j": job_id}).scalar()
-    event_id = conn.execute(
-        text(
-            "INSERT INTO activity_events (project_id, activity_kind_id, data, job_id) "
-            "VALUES (:p, :k, CAST(:d AS jsonb), :j) RETURNING id"
-        ),
-        {"p": project, "k": int(kind), "d": json.dumps({**data, "link": f"x121://jobs/{int(job_id)}"}), "j": job_id},
-    ).scalar_one()
-    notification = NotificationKind.JOB_FAILED if kind is ActivityKind.JOB_FAILED else NotificationKind.SYSTEM
-    return int(
-        conn.execute(
-            text(
-                "INSERT INTO notifications (user_id, notification_kind_id, activity_event_id) "
-                "VALUES (:u, :k, :e) RETURNING id"
-            ),
-            {"u": owner, "k": int(notification), "e": event_id},
-        ).scalar_one()
-    )
+def notify_owner(conn: Connection, job_id: JobId, status: JobStatus, message: str, data: dict[str, Any]) -> int:
+    """Feed event + notification for the job's owner (queue repository), with a link to the job."""
+    return job_events.notify_owner(conn, job_id, status, message, {**data, "link": f"x121://jobs/{int(job_id)}"})
 
 
 def add_output(conn: Connection, job_id: JobId, node_id: str, file_id: FileId) -> None:
@@ -258,7 +228,33 @@ def attempt_servers(conn: Connection, job_id: JobId) -> list[ServerId]:
     return seen
 
 
-def resolve_prompt(conn: Connection, job: JobRow, names: dict[str, str] | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    """A job's workflow version: API prompt and parsed manifest."""
+
+    api_json: dict[str, Any]
+    manifest: Manifest
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What the claim read for the runner: the workflow (None: inline prompt) and the input files."""
+
+    workflow: Workflow | None
+    files: dict[str, tuple[str, str]]
+
+
+def load_workflow(conn: Connection, job: JobRow) -> Workflow | None:
+    """The workflow version a job renders, or None for a job carrying its prompt inline."""
+    if job.workflow_version_id is None or "prompt" in job.inputs:
+        return None
+    row = conn.execute(
+        text("SELECT api_json, manifest FROM workflow_versions WHERE id = :v"), {"v": job.workflow_version_id}
+    ).one()
+    return Workflow(dict(row.api_json), parse_manifest(row.manifest, f"workflow version {job.workflow_version_id}"))
+
+
+def render_prompt(job: JobRow, workflow: Workflow | None, names: dict[str, str] | None = None) -> dict[str, Any]:
     """The API prompt of a job: inline `inputs.prompt`, or its workflow version with `inputs.params` applied.
 
     `inputs.files` maps a manifest parameter (or `node.input` for inline prompts) to a stored file id;
@@ -266,13 +262,9 @@ def resolve_prompt(conn: Connection, job: JobRow, names: dict[str, str] | None =
     """
     files: dict[str, Any] = dict(job.inputs.get("files") or {})
     uploaded = names if names is not None else dict.fromkeys(files, UPLOAD_PLACEHOLDER)
-    if job.workflow_version_id is not None and "prompt" not in job.inputs:
-        row = conn.execute(
-            text("SELECT api_json, manifest FROM workflow_versions WHERE id = :v"), {"v": job.workflow_version_id}
-        ).one()
-        manifest = parse_manifest(row.manifest, f"workflow version {job.workflow_version_id}")
+    if workflow is not None:
         params = {**dict(job.inputs.get("params") or {}), **uploaded}
-        return dict(apply(manifest, row.api_json, params))
+        return dict(apply(workflow.manifest, workflow.api_json, params))
     prompt: dict[str, Any] = {k: {**v, "inputs": dict(v.get("inputs", {}))} for k, v in job.inputs["prompt"].items()}
     for target, name in uploaded.items():
         node_id, _, input_name = target.partition(".")
@@ -281,24 +273,27 @@ def resolve_prompt(conn: Connection, job: JobRow, names: dict[str, str] | None =
 
 
 def assign(conn: Connection, job_id: JobId, holder: str, server_id: ServerId, server: str, lease_s: float) -> int:
-    """Claim a QUEUED job (already row-locked by the caller) for `holder` on a server; returns the attempt number."""
-    attempts = int(
+    """Claim a QUEUED job (row-locked by the caller) for `holder` on a server, in one statement; returns the attempt."""
+    return int(
         conn.execute(
             text(
-                "UPDATE jobs SET job_status_id = :c, lease_holder = :h, "
-                "lease_expires_at = now() + make_interval(secs => :l), server_id = :s, attempts = attempts + 1, "
-                "error = NULL, updated_at = now() WHERE id = :id RETURNING attempts"
+                "WITH u AS (UPDATE jobs SET job_status_id = :c, lease_holder = :h, "
+                "  lease_expires_at = now() + make_interval(secs => :l), server_id = :s, attempts = attempts + 1, "
+                "  error = NULL, updated_at = now() WHERE id = :id RETURNING id, attempts, owner_id), "
+                "a AS (INSERT INTO job_attempts (job_id, attempt_no, server_id, job_status_id, lease_holder) "
+                "  SELECT id, attempts, :s, :c, :h FROM u), "
+                "e AS (INSERT INTO job_events (job_id, job_event_kind_id, attempt_no, data) "
+                "  SELECT id, :k, attempts, CAST(:d AS jsonb) FROM u RETURNING id) "
+                f"SELECT u.attempts, {CLAIM_NOTICE} FROM u, e"
             ),
-            {"c": int(JobStatus.CLAIMED), "h": holder, "l": lease_s, "s": server_id, "id": job_id},
+            {
+                "c": int(JobStatus.CLAIMED),
+                "h": holder,
+                "l": lease_s,
+                "s": server_id,
+                "id": job_id,
+                "k": int(JobEventKind.CLAIMED),
+                "d": json.dumps({"server": server, "holder": holder}),
+            },
         ).scalar_one()
     )
-    conn.execute(
-        text(
-            "INSERT INTO job_attempts (job_id, attempt_no, server_id, job_status_id, lease_holder) "
-            "VALUES (:j, :a, :s, :c, :h)"
-        ),
-        {"j": job_id, "a": attempts, "s": server_id, "c": int(JobStatus.CLAIMED), "h": holder},
-    )
-    event(conn, job_id, JobEventKind.CLAIMED, {"status": "claimed", "server": server, "holder": holder}, attempts)
-    _notify(conn, job_id, JobStatus.CLAIMED)
-    return attempts

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from x121_desktop.comfy import protocol as p
 from x121_desktop.comfy.errors import PromptRejected
 from x121_desktop.comfy.stream import PromptFinishedOffline, PromptLost, ServerEvent, ServerRestarted
-from x121_desktop.core.enums import ActivityKind, JobEventKind, JobStatus, RetentionClass
+from x121_desktop.core.enums import JobEventKind, JobStatus, RetentionClass
 from x121_desktop.core.errors import ComfyError
 from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.storage import kind_for
@@ -74,8 +74,10 @@ class _Timing:
 
 
 class JobRunner:
-    def __init__(self, dispatcher: Dispatcher, job: rec.JobRow, handle: ServerHandle) -> None:
+    def __init__(self, dispatcher: Dispatcher, job: rec.JobRow, handle: ServerHandle, resolved: rec.Resolved) -> None:
         self.d = dispatcher
+        self.workflow = resolved.workflow
+        self.files = resolved.files
         self.job = job
         self.handle = handle
         self.signals: asyncio.Queue[RunnerSignal] = asyncio.Queue()
@@ -97,7 +99,7 @@ class JobRunner:
             with self.d.engine.begin() as conn:
                 return fn(conn, *args)
 
-        return await self.d.runtime.run(self.d.runtime.db_writer, work)
+        return await self.d.runtime.run(self.d.db_pool, work)
 
     async def _to(self, to: JobStatus, kind: JobEventKind, data: dict[str, Any] | None = None, **kw: Any) -> None:
         def change(conn: Connection) -> bool:
@@ -119,7 +121,7 @@ class JobRunner:
             return None
 
     async def _run(self) -> JobStatus | None:
-        self.prompt = await self.d.runtime.run(self.d.runtime.db_read, self._read_prompt, None)
+        self.prompt = rec.render_prompt(self.job, self.workflow)
         if self.job.attempts > 1 or self.job.server_id is not None:
             found = await self._find_existing()
             if found is not None:
@@ -127,13 +129,19 @@ class JobRunner:
         if self.cancel:
             return await self._cancelled("before submit")
         try:
-            await self._to(JobStatus.UPLOADING, JobEventKind.UPLOADED, {"server": self.handle.row.name})
-            names = await self._upload()
-            self.prompt = await self.d.runtime.run(self.d.runtime.db_read, self._read_prompt, names)
+            names: dict[str, str] = {}
+            if self.files:  # the state change is written while the bytes travel
+                moved = self._to(JobStatus.UPLOADING, JobEventKind.UPLOADED, {"server": self.handle.row.name})
+                _, names = await asyncio.gather(moved, self._upload())
+            self.prompt = rec.render_prompt(self.job, self.workflow, names)
             self.handle.stream.watch(self.pid)
-            await self._to(JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"server": self.handle.row.name})
+            self.d.follow(self)  # route its messages before they can arrive
             self.submitted = True
-            await self._io(lambda: self.handle.client.submit(self.prompt, prompt_id=self.pid))
+            # The prompt_id is fixed, so recording SUBMITTED need not precede the POST: whoever adopts the
+            # job asks the server for that id first. Both happen at once; messages wait in `signals`.
+            moved = self._to(JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"server": self.handle.row.name})
+            posted = self._io(lambda: self.handle.client.submit(self.prompt, prompt_id=self.pid))
+            await asyncio.gather(moved, posted)
             self.d.note_submitted(self)
         except PromptRejected as exc:
             return await self._failed(exc.sentence, {"rejected": True})
@@ -141,21 +149,13 @@ class JobRunner:
             return await self._lost(exc.sentence)
         return await self._follow()
 
-    def _read_prompt(self, names: dict[str, str] | None) -> dict[str, Any]:
-        with self.d.engine.connect() as conn:
-            return rec.resolve_prompt(conn, self.job, names)
-
     async def _upload(self) -> dict[str, str]:
-        files: dict[str, int] = dict(self.job.inputs.get("files") or {})
         names: dict[str, str] = {}
-        for target, file_id in files.items():
+        for target, (sha256, rel_path) in self.files.items():
 
-            def one(fid: int = int(file_id)) -> str:
-                with self.d.engine.connect() as conn:
-                    stored = self.d.store.lookup(conn, fid)  # type: ignore[arg-type]
-                path = self.d.store.path_of(stored.rel_path)
-                result = self.handle.client.upload(path, name=f"x121_{stored.sha256[:20]}{path.suffix}")
-                return result.annotated_path
+            def one(sha: str = sha256, rel: str = rel_path) -> str:
+                path = self.d.store.path_of(rel)
+                return self.handle.client.upload(path, name=f"x121_{sha[:20]}{path.suffix}").annotated_path
 
             names[target] = await self._io(one)
         return names
@@ -181,7 +181,7 @@ class JobRunner:
                 )
                 if entry is not None:
                     return await self._finish(entry)
-                self.d.note_submitted(self)
+                self.d.follow(self)
                 return await self._follow()
         return None
 
@@ -354,7 +354,7 @@ class JobRunner:
                 error=sentence,
             ):
                 return False
-            rec.notify_owner(conn, self.job.id, self.job.owner_id, ActivityKind.JOB_FAILED, {**data, "error": sentence})
+            rec.notify_owner(conn, self.job.id, JobStatus.FAILED, sentence, data)
             return True
 
         if not await self._write(fail):
@@ -378,7 +378,7 @@ class JobRunner:
                 conn, self.job.id, self.d.holder, JobStatus.LOST, JobEventKind.LOST, data, error=reason
             ):
                 return False
-            rec.notify_owner(conn, self.job.id, self.job.owner_id, ActivityKind.JOB_FAILED, {"lost": True, **data})
+            rec.notify_owner(conn, self.job.id, JobStatus.LOST, reason, {"lost": True, **data})
             if again:
                 return rec.transition(
                     conn,
