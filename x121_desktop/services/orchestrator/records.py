@@ -297,3 +297,8 @@ def assign(conn: Connection, job_id: JobId, holder: str, server_id: ServerId, se
             },
         ).scalar_one()
     )
+
+
+def reassign(conn: Connection, job_id: JobId, server_id: ServerId) -> None:
+    """The job's prompt was found on another server than the one it was claimed for: it runs there."""
+    conn.execute(text("UPDATE jobs SET server_id = :s WHERE id = :j"), {"s": server_id, "j": job_id})

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-
 from x121_desktop.comfy import protocol as p
 from x121_desktop.comfy.errors import PromptRejected
 from x121_desktop.comfy.stream import PromptFinishedOffline, PromptLost, ServerEvent, ServerRestarted
@@ -174,7 +172,7 @@ class JobRunner:
                 continue
             if entry is not None or queued:
                 self.handle = handle
-                await self._write(self._reassign, handle.id)
+                await self._write(rec.reassign, self.job.id, handle.id)
                 self.submitted = True
                 await self._to(
                     JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"adopted": True, "server": handle.row.name}
@@ -188,9 +186,6 @@ class JobRunner:
     def _attempt_servers(self) -> list[Any]:
         with self.d.engine.connect() as conn:
             return rec.attempt_servers(conn, self.job.id)
-
-    def _reassign(self, conn: Connection, server_id: int) -> None:
-        conn.execute(text("UPDATE jobs SET server_id = :s WHERE id = :j"), {"s": server_id, "j": self.job.id})
 
     async def _follow(self) -> JobStatus | None:
         quiet = 0
