@@ -8,6 +8,7 @@ from x121_desktop.db.models.activity import ActivityEvent, Notification
 from x121_desktop.db.models.collab import Presence, SegmentLock, WorkflowLock
 from x121_desktop.db.models.files import FaceEmbedding, File, ImageHash, RetentionPolicy
 from x121_desktop.db.models.jobs import CostRecord, Job, JobAttempt, JobEvent, JobOutput, NodeTiming
+from x121_desktop.db.models.library import LibraryMeta, LibraryPin
 from x121_desktop.db.models.lookups import LOOKUP_ROWS
 from x121_desktop.db.models.projects import Character, Project, SeedImage
 from x121_desktop.db.models.review import Annotation, Approval, Comment, CommentMention, Verdict
@@ -34,6 +35,8 @@ __all__ = [
     "JobAttempt",
     "JobEvent",
     "JobOutput",
+    "LibraryMeta",
+    "LibraryPin",
     "NodeTiming",
     "Notification",
     "Presence",
