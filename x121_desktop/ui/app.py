@@ -1,41 +1,43 @@
-"""QApplication + qasync loop; opens the studio through services.bootstrap and shows the main window."""
+"""QApplication + qasync loop: sign in through services.bootstrap, then show the main window.
+
+SIGTERM/SIGINT close the window (saving the layout) and quit; `aboutToQuit` releases the database and
+the embedded server. `X121_READY_FILE=path` makes the app write the wall-clock time at which the window
+became interactive into `path` and quit (used by benchmarks/bench_startup.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from x121_desktop.core.errors import X121Error
-from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
-from x121_desktop.ui.main_window import MainWindow
+from x121_desktop.services.bootstrap import LaunchOptions, Studio
+from x121_desktop.ui.signin import sign_in
+
+if TYPE_CHECKING:
+    from x121_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
-
-
-def _ask_password(where: str) -> str | None:
-    text, ok = QInputDialog.getText(
-        None, "X121 Studio — sign in", f"Password for {where}:", QLineEdit.EchoMode.Password
-    )
-    return text if ok and text else None
+READY_FILE_ENV = "X121_READY_FILE"
 
 
 def open_or_explain(options: LaunchOptions) -> Studio | None:
-    """Open the studio; on a person-fixable error show the sentence and return None."""
+    """Sign in and open the studio; on a person-fixable error show the sentence and return None."""
     try:
-        from x121_desktop.services.auth.credentials import remember_password, stored_password
-
-        return open_studio(
-            options, prompt_password=_ask_password, stored_password=stored_password, remember_password=remember_password
-        )
+        return sign_in(options)
     except X121Error as exc:
         print(f"x121: error: {exc.sentence}", file=sys.stderr)  # noqa: T201 - also visible from a terminal
-        QMessageBox.critical(None, "X121 Studio cannot start", exc.sentence)
+        if os.environ.get(READY_FILE_ENV) is None:
+            QMessageBox.critical(None, "X121 Studio cannot start", exc.sentence)
         return None
 
 
@@ -46,8 +48,6 @@ def main(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("X121 Studio")
     app.setOrganizationName("X121")
-    # SIGTERM would otherwise kill us without releasing the embedded server (PLATFORM.md).
-    signal.signal(signal.SIGTERM, lambda *_: app.quit())
     # Let Python see signals while Qt's loop runs.
     pulse = QTimer()
     pulse.start(250)
@@ -57,14 +57,58 @@ def main(args: argparse.Namespace) -> int:
     if studio is None:
         return 3
     app.aboutToQuit.connect(studio.close)
+    try:
+        window = _build_window(app, studio)
+    except X121Error as exc:
+        studio.close()
+        print(f"x121: error: {exc.sentence}", file=sys.stderr)  # noqa: T201
+        return 3
+
+    def stop(*_: object) -> None:
+        window.close()
+        QTimer.singleShot(4000, app.quit)  # if saving the layout hangs
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow(studio.database)
     window.show()
+    ready_file = os.environ.get(READY_FILE_ENV)
+    if ready_file:
+        window.started.connect(lambda: _report_ready(app, ready_file))
     with loop:
+        loop.create_task(window.start())
         loop.run_until_complete(_until_quit(app))
     studio.close()
     return 0
+
+
+def _build_window(app: QApplication, studio: Studio) -> MainWindow:
+    from x121_desktop.ui.docks import WindowServices
+    from x121_desktop.ui.main_window import MainWindow
+    from x121_desktop.ui.panels.notifications import Level
+    from x121_desktop.ui.theme_qt import ThemeSwitcher, apply_theme_named
+
+    choice = apply_theme_named(app, studio.settings.theme)
+    themes = ThemeSwitcher(app, choice.theme.name)
+    window = MainWindow(WindowServices.from_studio(studio), keymap=studio.settings.keymap, themes=themes)
+    if choice.warning:
+        window.notifier.post(Level.WARNING, choice.warning)
+    themes.warning_raised.connect(lambda text: window.notifier.post(Level.WARNING, text))
+    for notice in studio.database.notices:
+        window.notifier.post(Level.INFO, notice)
+    return window
+
+
+def _report_ready(app: QApplication, path: str) -> None:
+    def write() -> None:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(f"{time.time():.6f}\n")
+        for widget in app.topLevelWidgets():
+            if widget.isWindow() and widget.isVisible():
+                widget.close()
+
+    QTimer.singleShot(0, write)  # after the first frame has been handled
 
 
 async def _until_quit(app: QApplication) -> None:

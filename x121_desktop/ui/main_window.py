@@ -1,56 +1,317 @@
-"""The studio's main window. This is the minimal frame; docks, themes and actions come with the shell."""
+"""The studio's main window. It only assembles: docks from the panel registry, menus and shortcuts from the
+action registry, the service status bar, the command palette, focus mode and the saved layout."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+import asyncio
+import logging
 
-from x121_desktop.services.bootstrap import DatabaseInfo
+from PySide6.QtCore import QByteArray, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+from x121_desktop.actions.catalog import build_registry
+from x121_desktop.actions.keymap import choose_keymap
+from x121_desktop.actions.palette_model import PaletteEntity
+from x121_desktop.core.ids import SceneId
+from x121_desktop.services.preferences import FOCUS_MODE_KEY, KEYMAP_KEY, LAYOUT_KEY, THEME_KEY
+from x121_desktop.ui.actions_qt import bind, build_menus, rebind, update_enabled
+from x121_desktop.ui.concurrency import ProgressCenter, TaskRunner
+from x121_desktop.ui.docks import PanelContext, PanelRegistry, WindowServices, default_panels
+from x121_desktop.ui.layout_store import LAYOUT_VERSION, LayoutStore, apply_layout
+from x121_desktop.ui.overview import OverviewView
+from x121_desktop.ui.palette import CommandPalette
+from x121_desktop.ui.panels.navigator import NavigatorPanel
+from x121_desktop.ui.panels.notifications import Level, Notifier
+from x121_desktop.ui.statusbar import POLL_MS, HealthMonitor, ServiceStatusBar
+from x121_desktop.ui.theme_qt import ThemeSwitcher
+
+log = logging.getLogger(__name__)
+SAVE_ON_CLOSE_S = 3.0
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, database: DatabaseInfo) -> None:
+    started = Signal()
+    focus_mode_changed = Signal(bool)
+
+    def __init__(
+        self,
+        services: WindowServices,
+        *,
+        panels: PanelRegistry | None = None,
+        keymap: str = "default",
+        themes: ThemeSwitcher | None = None,
+        health_interval_ms: int = POLL_MS,
+        use_tray: bool = True,
+    ) -> None:
         super().__init__()
+        self.setObjectName("MainWindow")
         self.setWindowTitle("X121 Studio")
-        self.resize(1280, 800)
-        self._database = database
-
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(48, 48, 48, 48)
-        title = QLabel("X121 Studio", central)
-        title.setObjectName("title")
-        title.setStyleSheet("font-size: 28px; font-weight: 600;")
-        subtitle = QLabel("AI image-to-video production", central)
-        subtitle.setStyleSheet("color: #8a8f98; font-size: 14px;")
-        self.connection_label = QLabel(self._connection_text(), central)
-        self.connection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.connection_label.setStyleSheet("font-family: monospace; font-size: 12px; margin-top: 24px;")
-        for w in (title, subtitle, self.connection_label):
-            layout.addWidget(w)
-        layout.addStretch(1)
-        self.setCentralWidget(central)
-
-        file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-
-        state = "embedded" if database.embedded else "shared"
-        self.statusBar().showMessage(
-            f"Database: {state} · PostgreSQL {database.server_version} · schema {database.schema.current}"
+        self.resize(1440, 900)
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
         )
+        self.services = services
+        self.themes = themes
+        self.notifier = Notifier(self, use_tray=use_tray)
+        self.progress = ProgressCenter(self)
+        self.tasks = TaskRunner(self.notifier.post_error, self.progress, self)
+        self.overview = OverviewView(services.database, self)
+        self.setCentralWidget(self.overview)
 
-    def _connection_text(self) -> str:
-        db = self._database
-        lines = [
-            f"Database   {db.description}",
-            f"Server     PostgreSQL {db.server_version}",
-            f"Schema     {db.schema.current} (head {db.schema.head})",
-        ]
-        if db.recovered_from_crash:
-            lines.append("Recovered  an embedded server left behind by a crashed session")
-        lines += [f"Note       {notice}" for notice in db.notices]
-        return "\n".join(lines)
+        self.panels = panels if panels is not None else default_panels()
+        self.docks = self._build_docks()
+        self.navigator = self.panel("navigator", NavigatorPanel)
+
+        self.registry = build_registry()
+        choice = choose_keymap(keymap, self.registry)
+        self.keymap = choice.keymap
+        self.qactions = bind(self.registry, self.keymap, self)
+        self.menus = build_menus(self.menuBar(), self.registry, self.qactions)
+        self.command_palette = CommandPalette(
+            self.registry, self._keys_for, actions=self.qactions, entities=self._entities, parent=self
+        )
+        self.command_palette.entity_chosen.connect(self._open_entity)
+        self._wire_actions()
+        for warning in choice.warnings:
+            self.notifier.post(Level.WARNING, warning)
+
+        self.status = ServiceStatusBar(self.notifier, self)
+        self.setStatusBar(self.status)
+        self.monitor = HealthMonitor(services.health, self.tasks, health_interval_ms)
+        self.monitor.snapshot_taken.connect(self.status.show_snapshot)
+        self.status.reconnect_requested.connect(self.reconnect)
+        self.status.server_check_requested.connect(self.monitor.poll)
+        self.status.server_restart_requested.connect(self.restart_server)
+
+        if self.navigator is not None:
+            self.navigator.scene_activated.connect(lambda scene_id: self.open_scene(SceneId(scene_id)))
+
+        self.layouts = LayoutStore(services.preferences)
+        self.default_state: QByteArray = self.saveState(LAYOUT_VERSION)
+        self._focus_state: QByteArray | None = None
+        self._closing = False
+        self._saved_on_close = False
+
+    # ------------------------------------------------------------ assembly
+
+    def _build_docks(self) -> dict[str, QDockWidget]:
+        context = PanelContext(self.services, self.tasks, self.notifier, self.progress, self)
+        docks: dict[str, QDockWidget] = {}
+        for spec in self.panels:
+            dock = QDockWidget(spec.title, self)
+            dock.setObjectName(f"dock.{spec.id}")
+            dock.setWidget(spec.factory(context))
+            dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetClosable
+                | QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            )
+            self.addDockWidget(spec.area, dock)
+            if spec.tab_with is not None and spec.tab_with in docks:
+                self.tabifyDockWidget(docks[spec.tab_with], dock)
+            dock.setVisible(spec.visible)
+            docks[spec.id] = dock
+        for spec in self.panels:
+            if spec.tab_with is not None and spec.tab_with in docks:
+                docks[spec.tab_with].raise_()
+        return docks
+
+    def panel[W](self, panel_id: str, kind: type[W]) -> W | None:
+        dock = self.docks.get(panel_id)
+        widget = dock.widget() if dock is not None else None
+        return widget if isinstance(widget, kind) else None
+
+    def _wire_actions(self) -> None:
+        a = self.qactions
+        a["app.quit"].triggered.connect(self.close)
+        a["app.command_palette"].triggered.connect(self.command_palette.open_palette)
+        a["view.focus_mode"].toggled.connect(self.set_focus_mode)
+        a["view.fullscreen"].toggled.connect(lambda on: self.showFullScreen() if on else self.showNormal())
+        a["view.layout.reset"].triggered.connect(self.reset_layout)
+        if self.themes is not None:
+            a["view.theme.next"].triggered.connect(self.next_theme)
+        usable = {"always"}
+        update_enabled(a, self.registry, usable.__contains__)
+        for action_id, qaction in a.items():
+            if action_id.startswith("view.panel."):
+                spec = self.panels.by_action(action_id)
+                qaction.setEnabled(spec is not None)
+                if spec is not None:
+                    qaction.triggered.connect(lambda _=False, pid=spec.id: self.show_panel(pid))
+        for action_id in ("view.theme.next", "view.theme.choose"):
+            a[action_id].setEnabled(self.themes is not None and action_id == "view.theme.next")
+        for action_id in ("app.preferences", "app.keyboard_shortcuts", "app.project.open", "app.sign_out"):
+            a[action_id].setEnabled(False)  # their dialogs come with later issues
+
+    # ------------------------------------------------------------ start and stop
+
+    async def start(self) -> None:
+        """After show(): restore the user's layout and preferences, load the tree, start the health monitor."""
+        prefs = self.services.preferences
+        self.monitor.start()
+        try:
+            saved = await prefs.get_many("ui.")
+        except Exception as exc:  # the database may be away; the window still works
+            self.notifier.post(Level.WARNING, f"Your saved layout could not be read: {exc}")
+            saved = {}
+        if LAYOUT_KEY in saved:
+            apply_layout(self, saved[LAYOUT_KEY])
+        theme = saved.get(THEME_KEY)
+        if self.themes is not None and isinstance(theme, str) and theme != self.themes.current:
+            self.themes.switch_to(theme)
+        keymap = saved.get(KEYMAP_KEY)
+        if isinstance(keymap, str) and keymap != self.keymap.name:
+            choice = choose_keymap(keymap, self.registry)
+            self.keymap = choice.keymap
+            rebind(self.qactions, self.registry, self.keymap)
+        if saved.get(FOCUS_MODE_KEY) is True:
+            self.qactions["view.focus_mode"].setChecked(True)
+        if self.navigator is not None:
+            self.navigator.refresh()
+        self.tasks.spawn(self._show_user(), what="look up the signed-in user")
+        self.started.emit()
+
+    async def _show_user(self) -> None:
+        me = await self.services.users.whoami()
+        if me is not None:
+            self.status.show_user(f"{me.display_name} · {me.role.label.lower()}")
+            self.setWindowTitle(f"X121 Studio — {me.display_name}")
+
+    async def save_layout(self) -> None:
+        state = self._focus_state
+        if state is not None:  # save the layout the user sees outside focus mode
+            self.restoreState(state, LAYOUT_VERSION)
+        try:
+            await self.layouts.save(self)
+        finally:
+            if state is not None:
+                self._enter_focus()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._saved_on_close or self._closing:
+            self.monitor.stop()
+            self.notifier.close()
+            event.accept()
+            return
+        event.ignore()
+        self._closing = True
+        self.tasks.spawn(self._save_then_close(), what="save your layout")
+
+    async def _save_then_close(self) -> None:
+        try:
+            await asyncio.wait_for(self.save_layout(), SAVE_ON_CLOSE_S)
+        except Exception as exc:
+            log.warning("layout not saved on close: %s", exc)
+        finally:
+            self._saved_on_close = True
+            self.close()
+
+    # ------------------------------------------------------------ behaviour
+
+    def show_panel(self, panel_id: str) -> None:
+        dock = self.docks[panel_id]
+        if self.qactions["view.focus_mode"].isChecked():
+            self.qactions["view.focus_mode"].setChecked(False)
+        dock.show()
+        dock.raise_()
+        widget = dock.widget()
+        if widget is not None:
+            widget.setFocus()
+
+    def reset_layout(self) -> None:
+        self.qactions["view.focus_mode"].setChecked(False)
+        self.restoreState(self.default_state, LAYOUT_VERSION)
+        self.tasks.spawn(self.layouts.forget(), what="forget your saved layout")
+
+    def set_focus_mode(self, on: bool) -> None:
+        if on and self._focus_state is None:
+            self._focus_state = self.saveState(LAYOUT_VERSION)
+            self._enter_focus()
+        elif not on and self._focus_state is not None:
+            state, self._focus_state = self._focus_state, None
+            self.menuBar().show()
+            self.status.show()
+            self.restoreState(state, LAYOUT_VERSION)
+        else:
+            return
+        self.focus_mode_changed.emit(on)
+        self.tasks.spawn(self.services.preferences.set(FOCUS_MODE_KEY, on), what="remember focus mode")
+
+    def _enter_focus(self) -> None:
+        for dock in self.docks.values():
+            dock.hide()
+        self.menuBar().hide()
+        self.status.hide()
+        central = self.centralWidget()
+        if central is not None:
+            central.setFocus()
+
+    @property
+    def focus_mode(self) -> bool:
+        return self._focus_state is not None
+
+    def next_theme(self) -> None:
+        if self.themes is None:
+            return
+        choice = self.themes.next()
+        self.tasks.spawn(self.services.preferences.set(THEME_KEY, choice.theme.name), what="remember your theme")
+
+    def reconnect(self) -> None:
+        async def work() -> None:
+            db = await self.services.health.reconnect()
+            self.notifier.post(
+                Level.SUCCESS if db.up else Level.ERROR,
+                "Reconnected to the database." if db.up else (db.problem or "The database does not answer."),
+            )
+            self.monitor.poll()
+
+        self.tasks.spawn(work(), what="reconnect to the database")
+
+    def restart_server(self, name: str, url: str) -> None:
+        async def work() -> None:
+            said = await self.services.health.restart_server(name, url)
+            self.notifier.post(Level.INFO, said)
+            self.monitor.poll()
+
+        self.tasks.spawn(work(), what=f"restart ComfyUI server {name!r}")
+
+    def open_scene(self, scene_id: SceneId) -> None:
+        data = self.navigator.data if self.navigator is not None else None
+        found = data.find_scene(scene_id) if data is not None else None
+        if found is None:
+            self.notifier.post(Level.WARNING, f"Scene #{scene_id} is not in the navigator; refresh it and retry.")
+            return
+        self.overview.show_scene(*found)
+        if self.navigator is not None:
+            self.navigator.select_scene(scene_id)
+
+    def _open_entity(self, kind: str, ref: str) -> None:
+        if kind == "scene":
+            self.open_scene(SceneId(int(ref)))
+
+    def _keys_for(self, action_id: str) -> tuple[str, ...]:
+        return self.keymap.keys_for(action_id)  # late-bound: the keymap changes with the user's preference
+
+    def _entities(self, _query: str) -> list[PaletteEntity]:
+        data = self.navigator.data if self.navigator is not None else None
+        if data is None:
+            return []
+        out: list[PaletteEntity] = []
+        for project in data.projects:
+            for character in project.characters:
+                out.append(PaletteEntity("character", str(character.id), character.name, project.name))
+                out += [
+                    PaletteEntity("scene", str(s.id), s.name, f"{project.name} / {character.name}")
+                    for s in character.scenes
+                ]
+        return out
+
+    async def shutdown(self) -> None:
+        """Stop polling and wait for running tasks (tests; app quit); a later close() saves nothing."""
+        self._saved_on_close = True
+        self.monitor.stop()
+        await self.tasks.drain()
+        self.notifier.close()

@@ -1,0 +1,73 @@
+"""The central view until a scene is opened in the node editor or review: what is selected, where we are."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from x121_desktop.services.bootstrap import DatabaseInfo
+from x121_desktop.services.navigator import CharacterNode, ProjectNode, SceneNode
+
+HINTS = (
+    ("Ctrl+K", "command palette — actions, characters, scenes"),
+    ("`", "focus mode — only this view"),
+    ("Ctrl+1…6", "show a panel"),
+    ("F11", "full screen"),
+)
+
+
+class OverviewView(QWidget):
+    def __init__(self, database: DatabaseInfo, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("OverviewView")
+        self.title = QLabel("X121 Studio", self)
+        self.title.setProperty("role", "heading")
+        self.subtitle = QLabel("Select a scene in the navigator, or press Ctrl+K.", self)
+        self.subtitle.setProperty("role", "muted")
+        self.selection = QLabel("", self)
+        self.selection.setObjectName("OverviewSelection")
+        self.selection.setProperty("role", "mono")
+        self.selection.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        keys = QFrame(self)
+        grid = QGridLayout(keys)
+        grid.setContentsMargins(0, 12, 0, 12)
+        grid.setHorizontalSpacing(16)
+        for row, (key, text) in enumerate(HINTS):
+            k = QLabel(key, keys)
+            k.setProperty("role", "mono")
+            d = QLabel(text, keys)
+            d.setProperty("role", "muted")
+            grid.addWidget(k, row, 0)
+            grid.addWidget(d, row, 1)
+        grid.setColumnStretch(2, 1)
+        self.connection = QLabel(connection_text(database), self)
+        self.connection.setObjectName("OverviewConnection")
+        self.connection.setProperty("role", "mono")
+        self.connection.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 28, 32, 28)
+        layout.setSpacing(6)
+        for widget in (self.title, self.subtitle, self.selection, keys):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(self.connection)
+
+    def show_scene(self, project: ProjectNode, character: CharacterNode, scene: SceneNode) -> None:
+        self.title.setText(scene.name)
+        self.subtitle.setText(f"{project.name}  /  {character.name}")
+        self.selection.setText(
+            f"scene #{scene.id}   status {scene.status.label}   segments {scene.segment_count}\n"
+            "Open it in the node editor or the review suite when they are installed."
+        )
+
+
+def connection_text(db: DatabaseInfo) -> str:
+    lines = [
+        f"Database   {db.description}",
+        f"Server     PostgreSQL {db.server_version}",
+        f"Schema     {db.schema.current} (head {db.schema.head})",
+    ]
+    if db.recovered_from_crash:
+        lines.append("Recovered  an embedded server left behind by a crashed session")
+    lines += [f"Note       {notice}" for notice in db.notices]
+    return "\n".join(lines)
