@@ -38,6 +38,7 @@ from x121_desktop.comfy.stream import (
 from x121_desktop.core.enums import JobStatus, ServerStatus
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId, ServerId
+from x121_desktop.core.orchestration.placement import PlacementOutcome, choose_server, explain_refusal, rank_servers
 from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.orchestrator.fleet import (
     Fleet,
@@ -46,7 +47,6 @@ from x121_desktop.services.orchestrator.fleet import (
     load_servers,
     mark_server,
     measured_speeds,
-    model_names,
 )
 from x121_desktop.services.orchestrator.runner import CancelRequested, JobRunner, ServerDown
 from x121_desktop.services.storage import MediaStore
@@ -118,7 +118,6 @@ class Dispatcher:
         started = self._claim_started.pop(runner.job.id, None)
         if started is not None:
             self.stats.overhead_ms.append((time.perf_counter() - started) * 1000.0)
-        runner.handle.loaded = model_names(runner.prompt)
 
     def unwatch(self, runner: JobRunner) -> None:
         self._by_prompt.pop(runner.pid, None)
@@ -243,52 +242,50 @@ class Dispatcher:
             if not free:
                 return None
             for job in rec.candidates(conn, CANDIDATES):
-                placed = self._place(conn, job)
+                placed = self._place(conn, job, counts)
                 if placed is not None:
                     self._claim_started[job.id] = started
                     self.stats.claim_ms.append((time.perf_counter() - started) * 1000.0)
                     return placed
         return None
 
-    def _place(self, conn: Connection, job: rec.JobRow) -> tuple[rec.JobRow, ServerHandle, rec.Resolved] | None:
+    def _place(
+        self, conn: Connection, job: rec.JobRow, counts: dict[ServerId, int]
+    ) -> tuple[rec.JobRow, ServerHandle, rec.Resolved] | None:
         try:
             workflow = rec.load_workflow(conn, job)
             prompt = rec.render_prompt(job, workflow)
             files = rec.input_files(conn, job)
         except X121Error as exc:
-            self._refuse(conn, job, [exc.sentence])
+            self._refuse(conn, job, exc.sentence, [exc.sentence])
             return None
-        capable: list[ServerHandle] = []
-        reasons: list[str] = []
-        unknown = False
-        for handle in self.fleet.ranked(model_names(prompt), self._speeds):
-            findings = self.fleet.placement_findings(handle, prompt)
-            if findings is None:
-                unknown = True
-            elif findings:
-                reasons.append(f"{handle.row.name}: " + " ".join(f.message for f in findings))
-            else:
-                capable.append(handle)
-        if not capable:
-            everyone = self._covers_all and not unknown and len(reasons) == len(self.fleet.handles)
-            if everyone and reasons:
-                self._refuse(conn, job, reasons)
+        needs = self.fleet.needs(prompt)
+        snaps = self.fleet.snapshots(counts, self._down, self._speeds)
+        if needs is None or snaps is None:
+            return None  # capabilities not read yet: decide on the next round
+        placement = choose_server(needs, snaps)
+        if placement.outcome is PlacementOutcome.IMPOSSIBLE and self._covers_all:
+            self._refuse(conn, job, explain_refusal(placement), [str(r) for r in placement.refusals])
+        if not placement.placed:
             return None
-        avoid = {
-            ServerId(r.server_id)
-            for r in conn.execute(
-                text("SELECT server_id FROM job_attempts WHERE job_id = :j AND job_status_id = :l"),
-                {"j": job.id, "l": int(JobStatus.LOST)},
-            )
-        }
-        capable.sort(key=lambda h: h.id in avoid)  # stable: ranking kept, lost-on servers last
-        for handle in capable:
+        ranked = [self.fleet.handles[ServerId(s.server_id)] for s in rank_servers(needs, snaps)]
+        if job.attempts:  # servers it was lost on go last
+            lost = {
+                ServerId(r.server_id)
+                for r in conn.execute(
+                    text("SELECT server_id FROM job_attempts WHERE job_id = :j AND job_status_id = :l"),
+                    {"j": job.id, "l": int(JobStatus.LOST)},
+                )
+            }
+            ranked.sort(key=lambda h: h.id in lost)
+        for handle in ranked:
             conn.execute(text("SELECT pg_advisory_xact_lock(121, :s)"), {"s": handle.id})
             busy = conn.execute(
                 text(f"SELECT count(*) FROM jobs WHERE server_id = :s AND job_status_id IN ({rec._ACTIVE_SQL})"),
                 {"s": handle.id},
             ).scalar_one()
             if busy < handle.row.capacity:
+                handle.loaded = needs.models
                 return self._assign(conn, job, handle), handle, rec.Resolved(workflow, files)
         return None
 
@@ -296,10 +293,9 @@ class Dispatcher:
         attempts = rec.assign(conn, job.id, self.holder, handle.id, handle.row.name, self.lease_s)
         return dataclasses.replace(job, attempts=attempts)
 
-    def _refuse(self, conn: Connection, job: rec.JobRow, reasons: list[str]) -> None:
-        if rec.fail_unclaimed(conn, job.id, reasons):
-            message = "No registered ComfyUI server can run this job: " + " ".join(reasons)
-            rec.notify_owner(conn, job.id, JobStatus.FAILED, message, {"refused": True, "reasons": reasons})
+    def _refuse(self, conn: Connection, job: rec.JobRow, sentence: str, reasons: list[str]) -> None:
+        if rec.fail_unclaimed(conn, job.id, sentence, reasons):
+            rec.notify_owner(conn, job.id, JobStatus.FAILED, sentence, {"refused": True, "reasons": reasons})
             self.stats.refused += 1
 
     # ------------------------------------------------------------ background tasks

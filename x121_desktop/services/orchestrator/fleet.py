@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from x121_desktop.comfy.client import ComfyClient, normalize_url
+from x121_desktop.comfy.needs import capabilities_of, needs_of
 from x121_desktop.comfy.object_info import ObjectInfo
 from x121_desktop.comfy.stream import ComfyStream, ServerEvent
-from x121_desktop.comfy.validate import Finding, FindingKind, Severity, validate_prompt
 from x121_desktop.core.enums import JobStatus, ServerStatus
 from x121_desktop.core.errors import ComfyError, ConfigError
 from x121_desktop.core.ids import ServerId
+from x121_desktop.core.orchestration.placement import JobNeeds, ModelRef, ServerSnapshot
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 log = logging.getLogger(__name__)
 
-PLACEMENT_KINDS = (FindingKind.MISSING_NODE_TYPE, FindingKind.MISSING_MODEL)
 ACTIVE_SQL = ",".join(
     str(int(s))
     for s in (JobStatus.CLAIMED, JobStatus.UPLOADING, JobStatus.SUBMITTED, JobStatus.RUNNING, JobStatus.DOWNLOADING)
@@ -63,9 +63,9 @@ class ServerHandle:
     healthy: bool = True
     last_ok: float = field(default_factory=time.monotonic)
     seconds_per_job: float | None = None
-    verdicts: dict[tuple[frozenset[str], frozenset[str]], list[Finding]] = field(default_factory=dict)
-    """Placement findings per (node types, model names), valid until the capabilities are read again."""
-    loaded: frozenset[str] = frozenset()
+    capabilities: tuple[frozenset[str], frozenset[ModelRef]] | None = None
+    """(node types, model files) from its /object_info, read again when it restarts."""
+    loaded: frozenset[ModelRef] = frozenset()
     """Models the last job we sent there named (ComfyUI keeps them loaded)."""
 
     @property
@@ -118,18 +118,6 @@ def measured_speeds(conn: Connection) -> dict[ServerId, float]:
     return {ServerId(r.server_id): float(r.s) for r in rows}
 
 
-def model_names(prompt: Mapping[str, Any]) -> frozenset[str]:
-    from x121_desktop.comfy.validate import MODEL_INPUTS
-
-    names: set[str] = set()
-    for node in prompt.values():
-        inputs = node.get("inputs", {}) if isinstance(node, Mapping) else {}
-        for key, value in inputs.items():
-            if key in MODEL_INPUTS and isinstance(value, str):
-                names.add(value)
-    return frozenset(names)
-
-
 class Fleet:
     """Live handles for the servers this dispatcher may use. Blocking methods run on the io executor."""
 
@@ -163,27 +151,41 @@ class Fleet:
                 return
             raw = handle.client.object_info(refresh=handle.info is not None)
             handle.info = ObjectInfo.from_dict(raw, handle.client.url)
-            handle.verdicts = {}
+            handle.capabilities = capabilities_of(handle.info)
             handle.info_marker = marker
         except ComfyError as exc:
             log.warning("%s", exc.sentence)
             handle.healthy = False
 
-    def placement_findings(self, handle: ServerHandle, prompt: Mapping[str, Any]) -> list[Finding] | None:
-        """Why `prompt` cannot run on this server (empty: it can); None while its capabilities are unknown."""
-        if handle.info is None:
-            return None
-        types = frozenset(str(n.get("class_type")) for n in prompt.values() if isinstance(n, Mapping))
-        key = (types, model_names(prompt))
-        found = handle.verdicts.get(key)
-        if found is None:
-            found = [
-                f
-                for f in validate_prompt(prompt, handle.info)
-                if f.kind in PLACEMENT_KINDS and f.severity is Severity.ERROR
-            ]
-            handle.verdicts[key] = found
-        return found
+    def needs(self, prompt: Mapping[str, Any]) -> JobNeeds | None:
+        """Node types and models the prompt needs (None until some server's /object_info is known)."""
+        info = next((h.info for h in self.handles.values() if h.info is not None), None)
+        return None if info is None else needs_of(prompt, info)
+
+    def snapshots(
+        self, active: Mapping[ServerId, int], down: set[ServerId], speeds: Mapping[ServerId, float]
+    ) -> list[ServerSnapshot] | None:
+        """Every server as placement sees it now; None while one's capabilities are unknown."""
+        snaps: list[ServerSnapshot] = []
+        for h in self.handles.values():
+            if h.capabilities is None:
+                return None
+            up = h.healthy and h.id not in down
+            measured = speeds.get(h.id)
+            snaps.append(
+                ServerSnapshot(
+                    server_id=int(h.id),
+                    name=h.row.name,
+                    status=ServerStatus.ONLINE if up else ServerStatus.OFFLINE,
+                    free_slots=h.row.capacity - active.get(h.id, 0),
+                    node_types=h.capabilities[0],
+                    models=h.capabilities[1],
+                    loaded_models=h.loaded,
+                    # measured seconds per job when there is history, else the registered factor
+                    speed=1.0 / measured if measured else h.row.speed_factor,
+                )
+            )
+        return snaps
 
     # ------------------------------------------------------------ health
 
@@ -199,16 +201,6 @@ class Fleet:
         if handle.info is None:
             self.refresh_info(handle)
         return True
-
-    def ranked(self, prompt_models: frozenset[str], speeds: Mapping[ServerId, float]) -> list[ServerHandle]:
-        """Placement order: model already loaded, then fastest measured, then speed factor."""
-
-        def key(h: ServerHandle) -> tuple[int, float, float, int]:
-            loaded = 0 if prompt_models and prompt_models <= h.loaded else 1
-            measured = speeds.get(h.id)
-            return (loaded, measured if measured is not None else 1e9, -h.row.speed_factor, int(h.id))
-
-        return sorted((h for h in self.handles.values() if h.healthy), key=key)
 
 
 def mark_server(conn: Connection, server_id: ServerId, status: ServerStatus, seen: bool) -> None:

@@ -137,9 +137,8 @@ def transition(
     return True
 
 
-def fail_unclaimed(conn: Connection, job_id: JobId, reasons: list[str]) -> bool:
+def fail_unclaimed(conn: Connection, job_id: JobId, sentence: str, reasons: list[str]) -> bool:
     """Refuse a QUEUED job before any GPU time (no capable server): FAILED with every reason."""
-    sentence = "No registered ComfyUI server can run this job: " + " ".join(reasons)
     row = conn.execute(
         text(
             "UPDATE jobs SET job_status_id = :f, error = :e, finished_at = now(), updated_at = now() "
