@@ -110,7 +110,12 @@ class TaskRunner(QObject):
         """Run `coro`; an X121Error is shown as its sentence, anything else as "Could not <what>"."""
         task = asyncio.get_event_loop().create_task(self._guarded(coro, what))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+        def done(t: asyncio.Task[T | None]) -> None:
+            self._tasks.discard(t)
+            coro.close()  # a task cancelled before it started never awaited `coro`; closing says it is fine
+
+        task.add_done_callback(done)
         return task
 
     def run_cancellable[T](
