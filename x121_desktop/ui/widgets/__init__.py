@@ -1,0 +1,1 @@
+"""Small reusable widgets; they make no service calls."""
