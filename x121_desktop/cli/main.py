@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "x121_desktop.cli.workflows",
     "x121_desktop.cli.jobs",
     "x121_desktop.cli.worker",
+    "x121_desktop.cli.characters",
 )
 
 
