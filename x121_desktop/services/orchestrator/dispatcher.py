@@ -20,13 +20,12 @@ import contextlib
 import dataclasses
 import logging
 import os
-import queue
 import socket
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from queue import Queue
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -35,10 +34,11 @@ from x121_desktop.comfy.stream import (
     ServerEvent,
     ServerRestarted,
 )
-from x121_desktop.core.enums import JobStatus, ServerStatus
+from x121_desktop.core.enums import JobEventKind, JobStatus, ServerStatus
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.core.orchestration.placement import PlacementOutcome, choose_server, explain_refusal, rank_servers
+from x121_desktop.db.notify import JobListener, JobNotice, Notice
 from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.orchestrator.fleet import (
     Fleet,
@@ -47,6 +47,7 @@ from x121_desktop.services.orchestrator.fleet import (
     load_servers,
     mark_server,
     measured_speeds,
+    pump,
 )
 from x121_desktop.services.orchestrator.runner import CancelRequested, JobRunner, ServerDown
 from x121_desktop.services.storage import MediaStore
@@ -82,7 +83,7 @@ class Dispatcher:
         servers: list[str] | None = None,
         lease_s: float = 10.0,
         poll_s: float = 1.0,
-        claim_every_s: float = 0.25,
+        claim_every_s: float = 1.0,
         lost_after_s: float = 4.0,
         max_jobs: int | None = None,
         once: bool = False,
@@ -98,7 +99,7 @@ class Dispatcher:
         self.server_names = servers
         self.lease_s, self.poll_s, self.claim_every_s = lease_s, poll_s, claim_every_s
         self.lost_after_s, self.max_jobs, self.once, self.grace_s = lost_after_s, max_jobs, once, grace_s
-        self.events: queue.Queue[ServerEvent] = queue.Queue()
+        self.events: Queue[ServerEvent] = Queue()
         self.fleet: Fleet = Fleet([], self.holder, self.events)
         self.stats = DispatchStats()
         self.runners: dict[JobId, tuple[JobRunner, asyncio.Task[JobStatus | None]]] = {}
@@ -110,6 +111,16 @@ class Dispatcher:
         self._covers_all = False
 
     # ------------------------------------------------------------ callbacks from runners
+
+    def _on_notice(self, notice: Notice) -> None:
+        """NOTIFY x121_jobs: a job was queued or a slot freed → try to claim now; a cancel → act at once."""
+        if isinstance(notice, JobNotice) and notice.event is JobEventKind.CANCEL_REQUESTED:
+            entry = self.runners.get(notice.job_id)
+            if entry is not None and not entry[0].cancel:
+                entry[0].cancel = True
+                entry[0].signals.put_nowait(CancelRequested())
+        if not isinstance(notice, JobNotice) or notice.status in (JobStatus.QUEUED, *rec.TERMINAL, JobStatus.LOST):
+            self._wake.set()
 
     def follow(self, runner: JobRunner) -> None:
         self._by_prompt[runner.pid] = runner
@@ -128,6 +139,13 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event | None = None) -> DispatchStats:
         stop = stop or asyncio.Event()
         await self._start()
+        loop = asyncio.get_running_loop()
+
+        def hand_over(notice: Notice) -> None:  # on the listener thread
+            loop.call_soon_threadsafe(self._on_notice, notice)
+
+        listener = JobListener.for_engine(self.engine, hand_over)
+        listener.start()
         background = [
             asyncio.create_task(self._pump(), name="x121-pump"),
             asyncio.create_task(self._heartbeat(stop), name="x121-heartbeat"),
@@ -142,6 +160,7 @@ class Dispatcher:
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await self.runtime.run(self.runtime.io, listener.stop)
             await self.runtime.run(self.runtime.io, self.fleet.close)
             self.db_pool.shutdown(wait=True)
         return self.stats
@@ -301,23 +320,7 @@ class Dispatcher:
     # ------------------------------------------------------------ background tasks
 
     async def _pump(self) -> None:
-        loop = asyncio.get_running_loop()
-        done = threading.Event()
-
-        def forward() -> None:
-            while not done.is_set():
-                try:
-                    item = self.events.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                loop.call_soon_threadsafe(self._route, item)
-
-        thread = threading.Thread(target=forward, name="x121-dispatch-pump", daemon=True)
-        thread.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            done.set()
+        await pump(self.events, self._route)
 
     def _route(self, item: ServerEvent) -> None:
         ev = item.event

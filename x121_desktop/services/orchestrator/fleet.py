@@ -9,10 +9,12 @@ timings (seconds per job on that server); a server with no history uses its spee
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -211,3 +213,23 @@ def mark_server(conn: Connection, server_id: ServerId, status: ServerStatus, see
         ),
         {"s": int(status), "seen": seen, "id": server_id},
     )
+
+
+async def pump(events: queue.Queue[ServerEvent], route: Callable[[ServerEvent], None]) -> None:
+    """Hand stream events from the thread-safe queue to `route` on the event loop, until cancelled."""
+    loop = asyncio.get_running_loop()
+    done = threading.Event()
+
+    def forward() -> None:
+        while not done.is_set():
+            try:
+                item = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            loop.call_soon_threadsafe(route, item)
+
+    threading.Thread(target=forward, name="x121-dispatch-pump", daemon=True).start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        done.set()
