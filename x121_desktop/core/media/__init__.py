@@ -13,6 +13,9 @@ Stable API (other modules import only these names from `x121_desktop.core.media`
         for img in reader.frames(0, 81):    # fast sequential decode (threaded), own container
             ...
     quarter = FrameReader(path, size=(w // 4, h // 4))   # frames scaled on decode (seam scans)
+    for yuv in reader.frames_yuv(0, 81):    # YuvFrame: Y/U/V planes, matrix, range; no rgb24
+        yuv.y, yuv.u, yuv.v, yuv.to_rgb()   # conversion (analysis from luma); see media/yuv.py
+    reader.yuv_native                       # False: frames_yuv converts (prefer frames())
     reader.decode_path                      # "cuda" or "software" (CUDA tried first when offered)
     reader.info                             # the VideoInfo
 
@@ -59,6 +62,7 @@ from x121_desktop.core.media.writer import (
     WriteResult,
     write_video,
 )
+from x121_desktop.core.media.yuv import YuvFrame, YuvMatrix, yuv_from_av
 
 __all__ = [
     "DELIVERY",
@@ -76,7 +80,10 @@ __all__ = [
     "VideoInfo",
     "VideoWriter",
     "WriteResult",
+    "YuvFrame",
+    "YuvMatrix",
     "assemble",
     "probe",
     "write_video",
+    "yuv_from_av",
 ]

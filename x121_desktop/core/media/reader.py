@@ -18,6 +18,7 @@ from x121_desktop.core.cancel import CancelToken, ProgressSink, no_progress
 from x121_desktop.core.errors import MediaError
 from x121_desktop.core.media._open import AV_ERRORS, DecodePath, open_input
 from x121_desktop.core.media.info import PacketIndex, VideoInfo, probe_with_index
+from x121_desktop.core.media.yuv import YuvFrame, YuvMatrix, yuv_from_av, yuv_native
 
 Frame = npt.NDArray[np.uint8]
 AVFrame = av.video.frame.VideoFrame
@@ -119,6 +120,32 @@ class FrameReader:
         """Frames start … stop-1 in order, decoded sequentially (multi-threaded, no cache)."""
         for _, f in self.av_frames(start, stop, cancel=cancel, progress=progress):
             yield self.to_array(f)
+
+    def frames_yuv(
+        self,
+        start: int = 0,
+        stop: int | None = None,
+        *,
+        scale: int = 1,
+        untagged_hd: YuvMatrix = YuvMatrix.BT601,
+        cancel: CancelToken | None = None,
+        progress: ProgressSink = no_progress,
+    ) -> Iterator[YuvFrame]:
+        """Frames start … stop-1 as Y/U/V planes (``YuvFrame``), decoded as ``frames()`` does.
+
+        No rgb24 conversion: with ``scale`` 1 the planes view the decoder's buffers (about
+        2 µs a frame); ``scale`` n area-reduces them by n. The reader's ``size`` does not apply.
+        Matrix and range come from the frame's tags (see core/media/yuv.py; untagged → BT.601,
+        or ``untagged_hd`` for untagged frames taller than 576 lines). Input that is not yuv420p,
+        yuvj420p or nv12 is converted by swscale (``yuv_native`` is False: prefer ``frames()``).
+        """
+        for _, f in self.av_frames(start, stop, cancel=cancel, progress=progress):
+            yield yuv_from_av(f, scale=scale, untagged_hd=untagged_hd)
+
+    @property
+    def yuv_native(self) -> bool:
+        """True when ``frames_yuv`` reads planes in place (yuv420p, yuvj420p, nv12 streams)."""
+        return yuv_native(self.info.pix_fmt)
 
     def av_frames(
         self,

@@ -5,13 +5,16 @@ Public API (stable; stitching modes, elastic duration, normalization and healing
     report = analyze_seam(tail_frames, head_frames, reference=seed_identity)   # -> SeamReport
     report = analyze_segment(frames, reference=seed_identity)                  # -> SegmentReport
     pair = compare_frames(a, b)                                                # -> PairMetrics
+    scan = scan_segment(reader.frames_yuv(), seam_window=6)                    # -> SegmentScan
+    report = analyze_seam_sides(scan_n.tail, scan_n1.head)                     # no re-extraction
 
-Frames are RGB uint8 (H, W, 3) arrays. What each metric is, at which scale it is computed and why
-that scale is accurate enough: frames.py. Grades, bands, the 0..1 score and the calibrated
-thresholds with their reasoning: score.py. Identity and its degraded results: identity.py and
-core.likeness. Colour difference is **CIE76** ΔE (euclidean in L*a*b*): cheap and vectorised; it
-overstates differences in saturated colours compared with CIEDE2000, but seam casts are small and
-the thresholds were calibrated with CIE76 itself.
+Frames are RGB uint8 (H, W, 3) arrays or decoded planes (``core.media.YuvFrame``: the YUV path,
+no rgb24 conversion; values within the tolerances tested in test_yuv_path.py). What each metric
+is, at which scale it is computed and why that scale is accurate enough: frames.py. Grades,
+bands, the 0..1 score and the calibrated thresholds with their reasoning: score.py. Identity and
+its degraded results: identity.py and core.likeness. Colour difference is **CIE76** ΔE (euclidean
+in L*a*b*): cheap and vectorised; it overstates differences in saturated colours compared with
+CIEDE2000, but seam casts are small and the thresholds were calibrated with CIE76 itself.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Sequence
 from x121_desktop.core.cancel import CancelToken
 from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.likeness.faces import IdentityReference
-from x121_desktop.core.stitching.frames import AnalysisGeometry, Frame, extract
+from x121_desktop.core.stitching.frames import AnalysisGeometry, FrameFeatures, extract, rgb_of
 from x121_desktop.core.stitching.identity import check_identity, grade_identity
 from x121_desktop.core.stitching.motion import frozen_runs
 from x121_desktop.core.stitching.pairs import PairMetrics, compare_features, compare_frames
@@ -37,7 +40,14 @@ from x121_desktop.core.stitching.score import (
     SeamThresholds,
     worst,
 )
-from x121_desktop.core.stitching.segment import analyze_segment
+from x121_desktop.core.stitching.segment import (
+    AnyFrame,
+    SeamSide,
+    SegmentScan,
+    analyze_segment,
+    scan_segment,
+    seam_side,
+)
 
 
 def _median(values: Sequence[float], empty: float) -> float:
@@ -50,8 +60,8 @@ def _grade(metric: SeamMetric, value: float, thresholds: SeamThresholds, detail:
 
 
 def analyze_seam(
-    tail: Sequence[Frame],
-    head: Sequence[Frame],
+    tail: Sequence[AnyFrame],
+    head: Sequence[AnyFrame],
     *,
     reference: IdentityReference | None = None,
     identity: bool = True,
@@ -75,6 +85,46 @@ def analyze_seam(
     if cancel is not None:
         cancel.raise_if_cancelled("Seam analysis")
     feats_h = [extract(f, geometry) for f in head]
+    return _seam_report(feats_t, feats_h, geometry, (tail[-1], head[0]), reference, identity, thresholds, cancel)
+
+
+def analyze_seam_sides(
+    tail: SeamSide,
+    head: SeamSide,
+    *,
+    reference: IdentityReference | None = None,
+    identity: bool = True,
+    thresholds: SeamThresholds = DEFAULT_THRESHOLDS,
+    cancel: CancelToken | None = None,
+) -> SeamReport:
+    """``analyze_seam`` from the seam features ``scan_segment`` kept (``scan.tail`` of N,
+    ``scan.head`` of N+1): the same report without extracting those frames again. Segments of
+    different sizes fall back to ``analyze_seam`` on the kept frames."""
+    if not tail.features or not head.features:
+        raise InvalidInput(
+            "A seam needs at least one frame on each side",
+            "Scan both segments with seam_window >= 1.",
+        )
+    if tail.geometry != head.geometry:
+        return analyze_seam(
+            tail.frames, head.frames, reference=reference, identity=identity, thresholds=thresholds, cancel=cancel
+        )
+    seam = (tail.frames[-1], head.frames[0])
+    return _seam_report(
+        list(tail.features), list(head.features), tail.geometry, seam, reference, identity, thresholds, cancel
+    )
+
+
+def _seam_report(
+    feats_t: list[FrameFeatures],
+    feats_h: list[FrameFeatures],
+    geometry: AnalysisGeometry,
+    seam: tuple[AnyFrame, AnyFrame],
+    reference: IdentityReference | None,
+    identity: bool,
+    thresholds: SeamThresholds,
+    cancel: CancelToken | None,
+) -> SeamReport:
     within = [compare_features(x, y, geometry) for x, y in itertools.pairwise(feats_t)]
     within += [compare_features(x, y, geometry) for x, y in itertools.pairwise(feats_h)]
     across = compare_features(feats_t[-1], feats_h[0], geometry)
@@ -140,7 +190,7 @@ def analyze_seam(
     ]
     check: IdentityCheck | None = None
     if identity:
-        check = check_identity(tail[-1], head[0], reference)
+        check = check_identity(rgb_of(seam[0]), rgb_of(seam[1]), reference)
         graded = grade_identity(check, th.identity)
         if graded is not None:
             grades.append(graded)
@@ -163,8 +213,8 @@ def analyze_seam(
         grades=tuple(grades),
         grade=worst([g.grade for g in grades]),
         score=min(g.score for g in grades),
-        tail_frames=len(tail),
-        head_frames=len(head),
+        tail_frames=len(feats_t),
+        head_frames=len(feats_h),
     )
 
 
@@ -173,9 +223,14 @@ __all__ = [
     "Grade",
     "PairMetrics",
     "SeamMetric",
+    "SeamSide",
     "SeamThresholds",
+    "SegmentScan",
     "analyze_seam",
+    "analyze_seam_sides",
     "analyze_segment",
     "compare_features",
     "compare_frames",
+    "scan_segment",
+    "seam_side",
 ]

@@ -13,6 +13,12 @@ DIS optical flow at ⅛ size.
 decoding (PyAV releases the GIL) overlaps the analysis (OpenCV releases it too). Use it with a
 decoder such as ``FrameReader.frames()``; the iterator is then advanced, and closed, on that thread.
 
+Frames may be RGB arrays or decoded planes (``FrameReader.frames_yuv()``: the YUV path of
+frames.py, which skips the rgb24 conversion; identity samples alone are converted to RGB).
+
+``scan_segment(..., seam_window=k)`` also keeps the seam features of the first and last k frames
+(``SeamSide``), so ``metrics.analyze_seam_sides`` grades a seam without extracting them again.
+
 Graded like a seam (score.py bands), with the segment's own median as the baseline:
 ssim (median - lowest consecutive SSIM), exposure (largest consecutive |ΔL*| - median), motion
 (largest consecutive flow / max(median, floor)), sharpness (1 - lowest / median), frozen (repeated
@@ -28,13 +34,23 @@ import math
 import queue
 import statistics
 import threading
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from x121_desktop.core.cancel import CancelToken, ProgressSink
 from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.likeness.faces import IdentityReference, face_distance, observe_face
-from x121_desktop.core.stitching.frames import AnalysisGeometry, Frame, SegmentFeatures, extract_segment
+from x121_desktop.core.media.yuv import YuvFrame
+from x121_desktop.core.stitching.frames import (
+    AnalysisGeometry,
+    Frame,
+    FrameFeatures,
+    SegmentFeatures,
+    extract,
+    extract_segment,
+    rgb_of,
+)
 from x121_desktop.core.stitching.motion import frozen_runs
 from x121_desktop.core.stitching.pairs import compare_segment_features
 from x121_desktop.core.stitching.report import FrameRun, IdentitySample, MetricGrade, SegmentReport
@@ -49,9 +65,38 @@ from x121_desktop.core.stitching.score import (
 
 DEFAULT_IDENTITY_EVERY = 16
 
+type AnyFrame = Frame | YuvFrame
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SeamSide:
+    """The seam features of the frames at one end of a segment (in order), with the frames."""
+
+    geometry: AnalysisGeometry
+    features: tuple[FrameFeatures, ...]
+    frames: tuple[AnyFrame, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SegmentScan:
+    """``analyze_segment``'s report plus, with ``seam_window`` > 0, the two ends' seam features."""
+
+    report: SegmentReport
+    head: SeamSide | None
+    tail: SeamSide | None
+
+
+def seam_side(frames: Sequence[AnyFrame], geometry: AnalysisGeometry | None = None) -> SeamSide:
+    """The seam features of ``frames`` (one end of a segment, in order) at ``geometry`` (default:
+    the first frame's), for ``metrics.analyze_seam_sides``."""
+    if not frames:
+        raise InvalidInput("A seam side needs at least one frame", "Pass the frames at the segment's end.")
+    g = geometry or AnalysisGeometry.for_frame(frames[0])
+    return SeamSide(g, tuple(extract(f, g) for f in frames), tuple(frames))
+
 
 def analyze_segment(
-    frames: Iterable[Frame],
+    frames: Iterable[AnyFrame],
     *,
     reference: IdentityReference | None = None,
     identity_every: int = DEFAULT_IDENTITY_EVERY,
@@ -64,86 +109,154 @@ def analyze_segment(
     """Measure one segment frame by frame. ``identity_every=0`` turns identity off;
     ``frame_count`` (when known) only feeds ``progress``; ``read_ahead`` > 0 decodes that many
     frames ahead on a helper thread (see the module notes)."""
+    return scan_segment(
+        frames,
+        reference=reference,
+        identity_every=identity_every,
+        thresholds=thresholds,
+        frame_count=frame_count,
+        cancel=cancel,
+        progress=progress,
+        read_ahead=read_ahead,
+    ).report
+
+
+def scan_segment(
+    frames: Iterable[AnyFrame],
+    *,
+    seam_window: int = 0,
+    reference: IdentityReference | None = None,
+    identity_every: int = DEFAULT_IDENTITY_EVERY,
+    thresholds: SeamThresholds = DEFAULT_THRESHOLDS,
+    frame_count: int | None = None,
+    cancel: CancelToken | None = None,
+    progress: ProgressSink | None = None,
+    read_ahead: int = 0,
+) -> SegmentScan:
+    """``analyze_segment`` that also returns the seam features of the first and last
+    ``seam_window`` frames (the head's come from the same pass; the tail's are extracted once the
+    last frame is known). Same report, same values."""
+    args = _Args(reference, identity_every, thresholds, frame_count, cancel, progress, max(0, seam_window))
     if read_ahead > 0:
         source = _ReadAhead(frames, read_ahead)
         try:
-            return _analyze(source, reference, identity_every, thresholds, frame_count, cancel, progress)
+            return _analyze(source, args)
         finally:
             source.close()
-    return _analyze(frames, reference, identity_every, thresholds, frame_count, cancel, progress)
+    return _analyze(frames, args)
 
 
-def _analyze(
-    frames: Iterable[Frame],
-    reference: IdentityReference | None,
-    identity_every: int,
-    thresholds: SeamThresholds,
-    frame_count: int | None,
-    cancel: CancelToken | None,
-    progress: ProgressSink | None,
-) -> SegmentReport:
-    geometry: AnalysisGeometry | None = None
-    prev: SegmentFeatures | None = None
-    ssims: list[float] = []
-    motions: list[float] = []
-    diffs: list[float] = []
-    exposures: list[float] = []
-    sharp: list[float] = []
-    embeddings: list[tuple[int, tuple[float, ...] | None, IdentitySample]] = []
-    last: tuple[int, Frame] | None = None
-    count = 0
+@dataclass(frozen=True, slots=True)
+class _Args:
+    reference: IdentityReference | None
+    identity_every: int
+    thresholds: SeamThresholds
+    frame_count: int | None
+    cancel: CancelToken | None
+    progress: ProgressSink | None
+    seam_window: int
 
-    def sample(index: int, frame: Frame) -> None:
-        seen = observe_face(frame)
+
+class _Pass:
+    """The state of one pass over a segment's frames (curves, identity samples, seam ends)."""
+
+    def __init__(self, args: _Args) -> None:
+        self.args = args
+        self.geometry: AnalysisGeometry | None = None
+        self.prev: SegmentFeatures | None = None
+        self.ssims: list[float] = []
+        self.motions: list[float] = []
+        self.diffs: list[float] = []
+        self.exposures: list[float] = []
+        self.sharp: list[float] = []
+        self.embeddings: list[tuple[int, tuple[float, ...] | None, IdentitySample]] = []
+        self.pending: tuple[int, AnyFrame] | None = None  # the last frame, if not sampled yet
+        self.head_feats: list[FrameFeatures] = []
+        self.head_frames: list[AnyFrame] = []
+        self.tail_frames: deque[tuple[int, AnyFrame]] = deque(maxlen=args.seam_window or 1)
+
+    def add(self, index: int, frame: AnyFrame) -> None:
+        window = self.args.seam_window
+        if self.geometry is None:
+            self.geometry = AnalysisGeometry.for_frame(frame)
+        geometry = self.geometry
+        if index < window:
+            full = extract(frame, geometry)
+            self.head_feats.append(full)
+            self.head_frames.append(frame)
+            feats: SegmentFeatures = full
+        else:
+            feats = extract_segment(frame, geometry)
+        if window:
+            self.tail_frames.append((index, frame))
+        self.sharp.append(feats.sharpness)
+        if self.prev is not None:
+            pair = compare_segment_features(self.prev, feats, geometry)
+            self.ssims.append(pair.ssim)
+            self.motions.append(pair.motion)
+            self.diffs.append(pair.difference)
+            self.exposures.append(abs(pair.exposure_jump))
+        self.prev = feats
+        every = self.args.identity_every
+        if every > 0 and index % every == 0:
+            self.sample(index, frame)
+            self.pending = None
+        elif every > 0:
+            self.pending = (index, frame)
+
+    def sample(self, index: int, frame: AnyFrame) -> None:
+        seen = observe_face(rgb_of(frame))
         box = seen.box if seen is not None else None
-        embeddings.append((index, seen.embedding if seen else None, IdentitySample(index, None, box)))
+        self.embeddings.append((index, seen.embedding if seen else None, IdentitySample(index, None, box)))
 
+    def finish(self, count: int) -> SegmentScan:
+        geometry = self.geometry
+        if count == 0 or geometry is None:
+            raise InvalidInput("The segment has no frames", "Check that the file decodes to at least one frame.")
+        if self.pending is not None:
+            self.sample(*self.pending)
+        args = self.args
+        samples, ref_name, reason = _identity_curve(self.embeddings, args.reference)
+        runs = frozen_runs(self.diffs, FROZEN_MAD)
+        floor = MOTION_FLOOR_FRACTION * geometry.full[0]
+        curves = _Curves(self.ssims, self.motions, self.exposures, self.sharp, floor)
+        grades = _grade_segment(curves, runs, samples, ref_name, args.thresholds)
+        measured = any(s.distance is not None for s in samples)
+        report = SegmentReport(
+            frame_count=count,
+            ssim=tuple(self.ssims),
+            motion=tuple(self.motions),
+            difference=tuple(self.diffs),
+            sharpness=tuple(self.sharp),
+            frozen_runs=runs,
+            identity=samples,
+            identity_reference=ref_name if measured else "",
+            identity_reason=reason,
+            grades=tuple(grades),
+            grade=worst([g.grade for g in grades]),
+            score=min((g.score for g in grades), default=math.nan),
+        )
+        window = args.seam_window
+        if not window:
+            return SegmentScan(report, None, None)
+        head_feats = self.head_feats
+        tail_feats = tuple(head_feats[i] if i < window else extract(f, geometry) for i, f in self.tail_frames)
+        head = SeamSide(geometry, tuple(head_feats), tuple(self.head_frames))
+        tail = SeamSide(geometry, tail_feats, tuple(f for _, f in self.tail_frames))
+        return SegmentScan(report, head, tail)
+
+
+def _analyze(frames: Iterable[AnyFrame], args: _Args) -> SegmentScan:
+    state = _Pass(args)
+    count = 0
     for index, frame in enumerate(frames):
-        if cancel is not None:
-            cancel.raise_if_cancelled("Segment analysis")
-        if geometry is None:
-            geometry = AnalysisGeometry.for_frame(frame)
-        feats = extract_segment(frame, geometry)
-        sharp.append(feats.sharpness)
-        if prev is not None:
-            pair = compare_segment_features(prev, feats, geometry)
-            ssims.append(pair.ssim)
-            motions.append(pair.motion)
-            diffs.append(pair.difference)
-            exposures.append(abs(pair.exposure_jump))
-        prev = feats
-        if identity_every > 0 and index % identity_every == 0:
-            sample(index, frame)
-            last = None
-        elif identity_every > 0:
-            last = (index, frame)
+        if args.cancel is not None:
+            args.cancel.raise_if_cancelled("Segment analysis")
+        state.add(index, frame)
         count = index + 1
-        if progress is not None:
-            progress(float(count), float(frame_count or count), "analysing frames")
-    if count == 0 or geometry is None:
-        raise InvalidInput("The segment has no frames", "Check that the file decodes to at least one frame.")
-    if last is not None:
-        sample(*last)
-
-    samples, ref_name, reason = _identity_curve(embeddings, reference)
-    runs = frozen_runs(diffs, FROZEN_MAD)
-    curves = _Curves(ssims, motions, exposures, sharp, MOTION_FLOOR_FRACTION * geometry.full[0])
-    grades = _grade_segment(curves, runs, samples, ref_name, thresholds)
-    measured = any(s.distance is not None for s in samples)
-    return SegmentReport(
-        frame_count=count,
-        ssim=tuple(ssims),
-        motion=tuple(motions),
-        difference=tuple(diffs),
-        sharpness=tuple(sharp),
-        frozen_runs=runs,
-        identity=samples,
-        identity_reference=ref_name if measured else "",
-        identity_reason=reason,
-        grades=tuple(grades),
-        grade=worst([g.grade for g in grades]),
-        score=min((g.score for g in grades), default=math.nan),
-    )
+        if args.progress is not None:
+            args.progress(float(count), float(args.frame_count or count), "analysing frames")
+    return state.finish(count)
 
 
 class _ReadAhead:
@@ -154,7 +267,7 @@ class _ReadAhead:
 
     _END = object()
 
-    def __init__(self, frames: Iterable[Frame], depth: int) -> None:
+    def __init__(self, frames: Iterable[AnyFrame], depth: int) -> None:
         self._source = frames
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
@@ -185,7 +298,7 @@ class _ReadAhead:
             if close is not None:
                 close()
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Iterator[AnyFrame]:
         while True:
             item = self._queue.get()
             if item is self._END:
