@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from tests.comfyui_server import ComfyTestServer
 from tests.services.test_dispatch_acceptance import start_servers, start_worker, wait_until
-from tests.services.test_runner import fresh_database, insert_job, job_state, quick_prompt, register_server
+from tests.services.test_runner import fresh_database, insert_job, job_state, quick_prompt, register_server, tiny_png
 from x121_desktop.cli.main import main
 from x121_desktop.core.enums import JobStatus
 
@@ -90,3 +90,63 @@ def test_sigterm_finishes_the_running_job_and_leaves_the_rest_queued(
         row = conn.execute(text("SELECT job_status_id, lease_holder FROM jobs WHERE id = :j"), {"j": second}).one()
     assert (JobStatus(row.job_status_id), row.lease_holder) == (JobStatus.QUEUED, None)
     assert "claimed 1; 1 succeeded" in (tmp_path / "worker.log").read_text()
+
+
+def test_headless_chain_server_add_workflow_import_job_submit_worker(
+    database: tuple[str, Engine], server: ComfyTestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, engine = database
+    base = ["--database-url", url, "--home", str(tmp_path / "home")]
+    workflows = Path(__file__).resolve().parents[2] / "workflows"
+    seed = tmp_path / "seed.png"
+    seed.write_bytes(tiny_png(7, size=48))
+    assert main([*base, "server", "add", "--name", "gpu1", server.url]) == 0
+    assert (
+        main(
+            [
+                *base,
+                "workflow",
+                "import",
+                "--name",
+                "i2v",
+                str(workflows / "x121-i2v-modelfree.api.json"),
+                "--manifest",
+                str(workflows / "x121-i2v-modelfree.manifest.json"),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                *base,
+                "job",
+                "submit",
+                "i2v",
+                "--input",
+                f"seed_image_a={seed}",
+                "--input",
+                "frame_count=2",
+                "--input",
+                "width=64",
+                "--input",
+                "height=64",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    job_id = int(json.loads(capsys.readouterr().out)["job"]["id"])
+    assert main([*base, "worker", "--once", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["finished"] == {"succeeded": 1}
+    assert job_state(engine, job_id)[0] is JobStatus.SUCCEEDED
+    with engine.connect() as conn:
+        names = [
+            r.rel_path
+            for r in conn.execute(
+                text("SELECT f.rel_path FROM job_outputs o JOIN files f ON f.id = o.file_id WHERE o.job_id = :j"),
+                {"j": job_id},
+            )
+        ]
+    assert sorted(Path(n).suffix for n in names) == [".mp4", ".png", ".webp"]  # video, last frame, preview
