@@ -42,7 +42,7 @@ def test_window_assembles_docks_menus_and_the_tree(
     assert nav is not None
     assert nav.tree.topLevelItem(0) is not None
     assert nav.tree.topLevelItem(0).text(0) == "Privileges"  # type: ignore[union-attr]
-    assert "1 projects · 1 characters · 1 scenes" in nav.hint.text()
+    assert "1 project · 1 character · 1 scene" in nav.hint.text()
     run(qloop, until(lambda: "Creator" in window.status.user.text(), what="the signed-in user"))
     assert window.windowTitle() == "X121 Studio — Creator"
     run(qloop, until(lambda: window.status.database.state == "up", what="the database indicator"))

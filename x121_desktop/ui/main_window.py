@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from PySide6.QtCore import QByteArray, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from x121_desktop.actions.catalog import build_registry
@@ -47,7 +47,12 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle("X121 Studio")
-        self.resize(1440, 900)
+        screen = QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else None
+        if area is not None and area.width() > 0:
+            self.resize(min(1600, area.width()), min(1000, area.height()))
+        else:
+            self.resize(1440, 900)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
             | QMainWindow.DockOption.AllowTabbedDocks

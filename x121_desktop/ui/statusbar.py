@@ -70,6 +70,8 @@ class Indicator(QToolButton):
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.setToolButtonStyle(self.toolButtonStyle().ToolButtonTextBesideIcon)
         self.setMenu(QMenu(self))
+        # the whole indicator opens its menu; the arrow Qt adds would only clutter a dense bar
+        self.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; } QToolButton { padding: 0 6px; }")
         self.show_state("unknown", Level.INFO, name, "")
 
     def show_state(self, state: str, level: Level, text: str, tooltip: str) -> None:
@@ -100,9 +102,16 @@ class ServiceStatusBar(QStatusBar):
         self.user = QLabel("", self)
         self.user.setObjectName("status.user")
         self.user.setProperty("role", "muted")
+        self.user.setContentsMargins(8, 0, 12, 0)
+        self.no_servers = QLabel("no ComfyUI servers registered", self)
+        self.no_servers.setObjectName("status.no_servers")
+        self.no_servers.setProperty("role", "muted")
+        self.no_servers.setToolTip("Register one with `x121 server add URL --name NAME` (admins)")
+        self.no_servers.hide()
         self.servers: dict[str, Indicator] = {}
-        self._server_slot = 1
+        self._server_slot = 2
         self.addPermanentWidget(self.database)
+        self.addPermanentWidget(self.no_servers)
         self.addPermanentWidget(self.workers)
         self.addPermanentWidget(self.dispatcher)
         self.addPermanentWidget(self.user)
@@ -136,6 +145,7 @@ class ServiceStatusBar(QStatusBar):
 
     def _show_servers(self, snap: HealthSnapshot, previous: HealthSnapshot | None) -> None:
         names = {s.name for s in snap.servers}
+        self.no_servers.setVisible(not names)
         for gone in set(self.servers) - names:
             button = self.servers.pop(gone)
             self.removeWidget(button)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from x121_desktop.core.ids import CharacterId, ProjectId, SceneId
 from x121_desktop.services.navigator import NavigatorTree
@@ -38,7 +38,12 @@ class NavigatorPanel(QWidget):
         self.tree.setObjectName("NavigatorTree")
         self.tree.setHeaderLabels(["Name", "Status"])
         self.tree.setUniformRowHeights(True)
-        self.tree.setColumnWidth(0, 190)
+        header = self.tree.header()
+        if header is not None:
+            header.setStretchLastSection(False)
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+            header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.hint = QLabel("Loading…", self)
         self.hint.setProperty("role", "muted")
         self.hint.setWordWrap(True)
@@ -69,7 +74,9 @@ class NavigatorPanel(QWidget):
         self.tree.expandToDepth(0)
         projects, characters, scenes = data.counts
         self.hint.setText(
-            "No projects yet." if not projects else f"{projects} projects · {characters} characters · {scenes} scenes"
+            "No projects yet."
+            if not projects
+            else f"{_count(projects, 'project')} · {_count(characters, 'character')} · {_count(scenes, 'scene')}"
         )
         self._apply_filter(self.filter.text())
         self.tree_loaded.emit()
@@ -130,3 +137,7 @@ class NavigatorPanel(QWidget):
         for i in range(self.tree.topLevelItemCount()):
             walk(self.tree.topLevelItem(i))
         return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
