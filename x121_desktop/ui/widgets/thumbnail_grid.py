@@ -148,7 +148,12 @@ class ThumbnailGrid(QListView):
         self.cache = cache
         self.delegate = ThumbnailDelegate(cache, self)
         self.setItemDelegate(self.delegate)
-        self.setViewMode(QListView.ViewMode.IconMode)
+        # List mode wrapping left-to-right looks like icon mode, but with uniform sizes its layout
+        # is arithmetic; icon mode positions every item (free movement) on each page appended.
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
