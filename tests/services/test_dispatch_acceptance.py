@@ -165,6 +165,17 @@ def test_200_jobs_three_servers_three_workers_one_killed_each_runs_exactly_once(
         with db.connect() as conn:
             outputs = conn.execute(text("SELECT count(DISTINCT job_id) FROM job_outputs")).scalar_one()
         assert held_at_kill  # the kill interrupted real work
+        with db.connect() as conn:
+            lost = {
+                r.job_id
+                for r in conn.execute(
+                    text(
+                        "SELECT DISTINCT e.job_id FROM job_events e "
+                        "JOIN job_event_kind k ON k.id = e.job_event_kind_id WHERE k.code = 'lost'"
+                    )
+                )
+            }
+        assert lost <= set(held_at_kill)  # no job was reported lost except those the killed worker held
         for job in held_at_kill:  # ...which finished elsewhere, exactly once
             kinds = [k for k, _ in job_events(db, job)]
             assert "lost" in kinds  # reclaimed: lost by its dispatcher, then queued again

@@ -205,11 +205,13 @@ class JobRunner:
 
     async def _poll(self, quiet: int) -> JobStatus | None:
         """No message for a while: ask /history (messages can be missed across a reconnect)."""
-        try:
+        try:  # queue first: a prompt leaves it only once its history is written
+            if (await self._io(self.handle.client.queue)).contains(self.pid):
+                return None
             entry = await self._io(self.handle.client.history, self.pid)
             if entry is not None:
                 return await self._finish(entry)
-            if quiet >= 2 and not (await self._io(self.handle.client.queue)).contains(self.pid):
+            if quiet >= 2:
                 return await self._lost(f"ComfyUI at {self.handle.client.url} no longer knows prompt {self.pid}")
         except ComfyError:
             return None  # the health probe decides whether the server is gone
@@ -230,41 +232,34 @@ class JobRunner:
             await self._to(JobStatus.RUNNING, JobEventKind.STARTED, {"server": self.handle.row.name})
         elif isinstance(ev, p.Executing):
             self.timing.node(ev.node)
+            # ComfyUI writes /history after execution_success; `executing {node: null}` comes after that
+            if ev.node is None and self.timing.finished_ms is not None:
+                return await self._collect()
         elif isinstance(ev, p.Progress):
             await self._progress(ev)
         elif isinstance(ev, p.ExecutionSuccess):
             self.timing.node(None)
             self.timing.finished_ms = ev.timestamp
-            entry = await self._io(self.handle.client.history, self.pid)
-            if entry is None:
-                return await self._lost(f"ComfyUI at {self.handle.client.url} has no history for {self.pid}")
-            return await self._finish(entry)
         elif isinstance(ev, p.ExecutionError):
             self.timing.node(None)
-            data = {
-                "node_id": ev.node_id,
-                "node_type": ev.node_type,
-                "exception_type": ev.exception_type,
-                "exception_message": ev.exception_message.strip(),
-            }
-            sentence = (
-                f"Node {ev.node_id} ({ev.node_type}) failed on {self.handle.row.name}: "
-                f"{ev.exception_type}: {ev.exception_message.strip()}"
-            )
-            return await self._failed(sentence, data)
+            message = ev.exception_message.strip()
+            data = {"node_id": ev.node_id, "node_type": ev.node_type, "exception_type": ev.exception_type,
+                    "exception_message": message}  # fmt: skip
+            sentence = f"Node {ev.node_id} ({ev.node_type}) failed on {self.handle.row.name}: {ev.exception_type}: "
+            return await self._failed(sentence + message, data)
         elif isinstance(ev, p.ExecutionInterrupted):
             if self.cancel:
                 return await self._cancelled(f"interrupted at node {ev.node_id}")
             return await self._failed(f"The run was interrupted on {self.handle.row.name} at node {ev.node_id}", {})
-        elif isinstance(ev, PromptLost):
-            return await self._lost(ev.reason)
-        elif isinstance(ev, ServerRestarted) and self.pid in ev.lost_prompt_ids:
-            return await self._lost(f"ComfyUI at {self.handle.client.url} restarted and forgot prompt {self.pid}")
+        elif isinstance(ev, PromptLost) or (isinstance(ev, ServerRestarted) and self.pid in ev.lost_prompt_ids):
+            return await self._lost(getattr(ev, "reason", f"ComfyUI at {self.handle.client.url} restarted"))
         elif isinstance(ev, PromptFinishedOffline):
-            entry = await self._io(self.handle.client.history, self.pid)
-            if entry is not None:
-                return await self._finish(entry)
+            return await self._collect()
         return None
+
+    async def _collect(self) -> JobStatus | None:
+        entry = await self._io(self.handle.client.history, self.pid)
+        return None if entry is None else await self._finish(entry)
 
     async def _progress(self, ev: p.Progress) -> None:
         now = time.monotonic()
