@@ -329,3 +329,48 @@ def test_cancel_interrupts_only_that_job(studio: Studio, server: ComfyTestServer
     assert job_state(studio.engine, slow)[0] is JobStatus.CANCELLED
     assert job_state(studio.engine, other)[0] is JobStatus.SUCCEEDED
     assert [k for k, _ in job_events(studio.engine, slow)][-1] == JobEventKind.CANCELLED.name.lower()
+
+
+def test_a_server_that_dies_mid_job_is_reported_and_the_job_moves_to_another(
+    studio: Studio, server: ComfyTestServer, tmp_path: Path
+) -> None:
+    from tests.comfy.conftest import astronaut_png
+
+    other = ComfyTestServer(tmp_path / "comfy-b")
+    (other.root / "input" / "astronaut.png").write_bytes(astronaut_png())
+    other.start()
+    count_executions(other)
+    servers = {
+        register_server(studio.engine, "a", server.url): server,
+        register_server(studio.engine, "b", other.url): other,
+    }
+    for srv in servers.values():
+        srv.faults.node_delay_s = 0.7
+    job = insert_job(studio.engine, quick_prompt("dies"))
+    told_after: list[float] = []
+
+    async def scenario() -> None:
+        dispatcher = Dispatcher(studio, lease_s=3.0, poll_s=0.5, lost_after_s=2.0, once=True)
+        task = asyncio.create_task(dispatcher.run())
+        while job_state(studio.engine, job)[0] is not JobStatus.RUNNING:
+            await asyncio.sleep(0.05)
+        with studio.engine.connect() as conn:
+            first = conn.execute(text("SELECT server_id FROM jobs WHERE id = :j"), {"j": job}).scalar_one()
+        killed_at = asyncio.get_running_loop().time()
+        servers[first].stop()  # gone for good: no socket, no HTTP
+        while not notifications_for(studio.engine, job):
+            await asyncio.sleep(0.1)
+        told_after.append(asyncio.get_running_loop().time() - killed_at)
+        await asyncio.wait_for(task, timeout=40)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        other.stop()
+    status, attempts, _ = job_state(studio.engine, job)
+    assert (status, attempts) == (JobStatus.SUCCEEDED, 2)
+    assert told_after[0] < 15
+    kinds = [k for k, _ in job_events(studio.engine, job)]
+    assert kinds.count("lost") == 1
+    assert [d.get("redispatched") for k, d in job_events(studio.engine, job) if k == "requeued"] == [True]
+    assert sum(len(executions(s)) for s in servers.values()) == 2  # started on the dead one, ran once elsewhere
