@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from x121_desktop.services.bootstrap import DatabaseInfo
 from x121_desktop.services.health import HealthService
+from x121_desktop.services.local_dispatcher import LocalDispatcher
 from x121_desktop.services.navigator import NavigatorService
 from x121_desktop.services.preferences import PreferencesService
 from x121_desktop.services.users import UserAdminService
@@ -43,17 +44,23 @@ class WindowServices:
     navigator: NavigatorService
     users: UserAdminService
     studio: Studio | None = None
-    """The composition root's result, for panels that need more (the library, the dispatcher)."""
+    """The composition root's result, for panels that need more (the library)."""
+    dispatcher: LocalDispatcher | None = None
+    """This window's own dispatcher (off until started from the status bar); None where there is none."""
 
     @classmethod
     def from_studio(cls, studio: Studio) -> WindowServices:
+        dispatcher = LocalDispatcher(studio)
         return cls(
             database=studio.database,
             preferences=PreferencesService(studio.sessions, studio.runtime),
-            health=HealthService(studio.engine, studio.runtime, studio.database.description),
+            health=HealthService(
+                studio.engine, studio.runtime, studio.database.description, dispatcher=dispatcher.health
+            ),
             navigator=NavigatorService(studio.sessions, studio.runtime),
             users=UserAdminService(studio.engine, studio.runtime),
             studio=studio,
+            dispatcher=dispatcher,
         )
 
 

@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.status.reconnect_requested.connect(self.reconnect)
         self.status.server_check_requested.connect(self.monitor.poll)
         self.status.server_restart_requested.connect(self.restart_server)
+        self.status.dispatcher_restart_requested.connect(self.restart_dispatcher)
 
         if self.navigator is not None:
             self.navigator.scene_activated.connect(lambda scene_id: self.open_scene(SceneId(scene_id)))
@@ -210,6 +211,11 @@ class MainWindow(QMainWindow):
             await asyncio.wait_for(self.save_layout(), SAVE_ON_CLOSE_S)
         except Exception as exc:
             log.warning("layout not saved on close: %s", exc)
+        try:
+            if self.services.dispatcher is not None:
+                await self.services.dispatcher.stop()  # gives back claimed jobs not yet on a server
+        except Exception as exc:
+            log.warning("local dispatcher did not stop cleanly: %s", exc)
         finally:
             self._saved_on_close = True
             self.close()
@@ -283,6 +289,19 @@ class MainWindow(QMainWindow):
 
         self.tasks.spawn(work(), what=f"restart ComfyUI server {name!r}")
 
+    def restart_dispatcher(self) -> None:
+        dispatcher = self.services.dispatcher
+        if dispatcher is None:
+            self.notifier.post(Level.WARNING, "This window has no local dispatcher; run `x121 worker` instead.")
+            return
+
+        async def work() -> None:
+            health = await (dispatcher.restart() if dispatcher.running else dispatcher.start())
+            self.notifier.post(Level.INFO if health.running else Level.ERROR, f"Local dispatcher: {health.detail}")
+            self.monitor.poll()
+
+        self.tasks.spawn(work(), what="start the local dispatcher")
+
     def open_scene(self, scene_id: SceneId) -> None:
         data = self.navigator.data if self.navigator is not None else None
         found = data.find_scene(scene_id) if data is not None else None
@@ -318,5 +337,7 @@ class MainWindow(QMainWindow):
         """Stop polling and wait for running tasks (tests; app quit); a later close() saves nothing."""
         self._saved_on_close = True
         self.monitor.stop()
+        if self.services.dispatcher is not None:
+            await self.services.dispatcher.stop()
         await self.tasks.drain()
         self.notifier.close()
