@@ -16,7 +16,7 @@ import logging
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any, Protocol
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -137,6 +137,7 @@ class LibraryPanel(QWidget):
         self.sheet.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.sheet.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.sheet.verticalHeader().setDefaultSectionSize(22)
+        self.sheet.setIconSize(QSize(32, 18))  # the thumbnail as a small icon beside the name
         self.sheet.verticalHeader().hide()
         self.sheet.horizontalHeader().setStretchLastSection(True)
         self.selection = QItemSelectionModel(self.model, self)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 
 from x121_desktop.services.library import ItemKey, LibraryItem, LibraryPage
 
@@ -86,7 +86,8 @@ class LibraryModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and key in ("name", "title", "notes"):
             return item.notes or item.title or item.name
         if role == Qt.ItemDataRole.DecorationRole and key == "name" and self.thumbnail_lookup is not None:
-            return self.thumbnail_lookup(item)
+            pixmap = self.thumbnail_lookup(item)
+            return None if pixmap is None else QIcon(pixmap)  # an icon scales to the view's iconSize
         if role == Qt.ItemDataRole.TextAlignmentRole and key == "frame_count":
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
