@@ -16,11 +16,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from x121_desktop.core.errors import X121Error
 from x121_desktop.services.bootstrap import LaunchOptions, Studio
+from x121_desktop.ui.docks import PanelContext, PanelSpec
 from x121_desktop.ui.signin import sign_in
 
 if TYPE_CHECKING:
@@ -84,20 +85,41 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _build_window(app: QApplication, studio: Studio) -> MainWindow:
-    from x121_desktop.ui.docks import WindowServices
+    from x121_desktop.ui.docks import WindowServices, default_panels
     from x121_desktop.ui.main_window import MainWindow
+    from x121_desktop.ui.panels.library import LibraryPanel
     from x121_desktop.ui.panels.notifications import Level
     from x121_desktop.ui.theme_qt import ThemeSwitcher, apply_theme_named
 
     choice = apply_theme_named(app, studio.settings.theme)
     themes = ThemeSwitcher(app, choice.theme.name)
-    window = MainWindow(WindowServices.from_studio(studio), keymap=studio.settings.keymap, themes=themes)
+    panels = default_panels()
+    panels.register(_library_spec(studio))
+    window = MainWindow(WindowServices.from_studio(studio), panels=panels, keymap=studio.settings.keymap, themes=themes)
+    library = window.panel("library", LibraryPanel)
+    if library is not None:
+        window.started.connect(library.reload_soon)
     if choice.warning:
         window.notifier.post(Level.WARNING, choice.warning)
     themes.warning_raised.connect(lambda text: window.notifier.post(Level.WARNING, text))
     for notice in studio.database.notices:
         window.notifier.post(Level.INFO, notice)
     return window
+
+
+def _library_spec(studio: Studio) -> PanelSpec:
+    """The library browser (ui/panels/library.py) as a dock below the central view."""
+
+    def make(context: PanelContext) -> QWidget:
+        from x121_desktop.services.library import LibraryService
+        from x121_desktop.ui.panels.library import LibraryPanel
+
+        panel = LibraryPanel(LibraryService.from_studio(studio))
+        panel.error_reported.connect(context.notifier.post_error)
+        return panel
+
+    area = Qt.DockWidgetArea.BottomDockWidgetArea
+    return PanelSpec("library", "Library", area, make, action_id="view.panel.library")
 
 
 def _report_ready(app: QApplication, path: str) -> None:
