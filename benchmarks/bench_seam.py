@@ -134,7 +134,11 @@ def _qa(
     plus its seam with the previous segment (``SEAM_WINDOW`` frames a side), decoded once."""
     with FrameReader(path) as reader:
         scan = scan_segment(
-            reader.frames_yuv(), seam_window=SEAM_WINDOW, identity_every=identity_every, read_ahead=read_ahead
+            reader.frames_yuv(),
+            seam_window=SEAM_WINDOW,
+            tail_window=0,  # this segment's tail belongs to the next seam's QA (priced below for ours)
+            identity_every=identity_every,
+            read_ahead=read_ahead,
         )
     assert scan.head is not None
     analyze_seam_sides(seam_side(prev_tail, scan.head.geometry), scan.head, identity=False)

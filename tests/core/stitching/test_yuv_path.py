@@ -189,6 +189,14 @@ def test_seam_from_kept_features_equals_analyze_seam(clips: dict[str, Path]) -> 
     _same_reports(
         analyze_seam_sides(seam_side(tail), scan.head, identity=False), analyze_seam(tail, head, identity=False)
     )
+    head_only = scan_segment(frames[10:20], seam_window=4, tail_window=0, identity_every=0)
+    assert head_only.tail is None
+    assert head_only.head is not None
+    assert len(head_only.head.features) == 4
+    short = scan_segment(frames[10:13], seam_window=4, identity_every=0)  # shorter than the window
+    assert short.head is not None
+    assert short.tail is not None
+    assert short.tail.features == short.head.features  # the very same objects, not re-extracted
     # the tail a scan keeps is that of its own last frames
     _same_reports(
         analyze_seam_sides(scan.tail, scan.head, identity=False),

@@ -17,6 +17,7 @@ Frames may be RGB arrays or decoded planes (``FrameReader.frames_yuv()``: the YU
 frames.py, which skips the rgb24 conversion; identity samples alone are converted to RGB).
 
 ``scan_segment(..., seam_window=k)`` also keeps the seam features of the first and last k frames
+(``tail_window`` sets the last ones apart; 0 skips them)
 (``SeamSide``), so ``metrics.analyze_seam_sides`` grades a seam without extracting them again.
 
 Graded like a seam (score.py bands), with the segment's own median as the baseline:
@@ -79,7 +80,8 @@ class SeamSide:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SegmentScan:
-    """``analyze_segment``'s report plus, with ``seam_window`` > 0, the two ends' seam features."""
+    """``analyze_segment``'s report plus, with ``seam_window`` > 0, the two ends' seam features
+    (``tail`` is None with ``tail_window=0``)."""
 
     report: SegmentReport
     head: SeamSide | None
@@ -125,6 +127,7 @@ def scan_segment(
     frames: Iterable[AnyFrame],
     *,
     seam_window: int = 0,
+    tail_window: int | None = None,
     reference: IdentityReference | None = None,
     identity_every: int = DEFAULT_IDENTITY_EVERY,
     thresholds: SeamThresholds = DEFAULT_THRESHOLDS,
@@ -134,9 +137,12 @@ def scan_segment(
     read_ahead: int = 0,
 ) -> SegmentScan:
     """``analyze_segment`` that also returns the seam features of the first and last
-    ``seam_window`` frames (the head's come from the same pass; the tail's are extracted once the
+    ``seam_window`` frames (``tail_window`` frames at the end when given; the head's come from the
+    same pass; the tail's are extracted once the
     last frame is known). Same report, same values."""
-    args = _Args(reference, identity_every, thresholds, frame_count, cancel, progress, max(0, seam_window))
+    head_n = max(0, seam_window)
+    tail_n = head_n if tail_window is None else max(0, tail_window)
+    args = _Args(reference, identity_every, thresholds, frame_count, cancel, progress, head_n, tail_n)
     if read_ahead > 0:
         source = _ReadAhead(frames, read_ahead)
         try:
@@ -155,6 +161,7 @@ class _Args:
     cancel: CancelToken | None
     progress: ProgressSink | None
     seam_window: int
+    tail_window: int
 
 
 class _Pass:
@@ -173,7 +180,7 @@ class _Pass:
         self.pending: tuple[int, AnyFrame] | None = None  # the last frame, if not sampled yet
         self.head_feats: list[FrameFeatures] = []
         self.head_frames: list[AnyFrame] = []
-        self.tail_frames: deque[tuple[int, AnyFrame]] = deque(maxlen=args.seam_window or 1)
+        self.tail_frames: deque[tuple[int, AnyFrame]] = deque(maxlen=args.tail_window or 1)
 
     def add(self, index: int, frame: AnyFrame) -> None:
         window = self.args.seam_window
@@ -187,7 +194,7 @@ class _Pass:
             feats: SegmentFeatures = full
         else:
             feats = extract_segment(frame, geometry)
-        if window:
+        if self.args.tail_window:
             self.tail_frames.append((index, frame))
         self.sharp.append(feats.sharpness)
         if self.prev is not None:
@@ -236,13 +243,13 @@ class _Pass:
             grade=worst([g.grade for g in grades]),
             score=min((g.score for g in grades), default=math.nan),
         )
-        window = args.seam_window
-        if not window:
-            return SegmentScan(report, None, None)
         head_feats = self.head_feats
-        tail_feats = tuple(head_feats[i] if i < window else extract(f, geometry) for i, f in self.tail_frames)
-        head = SeamSide(geometry, tuple(head_feats), tuple(self.head_frames))
-        tail = SeamSide(geometry, tail_feats, tuple(f for _, f in self.tail_frames))
+        head = SeamSide(geometry, tuple(head_feats), tuple(self.head_frames)) if head_feats else None
+        tail = None
+        if args.tail_window:
+            n = len(head_feats)
+            feats = tuple(head_feats[i] if i < n else extract(f, geometry) for i, f in self.tail_frames)
+            tail = SeamSide(geometry, feats, tuple(f for _, f in self.tail_frames))
         return SegmentScan(report, head, tail)
 
 
