@@ -11,7 +11,7 @@ Scales (documented accuracy, see ARCHITECTURE/PLATFORM and the tests):
   It is divided by the grey-level variance of the same image, so a darker or flatter frame (an
   exposure jump scales the raw value by the contrast squared) does not read as a blurred one.
 * **⅛ size** (``COLOUR_DIVISOR``, ``MOTION_DIVISOR``) for Lab colour statistics, histograms and
-  Farneback optical flow: colour casts and exposure are global, and flow magnitudes are compared
+  DIS optical flow (motion.py): colour casts and exposure are global, and flow magnitudes are compared
   as ratios across/within, which do not depend on scale.
 
 No side is reduced below ``MIN_SIDE`` pixels, so small frames are analysed at (near) full size.

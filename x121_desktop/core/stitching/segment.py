@@ -2,12 +2,13 @@
 
 Frames are consumed one at a time from any iterable (a decoder can stream into it), and only the
 features of the previous frame are kept, so memory does not grow with length. Identity runs on
-sampled frames only (every ``identity_every`` frames plus the last, ~0.08-0.2 s each); the rest
-costs about 2.1 ms per frame at 1080p and 0.55 ms at 512² on the 2-core dev machine (it was 7-8 ms
-and 1.1 ms; see benchmarks/bench_seam.py): one
-area-resize to ½ size, the along-segment features only (``frames.extract_segment``: no colour
-statistics or pHash, which only the seam grades use), SSIM from per-frame precomputed terms, and
-DIS optical flow at ⅛ size.
+sampled frames only (every ``identity_every`` frames plus the last, ~0.08-0.2 s each). The rest,
+measured on decoded frames on the shared 2-core dev machine (load ~3): **YUV path** (planes from
+``FrameReader.frames_yuv()``) ~1.6 ms per frame at 1080p and ~0.27 ms at 512²; rgb24 frames
+~2.4 ms and ~0.4 ms, plus the rgb24 conversion in the decoder (earlier: 2.1 / 0.55 ms, and 7-8 /
+1.1 ms before that; see benchmarks/bench_seam.py). One area-resize to ½ size, the along-segment
+features only (``frames.extract_segment``: no colour statistics or pHash, which only the seam
+grades use), SSIM from per-frame precomputed terms, and DIS optical flow at ⅛ size.
 
 ``read_ahead=n`` iterates ``frames`` on a helper thread, up to n frames ahead of the analysis, so
 decoding (PyAV releases the GIL) overlaps the analysis (OpenCV releases it too). Use it with a
