@@ -279,8 +279,7 @@ def _small_rgb_yuv(frame: YuvFrame, eighth: NDArray[np.uint8], geometry: Analysi
     m = rgb_affine(frame.matrix, frame.full_range).copy()
     m[:, 0] = 1.0  # luma is already full range
     m[:, 3] = -128.0 * (m[:, 1] + m[:, 2])
-    rgb = cv2.transform(cv2.merge([eighth, u, v]).astype(np.float32), m)
-    return cast("Frame", np.clip(np.rint(rgb), 0, 255).astype(np.uint8))
+    return cast("Frame", cv2.transform(cv2.merge([eighth, u, v]), m))  # uint8: rounded, saturated
 
 
 def _lstar_percentiles(gray: NDArray[np.uint8]) -> tuple[float, float, float]:
