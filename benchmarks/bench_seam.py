@@ -45,6 +45,7 @@ from x121_desktop.core.stitching.metrics import (
     analyze_seam,
     analyze_seam_sides,
     analyze_segment,
+    frames_for_analysis,
     scan_segment,
     seam_side,
 )
@@ -134,7 +135,7 @@ def _qa(
     plus its seam with the previous segment (``SEAM_WINDOW`` frames a side), decoded once."""
     with FrameReader(path) as reader:
         scan = scan_segment(
-            reader.frames_yuv(),
+            frames_for_analysis(reader),  # planes: the clip is yuv420p
             seam_window=SEAM_WINDOW,
             tail_window=0,  # this segment's tail belongs to the next seam's QA (priced below for ours)
             identity_every=identity_every,

@@ -47,6 +47,7 @@ from x121_desktop.core.stitching.metrics import (
     analyze_seam,
     analyze_seam_sides,
     analyze_segment,
+    frames_for_analysis,
     scan_segment,
     seam_side,
 )
@@ -238,3 +239,17 @@ def test_defect_set_through_the_yuv_path(capsys: pytest.CaptureFixture[str]) -> 
         )
     assert caught == defects
     assert alarms == 0
+
+
+def test_frames_for_analysis_falls_back_to_rgb24(clips: dict[str, Path], tmp_path: Path) -> None:
+    with FrameReader(clips["rocket 320x240 mjpeg yuvj420p"]) as reader:
+        planes = list(frames_for_analysis(reader, 2, 5))
+    assert all(isinstance(f, YuvFrame) for f in planes)
+    assert len(planes) == 3
+    other = make_video(tmp_path / "444.mkv", 6, codec="ffv1", size=(160, 120))  # yuv444p
+    with FrameReader(other) as reader:
+        assert not reader.yuv_native
+        frames = list(frames_for_analysis(reader))
+        report = analyze_segment(frames_for_analysis(reader), identity_every=0)
+    assert all(isinstance(f, np.ndarray) and f.shape == (120, 160, 3) for f in frames)
+    _same_reports(report, analyze_segment(frames, identity_every=0))

@@ -5,7 +5,7 @@ Public API (stable; stitching modes, elastic duration, normalization and healing
     report = analyze_seam(tail_frames, head_frames, reference=seed_identity)   # -> SeamReport
     report = analyze_segment(frames, reference=seed_identity)                  # -> SegmentReport
     pair = compare_frames(a, b)                                                # -> PairMetrics
-    scan = scan_segment(reader.frames_yuv(), seam_window=6)                    # -> SegmentScan
+    scan = scan_segment(frames_for_analysis(reader), seam_window=6)            # -> SegmentScan
     report = analyze_seam_sides(scan_n.tail, scan_n1.head)                     # no re-extraction
 
 Frames are RGB uint8 (H, W, 3) arrays or decoded planes (``core.media.YuvFrame``: the YUV path,
@@ -45,6 +45,7 @@ from x121_desktop.core.stitching.segment import (
     SeamSide,
     SegmentScan,
     analyze_segment,
+    frames_for_analysis,
     scan_segment,
     seam_side,
 )
@@ -231,6 +232,7 @@ __all__ = [
     "analyze_segment",
     "compare_features",
     "compare_frames",
+    "frames_for_analysis",
     "scan_segment",
     "seam_side",
 ]

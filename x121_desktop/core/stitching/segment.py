@@ -16,6 +16,8 @@ decoder such as ``FrameReader.frames()``; the iterator is then advanced, and clo
 
 Frames may be RGB arrays or decoded planes (``FrameReader.frames_yuv()``: the YUV path of
 frames.py, which skips the rgb24 conversion; identity samples alone are converted to RGB).
+``frames_for_analysis(reader)`` picks the YUV path for yuv420p / yuvj420p / nv12 streams and
+falls back to rgb24 frames for any other pixel format.
 
 ``scan_segment(..., seam_window=k)`` also keeps the seam features of the first and last k frames
 (``tail_window`` sets the last ones apart; 0 skips them)
@@ -43,6 +45,7 @@ from dataclasses import dataclass
 from x121_desktop.core.cancel import CancelToken, ProgressSink
 from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.likeness.faces import IdentityReference, face_distance, observe_face
+from x121_desktop.core.media.reader import FrameReader
 from x121_desktop.core.media.yuv import YuvFrame
 from x121_desktop.core.stitching.frames import (
     AnalysisGeometry,
@@ -87,6 +90,15 @@ class SegmentScan:
     report: SegmentReport
     head: SeamSide | None
     tail: SeamSide | None
+
+
+def frames_for_analysis(reader: FrameReader, start: int = 0, stop: int | None = None) -> Iterator[AnyFrame]:
+    """Frames start … stop-1 of ``reader`` for the analyses: decoded planes when the stream is
+    yuv420p / yuvj420p / nv12 (no rgb24 conversion), rgb24 arrays otherwise (4:2:2, 4:4:4, RGB…,
+    where reading planes would need a swscale conversion anyway)."""
+    if reader.yuv_native:
+        return reader.frames_yuv(start, stop)
+    return reader.frames(start, stop)
 
 
 def seam_side(frames: Sequence[AnyFrame], geometry: AnalysisGeometry | None = None) -> SeamSide:
