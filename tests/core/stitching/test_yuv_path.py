@@ -96,6 +96,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "chelsea 512x512 h264": make_video(root / "b.mp4", 12, size=(512, 512), photo_name="chelsea"),
         "coffee seam 320x320 h264": make_video(root / "c.mp4", seam, size=(320, 320)),
         "rocket 320x240 mjpeg yuvj420p": make_video(root / "j.mkv", 12, codec="mjpeg", size=(320, 240)),
+        "astronaut 321x241 ffv1 yuv420p": make_video(
+            root / "o.mkv", 8, codec="ffv1", pix_fmt="yuv420p", size=(321, 241)
+        ),
         "astronaut 1280x720 h264 bt709": _encode_709(root / "h.mp4", photo_frames(10, (1280, 720), "astronaut")),
     }
 

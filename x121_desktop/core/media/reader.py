@@ -134,7 +134,9 @@ class FrameReader:
         """Frames start … stop-1 as Y/U/V planes (``YuvFrame``), decoded as ``frames()`` does.
 
         No rgb24 conversion: with ``scale`` 1 the planes view the decoder's buffers (about
-        2 µs a frame); ``scale`` n area-reduces them by n. The reader's ``size`` does not apply.
+        2 µs a frame); ``scale`` n area-reduces them by n (sizes rounded up; the seam analyses are
+        defined on ``scale`` 1, which ``scale`` 2 matches for even sizes). The reader's ``size``
+        does not apply.
         Matrix and range come from the frame's tags (see core/media/yuv.py; untagged → BT.601,
         or ``untagged_hd`` for untagged frames taller than 576 lines). Input that is not yuv420p,
         yuvj420p or nv12 is converted by swscale (``yuv_native`` is False: prefer ``frames()``).
