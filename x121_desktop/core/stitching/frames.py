@@ -263,7 +263,9 @@ _EXPAND = _expand_lut()
 _LSTAR = _lstar_table()
 
 
-def _reduce_yuv(frame: YuvFrame, geometry: AnalysisGeometry) -> tuple[NDArray[np.uint8], ...]:
+def _reduce_yuv(
+    frame: YuvFrame, geometry: AnalysisGeometry
+) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]:
     """(½, ¼, ⅛-size full-range gray) from the Y' plane: one area-resize, one LUT."""
     half = _resize(frame.y, geometry.half)
     if not frame.full_range:
