@@ -58,6 +58,8 @@ class Scene(Base):
     base_seed: Mapped[int | None] = mapped_column(BigInteger)
     likeness_weight: Mapped[float] = mapped_column(REAL, server_default=text("1.0"))
     stitch_mode_id: Mapped[int] = lookup_fk("stitch_mode")
+    settings: Mapped[Document] = document()
+    """Generation settings: `params` (fixed workflow parameters) and `limits` (planning frame limits)."""
     created_by: Mapped[int] = user_fk()
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
