@@ -3,21 +3,22 @@
 Both paths read the same decoded frames of real H.264 / MJPEG files made from photographs
 (tests/media_factory.py): ``FrameReader.frames()`` (swscale → rgb24) and ``frames_yuv()``.
 
-Documented tolerances (YUV path minus rgb24 path; measured maxima on these clips in brackets):
+Documented tolerances (YUV path minus rgb24 path; measured maxima on these clips in brackets,
+over several runs: DIS flow varies a little with thread scheduling):
 
 ==================================  ================  ========================================
 value                               tolerance         why they differ
 ==================================  ================  ========================================
-SSIM between frames                 0.01   (0.0045)   rounding of the expanded Y' vs RGB2GRAY
+SSIM between frames                 0.01   (0.0047)   rounding of the expanded Y' vs RGB2GRAY
 mean abs. difference (frozen test)  0.5, 1.5 (0.16,   the larger for BT.709 (see below)
                                     0.65 for BT.709)
 sharpness                           6 % rel. (4.0)    same
 motion (flow)                       15 % rel. (7.8)   DIS is sensitive to rounding on flat areas
 L* percentiles of one frame         6 L*   (4.5)      luma is not luminance on saturated colours
 consecutive exposure jump           2 L*   (1.4)      the same, mostly cancelling between frames
-ΔE76 colour cast / chroma shift     0.3    (0.035)    chroma upsampling and rounding
-per-pixel ΔE76                      0.6    (0.066)    same
-histogram distance                  0.05   (0.017)    same
+ΔE76 colour cast / chroma shift     0.3    (0.036)    chroma upsampling and rounding
+per-pixel ΔE76                      0.6    (0.23)      same
+histogram distance                  0.05   (0.018)    same
 pHash distance                      6 bits (2)        rounding near the DCT median
 ==================================  ================  ========================================
 

@@ -19,7 +19,7 @@ Frames are RGB ``uint8`` arrays of shape (H, W, 3), as PyAV's ``to_ndarray(forma
 or decoded planes (``core.media.YuvFrame``, from ``FrameReader.frames_yuv``): the **YUV path**.
 
 YUV path (no rgb24 conversion, which cost more than the analysis itself): grayscale is the Y'
-plane, area-reduced to ½ size and expanded to full range (limited 16-235 → 0-255), so it equals
+plane, area-reduced and (from ¼ size on) expanded to full range (limited 16-235 → 0-255), so it equals
 the rgb path's ``RGB2GRAY`` up to rounding for BT.601 streams (for BT.709 ones it is the true luma,
 where the rgb path weighs 709-decoded RGB with 601 weights). L* percentiles map each Y' level
 through OpenCV's L* of that grey level (exact for neutral pixels; for saturated ones luma is not
@@ -266,11 +266,13 @@ _LSTAR = _lstar_table()
 def _reduce_yuv(
     frame: YuvFrame, geometry: AnalysisGeometry
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]:
-    """(½, ¼, ⅛-size full-range gray) from the Y' plane: one area-resize, one LUT."""
+    """(½, ¼, ⅛-size gray) from the Y' plane: one area-resize, then the range expansion on the ¼
+    size (a LUT on ½ size cost 0.17 ms at 1080p, 4x this). The ½-size gray stays as coded: it only
+    feeds the sharpness, a ratio of two variances that the expansion scales alike."""
     half = _resize(frame.y, geometry.half)
-    if not frame.full_range:
-        half = cast("NDArray[np.uint8]", cv2.LUT(half, _EXPAND))
     quarter = _resize(half, geometry.quarter)
+    if not frame.full_range:
+        quarter = cast("NDArray[np.uint8]", cv2.LUT(quarter, _EXPAND))
     return half, quarter, _resize(quarter, geometry.eighth)
 
 
