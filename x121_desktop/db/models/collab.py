@@ -1,15 +1,18 @@
 """Collaboration aggregate: advisory edit locks and live presence.
 
 Locks expire (`expires_at`) and are renewed by heartbeat; a lock goes with the thing it locks
-(CASCADE). Presence is ephemeral: its location pointers are SET NULL when the row they point
-at goes; the user pointer is RESTRICT like every authored row.
+(CASCADE). `lease_token` names one acquisition (revision 0006), so two processes of one user are
+told apart; locks change only through the `x121_*_lock` functions of that revision.
+Presence is ephemeral: its location pointers are SET NULL when the row they point at goes; the
+user pointer is RESTRICT like every authored row.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, Text
+from sqlalchemy import CheckConstraint, Index, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from x121_desktop.db.base import Base, created_at, fk, user_fk
@@ -24,6 +27,7 @@ class SegmentLock(Base):
     machine: Mapped[str]
     acquired_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime]
+    lease_token: Mapped[uuid.UUID] = mapped_column(Uuid, server_default=text("gen_random_uuid()"), unique=True)
 
 
 class WorkflowLock(Base):
@@ -35,6 +39,7 @@ class WorkflowLock(Base):
     machine: Mapped[str]
     acquired_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime]
+    lease_token: Mapped[uuid.UUID] = mapped_column(Uuid, server_default=text("gen_random_uuid()"), unique=True)
 
 
 class Presence(Base):

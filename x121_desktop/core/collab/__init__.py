@@ -1,0 +1,1 @@
+"""Collaboration rules without I/O: deep links, @mentions, lock lease timing, presence freshness."""
