@@ -253,6 +253,9 @@ class ActivityKind(LookupEnum):
     WORKFLOW_VERSIONED = 16, "Workflow version saved"
     SERVER_CHANGED = 17, "Server changed"
     USER_CHANGED = 18, "User changed"
+    LOCK_TAKEN = 19, "Lock taken"
+    LOCK_RELEASED = 20, "Lock released"
+    LOCK_BROKEN = 21, "Lock broken"
 
 
 class NotificationKind(LookupEnum):
