@@ -17,7 +17,7 @@ motion (flow)                       15 % rel. (7.8)   DIS is sensitive to roundi
 L* percentiles of one frame         6 L*   (4.5)      luma is not luminance on saturated colours
 consecutive exposure jump           2 L*   (1.4)      the same, mostly cancelling between frames
 ΔE76 colour cast / chroma shift     0.3    (0.036)    chroma upsampling and rounding
-per-pixel ΔE76                      0.6    (0.23)      same
+per-pixel ΔE76                      0.6    (0.23)     same
 histogram distance                  0.05   (0.018)    same
 pHash distance                      6 bits (2)        rounding near the DCT median
 ==================================  ================  ========================================
