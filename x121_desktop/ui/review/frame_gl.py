@@ -1,0 +1,172 @@
+"""The GPU path: a QOpenGLWidget that uploads Y/U/V planes as three textures and converts them
+to RGB in a fragment shader with the frame's own matrix and range (`YuvFrame.rgb_affine`).
+
+Vertices go through a QOpenGLBuffer + QOpenGLVertexArrayObject with `setAttributeBuffer`
+(a client-side `glVertexAttribPointer` crashed under Xvfb + Mesa: PLATFORM.md). The overlay
+(frame number, error tile) is drawn with QPainter on top of the GL picture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtGui import QMatrix3x3, QPainter
+from PySide6.QtOpenGL import (
+    QOpenGLBuffer,
+    QOpenGLShader,
+    QOpenGLShaderProgram,
+    QOpenGLTexture,
+    QOpenGLVertexArrayObject,
+)
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
+from PySide6.QtWidgets import QWidget
+
+from x121_desktop.core.media import YuvFrame
+from x121_desktop.services.review_media import DecodedFrame
+from x121_desktop.ui.review.colors import color
+from x121_desktop.ui.review.frame_view import CellState, fit_size, paint_overlay
+
+_VERTEX = """
+attribute vec2 pos;
+attribute vec2 uv;
+varying vec2 v_uv;
+void main() { v_uv = uv; gl_Position = vec4(pos, 0.0, 1.0); }
+"""
+_FRAGMENT = """
+uniform sampler2D tex_y;
+uniform sampler2D tex_u;
+uniform sampler2D tex_v;
+uniform mat3 yuv_to_rgb;
+uniform vec3 offset;
+varying vec2 v_uv;
+void main() {
+    vec3 yuv = vec3(texture2D(tex_y, v_uv).r, texture2D(tex_u, v_uv).r, texture2D(tex_v, v_uv).r);
+    gl_FragColor = vec4(clamp(yuv_to_rgb * yuv + offset, 0.0, 1.0), 1.0);
+}
+"""
+GL_COLOR_BUFFER_BIT = 0x4000
+GL_TRIANGLE_STRIP = 0x0005
+GL_FLOAT = 0x1406
+GL_UNPACK_ALIGNMENT = 0x0CF5
+
+
+class GLFrameCanvas(QOpenGLWidget):
+    """Draws `YuvFrame` planes (rgb24 frames too, as a fallback: uploaded as one RGB texture)."""
+
+    uses_gpu = True
+
+    def __init__(self, state: CellState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._pending: YuvFrame | None = None
+        self._program: QOpenGLShaderProgram | None = None
+        self._vbo = QOpenGLBuffer(QOpenGLBuffer.Type.VertexBuffer)
+        self._vao = QOpenGLVertexArrayObject()
+        self._textures: list[QOpenGLTexture] = []
+        self._tex_sizes: list[tuple[int, int]] = []
+        self._frame_size: tuple[int, int] | None = None
+        self._affine = np.eye(3, 4, dtype=np.float32)
+        self.uploads = 0
+
+    def set_frame(self, frame: DecodedFrame) -> None:
+        if frame.yuv is not None:
+            self._pending = frame.yuv
+            self.update()
+
+    # ------------------------------------------------------------------ GL
+    def initializeGL(self) -> None:
+        program = QOpenGLShaderProgram(self)
+        program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Vertex, _VERTEX)
+        program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Fragment, _FRAGMENT)
+        program.bindAttributeLocation("pos", 0)
+        program.bindAttributeLocation("uv", 1)
+        if not program.link():
+            raise RuntimeError(f"YUV shader did not link: {program.log()}")
+        self._program = program
+        self._vao.create()
+        self._vao.bind()
+        self._vbo.create()
+        self._vbo.setUsagePattern(QOpenGLBuffer.UsagePattern.DynamicDraw)
+        self._vbo.bind()
+        self._vbo.allocate(16 * 4)
+        program.bind()
+        program.enableAttributeArray(0)
+        program.enableAttributeArray(1)
+        program.setAttributeBuffer(0, GL_FLOAT, 0, 2, 16)
+        program.setAttributeBuffer(1, GL_FLOAT, 8, 2, 16)
+        program.release()
+        self._vbo.release()
+        self._vao.release()
+
+    def paintGL(self) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), color("canvas.bg"))
+        if self._pending is not None:
+            p.beginNativePainting()
+            self._upload(self._pending)
+            p.endNativePainting()
+            self._pending = None
+        if self._frame_size is not None and self._program is not None and self.state.error is None:
+            p.beginNativePainting()
+            self._draw()
+            p.endNativePainting()
+        paint_overlay(p, self.rect(), self.state)
+        p.end()
+
+    def _upload(self, yuv: YuvFrame) -> None:
+        funcs = self.context().functions()
+        funcs.glPixelStorei(GL_UNPACK_ALIGNMENT, 1)
+        planes = [np.ascontiguousarray(a) for a in (yuv.y, yuv.u, yuv.v)]
+        sizes = [(a.shape[1], a.shape[0]) for a in planes]
+        if sizes != self._tex_sizes:
+            for t in self._textures:
+                t.destroy()
+            self._textures = []
+            for w, h in sizes:
+                t = QOpenGLTexture(QOpenGLTexture.Target.Target2D)
+                t.setFormat(QOpenGLTexture.TextureFormat.R8_UNorm)
+                t.setSize(w, h)
+                t.setMinMagFilters(QOpenGLTexture.Filter.Linear, QOpenGLTexture.Filter.Linear)
+                t.setWrapMode(QOpenGLTexture.WrapMode.ClampToEdge)
+                t.allocateStorage(QOpenGLTexture.PixelFormat.Red, QOpenGLTexture.PixelType.UInt8)
+                self._textures.append(t)
+            self._tex_sizes = sizes
+        for t, a in zip(self._textures, planes, strict=True):
+            t.setData(QOpenGLTexture.PixelFormat.Red, QOpenGLTexture.PixelType.UInt8, a.ctypes.data)
+        self._affine = yuv.rgb_affine()
+        self._frame_size = (yuv.y.shape[1], yuv.y.shape[0])
+        self.uploads += 1
+
+    def _draw(self) -> None:
+        assert self._program is not None
+        assert self._frame_size is not None
+        ratio = self.devicePixelRatioF()
+        w_px, h_px = int(self.width() * ratio), int(self.height() * ratio)
+        fw, fh = fit_size(self._frame_size, self.size())
+        sx, sy = fw / max(1, self.width()), fh / max(1, self.height())
+        quad = np.array([-sx, -sy, 0, 1, sx, -sy, 1, 1, -sx, sy, 0, 0, sx, sy, 1, 0], dtype=np.float32)
+        funcs = self.context().functions()
+        funcs.glViewport(0, 0, w_px, h_px)
+        self._program.bind()
+        self._vao.bind()
+        self._vbo.bind()
+        self._vbo.write(0, quad.ctypes.data, quad.nbytes)
+        m = self._affine
+        # Codes are texels (0..1): rgb = M[:, :3] · yuv + M[:, 3] / 255 (M maps 0..255 codes to 0..255).
+        prog = self._program
+        prog.setUniformValue(prog.uniformLocation("yuv_to_rgb"), _mat3(m[:, :3]))
+        off = [float(v) / 255.0 for v in m[:, 3]]
+        prog.setUniformValue(prog.uniformLocation("offset"), off[0], off[1], off[2])
+        for unit, (t, name) in enumerate(zip(self._textures, ("tex_y", "tex_u", "tex_v"), strict=True)):
+            t.bind(unit)
+            prog.setUniformValue1i(prog.uniformLocation(name), unit)
+        funcs.glDrawArrays(GL_TRIANGLE_STRIP, 0, 4)
+        for t in self._textures:
+            t.release()
+        self._vbo.release()
+        self._vao.release()
+        self._program.release()
+
+
+def _mat3(m: npt.NDArray[np.float32]) -> QMatrix3x3:
+    return QMatrix3x3([float(v) for v in np.asarray(m, dtype=np.float64).reshape(-1)])

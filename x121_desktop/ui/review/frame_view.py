@@ -1,0 +1,174 @@
+"""One player cell: draws decoded frames, its frame number (the frame decoded) and error tiles.
+
+`FrameView` hosts a canvas: `GLFrameCanvas` (QOpenGLWidget, Y/U/V → RGB in a shader, see
+frame_gl.py) where OpenGL works, otherwise `PainterFrameCanvas` (rgb24 made by the decode
+worker at the drawn size, blitted with QPainter). Offscreen Qt has no usable GL (`isValid()` is
+False and painting can crash), so the GL canvas is never made there, and a GL canvas that turns
+out invalid once shown is replaced by the painter one.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from x121_desktop.services.review_media import DecodedFrame
+from x121_desktop.ui.review.colors import color
+
+NO_GL_PLATFORMS = frozenset({"offscreen", "minimal", "vnc"})
+
+
+def gl_possible() -> bool:
+    """False where a QOpenGLWidget cannot work (offscreen Qt, or X121_NO_GL set)."""
+    return QGuiApplication.platformName() not in NO_GL_PLATFORMS and not os.environ.get("X121_NO_GL")
+
+
+def fit_size(src: tuple[int, int], box: QSize) -> tuple[int, int]:
+    """The largest even (w, h) with `src`'s aspect ratio inside `box` (at least 2x2)."""
+    sw, sh = src
+    bw, bh = max(2, box.width()), max(2, box.height())
+    if sw * bh > sh * bw:
+        w, h = bw, max(2, bw * sh // sw)
+    else:
+        w, h = max(2, bh * sw // sh), bh
+    return w - w % 2, h - h % 2
+
+
+class CellState:
+    """What a cell shows besides the picture: its name, the frame decoded, an error sentence."""
+
+    def __init__(self) -> None:
+        self.label = ""
+        self.frame: DecodedFrame | None = None
+        self.error: str | None = None
+        self.info_text = ""
+
+
+def paint_overlay(p: QPainter, rect: QRect, state: CellState) -> None:
+    """Frame number and name along the bottom edge; an error tile over everything on failure."""
+    p.setFont(QFont(p.font().family(), 9))
+    if state.error is not None:
+        p.fillRect(rect, color("canvas.bg"))
+        p.setPen(color("status.failed.fg"))
+        p.drawRect(rect.adjusted(4, 4, -5, -5))
+        inner = rect.adjusted(16, 16, -16, -16)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        p.drawText(inner, int(flags), f"Cannot play {state.label}\n\n{state.error}")
+        return
+    text = state.label
+    if state.frame is not None:
+        text = f"{text}  ·  frame {state.frame.index}" if text else f"frame {state.frame.index}"
+    if state.info_text:
+        text = f"{text}  ·  {state.info_text}"
+    if text:
+        band = QRect(rect.left(), rect.bottom() - 20, rect.width(), 21)
+        p.fillRect(band, color("canvas.bg").darker(120))
+        p.setPen(color("fg.primary"))
+        p.drawText(band.adjusted(8, 0, -8, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
+
+
+class PainterFrameCanvas(QWidget):
+    """The software path: draws rgb24 frames (already at the drawn size) with QPainter."""
+
+    uses_gpu = False
+
+    def __init__(self, state: CellState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._image: QImage | None = None
+
+    def set_frame(self, frame: DecodedFrame) -> None:
+        rgb = frame.rgb
+        if rgb is None and frame.yuv is not None:
+            rgb = frame.yuv.to_rgb()
+        if rgb is None:
+            return
+        h, w = rgb.shape[:2]
+        # QImage views the array: keep it alive through the frame held in `state`.
+        self._image = QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        rect = self.rect()
+        p.fillRect(rect, color("canvas.bg"))
+        if self._image is not None and self.state.error is None:
+            iw, ih = self._image.width(), self._image.height()
+            w, h = fit_size((iw, ih), rect.size())
+            target = QRect(rect.left() + (rect.width() - w) // 2, rect.top() + (rect.height() - h) // 2, w, h)
+            p.drawImage(target, self._image)
+        paint_overlay(p, rect, self.state)
+        p.end()
+
+
+class FrameView(QWidget):
+    """A cell of the player. `show_frame` draws a decoded frame; `shown_index` is the frame on screen."""
+
+    def __init__(self, label: str = "", parent: QWidget | None = None, *, prefer_gl: bool = True) -> None:
+        super().__init__(parent)
+        self.state = CellState()
+        self.state.label = label
+        self.fallback_reason = ""
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.setMinimumSize(64, 48)
+        self.canvas: QWidget = self._make_canvas(prefer_gl)
+        self._layout.addWidget(self.canvas)
+
+    @property
+    def uses_gpu(self) -> bool:
+        return bool(getattr(self.canvas, "uses_gpu", False))
+
+    @property
+    def shown_index(self) -> int | None:
+        return None if self.state.frame is None else self.state.frame.index
+
+    def rgb_size(self, video: tuple[int, int]) -> tuple[int, int] | None:
+        """The rgb24 size the decode worker should deliver; None: the GPU canvas takes Y/U/V planes."""
+        if self.uses_gpu:
+            return None
+        ratio = self.devicePixelRatioF()
+        box = self.canvas.size() * ratio if self.canvas.width() > 8 else QSize(640, 360)
+        return fit_size(video, box)
+
+    def show_frame(self, frame: DecodedFrame) -> None:
+        self.state.frame = frame
+        self.state.error = None
+        self.canvas.set_frame(frame)  # type: ignore[attr-defined]  # both canvases define it
+
+    def show_error(self, message: str) -> None:
+        self.state.error = message
+        self.canvas.update()
+
+    def set_info_text(self, text: str) -> None:
+        if text != self.state.info_text:
+            self.state.info_text = text
+            self.canvas.update()
+
+    def _make_canvas(self, prefer_gl: bool) -> QWidget:
+        if prefer_gl and gl_possible():
+            from x121_desktop.ui.review.frame_gl import GLFrameCanvas
+
+            canvas = GLFrameCanvas(self.state, self)
+            QTimer.singleShot(0, self._check_gl)
+            return canvas
+        self.fallback_reason = f"no OpenGL on the '{QGuiApplication.platformName()}' platform"
+        return PainterFrameCanvas(self.state, self)
+
+    def _check_gl(self) -> None:
+        """A GL canvas that could not get a context (`isValid()` False once shown) gives way."""
+        canvas = self.canvas
+        valid = getattr(canvas, "isValid", None)
+        if valid is None or not canvas.isVisible() or valid():
+            return
+        self.fallback_reason = "OpenGL context could not be created"
+        painter = PainterFrameCanvas(self.state, self)
+        self._layout.replaceWidget(canvas, painter)
+        canvas.deleteLater()
+        self.canvas = painter
+        if self.state.frame is not None:
+            painter.set_frame(self.state.frame)

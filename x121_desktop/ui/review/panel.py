@@ -1,0 +1,130 @@
+"""ReviewPanel: the player as a dock — grid of cells, cache bar, scrub timeline, transport line.
+
+`review_panel_spec()` registers it with the window's panel registry; the playback.* actions of
+the "timeline" scope (J/K/L, ←/→, I/O, …) are live while focus is inside the panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from x121_desktop.core.timebase import frames_to_timecode
+from x121_desktop.ui.docks import PanelContext, PanelSpec
+from x121_desktop.ui.review.cache_bar import CacheBar
+from x121_desktop.ui.review.grid import ReviewGrid
+from x121_desktop.ui.review.player import PlayerController
+from x121_desktop.ui.review.timeline import TimelineBar
+
+
+class ReviewPanel(QWidget):
+    """Plays up to rows x columns clips in lockstep from one clock."""
+
+    def __init__(
+        self, parent: QWidget | None = None, *, rows: int = 2, columns: int = 2, prefer_gl: bool = True
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("reviewPanel")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._rows, self._columns, self._prefer_gl = rows, columns, prefer_gl
+        self.controller = PlayerController(self)
+        self.grid = ReviewGrid(rows, columns, self, prefer_gl=prefer_gl)
+        self.cache_bar = CacheBar(self)
+        self.timeline = TimelineBar(self)
+        self.status = QLabel(self)
+        self.status.setObjectName("reviewStatus")
+        open_button = QPushButton("Open clips…", self)
+        open_button.clicked.connect(self._ask_files)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(open_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        layout.addWidget(self.grid, 1)
+        layout.addWidget(self.timeline)
+        layout.addWidget(self.cache_bar)
+        layout.addLayout(bottom)
+        self.timeline.scrub_requested.connect(self.controller.seek)
+        self.controller.frame_changed.connect(self._update_transport)
+        self.controller.state_changed.connect(self._update_transport)
+        self.controller.cache_changed.connect(self._update_cache)
+        self._cache_timer = QTimer(self)
+        self._cache_timer.setInterval(250)
+        self._cache_timer.timeout.connect(self._update_cache)
+        self._update_transport()
+
+    def load(self, paths: Sequence[Path | str]) -> None:
+        """Replace the clips (at most rows x columns); each opens and decodes on its own thread."""
+        self.controller.close()
+        self.controller.deleteLater()
+        self.grid.deleteLater()
+        self.controller = PlayerController(self)
+        self.grid = ReviewGrid(self._rows, self._columns, self, prefer_gl=self._prefer_gl)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(0, self.grid, 1)
+        for path in list(paths)[: self._rows * self._columns]:
+            self.controller.add_source(path, self.grid.add_cell(Path(path).name))
+        self.timeline.scrub_requested.connect(self.controller.seek)
+        self.controller.frame_changed.connect(self._update_transport)
+        self.controller.state_changed.connect(self._update_transport)
+        self.controller.cache_changed.connect(self._update_cache)
+        self._cache_timer.start()
+
+    def close_player(self) -> None:
+        self._cache_timer.stop()
+        self.controller.close()
+
+    def _ask_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open clips", "", "Video (*.mp4 *.mov *.mkv *.webm)")
+        if files:
+            self.load(files)
+
+    def _update_transport(self, *_: object) -> None:
+        clock = self.controller.clock
+        frame = clock.frame()
+        self.timeline.set_state(clock.frame_count, frame, clock.in_point, clock.out_point)
+        cells = self.controller.cells
+        dropped = sum(c.scheduler.stats.dropped for c in cells)
+        shown = [c.view.shown_index for c in cells if c.view.shown_index is not None]
+        speed = clock.speed
+        state = "paused" if speed == 0 else f"{speed:+d}x"
+        loop = "loop" if clock.loop else "once"
+        self.status.setText(
+            f"{frames_to_timecode(frame, clock.rate)}  ·  frame {shown[0] if shown else '—'} / "
+            f"{clock.frame_count}  ·  {state}  ·  {loop}  ·  dropped {dropped}"
+        )
+
+    def _update_cache(self) -> None:
+        self.cache_bar.set_cached(self.controller.clock.frame_count, self.controller.cached_everywhere())
+
+
+def review_panel_spec() -> PanelSpec:
+    """The Review dock, tabbed with the library; playback shortcuts live while it has focus."""
+
+    def make(context: PanelContext) -> QWidget:
+        from x121_desktop.ui.actions_qt import attach_scope, connect
+
+        panel = ReviewPanel()
+        qactions = getattr(context.window, "qactions", None)
+        registry = getattr(context.window, "registry", None)
+        if qactions is not None and registry is not None:
+            attach_scope(qactions, registry, "timeline", panel)
+            connect(qactions, {k: _live_handler(panel, k) for k in panel.controller.handlers()})
+        return panel
+
+    area = Qt.DockWidgetArea.BottomDockWidgetArea
+    return PanelSpec("review", "Review", area, make, tab_with="library")
+
+
+def _live_handler(panel: ReviewPanel, action_id: str) -> Callable[[], object]:
+    """A handler that reaches the panel's current controller (load() replaces it)."""
+
+    def run() -> object:
+        return panel.controller.handlers()[action_id]()
+
+    return run

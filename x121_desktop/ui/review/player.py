@@ -1,0 +1,245 @@
+"""PlayerController: one shared clock driving any number of frame views, each fed by its own
+decode worker (`services.review_media.FrameSource`).
+
+Threads: workers decode and fill their caches; they report through `on_change`, which emits a
+Qt signal (queued to this thread). Everything else (clock, drop policy, views) runs on the UI
+thread, on a precise timer while playing or while a view waits for its frame. The frame number
+a view prints is the index the decoder delivered with the picture, never the clock's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from x121_desktop.core.review import DisplayScheduler, PlaybackClock, map_frame
+from x121_desktop.core.review.clock import order_for
+from x121_desktop.services.review_media import DEFAULT_BUDGET, FrameSource, SourceWant
+from x121_desktop.ui.review.frame_view import FrameView
+
+TICK_MS = 4
+
+
+class _Wake(QObject):
+    changed = Signal()
+
+
+@dataclass(eq=False)
+class PlayerCell:
+    source: FrameSource
+    view: FrameView
+    scheduler: DisplayScheduler = field(default_factory=DisplayScheduler)
+    failed: bool = False
+
+    def target(self, frame: int, rate: Fraction) -> int:
+        info = self.source.info
+        if info is None:
+            return frame
+        return min(map_frame(frame, rate, info.rate), info.frame_count - 1)
+
+
+class PlayerController(QObject):
+    """Transport for a set of cells in lockstep. Emits `frame_changed(clock frame)` and `state_changed`."""
+
+    frame_changed = Signal(int)
+    state_changed = Signal()
+    cache_changed = Signal()
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        now: Callable[[], int] = time.monotonic_ns,
+        budget_bytes: int = DEFAULT_BUDGET,
+        hwaccel: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.clock = PlaybackClock(Fraction(24), 1, now=now)
+        self.cells: list[PlayerCell] = []
+        self._budget = budget_bytes
+        self._hwaccel = hwaccel
+        self._rate_from: PlayerCell | None = None
+        self._last_frame = -1
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self.tick)
+        self._wake = _Wake()
+        self._wake.changed.connect(self._on_worker_change, Qt.ConnectionType.QueuedConnection)
+        self._wake_pending = False
+
+    # ------------------------------------------------------------------ cells
+    def add_source(self, path: Path | str, view: FrameView) -> PlayerCell:
+        source = FrameSource(path, budget_bytes=self._budget, on_change=self._wake.changed.emit, hwaccel=self._hwaccel)
+        cell = PlayerCell(source, view)
+        self.cells.append(cell)
+        source.start()
+        return cell
+
+    def close(self) -> None:
+        """Stop the timer and every decode thread (joined)."""
+        self._timer.stop()
+        for cell in self.cells:
+            cell.source.close()
+
+    @property
+    def ready(self) -> bool:
+        """Every cell has opened (or failed)."""
+        return all(c.source.info is not None or c.source.error is not None for c in self.cells)
+
+    def frames_ready(self, frame: int) -> bool:
+        """Every playable cell holds its frame for clock frame `frame`."""
+        rate = self.clock.rate
+        return all(c.failed or c.source.has(c.target(frame, rate)) for c in self.cells if c.source.info or c.failed)
+
+    def cached_everywhere(self) -> list[int]:
+        """Clock frames ready in every playable cell (what the cache bar shows)."""
+        live = [c for c in self.cells if c.source.info is not None and not c.failed]
+        if not live:
+            return []
+        sets = [set(c.source.cached()) for c in live]
+        common = set.intersection(*sets) if len({c.source.info.rate for c in live if c.source.info}) == 1 else sets[0]
+        return sorted(common)
+
+    # ------------------------------------------------------------------ transport
+    def play_pause(self) -> None:
+        self.clock.toggle_play()
+        self._moved(jump=False)
+
+    def play(self, speed: int = 1) -> None:
+        self.clock.play(speed)
+        self._moved(jump=True)
+
+    def stop(self) -> None:
+        self.clock.pause()
+        self._moved(jump=False)
+
+    def shuttle_forward(self) -> None:
+        self.clock.shuttle_forward()
+        self._moved(jump=False)
+
+    def shuttle_reverse(self) -> None:
+        self.clock.shuttle_reverse()
+        self._moved(jump=False)
+
+    def step(self, n: int) -> None:
+        self.clock.step(n)
+        self._moved(jump=True)
+
+    def seek(self, frame: int) -> None:
+        self.clock.seek(frame)
+        self._moved(jump=True)
+
+    def mark_in(self) -> None:
+        self.clock.set_in()
+        self._moved(jump=False)
+
+    def mark_out(self) -> None:
+        self.clock.set_out()
+        self._moved(jump=False)
+
+    def clear_in_out(self) -> None:
+        self.clock.clear_in()
+        self.clock.clear_out()
+        self._moved(jump=False)
+
+    def set_loop(self, loop: bool) -> None:
+        self.clock.loop = loop
+        self._moved(jump=False)
+
+    def handlers(self) -> dict[str, Callable[[], object]]:
+        """Action id → handler, for `ui.actions_qt.connect` (the timeline scope)."""
+        second = max(1, round(self.clock.rate))
+        return {
+            "playback.play_pause": self.play_pause,
+            "playback.shuttle_forward": self.shuttle_forward,
+            "playback.shuttle_reverse": self.shuttle_reverse,
+            "playback.stop": self.stop,
+            "playback.step_forward": lambda: self.step(1),
+            "playback.step_back": lambda: self.step(-1),
+            "playback.step_forward_5": lambda: self.step(5),
+            "playback.step_back_5": lambda: self.step(-5),
+            "playback.step_forward_10": lambda: self.step(10),
+            "playback.step_back_10": lambda: self.step(-10),
+            "playback.step_forward_second": lambda: self.step(second),
+            "playback.step_back_second": lambda: self.step(-second),
+            "playback.go_to_start": lambda: self.seek(0),
+            "playback.go_to_end": lambda: self.seek(self.clock.frame_count - 1),
+            "playback.mark_in": self.mark_in,
+            "playback.mark_out": self.mark_out,
+            "playback.go_to_in": lambda: self.seek(self.clock.order().start),
+            "playback.go_to_out": lambda: self.seek(self.clock.order().stop - 1),
+            "playback.clear_in_out": self.clear_in_out,
+            "playback.loop": lambda: self.set_loop(not self.clock.loop),
+        }
+
+    # ------------------------------------------------------------------ ticking
+    def tick(self) -> None:
+        """Show what is due in every cell; keep ticking while playing or while a cell waits."""
+        clock = self.clock
+        frame = clock.frame()
+        speed = clock.speed
+        direction = (speed > 0) - (speed < 0)
+        order = clock.order()
+        waiting = False
+        for cell in self.cells:
+            info = cell.source.info
+            if cell.failed or info is None:
+                continue
+            target = cell.target(frame, clock.rate)
+            corder = order_for(order, info.frame_count)
+            size = cell.view.rgb_size((info.width, info.height))
+            cell.source.want(SourceWant(target, direction, corder, size))
+            pick = cell.scheduler.decide(target, direction, corder, cell.source.has)
+            if pick is not None:
+                decoded = cell.source.get(pick)
+                if decoded is not None:
+                    cell.view.show_frame(decoded)
+            waiting = waiting or cell.view.shown_index != target
+        if frame != self._last_frame:
+            self._last_frame = frame
+            self.frame_changed.emit(frame)
+        if speed or waiting:
+            if not self._timer.isActive():
+                self._timer.start()
+        elif self._timer.isActive():
+            self._timer.stop()
+            self.state_changed.emit()
+
+    def _moved(self, *, jump: bool) -> None:
+        if jump:
+            for cell in self.cells:
+                cell.scheduler.reset()
+        self.state_changed.emit()
+        self.tick()
+
+    def _on_worker_change(self) -> None:
+        if not self._wake_pending:
+            self._wake_pending = True
+            QTimer.singleShot(0, self._refresh)
+
+    def _refresh(self) -> None:
+        self._wake_pending = False
+        changed = False
+        for cell in self.cells:
+            if cell.source.error is not None and not cell.failed:
+                cell.failed = True
+                cell.view.show_error(str(cell.source.error))
+                changed = True
+            if cell.source.info is not None and self._rate_from is None:
+                self._rate_from = cell
+                self.clock.rate = cell.source.info.rate
+                changed = True
+        count = max((c.source.info.frame_count for c in self.cells if c.source.info), default=1)
+        if count != self.clock.frame_count:
+            self.clock.set_frame_count(count)
+            changed = True
+        if changed:
+            self.state_changed.emit()
+        self.cache_changed.emit()
+        self.tick()
