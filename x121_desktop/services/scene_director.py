@@ -1,0 +1,514 @@
+"""SceneDirector: drives each scene's chain from job outcomes. State lives in the database.
+
+`advance(scene_id)` reads the chain, and repeats until nothing changes:
+1. **reconcile** takes whose job ended: SUCCEEDED → the take gets its video, frame count and
+   cut frame (simple: last frame; advanced: the most stable of the last few) and becomes
+   current; FAILED/CANCELLED → the take and segment are FAILED (the old take stays current).
+   A pending take with no job (a crash between the two transactions) is submitted now.
+2. **decide** with `core.pipeline.chain.next_steps` (pure), then act: settle segment 1; measure
+   seams (storing a `seams` row with grade and metrics; a red seam climbs the healing ladder:
+   a healed take is a new HEAL take with the remedy, a seam that still fails marks the segment
+   NEEDS_REGEN and is queued again once, visibly); submit segments whose predecessor is ready,
+   from Seed A (segment 1) or the previous cut frame (normalized when the subject drifted), with
+   seeds per policy and the likeness weight where the manifest has one.
+3. the scene goes IN_REVIEW when every segment has a measured, usable take.
+
+Every write checks, under the scene lock, that what it computed from is still current, and
+seams are unique per take pair, so a restarted or second director repeats nothing. Blocking
+media work runs on the `cpu`/`io` executors between transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from x121_desktop.core.enums import (
+    ActivityKind,
+    FileKind,
+    JobStatus,
+    SceneStatus,
+    SeamGrade,
+    SeedKind,
+    SegmentStatus,
+    StitchMode,
+    TakeReason,
+    TakeStatus,
+)
+from x121_desktop.core.errors import InvalidInput, X121Error
+from x121_desktop.core.ids import FileId, SceneId, TakeId
+from x121_desktop.core.orchestration.states import TERMINAL
+from x121_desktop.core.pipeline import transitions
+from x121_desktop.core.pipeline.chain import LinkState, next_steps, seed_for, take_reason
+from x121_desktop.core.pipeline.values import SceneValue, SegmentValue, TakeValue
+from x121_desktop.db.notify import JobListener, Notice
+from x121_desktop.db.repositories import scenes as repo
+from x121_desktop.db.repositories import takes as take_repo
+from x121_desktop.services import takes as media
+from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
+from x121_desktop.services.scenes import in_transaction, switch_current
+from x121_desktop.services.storage import MediaStore
+
+log = logging.getLogger(__name__)
+Sg = SegmentStatus
+PENDING = (TakeStatus.PENDING, TakeStatus.GENERATING)
+RUNNING = (JobStatus.CLAIMED, JobStatus.UPLOADING, JobStatus.SUBMITTED, JobStatus.RUNNING, JobStatus.DOWNLOADING)
+MAX_ROUNDS = 64
+
+
+@dataclass
+class AdvanceReport:
+    scene_id: int
+    submitted: list[int] = field(default_factory=list)  # take ids
+    finished: list[int] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # sentences
+    seams: list[tuple[int, str]] = field(default_factory=list)  # (boundary 1-based, grade/verdict)
+    complete: bool = False
+    waiting: tuple[int, ...] = ()  # 1-based segments waiting for a person
+    busy: bool = False  # jobs still queued or running
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    scene: SceneValue
+    segments: tuple[SegmentValue, ...]
+    takes: dict[TakeId, TakeValue]
+    pending: dict[int, TakeValue]  # position → newest pending take
+    measured: frozenset[tuple[int, int]]
+
+
+def _chain(conn: Connection, scene_id: int) -> _Chain:
+    scene = repo.get_scene(conn, scene_id)
+    segments = tuple(repo.segments(conn, scene_id))
+    takes = {t.id: t for t in take_repo.takes_of_scene(conn, scene_id)}
+    position = {s.id: s.position for s in segments}
+    pending = {position[t.segment_id]: t for t in takes.values() if t.status in PENDING}
+    measured = frozenset((s.left_take_id, s.right_take_id) for s in take_repo.seams_of_scene(conn, scene_id))
+    return _Chain(scene, segments, takes, pending, measured)
+
+
+def _links(chain: _Chain) -> list[LinkState]:
+    links = []
+    for seg in chain.segments:
+        current = chain.takes.get(seg.current_take_id) if seg.current_take_id is not None else None
+        before = chain.segments[seg.position - 1].current_take_id if seg.position else None
+        usable = current is not None and current.status in transitions.USABLE_TAKE
+        retry = current is not None and current.reason not in (TakeReason.REGENERATE, TakeReason.HEAL)
+        links.append(
+            LinkState(
+                seg.position, seg.status, usable, seg.position in chain.pending,
+                current is not None and (before, current.id) in chain.measured, retry,
+            )
+        )  # fmt: skip
+    return links
+
+
+class SceneDirector:
+    def __init__(self, studio: Studio, queue: JobQueueService | None = None) -> None:
+        self._studio = studio
+        self._runtime = studio.runtime
+        self._queue = queue or JobQueueService(studio)
+        self._store = MediaStore(studio.paths.media_root)
+        self._work = Path(tempfile.mkdtemp(prefix="x121-director-", dir=studio.paths.media_root))
+
+    async def _tx[T](self, write: bool, work: Callable[[Connection], T]) -> T:
+        pool = self._runtime.db_writer if write else self._runtime.db_read
+        return await self._runtime.run(pool, in_transaction, self._studio, work)
+
+    async def _cpu[T](self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._runtime.run(self._runtime.cpu, fn, *args)
+
+    def path(self, rel: str) -> Path:
+        return self._store.path_of(rel)
+
+    # ------------------------------------------------------------------ the loop
+
+    async def advance(self, scene_id: int) -> AdvanceReport:
+        report = AdvanceReport(scene_id)
+        for _ in range(MAX_ROUNDS):
+            chain = await self._tx(False, lambda c: _chain(c, scene_id))
+            if chain.scene.status is not SceneStatus.IN_PROGRESS:
+                report.complete = chain.scene.status is not SceneStatus.PLANNED
+                return report
+            changed = await self._reconcile(chain, report)
+            if changed:
+                continue
+            steps = next_steps(_links(chain))
+            report.waiting = tuple(p + 1 for p in steps.waiting)
+            report.busy = bool(chain.pending)
+            if steps.complete:
+                await self._tx(True, lambda c: self._complete(c, scene_id))
+                report.complete = True
+                return report
+            if steps.empty:
+                return report
+            for p in steps.settle:
+                await self._tx(True, partial(self._settle_first, chain=chain, position=p))
+            for p in steps.measure:
+                await self._measure(chain, p, report)
+            for p in steps.retry:
+                await self._tx(True, partial(self._queue_retry, chain=chain, position=p))
+            for p in steps.submit:
+                await self._submit(chain, p, report)
+        return report
+
+    async def settle(self, scene_id: int, *, timeout: float = 600.0, poll: float = 1.0) -> AdvanceReport:
+        """Advance whenever a job changes, until the chain is complete or waits for a person."""
+        wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_notice(_: Notice) -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        listener = JobListener.for_engine(self._studio.engine, on_notice).start()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    wake.clear()
+                    report = await self.advance(scene_id)
+                    if report.complete or (not report.busy and not report.submitted and not report.finished):
+                        return report
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), poll)
+        finally:
+            await self._runtime.run(self._runtime.io, listener.stop)
+
+    async def run(self, stop: asyncio.Event, poll: float = 2.0) -> None:
+        """Direct every scene in progress until `stop` (a long-running `x121 scene direct`)."""
+        while not stop.is_set():
+            ids = await self._tx(False, lambda c: repo.scenes_with_status(c, [SceneStatus.IN_PROGRESS]))
+            for scene_id in ids:
+                try:
+                    await self.advance(scene_id)
+                except X121Error as exc:
+                    log.warning("scene %s: %s", scene_id, exc.sentence)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), poll)
+
+    # ------------------------------------------------------------------ job outcomes
+
+    async def _reconcile(self, chain: _Chain, report: AdvanceReport) -> bool:
+        changed = False
+        for position, take in sorted(chain.pending.items()):
+            job = await self._tx(False, partial(take_repo.job_of_take, take_id=take.id))
+            if job is None:
+                await self._submit_job(chain, chain.segments[position], take, report)
+                changed = True
+            elif job.status is JobStatus.SUCCEEDED:
+                await self._finish(chain, position, take, job.id)
+                report.finished.append(take.id)
+                changed = True
+            elif job.status in TERMINAL:
+                sentence = f"Segment {position + 1}: generation {job.status.code} ({job.error or 'no reason given'})"
+                await self._tx(True, partial(self._fail, chain=chain, take=take, job_id=job.id, sentence=sentence))
+                report.failed.append(sentence)
+                changed = True
+            elif job.status in RUNNING and chain.segments[position].status is Sg.QUEUED:
+                seg = chain.segments[position]
+                await self._tx(True, partial(repo.set_segment_status, segment_id=seg.id, status=Sg.GENERATING))
+        return changed
+
+    async def _finish(self, chain: _Chain, position: int, take: TakeValue, job_id: int) -> None:
+        _, manifest = await self._tx(False, lambda c: repo.version_details(c, chain.scene.workflow_version_id or 0))
+        outputs = await self._tx(False, lambda c: take_repo.outputs_of_job(c, job_id))
+        video = _video_output(manifest, outputs)
+        advanced = chain.scene.stitch_mode is StitchMode.ADVANCED
+        info = await self._cpu(media.inspect_take, self.path(video.rel_path), advanced, chain.scene.rate)
+
+        def work(conn: Connection) -> None:
+            repo.lock_scene(conn, chain.scene.id)
+            now = take_repo.get_take(conn, take.id)
+            if now.status not in PENDING:
+                return  # another director finished it
+            take_repo.update_take(
+                conn, take.id, take_status_id=int(TakeStatus.READY), file_id=video.file_id, job_id=job_id,
+                frame_count=info.frame_count, cut_frame=info.cut_frame,
+            )  # fmt: skip
+            segment = repo.segments(conn, chain.scene.id)[position]
+            switch_current(conn, segment, take.id)
+            repo.set_segment_status(conn, segment.id, Sg.GENERATED)
+            data = {
+                "scene_id": chain.scene.id, "position": position + 1, "reason": take.reason.code,
+                "frame_count": info.frame_count, "cut_frame": info.cut_frame, "cut": list(info.reasons),
+            }  # fmt: skip
+            repo.add_activity(
+                conn, ActivityKind.TAKE_CREATED, chain.scene.project_id, data, segment_id=segment.id,
+                take_id=take.id, job_id=job_id,
+            )  # fmt: skip
+
+        await self._tx(True, work)
+
+    def _fail(self, conn: Connection, chain: _Chain, take: TakeValue, job_id: int, sentence: str) -> None:
+        repo.lock_scene(conn, chain.scene.id)
+        if take_repo.get_take(conn, take.id).status not in PENDING:
+            return
+        take_repo.update_take(conn, take.id, take_status_id=int(TakeStatus.FAILED), job_id=job_id)
+        segment = repo.segments(conn, chain.scene.id)[take_position(chain, take)]
+        repo.set_segment_status(conn, segment.id, Sg.FAILED)
+        data = {"scene_id": chain.scene.id, "position": segment.position + 1, "message": sentence}
+        repo.add_activity(
+            conn, ActivityKind.JOB_FAILED, chain.scene.project_id, data, segment_id=segment.id, take_id=take.id,
+            job_id=job_id,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ settle, measure, heal
+
+    def _settle_first(self, conn: Connection, chain: _Chain, position: int) -> None:
+        repo.lock_scene(conn, chain.scene.id)
+        segment = repo.segments(conn, chain.scene.id)[position]
+        if segment.status is Sg.GENERATED:
+            repo.set_segment_status(conn, segment.id, Sg.IN_REVIEW)
+
+    async def _measure(self, chain: _Chain, position: int, report: AdvanceReport) -> None:
+        left_seg, right_seg = chain.segments[position - 1], chain.segments[position]
+        left = chain.takes[TakeId(left_seg.current_take_id or 0)]
+        right = chain.takes[TakeId(right_seg.current_take_id or 0)]
+        if left.file_id is None or right.file_id is None or left.cut_frame is None:
+            raise InvalidInput(f"Segment {position} or {position + 1} has no video to measure", "Regenerate it")
+        paths = await self._tx(False, lambda c: (take_repo.file_path(c, left.file_id or 0),
+                                                 take_repo.file_path(c, right.file_id or 0)))  # fmt: skip
+        anchor = await self._hero_path(chain.scene)
+        reference = await self._cpu(media.identity_reference, anchor)
+        advanced = chain.scene.stitch_mode is StitchMode.ADVANCED
+        lp, rp = self.path(paths[0]), self.path(paths[1])
+        measured = await self._cpu(
+            lambda: media.measure_seam(lp, left.cut_frame or 0, rp, advanced=advanced, reference=reference)
+        )
+        metrics = media.seam_metrics(measured)
+        if measured.grade is not SeamGrade.RED:
+            remedy = media.trims(measured)
+            await self._tx(
+                True, lambda c: self._record_seam(c, chain, position, left, right, measured, metrics, remedy)
+            )
+            report.seams.append((position, measured.grade.code))
+            return
+        out = self._work / f"heal-{right.id}.mkv"
+        healed = await self._cpu(media.heal, lp, left.cut_frame or 0, rp, out, chain.scene.rate, position, reference)
+        blob = None
+        if healed.video is not None:
+            blob = await self._runtime.run(self._runtime.io, self._store.adopt, healed.video)
+
+        def work(conn: Connection) -> None:
+            if not self._still_current(conn, chain, position, left.id, right.id):
+                return
+            heal_take = None
+            if blob is not None:
+                stored = self._store.record(conn, blob, kind=FileKind.VIDEO)
+                new = take_repo.NewTake(
+                    right_seg.id, TakeReason.HEAL, TakeStatus.READY, right.id, stored.file_id, right.start_file_id,
+                    right.job_id, right.seed, (right.frame_count or 1) - 1, right.frame_count,
+                )  # fmt: skip
+                heal_take = take_repo.insert_take(conn, new)
+            remedy = media.heal_remedy(healed.report, heal_take)
+            take_repo.insert_seam(conn, chain.scene.id, left.id, right.id, SeamGrade.RED, measured.report.score,
+                                  metrics, remedy)  # fmt: skip
+            data: dict[str, Any] = {"scene_id": chain.scene.id, "boundary": position, "grade": "red", **remedy}
+            segs = repo.segments(conn, chain.scene.id)
+            if heal_take is None:
+                repo.set_segment_status(conn, right_seg.id, Sg.NEEDS_REGEN)
+                data["queued_for_regeneration"] = True
+                repo.add_activity(conn, ActivityKind.SEAM_GRADED, chain.scene.project_id, data,
+                                  segment_id=right_seg.id, take_id=right.id)  # fmt: skip
+                return
+            switch_current(conn, segs[position], heal_take)
+            after = {**metrics, "healed_from_take_id": right.id, "grade_before": "red"}
+            grade = media.GRADES[healed.report.grade_after]
+            take_repo.insert_seam(conn, chain.scene.id, left.id, heal_take, grade, healed.report.score_after,
+                                  after, remedy)  # fmt: skip
+            repo.set_segment_status(conn, right_seg.id, Sg.IN_REVIEW)
+            _remeasure_next(conn, segs, position)
+            repo.add_activity(conn, ActivityKind.TAKE_CREATED, chain.scene.project_id,
+                              {"scene_id": chain.scene.id, "position": position + 1, "reason": "heal", **remedy},
+                              segment_id=right_seg.id, take_id=heal_take)  # fmt: skip
+            repo.add_activity(conn, ActivityKind.SEAM_GRADED, chain.scene.project_id, data,
+                              segment_id=right_seg.id, take_id=heal_take)  # fmt: skip
+
+        await self._tx(True, work)
+        report.seams.append((position, "healed" if blob is not None else "needs_regeneration"))
+
+    def _still_current(self, conn: Connection, chain: _Chain, position: int, left: int, right: int) -> bool:
+        repo.lock_scene(conn, chain.scene.id)
+        segs = repo.segments(conn, chain.scene.id)
+        return (segs[position - 1].current_take_id, segs[position].current_take_id) == (left, right) and segs[
+            position
+        ].status is Sg.GENERATED
+
+    def _record_seam(
+        self, conn: Connection, chain: _Chain, position: int, left: TakeValue, right: TakeValue,
+        measured: media.SeamMeasure, metrics: dict[str, Any], remedy: dict[str, Any] | None,
+    ) -> None:  # fmt: skip
+        if not self._still_current(conn, chain, position, left.id, right.id):
+            return
+        if take_repo.insert_seam(conn, chain.scene.id, left.id, right.id, measured.grade, measured.report.score,
+                                 metrics, remedy) is None:  # fmt: skip
+            return
+        repo.set_segment_status(conn, chain.segments[position].id, Sg.IN_REVIEW)
+        data = {"scene_id": chain.scene.id, "boundary": position, "grade": measured.grade.code,
+                "score": round(measured.report.score, 4)}  # fmt: skip
+        repo.add_activity(conn, ActivityKind.SEAM_GRADED, chain.scene.project_id, data,
+                          segment_id=chain.segments[position].id, take_id=right.id)  # fmt: skip
+
+    def _queue_retry(self, conn: Connection, chain: _Chain, position: int) -> None:
+        repo.lock_scene(conn, chain.scene.id)
+        segment = repo.segments(conn, chain.scene.id)[position]
+        if segment.status is not Sg.NEEDS_REGEN:
+            return
+        repo.set_segment_status(conn, segment.id, Sg.QUEUED)
+        data = {"scene_id": chain.scene.id, "action": "regenerate", "segments": [position + 1], "automatic": True}
+        repo.add_activity(conn, ActivityKind.SEGMENT_PLANNED, chain.scene.project_id, data, segment_id=segment.id)
+
+    def _complete(self, conn: Connection, scene_id: int) -> None:
+        scene = repo.lock_scene(conn, scene_id)
+        if scene.status is SceneStatus.IN_PROGRESS:
+            repo.set_scene_status(conn, scene_id, SceneStatus.IN_REVIEW)
+
+    # ------------------------------------------------------------------ submitting
+
+    async def _hero_path(self, scene: SceneValue) -> Path:
+        hero = await self._tx(False, lambda c: repo.hero_seed(c, scene.character_id, SeedKind.A))
+        if hero is None:
+            raise InvalidInput(
+                f"Character {scene.character!r} has no hero Seed A to start the chain from",
+                f"Add one with `x121 seed add {scene.character} IMAGE --kind a --hero`",
+            )
+        return self.path(hero[1])
+
+    async def _submit(self, chain: _Chain, position: int, report: AdvanceReport) -> None:
+        scene, segment = chain.scene, chain.segments[position]
+        if position == 0:
+            hero = await self._tx(False, lambda c: repo.hero_seed(c, scene.character_id, SeedKind.A))
+            if hero is None:
+                await self._hero_path(scene)  # raises the sentence
+            start_file = FileId(hero[0] if hero else 0)
+            note = "Seed A (hero)"
+        else:
+            left = chain.takes[TakeId(chain.segments[position - 1].current_take_id or 0)]
+            rel = await self._tx(False, lambda c: take_repo.file_path(c, left.file_id or 0))
+            anchor = await self._hero_path(scene)
+            start = await self._cpu(media.start_image, self.path(rel), left.cut_frame or 0, anchor)
+            blob = await self._runtime.run(self._runtime.io, lambda: self._store.write_bytes(start.png, suffix=".png"))
+            start_file = await self._tx(True, lambda c: self._store.record(c, blob, kind=FileKind.IMAGE).file_id)
+            note = start.reason
+        current = chain.takes.get(TakeId(segment.current_take_id or 0))
+        generation = sum(1 for t in chain.takes.values() if t.segment_id == segment.id and t.job_id is not None)
+        inherited = None
+        if position:
+            inherited = chain.takes[TakeId(chain.segments[position - 1].current_take_id or 0)].seed
+        seed = seed_for(scene.seed_policy, scene.base_seed, position, generation, inherited)
+        reason = take_reason(current is not None, current is not None and current.start_file_id == start_file)
+
+        def create(conn: Connection) -> TakeValue | None:
+            repo.lock_scene(conn, scene.id)
+            now = repo.segments(conn, scene.id)[position]
+            busy = [
+                t for t in take_repo.takes_of_scene(conn, scene.id) if t.segment_id == now.id and t.status in PENDING
+            ]
+            if now.status is not Sg.QUEUED or busy:
+                return None
+            take_id = take_repo.insert_take(
+                conn,
+                take_repo.NewTake(now.id, reason, TakeStatus.PENDING, now.current_take_id, start_file_id=start_file,
+                                  seed=seed),
+            )  # fmt: skip
+            data = {"scene_id": scene.id, "position": position + 1, "start": note, "seed": seed}
+            repo.add_activity(conn, ActivityKind.JOB_QUEUED, scene.project_id, data, segment_id=now.id, take_id=take_id)
+            return take_repo.get_take(conn, take_id)
+
+        take = await self._tx(True, create)
+        if take is not None:
+            await self._submit_job(chain, segment, take, report)
+
+    async def _submit_job(self, chain: _Chain, segment: SegmentValue, take: TakeValue, report: AdvanceReport) -> None:
+        scene = chain.scene
+        _, manifest = await self._tx(False, lambda c: repo.version_details(c, scene.workflow_version_id or 0))
+        start = await self._tx(False, lambda c: take_repo.file_path(c, take.start_file_id or 0))
+        seed_b = await self._tx(False, lambda c: repo.hero_seed(c, scene.character_id, SeedKind.B))
+        inputs = job_inputs(scene, segment, take, manifest, self.path(start), seed_b and self.path(seed_b[1]))
+        try:
+            result = await self._queue.submit(
+                SubmitRequest(scene.workflow, inputs, version=scene.workflow_version, project_id=scene.project_id,
+                              take_id=take.id)
+            )  # fmt: skip
+        except X121Error as exc:
+            sentence = f"Segment {segment.position + 1} could not be submitted: {exc.sentence}"
+            await self._tx(True, lambda c: self._fail_submit(c, chain, take, sentence))
+            report.failed.append(sentence)
+            raise
+        job_id = result.job.id
+
+        def link(conn: Connection) -> None:
+            repo.lock_scene(conn, scene.id)
+            if take_repo.get_take(conn, take.id).status is TakeStatus.PENDING:
+                take_repo.update_take(conn, take.id, job_id=job_id, take_status_id=int(TakeStatus.GENERATING))
+
+        await self._tx(True, link)
+        report.submitted.append(take.id)
+
+    def _fail_submit(self, conn: Connection, chain: _Chain, take: TakeValue, sentence: str) -> None:
+        repo.lock_scene(conn, chain.scene.id)
+        take_repo.set_take_status(conn, take.id, TakeStatus.FAILED)
+        position = take_position(chain, take)
+        repo.set_segment_status(conn, chain.segments[position].id, Sg.FAILED)
+        data = {"scene_id": chain.scene.id, "position": position + 1, "message": sentence}
+        repo.add_activity(conn, ActivityKind.JOB_FAILED, chain.scene.project_id, data,
+                          segment_id=chain.segments[position].id, take_id=take.id)  # fmt: skip
+
+
+def take_position(chain: _Chain, take: TakeValue) -> int:
+    return next(s.position for s in chain.segments if s.id == take.segment_id)
+
+
+def _remeasure_next(conn: Connection, segments: list[SegmentValue], position: int) -> None:
+    """The take at `position` changed: the seam after it must be measured again."""
+    if position + 1 < len(segments):
+        nxt = segments[position + 1]
+        if nxt.current_take_id is not None and nxt.status in transitions.SETTLED_SEGMENT:
+            repo.set_segment_status(conn, nxt.id, Sg.GENERATED)
+
+
+def _video_output(manifest: dict[str, Any], outputs: list[take_repo.OutputFile]) -> take_repo.OutputFile:
+    declared = manifest.get("outputs") or {}
+    nodes = [str(o.get("node")) for o in declared.values() if isinstance(o, dict) and o.get("kind") == "video"]
+    videos = [o for o in outputs if o.node_id in nodes] or [o for o in outputs if media.is_video(o.rel_path)]
+    if not videos:
+        raise InvalidInput("The finished job stored no video output", "Check the workflow's manifest outputs")
+    return videos[0]
+
+
+def job_inputs(
+    scene: SceneValue, segment: SegmentValue, take: TakeValue, manifest: dict[str, Any], start: Path,
+    seed_b: Path | None,
+) -> dict[str, object]:  # fmt: skip
+    params = manifest.get("parameters") or {}
+    inputs: dict[str, object] = {name: value for name, value in scene.params.items() if name in params}
+    inputs["seed_image_a"] = start
+    inputs["frame_count"] = segment.planned_frames
+    optional: dict[str, object] = {
+        "seed": take.seed,
+        "fps": float(scene.rate),
+        "prompt": segment.prompt or scene.prompt,
+        "negative_prompt": scene.negative_prompt,
+        "likeness_weight": scene.likeness_weight,
+        "seed_image_b": seed_b,
+    }
+    for name, value in optional.items():
+        if name in params and value not in (None, ""):
+            inputs[name] = value
+    return inputs
+
+
+async def director_for(studio: Studio) -> SceneDirector:
+    return SceneDirector(studio)
+
+
+__all__ = ["AdvanceReport", "SceneDirector", "SceneId", "job_inputs"]
