@@ -212,10 +212,15 @@ def _follow(studio: Studio, scene_id: int, args: argparse.Namespace) -> int:
     _show(view, args.json, report)
     for sentence in report.failed:
         print(f"x121: {sentence}", file=sys.stderr)
+    failed = [s for s in view.segments if s.status.code == "failed"]
+    for seg in failed if not report.failed else []:
+        take = next((t for t in reversed(view.takes) if t.segment_id == seg.id), None)
+        why = view.job_errors.get(take.id, "no reason recorded") if take else "no take"
+        print(f"x121: segment {seg.position + 1} failed: {why}", file=sys.stderr)
     if report.waiting and not report.busy:
         segs = ", ".join(map(str, report.waiting))
         print(f"x121: segment(s) {segs} wait for a person (see `x121 scene status {view.scene.ref}`)", file=sys.stderr)
-    return 1 if report.failed else 0
+    return 1 if report.failed or failed else 0
 
 
 def _generate(args: argparse.Namespace) -> int:

@@ -23,9 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,7 +34,6 @@ from x121_desktop.core.enums import (
     FileKind,
     JobStatus,
     SceneStatus,
-    SeamGrade,
     SeedKind,
     SegmentStatus,
     StitchMode,
@@ -55,36 +51,14 @@ from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services import takes as media
 from x121_desktop.services.bootstrap import Studio
-from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
-from x121_desktop.services.scenes import in_transaction, switch_current
-from x121_desktop.services.storage import MediaStore
+from x121_desktop.services.orchestrator.queue import SubmitRequest
+from x121_desktop.services.scene_seams import PENDING, AdvanceReport, DirectorBase, _Chain
+from x121_desktop.services.scenes import switch_current
 
 log = logging.getLogger(__name__)
 Sg = SegmentStatus
-PENDING = (TakeStatus.PENDING, TakeStatus.GENERATING)
 RUNNING = (JobStatus.CLAIMED, JobStatus.UPLOADING, JobStatus.SUBMITTED, JobStatus.RUNNING, JobStatus.DOWNLOADING)
 MAX_ROUNDS = 64
-
-
-@dataclass
-class AdvanceReport:
-    scene_id: int
-    submitted: list[int] = field(default_factory=list)  # take ids
-    finished: list[int] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)  # sentences
-    seams: list[tuple[int, str]] = field(default_factory=list)  # (boundary 1-based, grade/verdict)
-    complete: bool = False
-    waiting: tuple[int, ...] = ()  # 1-based segments waiting for a person
-    busy: bool = False  # jobs still queued or running
-
-
-@dataclass(frozen=True, slots=True)
-class _Chain:
-    scene: SceneValue
-    segments: tuple[SegmentValue, ...]
-    takes: dict[TakeId, TakeValue]
-    pending: dict[int, TakeValue]  # position → newest pending take
-    measured: frozenset[tuple[int, int]]
 
 
 def _chain(conn: Connection, scene_id: int) -> _Chain:
@@ -113,24 +87,7 @@ def _links(chain: _Chain) -> list[LinkState]:
     return links
 
 
-class SceneDirector:
-    def __init__(self, studio: Studio, queue: JobQueueService | None = None) -> None:
-        self._studio = studio
-        self._runtime = studio.runtime
-        self._queue = queue or JobQueueService(studio)
-        self._store = MediaStore(studio.paths.media_root)
-        self._work = Path(tempfile.mkdtemp(prefix="x121-director-", dir=studio.paths.media_root))
-
-    async def _tx[T](self, write: bool, work: Callable[[Connection], T]) -> T:
-        pool = self._runtime.db_writer if write else self._runtime.db_read
-        return await self._runtime.run(pool, in_transaction, self._studio, work)
-
-    async def _cpu[T](self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._runtime.run(self._runtime.cpu, fn, *args)
-
-    def path(self, rel: str) -> Path:
-        return self._store.path_of(rel)
-
+class SceneDirector(DirectorBase):
     # ------------------------------------------------------------------ the loop
 
     async def advance(self, scene_id: int) -> AdvanceReport:
@@ -173,9 +130,12 @@ class SceneDirector:
         listener = JobListener.for_engine(self._studio.engine, on_notice).start()
         try:
             async with asyncio.timeout(timeout):
+                failed: list[str] = []
                 while True:
                     wake.clear()
                     report = await self.advance(scene_id)
+                    failed += report.failed
+                    report.failed = failed
                     if report.complete or (not report.busy and not report.submitted and not report.finished):
                         return report
                     with contextlib.suppress(TimeoutError):
@@ -269,95 +229,6 @@ class SceneDirector:
         if segment.status is Sg.GENERATED:
             repo.set_segment_status(conn, segment.id, Sg.IN_REVIEW)
 
-    async def _measure(self, chain: _Chain, position: int, report: AdvanceReport) -> None:
-        left_seg, right_seg = chain.segments[position - 1], chain.segments[position]
-        left = chain.takes[TakeId(left_seg.current_take_id or 0)]
-        right = chain.takes[TakeId(right_seg.current_take_id or 0)]
-        if left.file_id is None or right.file_id is None or left.cut_frame is None:
-            raise InvalidInput(f"Segment {position} or {position + 1} has no video to measure", "Regenerate it")
-        paths = await self._tx(False, lambda c: (take_repo.file_path(c, left.file_id or 0),
-                                                 take_repo.file_path(c, right.file_id or 0)))  # fmt: skip
-        anchor = await self._hero_path(chain.scene)
-        reference = await self._cpu(media.identity_reference, anchor)
-        advanced = chain.scene.stitch_mode is StitchMode.ADVANCED
-        lp, rp = self.path(paths[0]), self.path(paths[1])
-        measured = await self._cpu(
-            lambda: media.measure_seam(lp, left.cut_frame or 0, rp, advanced=advanced, reference=reference)
-        )
-        metrics = media.seam_metrics(measured)
-        if measured.grade is not SeamGrade.RED:
-            remedy = media.trims(measured)
-            await self._tx(
-                True, lambda c: self._record_seam(c, chain, position, left, right, measured, metrics, remedy)
-            )
-            report.seams.append((position, measured.grade.code))
-            return
-        out = self._work / f"heal-{right.id}.mkv"
-        healed = await self._cpu(media.heal, lp, left.cut_frame or 0, rp, out, chain.scene.rate, position, reference)
-        blob = None
-        if healed.video is not None:
-            blob = await self._runtime.run(self._runtime.io, self._store.adopt, healed.video)
-
-        def work(conn: Connection) -> None:
-            if not self._still_current(conn, chain, position, left.id, right.id):
-                return
-            heal_take = None
-            if blob is not None:
-                stored = self._store.record(conn, blob, kind=FileKind.VIDEO)
-                new = take_repo.NewTake(
-                    right_seg.id, TakeReason.HEAL, TakeStatus.READY, right.id, stored.file_id, right.start_file_id,
-                    right.job_id, right.seed, (right.frame_count or 1) - 1, right.frame_count,
-                )  # fmt: skip
-                heal_take = take_repo.insert_take(conn, new)
-            remedy = media.heal_remedy(healed.report, heal_take)
-            take_repo.insert_seam(conn, chain.scene.id, left.id, right.id, SeamGrade.RED, measured.report.score,
-                                  metrics, remedy)  # fmt: skip
-            data: dict[str, Any] = {"scene_id": chain.scene.id, "boundary": position, "grade": "red", **remedy}
-            segs = repo.segments(conn, chain.scene.id)
-            if heal_take is None:
-                repo.set_segment_status(conn, right_seg.id, Sg.NEEDS_REGEN)
-                data["queued_for_regeneration"] = True
-                repo.add_activity(conn, ActivityKind.SEAM_GRADED, chain.scene.project_id, data,
-                                  segment_id=right_seg.id, take_id=right.id)  # fmt: skip
-                return
-            switch_current(conn, segs[position], heal_take)
-            after = {**metrics, "healed_from_take_id": right.id, "grade_before": "red"}
-            grade = media.GRADES[healed.report.grade_after]
-            take_repo.insert_seam(conn, chain.scene.id, left.id, heal_take, grade, healed.report.score_after,
-                                  after, remedy)  # fmt: skip
-            repo.set_segment_status(conn, right_seg.id, Sg.IN_REVIEW)
-            _remeasure_next(conn, segs, position)
-            repo.add_activity(conn, ActivityKind.TAKE_CREATED, chain.scene.project_id,
-                              {"scene_id": chain.scene.id, "position": position + 1, "reason": "heal", **remedy},
-                              segment_id=right_seg.id, take_id=heal_take)  # fmt: skip
-            repo.add_activity(conn, ActivityKind.SEAM_GRADED, chain.scene.project_id, data,
-                              segment_id=right_seg.id, take_id=heal_take)  # fmt: skip
-
-        await self._tx(True, work)
-        report.seams.append((position, "healed" if blob is not None else "needs_regeneration"))
-
-    def _still_current(self, conn: Connection, chain: _Chain, position: int, left: int, right: int) -> bool:
-        repo.lock_scene(conn, chain.scene.id)
-        segs = repo.segments(conn, chain.scene.id)
-        return (segs[position - 1].current_take_id, segs[position].current_take_id) == (left, right) and segs[
-            position
-        ].status is Sg.GENERATED
-
-    def _record_seam(
-        self, conn: Connection, chain: _Chain, position: int, left: TakeValue, right: TakeValue,
-        measured: media.SeamMeasure, metrics: dict[str, Any], remedy: dict[str, Any] | None,
-    ) -> None:  # fmt: skip
-        if not self._still_current(conn, chain, position, left.id, right.id):
-            return
-        if take_repo.insert_seam(conn, chain.scene.id, left.id, right.id, measured.grade, measured.report.score,
-                                 metrics, remedy) is None:  # fmt: skip
-            return
-        repo.set_segment_status(conn, chain.segments[position].id, Sg.IN_REVIEW)
-        data = {"scene_id": chain.scene.id, "boundary": position, "grade": measured.grade.code,
-                "score": round(measured.report.score, 4)}  # fmt: skip
-        repo.add_activity(conn, ActivityKind.SEAM_GRADED, chain.scene.project_id, data,
-                          segment_id=chain.segments[position].id, take_id=right.id)  # fmt: skip
-
     def _queue_retry(self, conn: Connection, chain: _Chain, position: int) -> None:
         repo.lock_scene(conn, chain.scene.id)
         segment = repo.segments(conn, chain.scene.id)[position]
@@ -373,15 +244,6 @@ class SceneDirector:
             repo.set_scene_status(conn, scene_id, SceneStatus.IN_REVIEW)
 
     # ------------------------------------------------------------------ submitting
-
-    async def _hero_path(self, scene: SceneValue) -> Path:
-        hero = await self._tx(False, lambda c: repo.hero_seed(c, scene.character_id, SeedKind.A))
-        if hero is None:
-            raise InvalidInput(
-                f"Character {scene.character!r} has no hero Seed A to start the chain from",
-                f"Add one with `x121 seed add {scene.character} IMAGE --kind a --hero`",
-            )
-        return self.path(hero[1])
 
     async def _submit(self, chain: _Chain, position: int, report: AdvanceReport) -> None:
         scene, segment = chain.scene, chain.segments[position]
@@ -466,14 +328,6 @@ class SceneDirector:
 
 def take_position(chain: _Chain, take: TakeValue) -> int:
     return next(s.position for s in chain.segments if s.id == take.segment_id)
-
-
-def _remeasure_next(conn: Connection, segments: list[SegmentValue], position: int) -> None:
-    """The take at `position` changed: the seam after it must be measured again."""
-    if position + 1 < len(segments):
-        nxt = segments[position + 1]
-        if nxt.current_take_id is not None and nxt.status in transitions.SETTLED_SEGMENT:
-            repo.set_segment_status(conn, nxt.id, Sg.GENERATED)
 
 
 def _video_output(manifest: dict[str, Any], outputs: list[take_repo.OutputFile]) -> take_repo.OutputFile:
