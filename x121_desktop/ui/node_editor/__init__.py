@@ -1,0 +1,1 @@
+"""The node editor: a QGraphicsScene canvas over the Qt-free graph model (core/graph)."""
