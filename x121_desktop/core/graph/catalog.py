@@ -149,4 +149,4 @@ def widget_slots(node_type: NodeType, saved: Any) -> tuple[WidgetSlot, ...]:
 def _skips(w: WidgetSpec, value: Any) -> bool:
     if isinstance(value, str) and value in CONTROL_VALUES:
         return w.control_after_generate or w.name in ("seed", "noise_seed")
-    return bool(w.upload) and (value is None or value in UPLOAD_VALUES)
+    return bool(w.upload) and (value is None or (isinstance(value, str) and value in UPLOAD_VALUES))
