@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "x121_desktop.cli.worker",
     "x121_desktop.cli.characters",
     "x121_desktop.cli.scenes",
+    "x121_desktop.cli.collab",
 )
 
 
