@@ -4,6 +4,7 @@ the action handlers, and the hooks later parts use (markers, run state, input co
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -113,14 +114,17 @@ class NodeEditor(QWidget):
             if p.node_id is not None:
                 per = self._markers.setdefault(p.scope, {})
                 per[p.node_id] = (*per.get(p.node_id, ()), Marker("warning", p.message))
-        for scene in self.scenes.values():
-            scene.close()
+        old = list(self.scenes.values())
         self.scenes.clear()
         self.controllers.clear()
         self._path = [None]
         self._show_scope(None)
+        for scene in old:
+            scene.close()
+            scene.deleteLater()
         self.view.fit()
         self._status()
+        gc.collect()  # the previous document's items go now, not as a pause while panning the new one
 
     def save(self) -> bool:
         """Save over the opened file; only UI-format files are overwritten (API files need Save As)."""

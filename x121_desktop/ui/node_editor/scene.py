@@ -60,7 +60,18 @@ class GraphScene(QGraphicsScene):
         self.rebuild()
 
     def close(self) -> None:
+        """Stop following the session and drop the items (breaking item ↔ wire cycles, so the
+        garbage collector has nothing big to find later, in the middle of a pan)."""
         self._unsubscribe()
+        for item in self.nodes.values():
+            item.links.clear()
+        for link in self.links.values():
+            link.origin = link.target = None
+        self.nodes.clear()
+        self.links.clear()
+        self.groups = []
+        self.gestures = None
+        self.clear()
 
     # -------------------------------------------------------------- building
 

@@ -133,6 +133,7 @@ class NodeItem(QGraphicsItem):
         for i, row in enumerate(self.rows):
             row.rect = QRectF(12.0, self.widgets_top + i * (WIDGET_H + 4.0), width - 24.0, WIDGET_H)
         self.elided_title = fm.elidedText(self.title, Qt.TextElideMode.ElideRight, width - 30.0)
+        self._text_cache: list[tuple[QRectF, int, str, QColor]] | None = None
         self._frame = QRectF(0.0, -TITLE_H, width, TITLE_H + height)
         self._bounds = self._frame.adjusted(-SOCKET_R - 3, -6, SOCKET_R + 3, 6)
         path = QPainterPath()
@@ -293,50 +294,59 @@ class NodeItem(QGraphicsItem):
                 title_rect.adjusted(0, 0, -26, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "cached"
             )
 
+    def _texts(self) -> list[tuple[QRectF, int, str, QColor]]:
+        """Every label and value of the body, elided once per layout (painting only draws them)."""
+        st = self.style
+        node = self.node
+        fm = QFontMetricsF(st.font)
+        half = self.w / 2 - 14.0
+        left = int(Qt.AlignmentFlag.AlignVCenter)
+        right = int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight)
+        out: list[tuple[QRectF, int, str, QColor]] = []
+        for row_no, slot in enumerate(self.link_inputs):
+            y = row_centre_y(row_no)
+            label = fm.elidedText(node.inputs[slot].display_name, Qt.TextElideMode.ElideRight, half)
+            out.append((QRectF(12.0, y - ROW_H / 2, half, ROW_H), left, label, st.text_dim))
+        for slot, sock in enumerate(node.outputs):
+            y = row_centre_y(slot)
+            label = fm.elidedText(sock.label or sock.name, Qt.TextElideMode.ElideLeft, half)
+            out.append((QRectF(self.w - 12.0 - half, y - ROW_H / 2, half, ROW_H), right, label, st.text_dim))
+        for row in self.rows:
+            r = row.rect
+            text_r = r.adjusted(14, 0, -14, 0)
+            name = fm.elidedText(row.label, Qt.TextElideMode.ElideRight, text_r.width() * 0.45)
+            out.append((text_r, left, name, st.text_muted if row.linked else st.text_dim))
+            value = "← linked" if row.linked else format_value(row.value, row.spec)
+            if row.spec is not None and row.spec.kind in (WidgetKind.INT, WidgetKind.FLOAT) and not row.linked:
+                out.append((r.adjusted(5, 0, 0, 0), left, "<", st.text_dim))
+                out.append((r.adjusted(0, 0, -5, 0), right, ">", st.text_dim))
+            shown = fm.elidedText(value, Qt.TextElideMode.ElideMiddle, text_r.width() - fm.horizontalAdvance(name) - 10)
+            out.append((text_r, right, shown, st.text))
+        return out
+
     def paint_body(self, painter: QPainter) -> None:
         st = self.style
         node = self.node
-        painter.setFont(st.font)
-        fm = QFontMetricsF(st.font)
-        half = self.w / 2 - 14.0
         for row_no, slot in enumerate(self.link_inputs):
             sock = node.inputs[slot]
-            y = row_centre_y(row_no)
-            draw_socket(painter, QPointF(0.0, y), st.type_colour(sock.type), connected=sock.link is not None)
-            painter.setPen(st.text_dim)
-            label = fm.elidedText(sock.display_name, Qt.TextElideMode.ElideRight, half)
-            painter.drawText(QRectF(12.0, y - ROW_H / 2, half, ROW_H), Qt.AlignmentFlag.AlignVCenter, label)
-        for slot, out in enumerate(node.outputs):
-            y = row_centre_y(slot)
-            draw_socket(painter, QPointF(self.w, y), st.type_colour(out.type), connected=bool(out.links))
-            painter.setPen(st.text_dim)
-            label = fm.elidedText(out.label or out.name, Qt.TextElideMode.ElideLeft, half)
-            painter.drawText(
-                QRectF(self.w - 12.0 - half, y - ROW_H / 2, half, ROW_H),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                label,
+            draw_socket(
+                painter, QPointF(0.0, row_centre_y(row_no)), st.type_colour(sock.type), connected=sock.link is not None
             )
-        for row in self.rows:
-            self._paint_widget(painter, fm, row)
-
-    def _paint_widget(self, painter: QPainter, fm: QFontMetricsF, row: WidgetRow) -> None:
-        st = self.style
-        r = row.rect
+        for slot, out in enumerate(node.outputs):
+            draw_socket(
+                painter, QPointF(self.w, row_centre_y(slot)), st.type_colour(out.type), connected=bool(out.links)
+            )
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(st.input_bg)
-        painter.drawRoundedRect(r, r.height() / 2, r.height() / 2)
-        if row.input_index is not None:
-            sock = self.node.inputs[row.input_index]
-            if row.linked:
-                draw_socket(painter, QPointF(0.0, r.center().y()), st.type_colour(sock.type), connected=True)
-        painter.setPen(st.text_dim if not row.linked else st.text_muted)
-        text_r = r.adjusted(12, 0, -12, 0)
-        name = fm.elidedText(row.label, Qt.TextElideMode.ElideRight, text_r.width() * 0.45)
-        painter.drawText(text_r, Qt.AlignmentFlag.AlignVCenter, name)
-        value = "← linked" if row.linked else format_value(row.value, row.spec)
-        if row.spec is not None and row.spec.kind in (WidgetKind.INT, WidgetKind.FLOAT) and not row.linked:
-            painter.drawText(r.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, "<")
-            painter.drawText(r.adjusted(0, 0, -5, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, ">")
-        painter.setPen(st.text)
-        shown = fm.elidedText(value, Qt.TextElideMode.ElideMiddle, text_r.width() - fm.horizontalAdvance(name) - 10)
-        painter.drawText(text_r, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, shown)
+        for row in self.rows:
+            painter.drawRoundedRect(row.rect, WIDGET_H / 2, WIDGET_H / 2)
+        for row in self.rows:
+            if row.linked and row.input_index is not None:
+                sock = node.inputs[row.input_index]
+                draw_socket(painter, QPointF(0.0, row.rect.center().y()), st.type_colour(sock.type), connected=True)
+        if self._text_cache is None:
+            self._text_cache = self._texts()
+        painter.setFont(st.font)
+        for rect, flags, text, colour in self._text_cache:
+            painter.setPen(colour)
+            painter.drawText(rect, flags, text)

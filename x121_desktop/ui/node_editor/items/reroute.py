@@ -23,6 +23,7 @@ class RerouteItem(NodeItem):
         self.widgets_top = 0.0
         self.w, self.h = float(w), float(h)
         self.elided_title = ""
+        self._text_cache = []
         self._centre = QPointF(self.w / 2, self.h / 2)
         self._frame = QRectF(self._centre.x() - REROUTE_R, self._centre.y() - REROUTE_R, 2 * REROUTE_R, 2 * REROUTE_R)
         self._bounds = self._frame.adjusted(-3, -3, 3, 3)
