@@ -12,6 +12,13 @@ Policies:
   A slow server then leaves the last big jobs to a fast one that frees up soon, which is where plain
   work stealing loses time on a very unequal fleet; while the queue is long it behaves exactly like
   plain work stealing.
+- `Policy.FINISH_AWARE_FIFO` (what the real dispatcher does, `finish.next_start` with
+  `per_owner_fifo=True`): like FINISH_AWARE, but a server may only start an owner's first remaining
+  job (or wait), so every user's jobs start in their queue order. `owners` gives each job's owner
+  (default: one owner, i.e. "start the head of the queue, or wait for a faster server").
+- `Policy.FINISH_AWARE_LPT`: finish-aware over the look-ahead sorted by work, largest first (an
+  online LPT). Best makespans on small batches, but it reorders everyone's jobs by size: shown in
+  the benchmark as the price of per-user FIFO, not used by the dispatcher.
 - `Policy.EVEN_SPLIT` (SwarmUI #247, "queues equally at start, instead of sequentially"): job i is
   pre-assigned to server i mod m when the batch is queued, and each server works through its own
   list, however slow it is.
@@ -33,10 +40,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from x121_desktop.core.orchestration.finish import QueuedWork, next_start
+
 
 class Policy(StrEnum):
     WORK_STEALING = "work stealing"
     FINISH_AWARE = "work stealing, finish-time aware"
+    FINISH_AWARE_FIFO = "finish-time aware, per-user FIFO kept"
+    FINISH_AWARE_LPT = "finish-time aware, largest queued first"
     EVEN_SPLIT = "even split"
 
 
@@ -65,7 +76,11 @@ class Schedule:
 
 
 def simulate(
-    jobs: Sequence[float], speeds: Sequence[float], policy: Policy, estimates: Sequence[float] | None = None
+    jobs: Sequence[float],
+    speeds: Sequence[float],
+    policy: Policy,
+    estimates: Sequence[float] | None = None,
+    owners: Sequence[int] | None = None,
 ) -> Schedule:
     """Run the jobs (work amounts, in queue order) on servers with `speeds` under `policy`.
 
@@ -79,6 +94,11 @@ def simulate(
         return _work_stealing(jobs, speeds)
     if policy is Policy.FINISH_AWARE:
         return _finish_aware(jobs, speeds, jobs if estimates is None else estimates)
+    if policy in (Policy.FINISH_AWARE_FIFO, Policy.FINISH_AWARE_LPT):
+        if owners is not None and len(owners) != len(jobs):
+            raise ValueError("one owner per job is needed")
+        believed = jobs if estimates is None else estimates
+        return _next_start(jobs, speeds, believed, owners or [0] * len(jobs), policy)
     return _even_split(jobs, speeds)
 
 
@@ -132,6 +152,40 @@ def _finish_aware(jobs: Sequence[float], speeds: Sequence[float], estimates: Seq
             raise AssertionError("finish-aware dispatch left every server idle with jobs queued")
         now = min(later, default=now)
     return _schedule(Policy.FINISH_AWARE.value, out)
+
+
+def _next_start(
+    jobs: Sequence[float], speeds: Sequence[float], estimates: Sequence[float], owners: Sequence[int], policy: Policy
+) -> Schedule:
+    lpt = policy is Policy.FINISH_AWARE_LPT
+    queue = list(range(len(jobs)))
+    rate = dict(enumerate(speeds))
+    free_at = [0.0] * len(speeds)  # the truth
+    expected = [0.0] * len(speeds)  # what the dispatcher believes
+    out: list[Assignment] = []
+    now = 0.0
+    while queue:
+        while queue:
+            open_now = {s for s in rate if free_at[s] <= now}
+            if not open_now:
+                break
+            order = sorted(queue, key=lambda j: -estimates[j]) if lpt else queue
+            items = [QueuedWork(estimates[j], owners[j]) for j in order]
+            busy = {s: max(expected[s], now) if s not in open_now else now for s in rate}
+            pick = next_start(items, busy, rate, open_now, now=now, per_owner_fifo=not lpt)
+            if pick is None:
+                break
+            job = order[pick[0]]
+            server = pick[1]
+            queue.remove(job)
+            free_at[server] = now + jobs[job] / speeds[server]
+            expected[server] = now + estimates[job] / speeds[server]
+            out.append(Assignment(job, server, now, free_at[server]))
+        later = [f for f in free_at if f > now]
+        if queue and not later:
+            raise AssertionError("finish-aware dispatch left every server idle with jobs queued")
+        now = min(later, default=now)
+    return _schedule(policy.value, out)
 
 
 def _work_stealing(jobs: Sequence[float], speeds: Sequence[float]) -> Schedule:

@@ -1,0 +1,132 @@
+"""Which queued job a free server slot takes: finish-time-aware work stealing (pure).
+
+The queue is walked in claim order (`fairshare.order_queue`). On paper each job goes to the capable
+server that would *finish* it earliest: the time that server's current work ends (`busy_until`, the
+work estimates of the jobs it holds over its speed) plus the job's work over its speed; ties go to
+the faster server, then the lower id. Without the FIFO limit below, the first job that lands on a
+server with a free slot is the one to take, on that server; when every job in the look-ahead lands
+on a busy server, nothing is taken now: those servers will finish the jobs sooner.
+
+`per_owner_fifo=True` (what the dispatcher uses) keeps each owner's jobs starting in their queue
+order: only an owner's *first* remaining job may start, on the open server where it would finish
+earliest. While more jobs are queued than the look-ahead sees, it starts (plain work stealing: a
+long queue has work for everyone). Near the end of the queue it starts only if that ends the
+look-ahead's paper plan no later than leaving the server idle until the next busy server frees up
+(so a slow server does not take the last big job from a fast one). This only ever delays a start;
+it never reorders one user's jobs. `per_owner_fifo=False` is the rule above without that limit: a
+slow server may take a small job from further down (better makespans on small batches, but a
+user's later job may start before their earlier one; benchmarks/bench_fleet.py has the figures).
+
+Work is in any unit shared by all jobs (e.g. pixel-frames); speeds are relative throughputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+DEFAULT_LOOKAHEAD = 24
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedWork:
+    """One queued job as the choice sees it."""
+
+    work: float
+    owner: int = 0
+    servers: frozenset[int] | None = None
+    """Servers able to run it (None: all of them)."""
+
+
+def next_start(
+    queue: Sequence[QueuedWork],
+    busy_until: Mapping[int, float],
+    speeds: Mapping[int, float],
+    open_servers: Collection[int],
+    *,
+    now: float = 0.0,
+    per_owner_fifo: bool = True,
+    lookahead: int = DEFAULT_LOOKAHEAD,
+    more_queued: bool = False,
+) -> tuple[int, int] | None:
+    """(index into `queue`, server id) to start now, or None to leave the queue for busy, faster servers.
+
+    `speeds` names every server that can take jobs (busy or not); `busy_until` is when each one's
+    current work ends (absent or before `now`: idle); `open_servers` are those with a free slot (a
+    job placed on one starts when its current work ends). `more_queued`: jobs wait beyond `queue`
+    (the caller saw only the head of the queue), as when `queue` is longer than `lookahead`.
+    """
+    clock = {s: max(now, busy_until.get(s, now)) for s in speeds}
+    window = queue[:lookahead]
+    long_queue = more_queued or len(queue) > lookahead
+    if not per_owner_fifo:
+        return _first_landing(window, clock, speeds, open_servers, long_queue)
+    seen: set[int] = set()
+    for index, item in enumerate(window):  # each owner's first remaining job, in claim order
+        if item.owner in seen:
+            continue
+        seen.add(item.owner)
+        for server in sorted(open_servers, key=lambda s: (clock[s] + item.work / speeds[s], -speeds[s], s)):
+            if server in speeds and (item.servers is None or server in item.servers):
+                if long_queue or _worth_starting(window, index, server, clock, speeds, now):
+                    return index, server
+                break
+    return None
+
+
+def _first_landing(
+    window: Sequence[QueuedWork],
+    clock: dict[int, float],
+    speeds: Mapping[int, float],
+    open_servers: Collection[int],
+    more: bool,
+) -> tuple[int, int] | None:
+    for index, item in enumerate(window):
+        able = [s for s in clock if item.servers is None or s in item.servers]
+        if not able:
+            continue
+        best = min(able, key=lambda s: (clock[s] + item.work / speeds[s], -speeds[s], s))
+        if best in open_servers:
+            return index, best
+        clock[best] += item.work / speeds[best]
+    if more:
+        for index, item in enumerate(window):
+            able = [s for s in open_servers if s in speeds and (item.servers is None or s in item.servers)]
+            if able:
+                return index, min(able, key=lambda s: (-speeds[s], s))
+    return None
+
+
+def _worth_starting(
+    window: Sequence[QueuedWork],
+    index: int,
+    server: int,
+    clock: dict[int, float],
+    speeds: Mapping[int, float],
+    now: float,
+) -> bool:
+    """Whether starting window[index] on `server` now ends the look-ahead no later than leaving it idle.
+
+    Both plans place the rest of the look-ahead in queue order, each job where it finishes earliest.
+    In the idle plan `server` joins only when the next busy server frees up (if none is busy,
+    waiting gains nothing and the job starts).
+    """
+    others = [t for s, t in clock.items() if s != server and t > now]
+    if not others:
+        return True
+    rest = [q for i, q in enumerate(window) if i != index]
+    take = dict(clock)
+    take[server] = max(take[server], now) + window[index].work / speeds[server]
+    wait = dict(clock)
+    wait[server] = max(wait[server], min(others))
+    return _plan_end(rest, take, speeds) <= _plan_end(list(window), wait, speeds)
+
+
+def _plan_end(items: Sequence[QueuedWork], clock: dict[int, float], speeds: Mapping[int, float]) -> float:
+    clock = dict(clock)
+    for item in items:
+        able = [s for s in clock if item.servers is None or s in item.servers]
+        if able:
+            best = min(able, key=lambda s: (clock[s] + item.work / speeds[s], -speeds[s], s))
+            clock[best] += item.work / speeds[best]
+    return max(clock.values(), default=0.0)
