@@ -102,3 +102,34 @@ def _may_name_model(inp: InputSpec) -> bool:
 
 def _is_model_file(value: Any) -> bool:
     return isinstance(value, str) and value.lower().endswith(MODEL_EXTENSIONS)
+
+
+FRAME_INPUTS = ("length", "frame_count", "num_frames", "frames", "video_length", "batch_size")
+"""Inputs that give how many frames (or images) a node makes, first found wins."""
+
+
+def work_estimate(api_prompt: Mapping[str, Any]) -> float:
+    """A job's work in pixel-frames: the largest width x height x frames any node of the prompt makes.
+
+    A video latent node (`WanImageToVideo`: width, height, length) or an image latent/scale node
+    (`EmptyLatentImage`: width, height, batch_size) sets it; a prompt without sizes counts 1. Only
+    relative sizes matter (the dispatcher compares jobs with each other), and only literal numbers
+    count (a linked input is a list).
+    """
+    best = 1.0
+    for node in api_prompt.values():
+        inputs = node.get("inputs") if isinstance(node, Mapping) else None
+        if not isinstance(inputs, Mapping):
+            continue
+        width, height = _number(inputs.get("width")), _number(inputs.get("height"))
+        if width is None or height is None:
+            continue
+        frames = next((f for f in (_number(inputs.get(k)) for k in FRAME_INPUTS) if f is not None), 1.0)
+        best = max(best, width * height * max(frames, 1.0))
+    return best
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return float(value)

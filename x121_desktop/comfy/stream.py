@@ -145,7 +145,9 @@ class ComfyStream:
         connected_before = False
         while not self._stop.is_set():
             try:
-                ws = websocket.create_connection(self.ws_url, timeout=self._timeout, suppress_origin=True)
+                ws = websocket.create_connection(
+                    self.ws_url, timeout=self._timeout, suppress_origin=True, skip_utf8_validation=True
+                )
             except (OSError, websocket.WebSocketException) as exc:
                 self._emit(Disconnected(self._reason(exc, "cannot open its WebSocket"), delay))
                 self._stop.wait(delay)

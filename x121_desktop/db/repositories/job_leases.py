@@ -19,6 +19,7 @@ reclaimers racing (the rows are locked with SKIP LOCKED and re-checked under the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy.engine import Connection
 from x121_desktop.core.enums import JobEventKind, JobKind, JobStatus
 from x121_desktop.core.ids import JobId, UserId
 from x121_desktop.core.orchestration.states import ACTIVE, LOST, TERMINAL, InvalidJobTransition, can_transition
+from x121_desktop.db.repositories.job_dispatch import fair_share_sql, run
 from x121_desktop.db.repositories.job_events import NOTICE_SQL, log_event, notify_owner, to_json
 from x121_desktop.db.repositories.job_records import (
     ClaimedJob,
@@ -61,56 +63,36 @@ def _ids(statuses: Collection[JobStatus]) -> list[int]:
     return sorted(int(s) for s in statuses)
 
 
-def _claim_sql(with_kinds: bool) -> str:
-    kinds = " AND j.job_kind_id = ANY(:kinds)" if with_kinds else ""
-    queued = int(JobStatus.QUEUED)  # literal, so the partial index ix_jobs_queued_owner always applies
-    active = ", ".join(str(i) for i in _ids(ACTIVE))
+def _claim_sql(window: int, limit: int, with_kinds: bool) -> str:
     notice = NOTICE_SQL.format(job="c.id", status="'claimed'", owner="c.owner_id", event="'claimed'", event_id="ev.id")
-    return f"""
-WITH RECURSIVE owners AS (
-    (SELECT owner_id FROM jobs WHERE job_status_id = {queued} ORDER BY owner_id LIMIT 1)
-    UNION ALL
-    SELECT (SELECT j.owner_id FROM jobs j WHERE j.job_status_id = {queued} AND j.owner_id > o.owner_id
-            ORDER BY j.owner_id LIMIT 1)
-    FROM owners o WHERE o.owner_id IS NOT NULL
-), running AS MATERIALIZED (
-    SELECT owner_id, count(*) AS n FROM jobs WHERE job_status_id IN ({active}) GROUP BY owner_id
-), ranked AS MATERIALIZED (
-    SELECT h.id, h.priority, COALESCE(r.n, 0) + h.k AS turn
-    FROM owners o
-    LEFT JOIN running r ON r.owner_id = o.owner_id
-    CROSS JOIN LATERAL (
-        SELECT q.id, q.priority, row_number() OVER (PARTITION BY q.priority ORDER BY q.id) - 1 AS k
-        FROM (SELECT j.id, j.priority FROM jobs j
-              WHERE j.job_status_id = {queued} AND j.owner_id = o.owner_id{kinds}
-              ORDER BY j.priority DESC, j.id LIMIT :window) q
-    ) h
-    WHERE o.owner_id IS NOT NULL
-    ORDER BY h.priority DESC, turn, h.id
-    LIMIT :window
-), picked AS (
+    return (
+        fair_share_sql(window, with_kinds)
+        + f""", picked AS (
     SELECT j.id, k.turn, k.priority FROM ranked k JOIN jobs j ON j.id = k.id
-    WHERE j.job_status_id = {queued}
+    WHERE j.job_status_id = {int(JobStatus.QUEUED)}
     ORDER BY k.priority DESC, k.turn, k.id
-    LIMIT :limit
+    LIMIT {int(limit)}
     FOR UPDATE OF j SKIP LOCKED
 ), claimed AS (
-    UPDATE jobs SET job_status_id = :claimed, lease_holder = :holder, lease_expires_at = now() + :lease,
+    UPDATE jobs SET job_status_id = %(claimed)s, lease_holder = %(holder)s, lease_expires_at = now() + %(lease)s,
                     attempts = jobs.attempts + 1, updated_at = now()
     FROM picked WHERE jobs.id = picked.id
     RETURNING {job_columns("jobs")}
 ), ev AS (
     INSERT INTO job_events (job_id, job_event_kind_id, attempt_no, data)
-    SELECT id, :event, attempts, jsonb_build_object('holder', CAST(:holder AS text)) FROM claimed
+    SELECT id, %(event)s, attempts, jsonb_build_object('holder', CAST(%(holder)s AS text)) FROM claimed
     RETURNING id, job_id
 )
 SELECT {job_columns("c")}, {notice}
 FROM claimed c JOIN picked p ON p.id = c.id JOIN ev ON ev.job_id = c.id
 ORDER BY p.priority DESC, p.turn, p.id
 """
+    )
 
 
-_CLAIM = {False: text(_claim_sql(False)), True: text(_claim_sql(True))}
+@functools.cache
+def _claim_statement(limit: int, with_kinds: bool) -> str:
+    return _claim_sql(limit + CLAIM_SLACK, limit, with_kinds)
 
 
 def claim(
@@ -120,20 +102,22 @@ def claim(
     limit: int = 1,
     kinds: Sequence[JobKind] | None = None,
 ) -> list[ClaimedJob]:
-    """Lease up to `limit` queued jobs to `holder` (unique per dispatcher run, e.g. `host:pid:random`)."""
+    """Lease up to `limit` queued jobs to `holder` (unique per dispatcher run, e.g. `host:pid:random`).
+
+    The statement is prepared (LIMITs are literals, one statement per `limit`), so after a few
+    claims PostgreSQL reuses a generic plan instead of planning each claim.
+    """
     if lease <= timedelta(0) or limit < 1:
         raise ValueError("claim needs a positive lease and limit")
     params: dict[str, Any] = {
         "claimed": int(JobStatus.CLAIMED),
         "holder": holder,
         "lease": lease,
-        "limit": limit,
-        "window": limit + CLAIM_SLACK,
         "event": int(JobEventKind.CLAIMED),
     }
     if kinds:
         params["kinds"] = [int(k) for k in kinds]
-    rows = conn.execute(_CLAIM[bool(kinds)], params).all()
+    rows = run(conn, _claim_statement(limit, bool(kinds)), params)
     return [ClaimedJob(job, job.attempts) for job in map(job_from_row, rows)]
 
 
@@ -158,7 +142,7 @@ def held_jobs(conn: Connection, holder: str) -> list[JobRow]:
 
 
 def _set_clause(to: JobStatus) -> str:
-    sets = ["job_status_id = :to", "updated_at = now()", "error = COALESCE(:error, jobs.error)"]
+    sets = ["job_status_id = %(to)s", "updated_at = now()", "error = COALESCE(%(error)s, jobs.error)"]
     if to not in HELD:  # terminal or queued again: the lease ends
         sets += ["lease_holder = NULL", "lease_expires_at = NULL"]
     if to in TERMINAL:
@@ -167,7 +151,7 @@ def _set_clause(to: JobStatus) -> str:
         sets.append("started_at = COALESCE(jobs.started_at, now())")
     if to is JobStatus.QUEUED:  # released before reaching a server: not an attempt unless one was recorded
         sets.append(
-            "attempts = jobs.attempts - CASE WHEN jobs.job_status_id = ANY(:pre_submit) AND NOT EXISTS ("
+            "attempts = jobs.attempts - CASE WHEN jobs.job_status_id = ANY(%(pre_submit)s) AND NOT EXISTS ("
             "SELECT 1 FROM job_attempts a WHERE a.job_id = jobs.id AND a.attempt_no = jobs.attempts) "
             "THEN 1 ELSE 0 END"
         )
@@ -178,25 +162,26 @@ def _transition_sql(to: JobStatus) -> str:
     attempt_ends = to not in HELD or to is LOST
     finished = "now()" if attempt_ends else "NULL"
     notice = NOTICE_SQL.format(
-        job="u.id", status=f"'{to.code}'", owner="u.owner_id", event="CAST(:event_code AS text)", event_id="ev.id"
+        job="u.id", status=f"'{to.code}'", owner="u.owner_id", event="CAST(%(event_code)s AS text)", event_id="ev.id"
     )
     return f"""
 WITH u AS (
     UPDATE jobs SET {_set_clause(to)}
-    WHERE id = :id AND lease_holder = :holder AND job_status_id = ANY(:from)
+    WHERE id = %(id)s AND lease_holder = %(holder)s AND job_status_id = ANY(%(from)s)
     RETURNING {job_columns("jobs")}
 ), att AS (
-    UPDATE job_attempts a SET job_status_id = :to, finished_at = {finished}, error = COALESCE(:error, a.error)
+    UPDATE job_attempts a SET job_status_id = %(to)s, finished_at = {finished},
+                              error = COALESCE(%(error)s, a.error)
     FROM u WHERE a.job_id = u.id AND a.attempt_no = u.attempts AND a.finished_at IS NULL
 ), ev AS (
     INSERT INTO job_events (job_id, job_event_kind_id, attempt_no, data)
-    SELECT id, :event, attempts, CAST(:data AS jsonb) FROM u RETURNING id
+    SELECT id, %(event)s, attempts, CAST(%(data)s AS jsonb) FROM u RETURNING id
 )
 SELECT {job_columns("u")}, {notice} FROM u, ev
 """
 
 
-_TRANSITIONS = {to: text(_transition_sql(to)) for to in JobStatus}
+_TRANSITIONS = {to: _transition_sql(to) for to in JobStatus}
 
 
 def _refusal(conn: Connection, job_id: int, holder: str, to: JobStatus) -> Exception:
@@ -227,7 +212,8 @@ def transition(
     job_attempts row follows the job's state. Returns the job as it is now (see `cancel_requested`).
     """
     allowed = [s for s in HELD if can_transition(s, to)]
-    row = conn.execute(
+    rows = run(
+        conn,
         _TRANSITIONS[to],
         {
             "id": job_id,
@@ -240,10 +226,10 @@ def transition(
             "data": to_json(data),
             "pre_submit": _ids(PRE_SUBMIT),
         },
-    ).one_or_none()
-    if row is None:
+    )
+    if not rows:
         raise _refusal(conn, job_id, holder, to)
-    return job_from_row(row)
+    return job_from_row(rows[0])
 
 
 def release(conn: Connection, job_id: int, holder: str, reason: str = "no server free") -> JobRow:

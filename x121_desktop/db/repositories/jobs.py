@@ -10,7 +10,8 @@ state appends a `job_events` row and NOTIFYs channel `x121_jobs` in the caller's
     renew_leases(conn, holder, lease) -> int             heartbeat
     release(conn, job_id, holder)                        back to QUEUED, not an attempt
     transition(conn, job_id, holder, to, event, data, error=None)   holder only, state machine checked
-    record_attempt / append_event / add_output / record_node_timing / record_cost
+    record_attempt / append_event / add_output / record_node_timings / record_cost   (job_runs)
+    claim_placed(conn, holder, lease, servers, capacity, plan)   claim for a server (job_dispatch)
     reclaim_expired(conn) -> list[JobId]                 exactly once, owner notified
     request_cancel(conn, job_id, by_user) -> CancelOutcome
     find_cache_hit(conn, cache_key) / record_cache_hit(conn, NewJob, source)
@@ -19,14 +20,13 @@ state appends a `job_events` row and NOTIFYs channel `x121_jobs` in the caller's
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from x121_desktop.core.enums import JobEventKind, JobStatus
 from x121_desktop.core.ids import FileId
 from x121_desktop.core.orchestration.states import TERMINAL
+from x121_desktop.db.repositories.job_dispatch import JobPlan, PlacedClaim, claim_placed
 from x121_desktop.db.repositories.job_events import NOTICE_SQL, job_events, log_event, notify_owner, to_json
 from x121_desktop.db.repositories.job_leases import (
     HELD,
@@ -55,6 +55,7 @@ from x121_desktop.db.repositories.job_records import (
     job_columns,
     job_from_row,
 )
+from x121_desktop.db.repositories.job_runs import record_cost, record_node_timings
 
 __all__ = [
     "CHANNEL",
@@ -64,13 +65,16 @@ __all__ = [
     "JobFilter",
     "JobNotFound",
     "JobOutputRow",
+    "JobPlan",
     "JobRow",
     "LeaseLost",
     "NewJob",
+    "PlacedClaim",
     "ReclaimedJob",
     "add_output",
     "append_event",
     "claim",
+    "claim_placed",
     "enqueue",
     "find_cache_hit",
     "get_job",
@@ -83,7 +87,7 @@ __all__ = [
     "record_attempt",
     "record_cache_hit",
     "record_cost",
-    "record_node_timing",
+    "record_node_timings",
     "release",
     "renew_leases",
     "request_cancel",
@@ -257,28 +261,3 @@ def request_cancel(conn: Connection, job_id: int, by_user: int) -> CancelOutcome
     )
     log_event(conn, job_id, JobEventKind.CANCELLED, status=JobStatus.CANCELLED, owner_id=owner, data=data)
     return CancelOutcome.CANCELLED
-
-
-def record_node_timing(
-    conn: Connection, job_id: int, server_id: int, node_id: str, class_type: str, seconds: float
-) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO node_timings (job_id, node_id, class_type, server_id, seconds) "
-            "VALUES (:job, :node, :cls, :server, :seconds)"
-        ),
-        {"job": job_id, "node": node_id, "cls": class_type, "server": server_id, "seconds": max(0.0, seconds)},
-    )
-
-
-def record_cost(conn: Connection, job_id: int, server_id: int, gpu_seconds: float, rate_per_hour: Decimal) -> Decimal:
-    """Bill GPU time at the server's rate; returns the cost (4 decimals)."""
-    cost = (Decimal(str(max(0.0, gpu_seconds))) * rate_per_hour / 3600).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-    conn.execute(
-        text(
-            "INSERT INTO cost_records (job_id, server_id, gpu_seconds, rate_per_hour, cost) "
-            "VALUES (:job, :server, :secs, :rate, :cost)"
-        ),
-        {"job": job_id, "server": server_id, "secs": max(0.0, gpu_seconds), "rate": rate_per_hour, "cost": cost},
-    )
-    return cost

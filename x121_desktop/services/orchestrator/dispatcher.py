@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
+import functools
 import logging
 import os
 import socket
@@ -25,29 +25,29 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from queue import Queue
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from x121_desktop.comfy.stream import (
-    ServerEvent,
-    ServerRestarted,
-)
+from x121_desktop.comfy.stream import ServerEvent, ServerRestarted
 from x121_desktop.core.enums import JobEventKind, JobStatus, ServerStatus
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId, ServerId
-from x121_desktop.core.orchestration.placement import PlacementOutcome, choose_server, explain_refusal, rank_servers
+from x121_desktop.core.orchestration.states import TERMINAL
+from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.notify import JobListener, JobNotice, Notice
-from x121_desktop.services.orchestrator import records as rec
+from x121_desktop.db.repositories import job_leases, job_runs, server_capabilities
+from x121_desktop.services.orchestrator.claims import Claim, Claimer
 from x121_desktop.services.orchestrator.fleet import (
     Fleet,
     ServerHandle,
-    active_counts,
     load_servers,
     mark_server,
-    measured_speeds,
     pump,
+    store_capabilities,
 )
 from x121_desktop.services.orchestrator.runner import CancelRequested, JobRunner, ServerDown
 from x121_desktop.services.storage import MediaStore
@@ -58,7 +58,8 @@ if TYPE_CHECKING:
     from x121_desktop.services.bootstrap import Studio
 
 log = logging.getLogger(__name__)
-CANDIDATES = 8
+IDLE_PROBE_S = 5.0
+"""Health probe interval of a server holding none of our submitted jobs (1 s while it does)."""
 
 
 @dataclass
@@ -67,8 +68,10 @@ class DispatchStats:
     finished: dict[str, int] = field(default_factory=dict)
     refused: int = 0
     overhead_ms: list[float] = field(default_factory=list)
-    claim_ms: list[float] = field(default_factory=list)
     """Per job: claim transaction start → POST /prompt accepted."""
+    claim_ms: list[float] = field(default_factory=list)
+    phases: dict[str, list[float]] = field(default_factory=dict)
+    """Where overhead_ms goes, per job: `start` (claim → runner running), `upload`, `submit` (POST + SUBMITTED)."""
 
 
 def make_holder() -> str:
@@ -101,10 +104,13 @@ class Dispatcher:
         self.lost_after_s, self.max_jobs, self.once, self.grace_s = lost_after_s, max_jobs, once, grace_s
         self.events: Queue[ServerEvent] = Queue()
         self.fleet: Fleet = Fleet([], self.holder, self.events)
+        self.claimer = Claimer(self.engine, self.fleet, self.holder, lease_s)
         self.stats = DispatchStats()
         self.runners: dict[JobId, tuple[JobRunner, asyncio.Task[JobStatus | None]]] = {}
         self._by_prompt: dict[str, JobRunner] = {}
         self._claim_started: dict[JobId, float] = {}
+        self.claimed_at: dict[JobId, float] = {}
+        self._probed: dict[ServerId, float] = {}
         self._wake = asyncio.Event()
         self._down: set[ServerId] = set()
         self._speeds: dict[ServerId, float] = {}
@@ -119,11 +125,14 @@ class Dispatcher:
             if entry is not None and not entry[0].cancel:
                 entry[0].cancel = True
                 entry[0].signals.put_nowait(CancelRequested())
-        if not isinstance(notice, JobNotice) or notice.status in (JobStatus.QUEUED, *rec.TERMINAL, JobStatus.LOST):
+        if not isinstance(notice, JobNotice) or notice.status in (JobStatus.QUEUED, *TERMINAL, JobStatus.LOST):
             self._wake.set()
 
     def follow(self, runner: JobRunner) -> None:
         self._by_prompt[runner.pid] = runner
+
+    def note(self, phase: str, since: float) -> None:
+        self.stats.phases.setdefault(phase, []).append((time.perf_counter() - since) * 1000.0)
 
     def note_submitted(self, runner: JobRunner) -> None:
         started = self._claim_started.pop(runner.job.id, None)
@@ -166,18 +175,20 @@ class Dispatcher:
         return self.stats
 
     async def _start(self) -> None:
-        def load() -> list[Any]:
+        def load() -> tuple[list[Any], dict[int, server_capabilities.Capabilities]]:
             with self.engine.connect() as conn:
                 rows = load_servers(conn, self.server_names)
                 enabled = conn.execute(text("SELECT count(*) FROM comfy_servers WHERE is_enabled")).scalar_one()
                 self._covers_all = len(rows) == enabled
-                self._speeds = measured_speeds(conn)
-                return rows
+                self._speeds = {ServerId(k): v for k, v in job_runs.mean_job_seconds(conn).items()}
+                return rows, server_capabilities.load(conn, [r.id for r in rows])
 
-        rows = await self.runtime.run(self.runtime.db_read, load)
+        rows, stored = await self.runtime.run(self.runtime.db_read, load)
         if not rows:
             raise X121Error("No ComfyUI server is registered", "Register one with `x121 server add NAME URL`.")
         self.fleet = Fleet(rows, self.holder, self.events)
+        self.claimer = Claimer(self.engine, self.fleet, self.holder, self.lease_s)
+        self.fleet.use_stored(stored)
         self.fleet.start()
         await asyncio.gather(
             *(self.runtime.run(self.runtime.io, self.fleet.check_health, h) for h in self.fleet.handles.values())
@@ -192,9 +203,9 @@ class Dispatcher:
             claimed = await self.runtime.run(self.db_pool, self._claim_tx)
             if claimed is not None:
                 idle_rounds = 0
-                job, handle, resolved = claimed
+                job = claimed.job
                 self.stats.claimed += 1
-                runner = JobRunner(self, job, handle, resolved)
+                runner = JobRunner(self, job, claimed.handle, claimed.resolved)
                 task = asyncio.create_task(self._run_one(runner), name=f"x121-job-{job.id}")
                 self.runners[job.id] = (runner, task)
                 continue
@@ -218,6 +229,8 @@ class Dispatcher:
             outcome = None
         finally:
             self.runners.pop(runner.job.id, None)
+            self.claimer.work.pop(runner.job.id, None)
+            self.claimed_at.pop(runner.job.id, None)
             self.unwatch(runner)
             self._claim_started.pop(runner.job.id, None)
             self._wake.set()
@@ -233,8 +246,11 @@ class Dispatcher:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-                def give_back(conn: Connection, jid: JobId = job_id) -> bool:
-                    return rec.release(conn, jid, self.holder, "dispatcher stopping")
+                def give_back(conn: Connection, jid: JobId = job_id) -> object:
+                    try:
+                        return job_leases.release(conn, jid, self.holder, "dispatcher stopping")
+                    except X121Error:
+                        return None  # no longer ours
 
                 await self.runtime.run(self.db_pool, self._tx, give_back)
         tasks = [t for _, t in self.runners.values()]
@@ -249,73 +265,14 @@ class Dispatcher:
 
     # ------------------------------------------------------------ claiming
 
-    def _claim_tx(self) -> tuple[rec.JobRow, ServerHandle, rec.Resolved] | None:
-        started = time.perf_counter()
-        with self.engine.begin() as conn:
-            counts = active_counts(conn)
-            free = [
-                h
-                for h in self.fleet.handles.values()
-                if h.healthy and h.id not in self._down and counts.get(h.id, 0) < h.row.capacity
-            ]
-            if not free:
-                return None
-            for job in rec.candidates(conn, CANDIDATES):
-                placed = self._place(conn, job, counts)
-                if placed is not None:
-                    self._claim_started[job.id] = started
-                    self.stats.claim_ms.append((time.perf_counter() - started) * 1000.0)
-                    return placed
-        return None
-
-    def _place(
-        self, conn: Connection, job: rec.JobRow, counts: dict[ServerId, int]
-    ) -> tuple[rec.JobRow, ServerHandle, rec.Resolved] | None:
-        try:
-            workflow = rec.load_workflow(conn, job)
-            prompt = rec.render_prompt(job, workflow)
-            files = rec.input_files(conn, job)
-        except X121Error as exc:
-            self._refuse(conn, job, exc.sentence, [exc.sentence])
-            return None
-        needs = self.fleet.needs(prompt)
-        snaps = self.fleet.snapshots(counts, self._down, self._speeds)
-        if needs is None or snaps is None:
-            return None  # capabilities not read yet: decide on the next round
-        placement = choose_server(needs, snaps)
-        if placement.outcome is PlacementOutcome.IMPOSSIBLE and self._covers_all:
-            self._refuse(conn, job, explain_refusal(placement), [str(r) for r in placement.refusals])
-        if not placement.placed:
-            return None
-        ranked = [self.fleet.handles[ServerId(s.server_id)] for s in rank_servers(needs, snaps)]
-        if job.attempts:  # servers it was lost on go last
-            lost = {
-                ServerId(r.server_id)
-                for r in conn.execute(
-                    text("SELECT server_id FROM job_attempts WHERE job_id = :j AND job_status_id = :l"),
-                    {"j": job.id, "l": int(JobStatus.LOST)},
-                )
-            }
-            ranked.sort(key=lambda h: h.id in lost)
-        for handle in ranked:
-            conn.execute(text("SELECT pg_advisory_xact_lock(121, :s)"), {"s": handle.id})
-            busy = conn.execute(
-                text(f"SELECT count(*) FROM jobs WHERE server_id = :s AND job_status_id IN ({rec._ACTIVE_SQL})"),
-                {"s": handle.id},
-            ).scalar_one()
-            if busy < handle.row.capacity:
-                handle.loaded = needs.models
-                return self._assign(conn, job, handle), handle, rec.Resolved(workflow, files)
-        return None
-
-    def _assign(self, conn: Connection, job: rec.JobRow, handle: ServerHandle) -> rec.JobRow:
-        attempts = rec.assign(conn, job.id, self.holder, handle.id, handle.row.name, self.lease_s)
-        return dataclasses.replace(job, attempts=attempts)
-
-    def _refuse(self, conn: Connection, job: rec.JobRow, sentence: str, reasons: list[str]) -> None:
-        if rec.fail_unclaimed(conn, job.id, sentence, reasons):
-            rec.notify_owner(conn, job.id, JobStatus.FAILED, sentence, {"refused": True, "reasons": reasons})
-            self.stats.refused += 1
+    def _claim_tx(self) -> Claim | None:
+        claim = self.claimer.claim(self._down, self._speeds, self._covers_all)
+        self.stats.refused = self.claimer.refused
+        if claim is not None:
+            self._claim_started[claim.job.id] = claim.started
+            self.claimed_at[claim.job.id] = time.perf_counter()
+            self.stats.claim_ms.append((self.claimed_at[claim.job.id] - claim.started) * 1000.0)
+        return claim
 
     # ------------------------------------------------------------ background tasks
 
@@ -335,7 +292,7 @@ class Dispatcher:
         if handle is None:
             return
         if isinstance(ev, ServerRestarted):
-            handle.info = None  # capabilities are read again before the next placement
+            handle.stale = True  # capabilities are read again (and stored) by the next health probe
             for runner in list(self._by_prompt.values()):
                 if runner.handle is handle:
                     runner.signals.put_nowait(item)
@@ -346,8 +303,8 @@ class Dispatcher:
             mine = list(self.runners)
 
             def beat(conn: Connection, mine: list[JobId] = mine) -> tuple[set[JobId], set[JobId], list[JobId]]:
-                held, cancel = rec.renew(conn, self.holder, mine, self.lease_s)
-                return held, cancel, rec.reclaim_expired(conn)
+                held, cancel = job_runs.renew(conn, self.holder, mine, timedelta(seconds=self.lease_s))
+                return held, cancel, job_leases.reclaim_expired(conn)
 
             try:
                 held, cancel, reclaimed = await self.runtime.run(self.db_pool, self._tx, beat)
@@ -368,12 +325,21 @@ class Dispatcher:
                     entry[1].cancel()
 
     async def _health(self, stop: asyncio.Event) -> None:
+        """Probe each server (GET /system_stats): every second while it runs one of our jobs or is down,
+        else every IDLE_PROBE_S; re-read capabilities after a restart and store them."""
         while True:
             await asyncio.sleep(1.0)
+            busy = {r.handle.id for r, _ in self.runners.values() if r.submitted}
             for handle in list(self.fleet.handles.values()):
+                due = handle.id in busy or handle.id in self._down or not handle.healthy
+                if not due and time.monotonic() - self._probed.get(handle.id, 0.0) < IDLE_PROBE_S:
+                    continue
+                self._probed[handle.id] = time.monotonic()
                 ok = await self.runtime.run(self.runtime.io, self.fleet.check_health, handle)
-                if ok and handle.info is None:
+                if ok and handle.stale:
                     await self.runtime.run(self.runtime.io, self.fleet.refresh_info, handle)
+                if handle.dirty:
+                    await self._store_capabilities(handle)
                 if ok and handle.id in self._down:
                     self._down.discard(handle.id)
                     await self._mark(handle.id, ServerStatus.ONLINE, True)
@@ -384,6 +350,14 @@ class Dispatcher:
                     for runner, _ in list(self.runners.values()):
                         if runner.handle is handle and runner.submitted:
                             runner.signals.put_nowait(ServerDown(reason))
+
+    async def _store_capabilities(self, handle: ServerHandle) -> None:
+        """What the server offers after a (re)connect, for every dispatcher and `x121 server list`."""
+        handle.dirty = False
+        try:
+            await self.runtime.run(self.db_pool, self._tx, functools.partial(store_capabilities, handle=handle))
+        except DBAPIError as exc:  # a login that may not record capabilities still dispatches
+            log.warning("could not store the capabilities of %s: %s", handle.row.name, translate_db_error(exc).sentence)
 
     async def _mark(self, server_id: ServerId, status: ServerStatus, seen: bool) -> None:
         def mark(conn: Connection) -> None:

@@ -1,15 +1,19 @@
 """The servers one dispatcher drives: rows from the database plus live health and capabilities.
 
 Each server gets an HTTP client and one WebSocket stream whose client_id is unique to this
-dispatcher, so execution messages of prompts we submitted reach only us. Capabilities come
-from the server's own /object_info (re-read when it restarts) and decide placement: a job goes
-only where every node type and model it names exists. Speed is measured from recorded node
-timings (seconds per job on that server); a server with no history uses its speed factor.
+dispatcher, so execution messages of prompts we submitted reach only us. Capabilities decide
+placement (a job goes only where every node type and model it names exists): the stored
+`server_capabilities` (written by `x121 server check`) when the server has any, else the server's
+own /object_info, read once; after a restart /object_info is read again and stored (`dirty`).
+Speed is measured from recorded node timings (seconds per job on that server); a server with no
+history uses its speed factor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import queue
 import threading
@@ -24,20 +28,19 @@ from x121_desktop.comfy.client import ComfyClient, normalize_url
 from x121_desktop.comfy.needs import capabilities_of, needs_of
 from x121_desktop.comfy.object_info import ObjectInfo
 from x121_desktop.comfy.stream import ComfyStream, ServerEvent
-from x121_desktop.core.enums import JobStatus, ServerStatus
+from x121_desktop.core.enums import ServerStatus
 from x121_desktop.core.errors import ComfyError, ConfigError
 from x121_desktop.core.ids import ServerId
 from x121_desktop.core.orchestration.placement import JobNeeds, ModelRef, ServerSnapshot
+from x121_desktop.db.repositories import server_capabilities
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 log = logging.getLogger(__name__)
 
-ACTIVE_SQL = ",".join(
-    str(int(s))
-    for s in (JobStatus.CLAIMED, JobStatus.UPLOADING, JobStatus.SUBMITTED, JobStatus.RUNNING, JobStatus.DOWNLOADING)
-)
+NO_INFO = ObjectInfo({}, "<no /object_info>")
+"""Classifies prompt inputs by name and value only (see `comfy.needs.needs_of`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,12 @@ class ServerHandle:
     last_ok: float = field(default_factory=time.monotonic)
     seconds_per_job: float | None = None
     capabilities: tuple[frozenset[str], frozenset[ModelRef]] | None = None
-    """(node types, model files) from its /object_info, read again when it restarts."""
+    """(node types, model files): stored ones, or from its /object_info (read again when it restarts)."""
+    info_hash: str | None = None
+    stale: bool = False
+    """It restarted: read its /object_info again."""
+    dirty: bool = False
+    """Capabilities were read from the server and differ from what is stored: store them."""
     loaded: frozenset[ModelRef] = frozenset()
     """Models the last job we sent there named (ComfyUI keeps them loaded)."""
 
@@ -97,29 +105,6 @@ def load_servers(conn: Connection, names: list[str] | None) -> list[ServerRow]:
     return chosen
 
 
-def active_counts(conn: Connection) -> dict[ServerId, int]:
-    rows = conn.execute(
-        text(
-            f"SELECT server_id, count(*) AS n FROM jobs WHERE job_status_id IN ({ACTIVE_SQL}) "
-            "AND server_id IS NOT NULL GROUP BY server_id"
-        )
-    ).all()
-    return {ServerId(r.server_id): int(r.n) for r in rows}
-
-
-def measured_speeds(conn: Connection) -> dict[ServerId, float]:
-    """Mean seconds per job over each server's last 50 timed jobs."""
-    rows = conn.execute(
-        text(
-            "SELECT server_id, avg(total) AS s FROM ("
-            "  SELECT server_id, job_id, sum(seconds) AS total,"
-            "         row_number() OVER (PARTITION BY server_id ORDER BY max(id) DESC) AS rn"
-            "  FROM node_timings GROUP BY server_id, job_id) t WHERE rn <= 50 GROUP BY server_id"
-        )
-    ).all()
-    return {ServerId(r.server_id): float(r.s) for r in rows}
-
-
 class Fleet:
     """Live handles for the servers this dispatcher may use. Blocking methods run on the io executor."""
 
@@ -145,29 +130,40 @@ class Fleet:
 
     # ------------------------------------------------------------ capabilities
 
+    def use_stored(self, stored: Mapping[int, tuple[frozenset[str], frozenset[ModelRef]]]) -> None:
+        """Capabilities from `server_capabilities`, for the servers that have any."""
+        for server_id, caps in stored.items():
+            handle = self.handles.get(ServerId(server_id))
+            if handle is not None:
+                handle.capabilities = caps
+
     def refresh_info(self, handle: ServerHandle) -> None:
-        """Read /object_info when first needed and again after the server restarted."""
+        """Read /object_info when no capabilities are known, and again after the server restarted."""
         try:
             marker = handle.client.boot_marker()
             if handle.info is not None and marker == handle.info_marker and marker is not None:
+                handle.stale = False
                 return
             raw = handle.client.object_info(refresh=handle.info is not None)
             handle.info = ObjectInfo.from_dict(raw, handle.client.url)
-            handle.capabilities = capabilities_of(handle.info)
-            handle.info_marker = marker
+            caps = capabilities_of(handle.info)
+            if caps != handle.capabilities:
+                canonical = json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+                handle.info_hash = hashlib.sha256(canonical).hexdigest()
+                handle.capabilities, handle.dirty = caps, True
+            handle.info_marker, handle.stale = marker, False
         except ComfyError as exc:
             log.warning("%s", exc.sentence)
             handle.healthy = False
 
-    def needs(self, prompt: Mapping[str, Any]) -> JobNeeds | None:
-        """Node types and models the prompt needs (None until some server's /object_info is known)."""
-        info = next((h.info for h in self.handles.values() if h.info is not None), None)
-        return None if info is None else needs_of(prompt, info)
+    def needs(self, prompt: Mapping[str, Any]) -> JobNeeds:
+        """Node types and models the prompt needs (inputs classified by a live /object_info when one is read)."""
+        info = next((h.info for h in self.handles.values() if h.info is not None), NO_INFO)
+        return needs_of(prompt, info)
 
-    def snapshots(
-        self, active: Mapping[ServerId, int], down: set[ServerId], speeds: Mapping[ServerId, float]
-    ) -> list[ServerSnapshot] | None:
-        """Every server as placement sees it now; None while one's capabilities are unknown."""
+    def snapshots(self, down: set[ServerId], speeds: Mapping[ServerId, float]) -> list[ServerSnapshot] | None:
+        """Every server as placement sees it now (slots are counted by the claim); None while one's capabilities
+        are unknown."""
         snaps: list[ServerSnapshot] = []
         for h in self.handles.values():
             if h.capabilities is None:
@@ -179,7 +175,7 @@ class Fleet:
                     server_id=int(h.id),
                     name=h.row.name,
                     status=ServerStatus.ONLINE if up else ServerStatus.OFFLINE,
-                    free_slots=h.row.capacity - active.get(h.id, 0),
+                    free_slots=h.row.capacity,
                     node_types=h.capabilities[0],
                     models=h.capabilities[1],
                     loaded_models=h.loaded,
@@ -200,9 +196,15 @@ class Fleet:
             return False
         handle.healthy = True
         handle.last_ok = time.monotonic()
-        if handle.info is None:
+        if handle.capabilities is None:
             self.refresh_info(handle)
         return True
+
+
+def store_capabilities(conn: Connection, handle: ServerHandle) -> None:
+    if handle.capabilities is not None:
+        nodes, models = handle.capabilities
+        server_capabilities.store(conn, handle.id, nodes, models, handle.info_hash)
 
 
 def mark_server(conn: Connection, server_id: ServerId, status: ServerStatus, seen: bool) -> None:

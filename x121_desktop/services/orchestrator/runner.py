@@ -23,6 +23,8 @@ from x121_desktop.comfy.errors import PromptRejected
 from x121_desktop.comfy.stream import PromptFinishedOffline, PromptLost, ServerEvent, ServerRestarted
 from x121_desktop.core.enums import JobEventKind, JobStatus, RetentionClass
 from x121_desktop.core.errors import ComfyError
+from x121_desktop.core.ids import ServerId
+from x121_desktop.db.repositories import job_leases, job_runs
 from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.storage import kind_for
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from x121_desktop.comfy.rest import HistoryEntry
+    from x121_desktop.db.repositories.job_records import JobRow
     from x121_desktop.services.orchestrator.dispatcher import Dispatcher
     from x121_desktop.services.orchestrator.fleet import ServerHandle
 
@@ -72,7 +75,7 @@ class _Timing:
 
 
 class JobRunner:
-    def __init__(self, dispatcher: Dispatcher, job: rec.JobRow, handle: ServerHandle, resolved: rec.Resolved) -> None:
+    def __init__(self, dispatcher: Dispatcher, job: JobRow, handle: ServerHandle, resolved: rec.Resolved) -> None:
         self.d = dispatcher
         self.workflow = resolved.workflow
         self.files = resolved.files
@@ -88,7 +91,7 @@ class JobRunner:
 
     @property
     def pid(self) -> str:
-        return self.job.prompt_id
+        return str(self.job.prompt_id)
 
     # ------------------------------------------------------------ db helpers
 
@@ -101,7 +104,7 @@ class JobRunner:
 
     async def _to(self, to: JobStatus, kind: JobEventKind, data: dict[str, Any] | None = None, **kw: Any) -> None:
         def change(conn: Connection) -> bool:
-            return rec.transition(conn, self.job.id, self.d.holder, to, kind, data, **kw)
+            return rec.move(conn, self.job.id, self.d.holder, to, kind, data, **kw)
 
         if not await self._write(change):
             raise LeaseLost(self.job.id)
@@ -126,11 +129,15 @@ class JobRunner:
                 return found
         if self.cancel:
             return await self._cancelled("before submit")
+        if (claimed := self.d.claimed_at.pop(self.job.id, None)) is not None:
+            self.d.note("start", claimed)
         try:
             names: dict[str, str] = {}
             if self.files:  # the state change is written while the bytes travel
+                began = time.perf_counter()
                 moved = self._to(JobStatus.UPLOADING, JobEventKind.UPLOADED, {"server": self.handle.row.name})
                 _, names = await asyncio.gather(moved, self._upload())
+                self.d.note("upload", began)
             self.prompt = rec.render_prompt(self.job, self.workflow, names)
             self.handle.stream.watch(self.pid)
             self.d.follow(self)  # route its messages before they can arrive
@@ -139,7 +146,9 @@ class JobRunner:
             # job asks the server for that id first. Both happen at once; messages wait in `signals`.
             moved = self._to(JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"server": self.handle.row.name})
             posted = self._io(lambda: self.handle.client.submit(self.prompt, prompt_id=self.pid))
+            began = time.perf_counter()
             await asyncio.gather(moved, posted)
+            self.d.note("submit", began)
             self.d.note_submitted(self)
         except PromptRejected as exc:
             return await self._failed(exc.sentence, {"rejected": True})
@@ -149,9 +158,9 @@ class JobRunner:
 
     async def _upload(self) -> dict[str, str]:
         names: dict[str, str] = {}
-        for target, (sha256, rel_path) in self.files.items():
+        for target, stored in self.files.items():
 
-            def one(sha: str = sha256, rel: str = rel_path) -> str:
+            def one(sha: str = stored.sha256, rel: str = stored.rel_path) -> str:
                 path = self.d.store.path_of(rel)
                 return self.handle.client.upload(path, name=f"x121_{sha[:20]}{path.suffix}").annotated_path
 
@@ -162,7 +171,7 @@ class JobRunner:
         """Collect or follow a run of this prompt_id that an earlier attempt left on some server."""
         servers = await self.d.runtime.run(self.d.runtime.db_read, self._attempt_servers)
         for server_id in [*servers, self.handle.id]:
-            handle = self.d.fleet.handles.get(server_id)
+            handle = self.d.fleet.handles.get(ServerId(server_id))
             if handle is None:
                 continue
             try:
@@ -172,7 +181,7 @@ class JobRunner:
                 continue
             if entry is not None or queued:
                 self.handle = handle
-                await self._write(rec.reassign, self.job.id, handle.id)
+                await self._write(job_runs.move_to_server, self.job.id, self.d.holder, handle.id)
                 self.submitted = True
                 await self._to(
                     JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"adopted": True, "server": handle.row.name}
@@ -183,9 +192,9 @@ class JobRunner:
                 return await self._follow()
         return None
 
-    def _attempt_servers(self) -> list[Any]:
+    def _attempt_servers(self) -> list[int]:
         with self.d.engine.connect() as conn:
-            return rec.attempt_servers(conn, self.job.id)
+            return job_runs.attempt_servers(conn, self.job.id)
 
     async def _follow(self) -> JobStatus | None:
         quiet = 0
@@ -266,12 +275,7 @@ class JobRunner:
         if now - self._last_progress < PROGRESS_EVERY_S:
             return
         self._last_progress = now
-        data = {"node": ev.node, "value": ev.value, "max": ev.max}
-
-        def add(conn: Connection) -> None:
-            rec.event(conn, self.job.id, JobEventKind.PROGRESS, data, self.attempt)
-
-        await self._write(add)
+        await self._write(rec.progress, self.job.id, self.d.holder, {"node": ev.node, "value": ev.value, "max": ev.max})
 
     def _interrupt(self) -> None:
         try:
@@ -308,12 +312,12 @@ class JobRunner:
             outputs = []
             for node_id, name, blob in blobs:
                 stored = self.d.store.record(conn, blob, kind=kind_for(name), retention=RetentionClass.WORKING)
-                rec.add_output(conn, self.job.id, node_id, stored.file_id)
+                job_leases.add_output(conn, self.job.id, self.d.holder, stored.file_id, node_id)
                 outputs.append({"node": node_id, "file_id": int(stored.file_id), "sha256": stored.sha256})
-            rec.add_timings(conn, self.job.id, server_id, timings)
-            rec.add_cost(conn, self.job.id, server_id, gpu_s)
+            job_runs.record_node_timings(conn, self.job.id, server_id, timings)
+            job_runs.record_cost(conn, self.job.id, server_id, round(gpu_s, 3))
             data = {"outputs": outputs, "gpu_seconds": round(gpu_s, 3), "server": self.handle.row.name}
-            return rec.transition(conn, self.job.id, self.d.holder, JobStatus.SUCCEEDED, JobEventKind.SUCCEEDED, data)
+            return rec.move(conn, self.job.id, self.d.holder, JobStatus.SUCCEEDED, JobEventKind.SUCCEEDED, data)
 
         if not await self._write(store):
             raise LeaseLost(self.job.id)
@@ -334,7 +338,7 @@ class JobRunner:
         self.d.unwatch(self)
 
         def fail(conn: Connection) -> bool:
-            if not rec.transition(
+            if not rec.move(
                 conn,
                 self.job.id,
                 self.d.holder,
@@ -344,7 +348,7 @@ class JobRunner:
                 error=sentence,
             ):
                 return False
-            rec.notify_owner(conn, self.job.id, JobStatus.FAILED, sentence, data)
+            rec.tell_owner(conn, self.job.id, JobStatus.FAILED, sentence, data)
             return True
 
         if not await self._write(fail):
@@ -364,13 +368,11 @@ class JobRunner:
 
         def lose(conn: Connection) -> bool:
             data = {"reason": reason, "server": server, "will_redispatch": again}
-            if not rec.transition(
-                conn, self.job.id, self.d.holder, JobStatus.LOST, JobEventKind.LOST, data, error=reason
-            ):
+            if not rec.move(conn, self.job.id, self.d.holder, JobStatus.LOST, JobEventKind.LOST, data, error=reason):
                 return False
-            rec.notify_owner(conn, self.job.id, JobStatus.LOST, reason, {"lost": True, **data})
+            rec.tell_owner(conn, self.job.id, JobStatus.LOST, reason, {"lost": True, **data})
             if again:
-                return rec.transition(
+                return rec.move(
                     conn,
                     self.job.id,
                     self.d.holder,
@@ -383,7 +385,7 @@ class JobRunner:
                 if not self.job.redispatch_allowed
                 else (f"{reason}; it already used {self.job.attempts} of {self.job.max_attempts} attempts")
             )
-            return rec.transition(
+            return rec.move(
                 conn, self.job.id, self.d.holder, JobStatus.FAILED, JobEventKind.FAILED, {"error": why}, error=why
             )
 

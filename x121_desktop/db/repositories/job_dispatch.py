@@ -1,0 +1,333 @@
+"""Claiming a queued job *for a ComfyUI server*, in one transaction. Plain functions; never commits.
+
+This is the one queue path the dispatcher uses (`claim_placed`):
+
+1. Count the jobs holding a slot on each server (one statement). No server with a free slot:
+   return at once, nothing locked.
+2. Lock up to `window` queued jobs in fair-share order (`core.orchestration.fairshare`, the same
+   ranking as `job_leases.claim`) with `FOR UPDATE SKIP LOCKED`, without changing them yet.
+3. Ask the caller's `plan(job)` what each needs (`JobPlan`: node types, models, a work estimate);
+   an `X121Error` from it, or a placement no enabled server could ever take, refuses that job
+   before any GPU time (QUEUED → FAILED, reasons, owner notified).
+4. Choose job and server with `core.orchestration.placement` (capabilities, availability, model
+   affinity, speed) and the finish-time-aware rule `core.orchestration.finish.next_start`
+   (per-owner FIFO kept: only an owner's first remaining job may start).
+5. Re-count the chosen server's jobs under `pg_advisory_xact_lock(121, server_id)` (two dispatchers
+   never overfill one server) and assign: CLAIMED, lease, server, attempts + 1, attempt row,
+   CLAIMED event + NOTIFY, one statement.
+
+The hot statements run through psycopg with `prepare=True` (no per-claim parsing), and take their
+LIMITs as literals, so PostgreSQL settles on a cached generic plan instead of planning every claim.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from x121_desktop.core.enums import JobEventKind, JobStatus
+from x121_desktop.core.errors import X121Error
+from x121_desktop.core.orchestration.finish import QueuedWork, next_start
+from x121_desktop.core.orchestration.placement import (
+    DISPATCHABLE,
+    JobNeeds,
+    Placement,
+    PlacementOutcome,
+    ServerSnapshot,
+    capability_reasons,
+    choose_server,
+    explain_refusal,
+    rank_servers,
+)
+from x121_desktop.core.orchestration.states import ACTIVE
+from x121_desktop.db.repositories.job_events import NOTICE_SQL, log_event, notify_owner
+from x121_desktop.db.repositories.job_records import JobRow, job_columns, job_from_row
+
+ADVISORY_CLASS = 121
+"""pg_advisory_xact_lock(121, server_id) guards one server's slot count."""
+
+_QUEUED = int(JobStatus.QUEUED)
+_ACTIVE = ", ".join(str(i) for i in sorted(int(s) for s in ACTIVE))
+
+
+def fair_share_sql(window: int, kinds: bool = False) -> str:
+    """CTEs `owners`, `running`, `ranked` (`id, priority, turn`): the first `window` queued jobs in claim order.
+
+    Each owner's first `window` queued jobs (owners found by a skip scan of the partial index
+    `ix_jobs_queued_owner`) are ranked, so the cost grows with the number of owners, not with the
+    queue's length. With `kinds`, only jobs whose kind is in `%(kinds)s` count.
+    """
+    kind = " AND j.job_kind_id = ANY(%(kinds)s)" if kinds else ""
+    return f"""
+WITH RECURSIVE owners AS (
+    (SELECT owner_id FROM jobs WHERE job_status_id = {_QUEUED} ORDER BY owner_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.owner_id FROM jobs j WHERE j.job_status_id = {_QUEUED} AND j.owner_id > o.owner_id
+            ORDER BY j.owner_id LIMIT 1)
+    FROM owners o WHERE o.owner_id IS NOT NULL
+), running AS MATERIALIZED (
+    SELECT owner_id, count(*) AS n FROM jobs WHERE job_status_id IN ({_ACTIVE}) GROUP BY owner_id
+), ranked AS MATERIALIZED (
+    SELECT h.id, h.priority, COALESCE(r.n, 0) + h.k AS turn
+    FROM owners o
+    LEFT JOIN running r ON r.owner_id = o.owner_id
+    CROSS JOIN LATERAL (
+        SELECT q.id, q.priority, row_number() OVER (PARTITION BY q.priority ORDER BY q.id) - 1 AS k
+        FROM (SELECT j.id, j.priority FROM jobs j
+              WHERE j.job_status_id = {_QUEUED} AND j.owner_id = o.owner_id{kind}
+              ORDER BY j.priority DESC, j.id LIMIT {int(window)}) q
+    ) h
+    WHERE o.owner_id IS NOT NULL
+    ORDER BY h.priority DESC, turn, h.id
+    LIMIT {int(window)}
+)"""
+
+
+def run(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Execute `sql` (psycopg `%(name)s` style) as a prepared statement on this transaction's connection."""
+    raw: Any = conn.connection.driver_connection
+    cursor = raw.execute(sql, params or {}, prepare=True)
+    return list(cursor.fetchall()) if cursor.description is not None else []
+
+
+# ---------------------------------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """What the caller worked out about a locked candidate."""
+
+    needs: JobNeeds
+    work: float = 1.0
+    """Estimated work on a speed-1.0 server, in a unit shared by all jobs (e.g. pixel-frames)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    job: JobRow
+    sentence: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedClaim:
+    """What `claim_placed` did: at most one job claimed on a server, and any jobs refused on the way."""
+
+    job: JobRow | None = None
+    server_id: int | None = None
+    plan: JobPlan | None = None
+    refused: tuple[Refused, ...] = ()
+    placements: dict[int, Placement] = field(default_factory=dict)
+    """Job id → placement of every candidate looked at (why the others wait)."""
+
+
+# ---------------------------------------------------------------------------------------- statements
+
+_SLOTS = f"SELECT server_id, id FROM jobs WHERE job_status_id IN ({_ACTIVE}) AND server_id IS NOT NULL"
+
+
+def jobs_on_servers(conn: Connection) -> dict[int, list[int]]:
+    """Server id → ids of the jobs holding a slot on it."""
+    out: dict[int, list[int]] = {}
+    for server_id, job_id in run(conn, _SLOTS):
+        out.setdefault(int(server_id), []).append(int(job_id))
+    return out
+
+
+def _lock_sql(window: int) -> str:
+    return (
+        fair_share_sql(window)
+        + f"""
+SELECT {job_columns("j")} FROM ranked k JOIN jobs j ON j.id = k.id
+WHERE j.job_status_id = {_QUEUED} AND NOT j.cancel_requested
+ORDER BY k.priority DESC, k.turn, k.id
+LIMIT {int(window)}
+FOR UPDATE OF j SKIP LOCKED"""
+    )
+
+
+def lock_candidates(conn: Connection, window: int) -> list[JobRow]:
+    """Up to `window` queued jobs in claim order, row-locked (SKIP LOCKED) until the transaction ends."""
+    return [job_from_row(r) for r in run(conn, _lock_sql(window))]
+
+
+_ROOM = (
+    "SELECT pg_advisory_xact_lock(" + str(ADVISORY_CLASS) + ", %(s)s), "
+    f"(SELECT count(*) FROM jobs WHERE server_id = %(s)s AND job_status_id IN ({_ACTIVE}))"
+)
+
+
+def server_has_room(conn: Connection, server_id: int, capacity: int) -> bool:
+    """Lock the server's slot count for this transaction and say whether one slot is free."""
+    [(_, busy)] = run(conn, _ROOM, {"s": server_id})
+    return int(busy) < capacity
+
+
+_ASSIGN = (
+    "WITH u AS (UPDATE jobs SET job_status_id = %(c)s, lease_holder = %(h)s, lease_expires_at = now() + %(l)s, "
+    "  server_id = %(s)s, attempts = attempts + 1, error = NULL, updated_at = now() "
+    f"  WHERE id = %(id)s AND job_status_id = {_QUEUED} RETURNING {job_columns('jobs')}), "
+    "a AS (INSERT INTO job_attempts (job_id, attempt_no, server_id, job_status_id, lease_holder) "
+    "  SELECT id, attempts, %(s)s, %(c)s, %(h)s FROM u), "
+    "e AS (INSERT INTO job_events (job_id, job_event_kind_id, attempt_no, data) "
+    "  SELECT id, %(k)s, attempts, CAST(%(d)s AS jsonb) FROM u RETURNING id) "
+    f"SELECT {job_columns('u')}, "
+    + NOTICE_SQL.format(job="u.id", status="'claimed'", owner="u.owner_id", event="'claimed'", event_id="e.id")
+    + " FROM u, e"
+)
+
+
+def assign(
+    conn: Connection, job_id: int, holder: str, lease: timedelta, server_id: int, data: Mapping[str, Any]
+) -> JobRow:
+    """Claim a QUEUED job (row-locked by the caller) for `holder` on `server_id`: one statement."""
+    params = {
+        "c": int(JobStatus.CLAIMED),
+        "h": holder,
+        "l": lease,
+        "s": server_id,
+        "id": job_id,
+        "k": int(JobEventKind.CLAIMED),
+        "d": json.dumps(dict(data)),
+    }
+    [row] = run(conn, _ASSIGN, params)
+    return job_from_row(row)
+
+
+def refuse(conn: Connection, job_id: int, sentence: str, reasons: Sequence[str]) -> bool:
+    """Refuse a QUEUED job before any GPU time: FAILED with every reason, owner told (link to the job)."""
+    found = run(
+        conn,
+        "UPDATE jobs SET job_status_id = %(f)s, error = %(e)s, finished_at = now(), updated_at = now() "
+        f"WHERE id = %(id)s AND job_status_id = {_QUEUED} RETURNING owner_id",
+        {"f": int(JobStatus.FAILED), "e": sentence, "id": job_id},
+    )
+    if not found:
+        return False
+    data = {"refused": True, "reasons": list(reasons)}
+    log_event(conn, job_id, JobEventKind.FAILED, status=JobStatus.FAILED, owner_id=int(found[0][0]), data=data)
+    notify_owner(conn, job_id, JobStatus.FAILED, sentence, {**data, "link": f"x121://jobs/{int(job_id)}"})
+    return True
+
+
+def lost_on(conn: Connection, job_id: int) -> set[int]:
+    """Servers an earlier attempt of this job was lost on (they go last for its next placement)."""
+    rows = run(
+        conn,
+        "SELECT server_id FROM job_attempts WHERE job_id = %(j)s AND job_status_id = %(l)s",
+        {"j": job_id, "l": int(JobStatus.LOST)},
+    )
+    return {int(r[0]) for r in rows}
+
+
+# ---------------------------------------------------------------------------------------- the claim
+
+
+def claim_placed(
+    conn: Connection,
+    holder: str,
+    lease: timedelta,
+    servers: Sequence[ServerSnapshot],
+    capacity: Mapping[int, int],
+    plan: Callable[[JobRow], JobPlan],
+    *,
+    work_of: Callable[[int], float | None] | None = None,
+    window: int = 8,
+    refuse_impossible: bool = True,
+) -> PlacedClaim:
+    """Claim the next job for one of `servers` (see the module docstring).
+
+    `servers` are snapshots without slot counts (their `free_slots` is ignored); `capacity` is each
+    one's running + queued slots. `work_of(job_id)` estimates the work of a job already on a server
+    (None: unknown, taken as the candidates' median), to know when each server frees up.
+    `refuse_impossible=False` (a dispatcher that drives only some of the servers) leaves jobs no
+    server here can run in the queue.
+    """
+    holding = jobs_on_servers(conn)
+    snaps = [
+        dataclasses.replace(s, free_slots=capacity.get(s.server_id, 0) - len(holding.get(s.server_id, [])))
+        for s in servers
+    ]
+    if not any(s.free_slots > 0 and s.enabled for s in snaps):
+        return PlacedClaim()
+    refused: list[Refused] = []
+    queue: list[tuple[JobRow, JobPlan, Placement]] = []
+    placements: dict[int, Placement] = {}
+    candidates = lock_candidates(conn, window)
+    for job in candidates:
+        try:
+            planned = plan(job)
+        except X121Error as exc:
+            refused.append(Refused(job, exc.sentence, (exc.sentence,)))
+            continue
+        placement = choose_server(planned.needs, snaps)
+        placements[int(job.id)] = placement
+        if placement.outcome is PlacementOutcome.IMPOSSIBLE and refuse_impossible:
+            refused.append(Refused(job, explain_refusal(placement), tuple(str(r) for r in placement.refusals)))
+        elif placement.outcome is not PlacementOutcome.IMPOSSIBLE:
+            queue.append((job, planned, placement))
+    for item in refused:
+        refuse(conn, item.job.id, item.sentence, item.reasons)
+    done = tuple(refused)
+    more = len(candidates) >= window  # the queue may go on beyond what was locked
+    for job, planned, server_id in _order(queue, snaps, holding, work_of, more):
+        ranked = [s for s in rank_servers(planned.needs, snaps) if s.server_id == server_id]
+        ranked += [s for s in rank_servers(planned.needs, snaps) if s.server_id != server_id]
+        if job.attempts:  # servers it was lost on go last
+            lost = lost_on(conn, job.id)
+            ranked.sort(key=lambda s: s.server_id in lost)
+        for snap in ranked:
+            if server_has_room(conn, snap.server_id, capacity[snap.server_id]):
+                data = {"server": snap.name, "holder": holder}
+                claimed = assign(conn, job.id, holder, lease, snap.server_id, data)
+                return PlacedClaim(claimed, snap.server_id, planned, done, placements)
+    return PlacedClaim(refused=done, placements=placements)
+
+
+def _order(
+    queue: list[tuple[JobRow, JobPlan, Placement]],
+    snaps: Sequence[ServerSnapshot],
+    holding: Mapping[int, list[int]],
+    work_of: Callable[[int], float | None] | None,
+    more: bool,
+) -> list[tuple[JobRow, JobPlan, int]]:
+    """(job, server) pairs to try, best first: the finish-aware pick, then the rest in claim order.
+
+    Empty when the finish-aware rule says every queued job is better left to a busy, faster server
+    (it claims when it frees up, woken by the NOTIFY of its job's end).
+    """
+    usable = [s for s in snaps if s.enabled and s.status in DISPATCHABLE]
+    speeds = {s.server_id: max(s.speed, 1e-9) for s in usable}
+    if not queue or not speeds:
+        return []
+    works = sorted(p.work for _, p, _ in queue)
+    typical = works[len(works) // 2]  # a held job whose estimate this dispatcher does not know
+
+    def held(job_id: int) -> float:
+        known = work_of(job_id) if work_of is not None else None
+        return typical if known is None else known
+
+    busy = {s: sum(held(j) for j in holding.get(s, [])) / speeds[s] for s in speeds}
+    open_now = {s.server_id for s in usable if s.free_slots > 0}
+    items = [
+        QueuedWork(p.work, int(j.owner_id), frozenset(s.server_id for s in usable if _capable(p, s)))
+        for j, p, _ in queue
+    ]
+    pick = next_start(items, busy, speeds, open_now, lookahead=len(items), more_queued=more)
+    if pick is None:
+        return []
+    tries = [(queue[pick[0]][0], queue[pick[0]][1], pick[1])]
+    for job, planned, placement in queue:
+        if placement.placed and job.id != tries[0][0].id:
+            tries.append((job, planned, int(placement.server_id or 0)))
+    return tries
+
+
+def _capable(plan: JobPlan, server: ServerSnapshot) -> bool:
+    return not capability_reasons(plan.needs, server)

@@ -1,0 +1,95 @@
+"""One dispatcher's claims: the repository's claim for a server, fed with job plans and work estimates.
+
+`Claimer.claim` runs one claim transaction (`db.repositories.job_dispatch.claim_placed`: fair-share
+order, placement, the finish-aware rule, capacity under the server's advisory lock). What a queued
+job needs (node types, models: `comfy.needs`) and how big it is (`work_estimate`, pixel-frames)
+is worked out once per job and kept while the job waits, since its inputs and workflow never
+change. Estimates of the jobs this dispatcher runs tell the rule when each server frees up.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import DBAPIError
+
+from x121_desktop.comfy.needs import work_estimate
+from x121_desktop.core.ids import JobId, ServerId
+from x121_desktop.db.engine import translate_db_error
+from x121_desktop.db.repositories import job_dispatch
+from x121_desktop.services.orchestrator import records as rec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy.engine import Connection, Engine
+
+    from x121_desktop.db.repositories.job_records import JobRow
+    from x121_desktop.services.orchestrator.fleet import Fleet, ServerHandle
+
+CANDIDATES = 24
+"""Queued jobs looked at (and row-locked) per claim: the finish-aware rule's look-ahead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    job: JobRow
+    handle: ServerHandle
+    resolved: rec.Resolved
+    started: float
+    """perf_counter() when the claim transaction began."""
+
+
+class Claimer:
+    def __init__(self, engine: Engine, fleet: Fleet, holder: str, lease_s: float) -> None:
+        self.engine, self.fleet, self.holder, self.lease = engine, fleet, holder, timedelta(seconds=lease_s)
+        self.refused = 0
+        self.work: dict[JobId, float] = {}
+        """Work estimates of the jobs this dispatcher holds (dropped when they end)."""
+        self._plans: dict[JobId, tuple[job_dispatch.JobPlan, rec.Resolved]] = {}
+
+    def claim(self, down: set[ServerId], speeds: Mapping[ServerId, float], covers_all: bool) -> Claim | None:
+        started = time.perf_counter()
+        snaps = self.fleet.snapshots(down, speeds)
+        if snaps is None or not any(h.healthy and h.id not in down for h in self.fleet.handles.values()):
+            return None  # capabilities not read yet, or no server up: decide on the next round
+        capacity = {int(h.id): h.row.capacity for h in self.fleet.handles.values()}
+        if len(self._plans) > 4 * CANDIDATES:
+            self._plans.clear()  # plans of jobs other dispatchers took meanwhile
+        try:
+            with self.engine.begin() as conn:
+                result = job_dispatch.claim_placed(
+                    conn,
+                    self.holder,
+                    self.lease,
+                    snaps,
+                    capacity,
+                    lambda job: self._plan(conn, job),
+                    work_of=lambda job_id: self.work.get(JobId(job_id)),
+                    window=CANDIDATES,
+                    refuse_impossible=covers_all,
+                )
+        except DBAPIError as exc:
+            raise translate_db_error(exc) from exc
+        self.refused += len(result.refused)
+        for refused in result.refused:
+            self._plans.pop(refused.job.id, None)
+        if result.job is None or result.server_id is None:
+            return None
+        handle = self.fleet.handles[ServerId(result.server_id)]
+        plan, resolved = self._plans.pop(result.job.id)
+        handle.loaded = plan.needs.models
+        self.work[result.job.id] = plan.work
+        return Claim(result.job, handle, resolved, started)
+
+    def _plan(self, conn: Connection, job: JobRow) -> job_dispatch.JobPlan:
+        cached = self._plans.get(job.id)
+        if cached is None:
+            resolved = rec.resolve(conn, job)
+            prompt = rec.render_prompt(job, resolved.workflow)
+            plan = job_dispatch.JobPlan(self.fleet.needs(prompt), work_estimate(prompt))
+            cached = self._plans[job.id] = (plan, resolved)
+        return cached[0]
