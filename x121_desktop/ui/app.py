@@ -87,6 +87,7 @@ def main(args: argparse.Namespace) -> int:
 def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     from x121_desktop.ui.docks import WindowServices, default_panels
     from x121_desktop.ui.main_window import MainWindow
+    from x121_desktop.ui.node_editor.panel import node_editor_panel_spec
     from x121_desktop.ui.panels.library import LibraryPanel
     from x121_desktop.ui.panels.notifications import Level
     from x121_desktop.ui.theme_qt import ThemeSwitcher, apply_theme_named
@@ -95,6 +96,7 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     themes = ThemeSwitcher(app, choice.theme.name)
     panels = default_panels()
     panels.register(_library_spec(studio))
+    panels.register(node_editor_panel_spec(studio))
     window = MainWindow(WindowServices.from_studio(studio), panels=panels, keymap=studio.settings.keymap, themes=themes)
     library = window.panel("library", LibraryPanel)
     if library is not None:

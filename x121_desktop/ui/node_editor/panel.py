@@ -1,0 +1,105 @@
+"""The node editor as a studio panel: file and node-list commands around a `NodeEditor`.
+
+Registered in the window's panel registry by `node_editor_panel_spec` (one line in ui/app.py). The
+node list comes from a registered server (fetched, cached for offline work) or a saved
+/object_info file; at start the newest cached copy is used, so the editor works offline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QToolBar, QVBoxLayout, QWidget
+
+from x121_desktop.core.graph.catalog import NodeCatalog
+from x121_desktop.services.node_editor import NodeEditorService
+from x121_desktop.ui.node_editor.editor import NodeEditor
+
+if TYPE_CHECKING:
+    from x121_desktop.services.bootstrap import Studio
+    from x121_desktop.ui.concurrency import TaskRunner
+    from x121_desktop.ui.docks import PanelContext, PanelSpec
+
+FILTER = "ComfyUI workflows (*.json);;All files (*)"
+
+
+class NodeEditorPanel(QWidget):
+    def __init__(
+        self, service: NodeEditorService, tasks: TaskRunner | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.service, self.tasks = service, tasks
+        self.editor = NodeEditor()
+        bar = QToolBar()
+        bar.setObjectName("nodeEditorToolbar")
+        bar.addAction("Open…", self.open_file)
+        bar.addAction("Save", self.editor.save)
+        bar.addAction("Save As…", self.save_file_as)
+        bar.addSeparator()
+        bar.addAction("Node list from server…", self.load_from_server)
+        bar.addAction("Node list from file…", self.load_from_file)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(bar)
+        lay.addWidget(self.editor, 1)
+        cached = service.cached_servers()
+        if cached and tasks is not None:
+            tasks.spawn(self._load_file(cached[0]), what="load the cached node list")
+
+    def open_file(self) -> None:
+        if self.editor.modified and not self._discard_ok():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", "", FILTER)
+        if path:
+            self.editor.open_path(Path(path))
+
+    def save_file_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save workflow as", "", FILTER)
+        if path:
+            self.editor.save_as(Path(path))
+
+    def _discard_ok(self) -> bool:
+        answer = QMessageBox.question(
+            self, "Unsaved changes", "This workflow has changes that are not saved. Discard them?"
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def load_from_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load /object_info", "", FILTER)
+        if path and self.tasks is not None:
+            self.tasks.spawn(self._load_file(Path(path)), what="load the node list")
+
+    def load_from_server(self) -> None:
+        name, ok = QInputDialog.getText(self, "Node list from server", "Registered server name:")
+        if ok and name.strip() and self.tasks is not None:
+            self.tasks.spawn(self._load_server(name.strip()), what=f"fetch the node list of {name.strip()}")
+
+    async def _load_file(self, path: Path) -> None:
+        self._use(await self.service.catalog_from_file(path))
+
+    async def _load_server(self, name: str) -> None:
+        self._use(await self.service.catalog_from_server(name))
+
+    def _use(self, catalog: NodeCatalog) -> None:
+        self.editor.set_catalog(catalog)
+        self.editor.message_posted.emit(f"{len(catalog)} node types from {catalog.source}.")
+
+
+def node_editor_panel_spec(studio: Studio) -> PanelSpec:
+    """The node editor as a dock tabbed with the library (bottom); graph.* keys live inside it."""
+    from x121_desktop.ui.docks import PanelSpec
+    from x121_desktop.ui.main_window import MainWindow
+
+    def make(context: PanelContext) -> QWidget:
+        panel = NodeEditorPanel(NodeEditorService.from_studio(studio), context.tasks)
+        panel.editor.message_posted.connect(context.notifier.post_error)
+        window = context.window
+        if isinstance(window, MainWindow):
+            panel.editor.bind_actions(window.qactions, window.registry)
+        return panel
+
+    area = Qt.DockWidgetArea.BottomDockWidgetArea
+    return PanelSpec("node_editor", "Node editor", area, make, tab_with="library")
