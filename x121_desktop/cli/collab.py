@@ -17,7 +17,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +69,7 @@ def register(sub: Any) -> None:
 
 
 def handoff_socket(home: Path) -> Path:
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return handoff.socket_path(Path(runtime), home, os.getuid() if hasattr(os, "getuid") else 0)
+    return handoff.runtime_socket(home)
 
 
 def forward(path: Path, url: str, timeout_s: float = 5.0) -> str | None:

@@ -8,6 +8,8 @@ The window side is a QLocalServer (ui/single_instance.py); the CLI side a plain 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 from x121_desktop.core.errors import InvalidInput
@@ -21,6 +23,12 @@ def socket_path(runtime_dir: Path, home: Path, uid: int) -> Path:
     """A short path (Unix socket paths are limited to ~107 bytes) unique to this user and home."""
     tag = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
     return runtime_dir / f"x121-{uid}-{tag}.sock"
+
+
+def runtime_socket(home: Path) -> Path:
+    """The socket of the window for `home`, under XDG_RUNTIME_DIR (else the temp folder)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return socket_path(Path(runtime), home, os.getuid() if hasattr(os, "getuid") else 0)
 
 
 def encode_open(url: str) -> bytes:
