@@ -90,6 +90,7 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     from x121_desktop.ui.node_editor.panel import node_editor_panel_spec
     from x121_desktop.ui.panels.library import LibraryPanel
     from x121_desktop.ui.panels.notifications import Level
+    from x121_desktop.ui.panels.pulse import collab_for, install_collab, register_collab_panels, runtime_socket
     from x121_desktop.ui.theme_qt import ThemeSwitcher, apply_theme_named
 
     choice = apply_theme_named(app, studio.settings.theme)
