@@ -98,7 +98,9 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     panels = default_panels()
     panels.register(_library_spec(studio))
     panels.register(node_editor_panel_spec(studio))
+    register_collab_panels(panels, collab := collab_for(studio))
     window = MainWindow(WindowServices.from_studio(studio), panels=panels, keymap=studio.settings.keymap, themes=themes)
+    install_collab(window, collab, socket_path=runtime_socket(studio.paths.home))
     library = window.panel("library", LibraryPanel)
     if library is not None:
         window.started.connect(library.reload_soon)
