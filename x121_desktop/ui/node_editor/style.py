@@ -21,7 +21,8 @@ ROW_H = 20.0
 WIDGET_H = 22.0
 SOCKET_R = 5.0
 REROUTE_R = 9.0
-LOD_DETAIL = 0.45  # below this zoom, nodes are drawn as plain boxes without text
+LOD_DETAIL = 0.4  # below this zoom, nodes are drawn as boxes with their title only
+LOD_BOXES = 0.18  # below this zoom, nodes are plain boxes
 LOD_WIRES = 0.3  # below this zoom, wires are straight lines
 
 TYPE_COLOURS = {

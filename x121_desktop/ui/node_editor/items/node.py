@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from x121_desktop.core.graph.catalog import NodeType, WidgetKind, WidgetSpec, widget_slots
 from x121_desktop.core.graph.model import Node, NodeMode
 from x121_desktop.ui.node_editor.items.socket import Hit, HitKind, draw_socket, row_centre_y, socket_rect
-from x121_desktop.ui.node_editor.style import LOD_DETAIL, ROW_H, SOCKET_R, TITLE_H, WIDGET_H, CanvasStyle
+from x121_desktop.ui.node_editor.style import LOD_BOXES, LOD_DETAIL, ROW_H, SOCKET_R, TITLE_H, WIDGET_H, CanvasStyle
 
 MIN_W = 140.0
 
@@ -254,6 +254,10 @@ class NodeItem(QGraphicsItem):
                 painter.setPen(border)
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(frame)
+            if lod >= LOD_BOXES:
+                painter.setFont(st.title_font)
+                painter.setPen(st.text)
+                painter.drawText(title_rect.adjusted(8, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, self.elided_title)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(border or QPen(st.node_border, 1.0))
