@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import av.container
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +41,7 @@ from x121_desktop.core.media import (
     write_video,
     yuv_from_av,
 )
+from x121_desktop.core.media._open import DecodePath
 from x121_desktop.core.review.cache_window import CacheWindow, wanted_frames
 from x121_desktop.core.review.clock import PlayOrder
 from x121_desktop.services.runtime import Runtime
@@ -69,6 +71,20 @@ async def create_review_proxy(
 ) -> WriteResult:
     """`make_review_proxy` on the cpu executor."""
     return await runtime.run(runtime.cpu, make_review_proxy, src, dst, cancel=cancel)
+
+
+class _ReviewReader(FrameReader):
+    """A FrameReader that decodes on one thread (slice threads only, which H.264 rarely has).
+
+    Frame threading ("AUTO") delays the first frame after every seek by the pipeline depth and,
+    with four clips on a 2-core machine, runs twelve decode threads on two cores. Measured on a
+    1080p 1 s GOP file, random access p95: 116 → 80 ms (default encode), 38 → 24 ms (proxy).
+    """
+
+    def _open(self, hwaccel: bool) -> tuple[av.container.InputContainer, DecodePath]:
+        container, path = super()._open(hwaccel)
+        container.streams.video[0].thread_type = "SLICE"
+        return container, path
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -127,6 +143,7 @@ class FrameSource:
         self._want = SourceWant(0, 0)
         self._gen = 0
         self._stop = False
+        self._idle = False
         self._thread = threading.Thread(target=self._run, name=f"x121-review-{self.path.name}", daemon=True)
 
     def start(self) -> FrameSource:
@@ -135,11 +152,28 @@ class FrameSource:
 
     # ------------------------------------------------------------------ UI side
     def want(self, want: SourceWant) -> None:
+        """Say what the player needs. Small moves inside the planned window change nothing: the
+        worker re-plans (and decodes the newly uncovered frames) only once the playhead has used
+        a quarter of the frames ahead, left the frames behind, or reached a frame not yet decoded.
+        So stepping inside the cache costs no decoding, and playback refills in batches."""
         with self._cond:
-            if want != self._want:
-                self._want = want
-                self._gen += 1
-                self._cond.notify()
+            planned = self._want
+            if want == planned:
+                return
+            if self._near(planned, want):
+                return
+            self._want = want
+            self._gen += 1
+            self._cond.notify()
+
+    def _near(self, planned: SourceWant, want: SourceWant) -> bool:
+        if (planned.direction, planned.order, planned.rgb_size) != (want.direction, want.order, want.rgb_size):
+            return False
+        if want.playhead not in self._cache:
+            return False
+        d = -1 if planned.direction < 0 else 1
+        moved = (want.playhead - planned.playhead) * d
+        return -max(1, self.window.behind // 2) <= moved <= max(1, self.window.ahead // 4)
 
     def get(self, index: int) -> DecodedFrame | None:
         with self._cond:
@@ -152,6 +186,12 @@ class FrameSource:
     def cached(self) -> list[int]:
         with self._cond:
             return sorted(self._cache)
+
+    @property
+    def idle(self) -> bool:
+        """The worker has decoded everything it was asked for and is waiting."""
+        with self._cond:
+            return self._idle
 
     @property
     def alive(self) -> bool:
@@ -171,7 +211,7 @@ class FrameSource:
         try:
             info = probe(self.path)
             gop_bytes = (info.gop + 2) * info.width * info.height * 9 // 2
-            reader = FrameReader(self.path, hwaccel=self._hwaccel, cache_bytes=gop_bytes)
+            reader = _ReviewReader(self.path, hwaccel=self._hwaccel, cache_bytes=gop_bytes)
         except X121Error as exc:
             self._fail(exc)
             return
@@ -190,7 +230,9 @@ class FrameSource:
         while True:
             with self._cond:
                 while not self._stop and seen_gen == self._gen and pos >= len(todo):
+                    self._idle = True
                     self._cond.wait()
+                self._idle = False
                 if self._stop:
                     return
                 if seen_gen != self._gen:

@@ -91,6 +91,7 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     from x121_desktop.ui.panels.library import LibraryPanel
     from x121_desktop.ui.panels.notifications import Level
     from x121_desktop.ui.panels.pulse import collab_for, install_collab, register_collab_panels, runtime_socket
+    from x121_desktop.ui.review.panel import review_panel_spec
     from x121_desktop.ui.theme_qt import ThemeSwitcher, apply_theme_named
 
     choice = apply_theme_named(app, studio.settings.theme)
@@ -98,6 +99,7 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     panels = default_panels()
     panels.register(_library_spec(studio))
     panels.register(node_editor_panel_spec(studio))
+    panels.register(review_panel_spec())
     register_collab_panels(panels, collab := collab_for(studio))
     window = MainWindow(WindowServices.from_studio(studio), panels=panels, keymap=studio.settings.keymap, themes=themes)
     install_collab(window, collab, socket_path=runtime_socket(studio.paths.home))

@@ -159,7 +159,7 @@ def test_scrubbing_the_timeline_and_cache_bar(qtbot: QtBot, clips: dict[str, Pat
         QTest.mouseClick(bar, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(x, 10))
         view = panel.grid.cells[0]
         qtbot.waitUntil(lambda: shows(view, 60), timeout=3000)
-        assert "frame 60 / 90" in panel.status.text()
+        qtbot.waitUntil(lambda: "frame 60 / 90" in panel.status.text(), timeout=1000)
         qtbot.waitUntil(lambda: panel.cache_bar.cached_count >= 30, timeout=5000)
         assert any(a <= 60 < b for a, b in panel.cache_bar.cached_runs)
     finally:

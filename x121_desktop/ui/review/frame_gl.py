@@ -8,6 +8,8 @@ Vertices go through a QOpenGLBuffer + QOpenGLVertexArrayObject with `setAttribut
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtGui import QMatrix3x3, QPainter
@@ -20,6 +22,7 @@ from PySide6.QtOpenGL import (
 )
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
+from shiboken6 import VoidPtr
 
 from x121_desktop.core.media import YuvFrame
 from x121_desktop.services.review_media import DecodedFrame
@@ -48,6 +51,7 @@ GL_COLOR_BUFFER_BIT = 0x4000
 GL_TRIANGLE_STRIP = 0x0005
 GL_FLOAT = 0x1406
 GL_UNPACK_ALIGNMENT = 0x0CF5
+GL_TEXTURE0 = 0x84C0
 
 
 class GLFrameCanvas(QOpenGLWidget):
@@ -67,6 +71,7 @@ class GLFrameCanvas(QOpenGLWidget):
         self._frame_size: tuple[int, int] | None = None
         self._affine = np.eye(3, 4, dtype=np.float32)
         self.uploads = 0
+        self.paints = 0
 
     def set_frame(self, frame: DecodedFrame) -> None:
         if frame.yuv is not None:
@@ -112,6 +117,7 @@ class GLFrameCanvas(QOpenGLWidget):
             p.endNativePainting()
         paint_overlay(p, self.rect(), self.state)
         p.end()
+        self.paints += 1
 
     def _upload(self, yuv: YuvFrame) -> None:
         funcs = self.context().functions()
@@ -132,7 +138,8 @@ class GLFrameCanvas(QOpenGLWidget):
                 self._textures.append(t)
             self._tex_sizes = sizes
         for t, a in zip(self._textures, planes, strict=True):
-            t.setData(QOpenGLTexture.PixelFormat.Red, QOpenGLTexture.PixelType.UInt8, a.ctypes.data)
+            t.setData(QOpenGLTexture.PixelFormat.Red, QOpenGLTexture.PixelType.UInt8, _ptr(a))
+        funcs.glPixelStorei(GL_UNPACK_ALIGNMENT, 4)  # QPainter's glyph uploads assume the default
         self._affine = yuv.rgb_affine()
         self._frame_size = (yuv.y.shape[1], yuv.y.shape[0])
         self.uploads += 1
@@ -150,7 +157,7 @@ class GLFrameCanvas(QOpenGLWidget):
         self._program.bind()
         self._vao.bind()
         self._vbo.bind()
-        self._vbo.write(0, quad.ctypes.data, quad.nbytes)
+        self._vbo.write(0, _ptr(quad), quad.nbytes)
         m = self._affine
         # Codes are texels (0..1): rgb = M[:, :3] · yuv + M[:, 3] / 255 (M maps 0..255 codes to 0..255).
         prog = self._program
@@ -161,11 +168,18 @@ class GLFrameCanvas(QOpenGLWidget):
             t.bind(unit)
             prog.setUniformValue1i(prog.uniformLocation(name), unit)
         funcs.glDrawArrays(GL_TRIANGLE_STRIP, 0, 4)
-        for t in self._textures:
-            t.release()
+        for unit, t in enumerate(self._textures):
+            t.release(unit)
+        funcs.glActiveTexture(GL_TEXTURE0)  # QPainter draws text and images on unit 0
         self._vbo.release()
         self._vao.release()
         self._program.release()
+
+
+def _ptr(a: npt.NDArray[Any]) -> int:
+    """A `const void*` argument. The stubs say int, but PySide6 refuses a raw address (ValueError
+    on QOpenGLBuffer.write and QOpenGLTexture.setData); a shiboken VoidPtr over the array works."""
+    return cast("int", VoidPtr(a))  # type: ignore[arg-type]  # shiboken takes any buffer object
 
 
 def _mat3(m: npt.NDArray[np.float32]) -> QMatrix3x3:

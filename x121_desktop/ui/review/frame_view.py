@@ -80,6 +80,7 @@ class PainterFrameCanvas(QWidget):
         self.state = state
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._image: QImage | None = None
+        self.paints = 0
 
     def set_frame(self, frame: DecodedFrame) -> None:
         rgb = frame.rgb
@@ -103,6 +104,7 @@ class PainterFrameCanvas(QWidget):
             p.drawImage(target, self._image)
         paint_overlay(p, rect, self.state)
         p.end()
+        self.paints += 1
 
 
 class FrameView(QWidget):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from x121_desktop.core.timebase import frames_to_timecode
 from x121_desktop.ui.docks import PanelContext, PanelSpec
@@ -49,28 +49,33 @@ class ReviewPanel(QWidget):
         layout.addWidget(self.cache_bar)
         layout.addLayout(bottom)
         self.timeline.scrub_requested.connect(self.controller.seek)
-        self.controller.frame_changed.connect(self._update_transport)
+        self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
         self.controller.cache_changed.connect(self._update_cache)
         self._cache_timer = QTimer(self)
         self._cache_timer.setInterval(250)
         self._cache_timer.timeout.connect(self._update_cache)
         self._update_transport()
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.close_player)
 
     def load(self, paths: Sequence[Path | str]) -> None:
         """Replace the clips (at most rows x columns); each opens and decodes on its own thread."""
         self.controller.close()
         self.controller.deleteLater()
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.removeWidget(self.grid)
+        self.grid.hide()
         self.grid.deleteLater()
         self.controller = PlayerController(self)
         self.grid = ReviewGrid(self._rows, self._columns, self, prefer_gl=self._prefer_gl)
-        layout = self.layout()
-        assert isinstance(layout, QVBoxLayout)
         layout.insertWidget(0, self.grid, 1)
         for path in list(paths)[: self._rows * self._columns]:
             self.controller.add_source(path, self.grid.add_cell(Path(path).name))
         self.timeline.scrub_requested.connect(self.controller.seek)
-        self.controller.frame_changed.connect(self._update_transport)
+        self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
         self.controller.cache_changed.connect(self._update_cache)
         self._cache_timer.start()

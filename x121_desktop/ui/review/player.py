@@ -47,6 +47,8 @@ class PlayerController(QObject):
     """Transport for a set of cells in lockstep. Emits `frame_changed(clock frame)` and `state_changed`."""
 
     frame_changed = Signal(int)
+    frames_shown = Signal()
+    """At least one view put up a new frame on this tick."""
     state_changed = Signal()
     cache_changed = Signal()
 
@@ -69,9 +71,12 @@ class PlayerController(QObject):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self.tick)
-        self._wake = _Wake()
+        self._wake = _Wake(self)
         self._wake.changed.connect(self._on_worker_change, Qt.ConnectionType.QueuedConnection)
-        self._wake_pending = False
+        self._refresh_timer = QTimer(self)  # owned: it dies with the controller, unlike singleShot
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self._refresh)
 
     # ------------------------------------------------------------------ cells
     def add_source(self, path: Path | str, view: FrameView) -> PlayerCell:
@@ -84,6 +89,7 @@ class PlayerController(QObject):
     def close(self) -> None:
         """Stop the timer and every decode thread (joined)."""
         self._timer.stop()
+        self._refresh_timer.stop()
         for cell in self.cells:
             cell.source.close()
 
@@ -186,7 +192,7 @@ class PlayerController(QObject):
         speed = clock.speed
         direction = (speed > 0) - (speed < 0)
         order = clock.order()
-        waiting = False
+        waiting = shown = False
         for cell in self.cells:
             info = cell.source.info
             if cell.failed or info is None:
@@ -200,10 +206,13 @@ class PlayerController(QObject):
                 decoded = cell.source.get(pick)
                 if decoded is not None:
                     cell.view.show_frame(decoded)
+                    shown = True
             waiting = waiting or cell.view.shown_index != target
         if frame != self._last_frame:
             self._last_frame = frame
             self.frame_changed.emit(frame)
+        if shown:
+            self.frames_shown.emit()
         if speed or waiting:
             if not self._timer.isActive():
                 self._timer.start()
@@ -219,12 +228,10 @@ class PlayerController(QObject):
         self.tick()
 
     def _on_worker_change(self) -> None:
-        if not self._wake_pending:
-            self._wake_pending = True
-            QTimer.singleShot(0, self._refresh)
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
 
     def _refresh(self) -> None:
-        self._wake_pending = False
         changed = False
         for cell in self.cells:
             if cell.source.error is not None and not cell.failed:
