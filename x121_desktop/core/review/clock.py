@@ -247,3 +247,10 @@ class PlaybackClock:
     def _reanchor(self, frame: int) -> None:
         self._anchor_frame = frame
         self._anchor_ns = self._now()
+
+
+def order_for(order: PlayOrder, count: int) -> PlayOrder:
+    """`order` for a source of `count` frames (a shorter take holds its last frame past its end)."""
+    count = max(1, count)
+    start = min(order.start, count - 1)
+    return PlayOrder(start, max(start + 1, min(order.stop, count)), order.loop, count)
