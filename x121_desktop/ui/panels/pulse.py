@@ -63,6 +63,8 @@ class PulsePanel(QWidget):
         self._tasks = tasks
         self._notifier = notifier
         self.me: int | None = None
+        self._loading = 0
+        self._arrived: list[ActivityItem] = []
         self.kind = QComboBox(self)
         self.kind.addItem("All activity", None)
         for kind in ActivityKind:
@@ -111,9 +113,18 @@ class PulsePanel(QWidget):
         self._tasks.spawn(self._reload(), what="load the activity feed")
 
     async def _reload(self) -> None:
-        items = await self._collab.activity.feed(self.current_filter())
+        self._loading += 1
+        try:
+            items = await self._collab.activity.feed(self.current_filter())
+        finally:
+            self._loading -= 1
+        loaded = {i.id for i in items}
+        # Events that arrived live while this read was under way may be missing from it: keep them on top.
+        late = [i for i in self._arrived if i.id not in loaded and self._matches(i)]
+        if not self._loading:
+            self._arrived.clear()
         self.list.clear()
-        for item in items:
+        for item in [*sorted(late, key=lambda i: -i.id), *items]:
             self._learn(item)
             self.list.addItem(self._row(item))
         self.feed_loaded.emit()
@@ -163,6 +174,8 @@ class PulsePanel(QWidget):
 
     async def _add_event(self, event_id: int) -> None:
         item = await self._collab.activity.event(event_id)
+        if item is not None and self._loading:
+            self._arrived.append(item)
         if item is None or not self._matches(item):
             return
         self._learn(item)
@@ -208,6 +221,15 @@ class CollabWiring:
         self.listener: CollabListener | None = None
         self.beacon: PresenceBeacon | None = None
         self.server: SingleInstanceServer | None = None
+
+    def stop_now(self) -> None:
+        """Synchronous part of stop(): the LISTEN thread and the socket (the heartbeat dies with the loop)."""
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+        if self.server is not None:
+            self.server.close()
+            self.server = None
 
     async def stop(self) -> None:
         if self.listener is not None:
