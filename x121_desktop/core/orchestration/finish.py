@@ -9,13 +9,16 @@ on a busy server, nothing is taken now: those servers will finish the jobs soone
 
 `per_owner_fifo=True` (what the dispatcher uses) keeps each owner's jobs starting in their queue
 order: only an owner's *first* remaining job may start, on the open server where it would finish
-earliest. While more jobs are queued than the look-ahead sees, it starts (plain work stealing: a
-long queue has work for everyone). Near the end of the queue it starts only if that ends the
-look-ahead's paper plan no later than leaving the server idle until the next busy server frees up
-(so a slow server does not take the last big job from a fast one). This only ever delays a start;
-it never reorders one user's jobs. `per_owner_fifo=False` is the rule above without that limit: a
-slow server may take a small job from further down (better makespans on small batches, but a
-user's later job may start before their earlier one; benchmarks/bench_fleet.py has the figures).
+earliest, and only if either
+- it would end there before the fleet could finish all the work it knows of even if spread
+  perfectly over every server (busy servers' remaining work + the look-ahead, over the total
+  speed), while more jobs are queued than the look-ahead sees; or
+- starting it ends the look-ahead's paper plan no later than leaving the server idle until the next
+  busy server frees up.
+So a slow server never takes a job it would still be running when everything else is done. This
+only ever delays a start; it never reorders one user's jobs. `per_owner_fifo=False` is the plain
+walk above: a slow server may take a small job from further down (a user's later job may then
+start before their earlier one; benchmarks/bench_fleet.py has the figures).
 
 Work is in any unit shared by all jobs (e.g. pixel-frames); speeds are relative throughputs.
 """
@@ -68,7 +71,9 @@ def next_start(
         seen.add(item.owner)
         for server in sorted(open_servers, key=lambda s: (clock[s] + item.work / speeds[s], -speeds[s], s)):
             if server in speeds and (item.servers is None or server in item.servers):
-                if long_queue or _worth_starting(window, index, server, clock, speeds, now):
+                if (long_queue and _within_fluid_end(window, item, server, clock, speeds, now)) or _worth_starting(
+                    window, index, server, clock, speeds, now
+                ):
                     return index, server
                 break
     return None
@@ -95,6 +100,20 @@ def _first_landing(
             if able:
                 return index, min(able, key=lambda s: (-speeds[s], s))
     return None
+
+
+def _within_fluid_end(
+    window: Sequence[QueuedWork],
+    item: QueuedWork,
+    server: int,
+    clock: dict[int, float],
+    speeds: Mapping[int, float],
+    now: float,
+) -> bool:
+    """Whether the job would end on `server` before the fleet could even finish the visible work,
+    spread perfectly over every server (so taking it cannot be what makes the batch late)."""
+    total = sum(max(t - now, 0.0) * speeds[s] for s, t in clock.items()) + sum(q.work for q in window)
+    return max(clock[server], now) + item.work / speeds[server] <= now + total / sum(speeds.values())
 
 
 def _worth_starting(
