@@ -3,7 +3,8 @@
 x121 scene create CHARACTER NAME --workflow W --duration MIN-MAX [--prompt P]
                  [--seed-policy fixed|increment|random|inherit] [--seed N] [--likeness-weight X]
                  [--mode simple|advanced] [--param KEY=VALUE …]
-                 [--segment-frames MIN-MAX] [--frame-rule 4n+1] [--segment-prompt N=TEXT …] [--fps R] [--json]
+                 [--segment-frames MIN-MAX] [--frame-rule 4n+1] [--segment-prompt N=TEXT …]
+                 [--segment-param N:KEY=VALUE …] [--fps R] [--json]
 x121 scene generate CHARACTER/NAME [--wait [--dispatch [--servers A,B]] [--timeout S]] [--json]
 x121 scene status [CHARACTER/NAME] [--json]
 x121 scene assemble CHARACTER/NAME -o OUT [--draft] [--json]
@@ -29,13 +30,14 @@ from typing import Any
 from x121_desktop.cli.common import studio_from_args
 from x121_desktop.cli.jobs import parse_inputs
 from x121_desktop.cli.output import print_json
+from x121_desktop.cli.scene_output import show as _show
 from x121_desktop.core.enums import SeedPolicy, StitchMode, Verdict
 from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.pipeline.chain import ChainLimits
 from x121_desktop.core.pipeline.values import parse_duration, parse_frame_rule, parse_rate, parse_scene_ref, parse_span
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.scene_director import AdvanceReport, SceneDirector
-from x121_desktop.services.scenes import CreateSceneRequest, Downstream, SceneService, SceneView
+from x121_desktop.services.scenes import CreateSceneRequest, Downstream, SceneService
 
 VERDICTS = {"approve": Verdict.APPROVE, "reject": Verdict.REJECT, "flag": Verdict.FLAG}
 
@@ -58,6 +60,8 @@ def register(sub: Any) -> None:
     create.add_argument("--likeness-weight", type=float, default=0.35, metavar="X")
     create.add_argument("--mode", choices=["simple", "advanced"], default="simple", help="stitching mode")
     create.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fixed workflow parameter")
+    create.add_argument("--segment-param", action="append", default=[], metavar="N:KEY=VALUE",
+                        help="workflow parameter of segment N only")  # fmt: skip
     create.add_argument("--segment-frames", metavar="MIN-MAX", help="frames per segment (default: the manifest's)")
     create.add_argument("--frame-rule", metavar="RULE", help="valid segment lengths, e.g. 4n+1 (default: any)")
     create.add_argument("--project", metavar="P")
@@ -142,6 +146,12 @@ def _create(args: argparse.Namespace) -> int:
         if not key.isdigit() or int(key) < 1:
             raise InvalidInput(f"--segment-prompt {key}=… does not name a segment", "Write it as N=TEXT, N from 1")
         prompts[int(key) - 1] = text
+    segment_params: dict[int, dict[str, object]] = {}
+    for item in args.segment_param:
+        number, sep, pair = item.partition(":")
+        if not sep or not number.strip().isdigit() or int(number) < 1:
+            raise InvalidInput(f"--segment-param {item!r} does not name a segment", "Write it as N:KEY=VALUE, N from 1")
+        segment_params.setdefault(int(number) - 1, {}).update(parse_inputs([pair]))
     limits = None
     if args.segment_frames or args.frame_rule:
         if not args.segment_frames:
@@ -158,7 +168,7 @@ def _create(args: argparse.Namespace) -> int:
             negative_prompt=args.negative_prompt, segment_prompts=prompts,
             seed_policy=SeedPolicy.from_code(args.seed_policy), base_seed=args.seed,
             likeness_weight=args.likeness_weight, mode=StitchMode.from_code(args.mode),
-            params=parse_inputs(args.param), limits=limits, project=args.project,
+            params=parse_inputs(args.param), segment_params=segment_params, limits=limits, project=args.project,
         )  # fmt: skip
         view = asyncio.run(SceneService(studio).create(request))
     _show(view, args.json)
@@ -338,59 +348,3 @@ def _restore(args: argparse.Namespace) -> int:
         view = asyncio.run(SceneService(studio).restore(args.take))
     _show(view, args.json)
     return 0
-
-
-# ------------------------------------------------------------------ output
-
-
-def view_json(view: SceneView, report: AdvanceReport | None = None) -> dict[str, Any]:
-    scene = view.scene
-    data: dict[str, Any] = {
-        "id": scene.id, "ref": str(scene.ref), "status": scene.status.code, "workflow": scene.workflow,
-        "workflow_version": scene.workflow_version, "rate": f"{scene.rate.numerator}/{scene.rate.denominator}",
-        "mode": scene.stitch_mode.code, "seed_policy": scene.seed_policy.code, "planned_frames": view.planned_frames,
-        "segments": [], "seams": [], "takes": [],
-    }  # fmt: skip
-    for seg in view.segments:
-        current = view.current(seg.position)
-        data["segments"].append({
-            "position": seg.position + 1, "status": seg.status.code, "planned_frames": seg.planned_frames,
-            "current_take_id": seg.current_take_id, "cut_frame": current.cut_frame if current else None,
-            "approved_by": view.approvals.get(seg.current_take_id or 0),
-        })  # fmt: skip
-    for t in view.takes:
-        data["takes"].append({
-            "id": t.id, "segment": next(s.position + 1 for s in view.segments if s.id == t.segment_id),
-            "parent_take_id": t.parent_take_id, "reason": t.reason.code, "status": t.status.code, "seed": t.seed,
-            "job_id": t.job_id, "frame_count": t.frame_count, "cut_frame": t.cut_frame,
-            "error": view.job_errors.get(t.id),
-        })  # fmt: skip
-    for s in view.seams:
-        data["seams"].append({"left_take_id": s.left_take_id, "right_take_id": s.right_take_id,
-                              "grade": s.grade.code, "score": s.score, "remedy": s.remedy})  # fmt: skip
-    if report is not None:
-        data["run"] = {"complete": report.complete, "failed": report.failed, "waiting": list(report.waiting)}
-    return data
-
-
-def _show(view: SceneView, as_json: bool, report: AdvanceReport | None = None) -> None:
-    if as_json:
-        print_json(view_json(view, report))
-        return
-    scene = view.scene
-    head = f"{scene.ref}: {scene.status.label.lower()}, {len(view.segments)} segments, "
-    print(
-        head + f"{view.planned_frames} frames planned at {scene.rate} fps ({scene.workflow} v{scene.workflow_version})"
-    )
-    grades = {s.right_take_id: s for s in view.seams}
-    for seg in view.segments:
-        take = view.current(seg.position)
-        seam = grades.get(take.id) if take else None
-        bits = [f"  {seg.position + 1}. {seg.status.code:<12} {seg.planned_frames} frames"]
-        if take is not None:
-            bits.append(f"take {take.id} ({take.reason.code}, seed {take.seed}, cut {take.cut_frame})")
-        if seam is not None:
-            bits.append(f"seam {seam.grade.code} {seam.score:.2f}")
-        if seg.current_take_id in view.approvals:
-            bits.append(f"final: {view.approvals[seg.current_take_id or 0]}")
-        print("  ".join(bits))

@@ -257,7 +257,11 @@ class SceneDirector(DirectorBase):
             left = chain.takes[TakeId(chain.segments[position - 1].current_take_id or 0)]
             rel = await self._tx(False, lambda c: take_repo.file_path(c, left.file_id or 0))
             anchor = await self._hero_path(scene)
-            start = await self._cpu(media.start_image, self.path(rel), left.cut_frame or 0, anchor)
+            first = chain.takes.get(TakeId(chain.segments[0].current_take_id or 0))
+            framed = None
+            if first is not None and first.file_id is not None:
+                framed = self.path(await self._tx(False, lambda c: take_repo.file_path(c, first.file_id or 0)))
+            start = await self._cpu(media.start_image, self.path(rel), left.cut_frame or 0, anchor, framed)
             blob = await self._runtime.run(self._runtime.io, lambda: self._store.write_bytes(start.png, suffix=".png"))
             start_file = await self._tx(True, lambda c: self._store.record(c, blob, kind=FileKind.IMAGE).file_id)
             note = start.reason
@@ -344,7 +348,8 @@ def job_inputs(
     seed_b: Path | None,
 ) -> dict[str, object]:  # fmt: skip
     params = manifest.get("parameters") or {}
-    inputs: dict[str, object] = {name: value for name, value in scene.params.items() if name in params}
+    fixed = scene.params_for(segment.position)
+    inputs: dict[str, object] = {name: value for name, value in fixed.items() if name in params}
     inputs["seed_image_a"] = start
     inputs["frame_count"] = segment.planned_frames
     optional: dict[str, object] = {

@@ -150,7 +150,8 @@ class DirectorBase:
             repo.set_segment_status(conn, right_seg.id, Sg.IN_REVIEW)
             _remeasure_next(conn, segs, position)
             repo.add_activity(conn, ActivityKind.TAKE_CREATED, chain.scene.project_id,
-                              {"scene_id": chain.scene.id, "position": position + 1, "reason": "heal", **remedy},
+                              {"scene_id": chain.scene.id, "position": position + 1, **remedy, "reason": "heal",
+                               "why": remedy["reason"]},
                               segment_id=right_seg.id, take_id=heal_take)  # fmt: skip
             repo.add_activity(conn, ActivityKind.SEAM_GRADED, chain.scene.project_id, data,
                               segment_id=right_seg.id, take_id=heal_take)  # fmt: skip

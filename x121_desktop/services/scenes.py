@@ -83,6 +83,8 @@ class CreateSceneRequest:
     likeness_weight: float = 0.35
     mode: StitchMode = StitchMode.SIMPLE
     params: Mapping[str, object] = field(default_factory=dict)  # fixed workflow parameters (width, height, …)
+    # 0-based position → parameters of that segment only (override `params`)
+    segment_params: Mapping[int, Mapping[str, object]] = field(default_factory=dict)
     limits: ChainLimits | None = None  # default: from the manifest's frame_count limits
     project: str | None = None
 
@@ -157,7 +159,10 @@ class SceneService:
             )
         if request.likeness_weight < 0:
             raise InvalidInput("The likeness weight is negative", "Give a weight of 0 or more (e.g. 0.35)")
-        positions = sorted(request.segment_prompts)
+        positions = sorted({*request.segment_prompts, *request.segment_params})
+        given = {**request.params}
+        for own in request.segment_params.values():
+            given.update(own)
 
         def work(conn: Connection) -> SceneView:
             from sqlalchemy.orm import Session
@@ -166,16 +171,20 @@ class SceneService:
                 character = character_repo.find_character(session, request.character, request.project)
                 project = character_repo.find_project(session, character.project)
             version_id, version_no, manifest = repo.workflow_version(conn, request.workflow, request.workflow_version)
-            check_manifest(request.workflow, version_no, manifest, request.params)
+            check_manifest(request.workflow, version_no, manifest, given)
             rate = request.rate or _project_rate(conn, character.project_id)
             limits = request.limits or limits_from_manifest(manifest.get("parameters") or {})
             plan = plan_chain(request.duration, rate, limits)
             if positions and (positions[0] < 0 or positions[-1] >= plan.count):
                 raise InvalidInput(
-                    f"The plan has {plan.count} segments, so there is no segment {positions[-1] + 1} to prompt",
-                    f"Give segment prompts for 1-{plan.count}",
+                    f"The plan has {plan.count} segments, so there is no segment {positions[-1] + 1} to prompt "
+                    "or parameterise",
+                    f"Give segment prompts and parameters for 1-{plan.count}",
                 )
-            settings = {"params": dict(request.params), "limits": limits.as_json(), "plan": list(plan.lengths)}
+            settings: dict[str, Any] = {"params": dict(request.params), "limits": limits.as_json(),
+                                        "plan": list(plan.lengths)}  # fmt: skip
+            if request.segment_params:
+                settings["segment_params"] = {str(k + 1): dict(v) for k, v in sorted(request.segment_params.items())}
             new = repo.NewScene(
                 character.id, name, version_id, request.duration.min_frames, request.duration.max_frames, rate,
                 request.prompt, request.negative_prompt, request.seed_policy, request.base_seed,

@@ -88,11 +88,20 @@ class StartImage:
     reason: str
 
 
-def start_image(video: Path, cut_frame: int, anchor: Path) -> StartImage:
-    """The cut frame as the next segment's start image, re-centred when the subject drifted."""
+def start_image(video: Path, cut_frame: int, anchor: Path, anchor_video: Path | None = None) -> StartImage:
+    """The cut frame as the next segment's start image, re-centred when the subject drifted.
+
+    The subject's place is taken from frame 0 of `anchor_video` (segment 1's current take: Seed A
+    as the workflow framed it, at the segments' size and crop) when given, else from the image
+    `anchor` (Seed A itself, whose framing can differ from the segments' crop)."""
     with FrameReader(video) as reader:
         cut = reader.frame(cut_frame)
-    result = normalize_start(NormalizeRequest(anchor=read_image(anchor), cut=cut))
+    if anchor_video is not None:
+        with FrameReader(anchor_video) as reader:
+            reference = reader.frame(0)
+    else:
+        reference = read_image(anchor)
+    result = normalize_start(NormalizeRequest(anchor=reference, cut=cut))
     return StartImage(encode_png(result.image), result.applied, result.reason)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from tests.comfyui_server.nodes.base import Image, NodeContext, NodeImpl, NodeResult, to_uint8
+from tests.comfyui_server.nodes.base import Image, NodeContext, NodeFailure, NodeImpl, NodeResult, to_uint8
 
 _INTERPOLATION = {
     "nearest-exact": cv2.INTER_NEAREST_EXACT,
@@ -73,6 +73,49 @@ def image_from_batch(ctx: NodeContext, image: Image, batch_index: int, length: i
     return NodeResult((image[start : start + length].copy(),))
 
 
+def empty_image(ctx: NodeContext, width: int, height: int, batch_size: int = 1, color: int = 0) -> NodeResult:
+    """A solid RGB image; `color` is 0xRRGGBB, each channel / 255 (as nodes.EmptyImage)."""
+    rgb = [((color >> shift) & 0xFF) / 0xFF for shift in (16, 8, 0)]
+    return NodeResult((np.broadcast_to(np.asarray(rgb, np.float32), (batch_size, height, width, 3)).copy(),))
+
+
+def _with_alpha(image: Image) -> Image:
+    alpha = np.ones((*image.shape[:3], 1), np.float32)
+    return np.concatenate([image, alpha], axis=-1)
+
+
+def _blend(a: Image, b: Image, mode: str) -> Image:
+    if mode == "normal":
+        return b
+    if mode == "multiply":
+        return a * b
+    if mode == "screen":
+        return 1 - (1 - a) * (1 - b)
+    if mode == "overlay":
+        return np.where(a <= 0.5, 2 * a * b, 1 - 2 * (1 - a) * (1 - b))
+    if mode == "soft_light":
+        g = np.where(a <= 0.25, ((16 * a - 12) * a + 4) * a, np.sqrt(np.maximum(a, 0.0)))
+        return np.where(b <= 0.5, a - (1 - 2 * b) * a * (1 - a), a + (2 * b - 1) * (g - a))
+    if mode == "difference":
+        return a - b
+    raise NodeFailure(f"Unsupported blend mode: {mode}")
+
+
+def image_blend(ctx: NodeContext, image1: Image, image2: Image, blend_factor: float, blend_mode: str) -> NodeResult:
+    """ImageBlend: image2 (an alpha channel added to whichever lacks one, resized bicubic with a centre
+    crop to image1's size when the shapes differ, its batch broadcast) blended over image1 by
+    `blend_mode`, mixed with image1 by `blend_factor`, clamped; image1's alpha is kept."""
+    if image1.shape[-1] != image2.shape[-1]:
+        image1, image2 = (_with_alpha(i) if i.shape[-1] == 3 else i for i in (image1, image2))
+    if image1.shape != image2.shape and image1.shape[1:3] != image2.shape[1:3]:
+        [image2] = image_scale(ctx, image2, "bicubic", image1.shape[2], image1.shape[1], "center").outputs
+    blended = _blend(image1, image2, blend_mode)
+    mixed = np.clip(image1 * (1 - blend_factor) + blended * blend_factor, 0.0, 1.0).astype(np.float32)
+    if image1.shape[-1] == 4:
+        mixed[..., 3] = image1[..., 3]
+    return NodeResult((mixed,))
+
+
 def get_image_size(ctx: NodeContext, image: Image) -> NodeResult:
     batch, height, width, _ = image.shape
     ctx.send_text(f"width: {width}, height: {height}\n batch size: {batch}")
@@ -117,6 +160,8 @@ NODES = {
     "ImageAddNoise": NodeImpl(image_add_noise),
     "ImageBlur": NodeImpl(image_blur),
     "ImageFromBatch": NodeImpl(image_from_batch),
+    "EmptyImage": NodeImpl(empty_image),
+    "ImageBlend": NodeImpl(image_blend),
     "GetImageSize": NodeImpl(get_image_size),
     "SaveImage": NodeImpl(save_image),
     "PreviewImage": NodeImpl(preview_image),

@@ -180,3 +180,9 @@ class SceneValue:
         """Fixed workflow parameters (width, height, …) given at creation."""
         value = self.settings.get("params", {})
         return value if isinstance(value, Mapping) else {}
+
+    def params_for(self, position: int) -> Mapping[str, Any]:
+        """The fixed parameters of segment `position` (0-based): the scene's, overridden by that
+        segment's own (`settings.segment_params`, keyed by 1-based segment number)."""
+        own = (self.settings.get("segment_params") or {}).get(str(position + 1), {})
+        return {**self.params, **own} if isinstance(own, Mapping) else dict(self.params)
