@@ -104,6 +104,10 @@ class NodeEditorService:
         return cls(studio.runtime, studio.sessions, studio.paths.cache_dir)
 
     @property
+    def runtime(self) -> Runtime:
+        return self._runtime
+
+    @property
     def object_info(self) -> ObjectInfo | None:
         return self._info
 

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMessageBox, QToolBar, QVBoxLayout, QWidget
 
 from x121_desktop.core.graph.catalog import NodeCatalog
 from x121_desktop.services.node_editor import NodeEditorService
+from x121_desktop.services.node_editor_validation import CanvasValidator
 from x121_desktop.ui.node_editor.editor import NodeEditor
+from x121_desktop.ui.node_editor.validation import LiveValidation
 
 if TYPE_CHECKING:
     from x121_desktop.services.bootstrap import Studio
@@ -40,6 +42,12 @@ class NodeEditorPanel(QWidget):
         bar.addSeparator()
         bar.addAction("Node list from server…", self.load_from_server)
         bar.addAction("Node list from file…", self.load_from_file)
+        bar.addSeparator()
+        self.validity = QLabel()
+        self.validity.setObjectName("muted")
+        bar.addWidget(self.validity)
+        self.validation = LiveValidation(self.editor, CanvasValidator(service.runtime, service))
+        self.validation.validated.connect(lambda _r: self.validity.setText(self.validation.summary))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
