@@ -80,6 +80,12 @@ class ReviewPanel(QWidget):
         self.controller.cache_changed.connect(self._update_cache)
         self._cache_timer.start()
 
+    def add_bar(self, widget: QWidget) -> None:
+        """A line of review tools (verdicts, notes, seams) under the transport line."""
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.addWidget(widget)
+
     def close_player(self) -> None:
         self._cache_timer.stop()
         self.controller.close()

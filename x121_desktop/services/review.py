@@ -1,0 +1,318 @@
+"""Reviewing a scene: its review queue, one-handed verdicts, frame annotations and frame comments.
+
+Every write is one transaction as the signed-in login role, so row-level security applies: a
+reviewer inserts and edits only their own verdicts, annotations and comments. A verdict here is
+the reviewer's vote (`verdicts` + a VERDICT_GIVEN feed event); take and segment statuses and final
+approval stay with `TakeReviewService`. A reject may queue regeneration of that segment through
+`SceneService.regenerate` (its own transaction; only creators and admins may do it, and a refusal
+comes back as a sentence without undoing the verdict).
+
+    review = ReviewService(studio)
+    queue = await review.queue(scene_id)               # current takes in order, seams between them
+    done = await review.record_verdict(take, Verdict.REJECT, regenerate=True)
+    nxt = done.queue.next_pending(take)                # auto-advance target
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from x121_desktop.core.collab.values import CommentPosted
+from x121_desktop.core.enums import ActivityKind, AnnotationKind, SeamGrade, TakeStatus, Verdict
+from x121_desktop.core.errors import InvalidInput, X121Error
+from x121_desktop.core.ids import SegmentId, TakeId
+from x121_desktop.db.repositories import scenes as scene_repo
+from x121_desktop.db.repositories import takes as take_repo
+from x121_desktop.services.activity import ActivityService
+from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.scenes import Downstream, SceneService, in_transaction
+from x121_desktop.services.storage import MediaStore
+
+MAX_ANNOTATION_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewTake:
+    """The current take of one segment, as the reviewer sees it."""
+
+    take_id: TakeId
+    segment_id: SegmentId
+    position: int
+    status: TakeStatus
+    frame_count: int | None
+    video: Path | None
+    my_verdict: Verdict | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSeam:
+    """The join after segment `position` (between its current take and the next one's)."""
+
+    seam_id: int
+    position: int
+    left_take_id: TakeId
+    right_take_id: TakeId
+    grade: SeamGrade
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewQueue:
+    scene_id: int
+    project_id: int
+    rate: Fraction
+    takes: tuple[ReviewTake, ...]
+    seams: tuple[ReviewSeam, ...]
+
+    def take(self, take_id: int) -> ReviewTake | None:
+        return next((t for t in self.takes if t.take_id == take_id), None)
+
+    def pending(self) -> tuple[ReviewTake, ...]:
+        """Playable takes without the reviewer's verdict, in segment order."""
+        return tuple(t for t in self.takes if t.my_verdict is None and t.video is not None)
+
+    def next_pending(self, after: int | None = None) -> ReviewTake | None:
+        """The first pending take after take `after` in segment order, wrapping around; None when all are done."""
+        order = list(self.takes)
+        start = next((i + 1 for i, t in enumerate(order) if t.take_id == after), 0)
+        for t in order[start:] + order[:start]:
+            if t.my_verdict is None and t.video is not None and t.take_id != after:
+                return t
+        return None
+
+    def with_verdict(self, take_id: int, verdict: Verdict) -> ReviewQueue:
+        takes = tuple(dataclasses.replace(t, my_verdict=verdict) if t.take_id == take_id else t for t in self.takes)
+        return dataclasses.replace(self, takes=takes)
+
+    def seam_after(self, take_id: int) -> ReviewSeam | None:
+        return next((s for s in self.seams if s.left_take_id == take_id), None)
+
+    def seam_before(self, take_id: int) -> ReviewSeam | None:
+        return next((s for s in self.seams if s.right_take_id == take_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRecorded:
+    take_id: int
+    verdict: Verdict
+    verdict_row_id: int
+    event_id: int
+    queue: ReviewQueue
+    regeneration_queued: bool = False
+    regeneration_refused: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationValue:
+    """Shapes drawn on frames `frame_start … frame_start + frame_count - 1` of a take (normalised coordinates)."""
+
+    id: int
+    take_id: int
+    author_id: int
+    kind: AnnotationKind
+    frame_start: int
+    frame_count: int
+    data: Mapping[str, Any]
+    voice_file_id: int | None = None
+
+    @property
+    def frame_stop(self) -> int:
+        return self.frame_start + self.frame_count
+
+    def covers(self, frame: int) -> bool:
+        return self.frame_start <= frame < self.frame_stop
+
+    def distance(self, frame: int) -> int:
+        """Frames from `frame` to the nearest frame this annotation covers (0 inside it)."""
+        if frame < self.frame_start:
+            return self.frame_start - frame
+        return max(0, frame - (self.frame_stop - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class CommentValue:
+    id: int
+    take_id: int | None
+    frame: int | None
+    author: str
+    body: str
+
+
+class ReviewService:
+    def __init__(self, studio: Studio) -> None:
+        self._studio = studio
+        self._store = MediaStore(studio.paths.media_root)
+
+    async def _tx[T](self, write: bool, work: Callable[[Connection], T]) -> T:
+        runtime = self._studio.runtime
+        return await runtime.run(runtime.db_writer if write else runtime.db_read, in_transaction, self._studio, work)
+
+    # ------------------------------------------------------------------ queue
+    async def queue(self, scene_id: int) -> ReviewQueue:
+        return await self._tx(False, lambda c: self._queue(c, scene_id))
+
+    def _queue(self, conn: Connection, scene_id: int) -> ReviewQueue:
+        scene = scene_repo.get_scene(conn, scene_id)
+        segments = scene_repo.segments(conn, scene_id)
+        current = [s.current_take_id for s in segments if s.current_take_id is not None]
+        mine = {
+            int(r.take_id): Verdict(r.verdict_id)
+            for r in conn.execute(
+                text(
+                    "SELECT take_id, verdict_id FROM verdicts "
+                    "WHERE take_id = ANY(:ids) AND reviewer_id = x121_current_user_id()"
+                ),
+                {"ids": current},
+            )
+        }
+        takes: list[ReviewTake] = []
+        for segment in segments:
+            if segment.current_take_id is None:
+                continue
+            t = take_repo.get_take(conn, segment.current_take_id)
+            video = None
+            if t.file_id is not None:
+                video = self._store.path_of(take_repo.file_path(conn, t.file_id))
+            takes.append(ReviewTake(t.id, segment.id, segment.position, t.status, t.frame_count, video, mine.get(t.id)))
+        position = {t.take_id: t.position for t in takes}
+        seams = tuple(
+            ReviewSeam(s.id, position[s.left_take_id], s.left_take_id, s.right_take_id, s.grade, s.score)
+            for s in take_repo.seams_of_scene(conn, scene_id)
+            if s.left_take_id in position and s.right_take_id in position
+        )
+        return ReviewQueue(
+            scene_id, scene.project_id, scene.rate, tuple(takes), tuple(sorted(seams, key=lambda s: s.position))
+        )
+
+    # ------------------------------------------------------------------ verdicts
+    async def record_verdict(
+        self, take_id: int, verdict: Verdict, note: str = "", *, regenerate: bool = False
+    ) -> VerdictRecorded:
+        """The signed-in user's verdict on a take (replacing theirs), one transaction; a reject may regenerate."""
+        if regenerate and verdict is not Verdict.REJECT:
+            raise InvalidInput("Only a reject can queue regeneration", "Press reject (2) to regenerate a take")
+
+        def work(conn: Connection) -> VerdictRecorded:
+            scene_id, position = take_repo.scene_of_take(conn, take_id)
+            scene = scene_repo.get_scene(conn, scene_id)
+            segment = scene_repo.segments(conn, scene_id)[position]
+            row = take_repo.set_verdict(conn, take_id, verdict, note)
+            data = {"scene_id": scene_id, "position": position, "verdict": verdict.code, "note": note}
+            event = scene_repo.add_activity(
+                conn, ActivityKind.VERDICT_GIVEN, scene.project_id, data, segment_id=segment.id, take_id=take_id
+            )
+            return VerdictRecorded(take_id, verdict, row, event, self._queue(conn, scene_id))
+
+        done = await self._tx(True, work)
+        if not regenerate:
+            return done
+        item = done.queue.take(take_id)
+        if item is None:
+            return dataclasses.replace(done, regeneration_refused=f"Take {take_id} is not the current take any more")
+        try:
+            await SceneService(self._studio).regenerate(
+                done.queue.scene_id, item.position, item.position, Downstream.OFFER
+            )
+        except X121Error as exc:
+            return dataclasses.replace(done, regeneration_refused=str(exc))
+        return dataclasses.replace(done, regeneration_queued=True, queue=await self.queue(done.queue.scene_id))
+
+    # ------------------------------------------------------------------ annotations
+    async def annotations(self, take_id: int) -> tuple[AnnotationValue, ...]:
+        def work(conn: Connection) -> tuple[AnnotationValue, ...]:
+            rows = conn.execute(
+                text(
+                    "SELECT id, take_id, author_id, annotation_kind_id, frame_start, frame_count, data, voice_file_id "
+                    "FROM annotations WHERE take_id = :t ORDER BY frame_start, id"
+                ),
+                {"t": take_id},
+            )
+            return tuple(_annotation(r) for r in rows)
+
+        return await self._tx(False, work)
+
+    async def add_annotation(
+        self,
+        take_id: int,
+        kind: AnnotationKind,
+        frame_start: int,
+        frame_count: int,
+        data: Mapping[str, Any],
+        *,
+        voice_file_id: int | None = None,
+    ) -> AnnotationValue:
+        """Store shapes on a frame range of a take as the signed-in user (one transaction + a feed event)."""
+        if frame_start < 0 or frame_count < 1:
+            raise InvalidInput(
+                f"Frames {frame_start}+{frame_count} are not a frame range", "Annotate from frame 0, one frame or more"
+            )
+        payload = json.dumps(dict(data), separators=(",", ":"))
+        if len(payload) > MAX_ANNOTATION_BYTES:
+            raise InvalidInput("The drawing is too large to store", "Split it over fewer strokes or frames")
+
+        def work(conn: Connection) -> AnnotationValue:
+            scene_id, position = take_repo.scene_of_take(conn, take_id)
+            scene = scene_repo.get_scene(conn, scene_id)
+            row = conn.execute(
+                text(
+                    "INSERT INTO annotations (take_id, annotation_kind_id, frame_start, frame_count, data, "
+                    "voice_file_id) VALUES (:t, :k, :s, :n, CAST(:d AS jsonb), :v) RETURNING id, take_id, author_id, "
+                    "annotation_kind_id, frame_start, frame_count, data, voice_file_id"
+                ),
+                {"t": take_id, "k": int(kind), "s": frame_start, "n": frame_count, "d": payload, "v": voice_file_id},
+            ).one()
+            event = {"scene_id": scene_id, "position": position, "frame": frame_start, "frames": frame_count}
+            scene_repo.add_activity(conn, ActivityKind.ANNOTATION_ADDED, scene.project_id, event, take_id=take_id)
+            return _annotation(row)
+
+        return await self._tx(True, work)
+
+    async def delete_annotation(self, annotation_id: int) -> None:
+        def work(conn: Connection) -> None:
+            gone = conn.execute(text("DELETE FROM annotations WHERE id = :i"), {"i": annotation_id}).rowcount
+            if not gone:
+                raise InvalidInput(
+                    f"Annotation {annotation_id} cannot be deleted", "Only your own annotations can be deleted"
+                )
+
+        await self._tx(True, work)
+
+    # ------------------------------------------------------------------ comments
+    async def comment(self, take_id: int, frame: int | None, body: str) -> CommentPosted:
+        """A comment at a frame of a take; @names notify those users (collab's mention rules)."""
+        return await self._tx(True, lambda c: ActivityService.comment_sync(c, body, None, take_id, frame))
+
+    async def comments(self, take_id: int) -> tuple[CommentValue, ...]:
+        def work(conn: Connection) -> tuple[CommentValue, ...]:
+            rows = conn.execute(
+                text(
+                    "SELECT c.id, c.take_id, c.frame, coalesce(u.display_name, u.role_name) AS author, c.body "
+                    "FROM comments c JOIN users u ON u.id = c.author_id WHERE c.take_id = :t ORDER BY c.id"
+                ),
+                {"t": take_id},
+            )
+            return tuple(CommentValue(int(r.id), r.take_id, r.frame, str(r.author), str(r.body)) for r in rows)
+
+        return await self._tx(False, work)
+
+
+def _annotation(r: Any) -> AnnotationValue:
+    return AnnotationValue(
+        int(r.id),
+        int(r.take_id),
+        int(r.author_id),
+        AnnotationKind(r.annotation_kind_id),
+        int(r.frame_start),
+        int(r.frame_count),
+        dict(r.data or {}),
+        None if r.voice_file_id is None else int(r.voice_file_id),
+    )
