@@ -7,20 +7,32 @@ node list comes from a registered server (fetched, cached for offline work) or a
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMessageBox, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from x121_desktop.core.graph.catalog import NodeCatalog
 from x121_desktop.services.node_editor import NodeEditorService
 from x121_desktop.services.node_editor_validation import CanvasValidator
 from x121_desktop.ui.node_editor.editor import NodeEditor
 from x121_desktop.ui.node_editor.validation import LiveValidation
+from x121_desktop.ui.node_editor.versions import VersionsPane
 
 if TYPE_CHECKING:
     from x121_desktop.services.bootstrap import Studio
+    from x121_desktop.services.node_editor_versions import WorkflowVersionsService
     from x121_desktop.ui.concurrency import TaskRunner
     from x121_desktop.ui.docks import PanelContext, PanelSpec
 
@@ -29,11 +41,18 @@ FILTER = "ComfyUI workflows (*.json);;All files (*)"
 
 class NodeEditorPanel(QWidget):
     def __init__(
-        self, service: NodeEditorService, tasks: TaskRunner | None = None, parent: QWidget | None = None
+        self,
+        service: NodeEditorService,
+        tasks: TaskRunner | None = None,
+        parent: QWidget | None = None,
+        versions: WorkflowVersionsService | None = None,
     ) -> None:
         super().__init__(parent)
         self.service, self.tasks = service, tasks
         self.editor = NodeEditor()
+        self.versions: VersionsPane | None = None
+        if versions is not None:
+            self.versions = VersionsPane(self.editor, versions, service, self._spawn)
         bar = QToolBar()
         bar.setObjectName("nodeEditorToolbar")
         bar.addAction("Open…", self.open_file)
@@ -52,10 +71,23 @@ class NodeEditorPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(bar)
-        lay.addWidget(self.editor, 1)
+        if self.versions is None:
+            lay.addWidget(self.editor, 1)
+        else:
+            split = QSplitter()
+            split.addWidget(self.editor)
+            split.addWidget(self.versions)
+            split.setStretchFactor(0, 4)
+            lay.addWidget(split, 1)
         cached = service.cached_servers()
         if cached and tasks is not None:
             tasks.spawn(self._load_file(cached[0]), what="load the cached node list")
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], what: str) -> None:
+        if self.tasks is not None:
+            self.tasks.spawn(coro, what=what)
+        else:
+            coro.close()
 
     def open_file(self) -> None:
         if self.editor.modified and not self._discard_ok():
@@ -98,11 +130,16 @@ class NodeEditorPanel(QWidget):
 
 def node_editor_panel_spec(studio: Studio) -> PanelSpec:
     """The node editor as a dock tabbed with the library (bottom); graph.* keys live inside it."""
+    from x121_desktop.services.node_editor_versions import WorkflowVersionsService
+    from x121_desktop.services.workflows import WorkflowService
     from x121_desktop.ui.docks import PanelSpec
     from x121_desktop.ui.main_window import MainWindow
 
     def make(context: PanelContext) -> QWidget:
-        panel = NodeEditorPanel(NodeEditorService.from_studio(studio), context.tasks)
+        service = NodeEditorService.from_studio(studio)
+        workflows = WorkflowService(studio.sessions, studio.runtime)
+        versions = WorkflowVersionsService(studio.sessions, studio.runtime, workflows)
+        panel = NodeEditorPanel(service, context.tasks, versions=versions)
         panel.editor.message_posted.connect(context.notifier.post_error)
         window = context.window
         if isinstance(window, MainWindow):
