@@ -233,6 +233,14 @@ def test_deleting_a_scene_cascades_through_its_aggregate(db_conn: Conn, studio: 
         "VALUES (%s, %s, 'ws1', now() + interval '1 min')",
         (segment, studio.user),
     )
+    # A live lock held by another user protects the segment, even against the superuser (migration 0006).
+    with refused(db_conn, errors.LockNotAvailable):
+        db_conn.execute("DELETE FROM scenes WHERE id = %s", (scene,))
+    db_conn.execute(
+        "UPDATE segment_locks SET acquired_at = now() - interval '2 min', expires_at = now() - interval '1 min' "
+        "WHERE segment_id = %s",
+        (segment,),
+    )
     db_conn.execute("DELETE FROM scenes WHERE id = %s", (scene,))
     for table in ("segments", "takes", "seams", "segment_locks"):
         assert count(db_conn, table) == 0, table
