@@ -32,7 +32,7 @@ from x121_desktop.core.enums import SceneStatus
 from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.media import AssemblyReport, SegmentCut, assemble
 from x121_desktop.core.pipeline import transitions
-from x121_desktop.core.pipeline.chain import KeptRange, kept_ranges
+from x121_desktop.core.pipeline.chain import KeptRange, fit_to_total, kept_ranges
 from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.bootstrap import Studio
@@ -92,7 +92,8 @@ def _plan(conn: Connection, scene_id: int, draft: bool) -> _Plan:
         if seam is None:
             raise InvalidInput(f"Scene {ref}: the seam before take {right.id} is not measured", "Run scene generate")
         trims.append((seam.tail_trim, seam.head_trim))
-    ranges = kept_ranges([t.cut_frame or 0 for t in current], trims)
+    # The last take may run longer than the plan (advanced mode lengthens it to make up for cuts).
+    ranges = fit_to_total(kept_ranges([t.cut_frame or 0 for t in current], trims), view.planned_frames)
     paths = tuple(take_repo.file_path(conn, t.file_id or 0) for t in current)
     hashes = take_repo.file_hashes(conn, [t.file_id or 0 for t in current])
     content_hash, _ = repo.version_details(conn, view.scene.workflow_version_id or 0)

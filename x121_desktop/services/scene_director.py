@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from functools import partial
 from pathlib import Path
@@ -44,7 +45,7 @@ from x121_desktop.core.errors import InvalidInput, X121Error
 from x121_desktop.core.ids import FileId, SceneId, TakeId
 from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.core.pipeline import transitions
-from x121_desktop.core.pipeline.chain import LinkState, next_steps, seed_for, take_reason
+from x121_desktop.core.pipeline.chain import ChainLimits, LinkState, elastic_length, next_steps, seed_for, take_reason
 from x121_desktop.core.pipeline.values import SceneValue, SegmentValue, TakeValue
 from x121_desktop.db.notify import JobListener, Notice
 from x121_desktop.db.repositories import scenes as repo
@@ -182,7 +183,8 @@ class SceneDirector(DirectorBase):
         _, manifest = await self._tx(False, lambda c: repo.version_details(c, chain.scene.workflow_version_id or 0))
         outputs = await self._tx(False, lambda c: take_repo.outputs_of_job(c, job_id))
         video = _video_output(manifest, outputs)
-        advanced = chain.scene.stitch_mode is StitchMode.ADVANCED
+        # The last segment has no next start to choose: it keeps every frame (assembly fits the total).
+        advanced = chain.scene.stitch_mode is StitchMode.ADVANCED and position < len(chain.segments) - 1
         info = await self._cpu(media.inspect_take, self.path(video.rel_path), advanced, chain.scene.rate)
 
         def work(conn: Connection) -> None:
@@ -299,7 +301,8 @@ class SceneDirector(DirectorBase):
         _, manifest = await self._tx(False, lambda c: repo.version_details(c, scene.workflow_version_id or 0))
         start = await self._tx(False, lambda c: take_repo.file_path(c, take.start_file_id or 0))
         seed_b = await self._tx(False, lambda c: repo.hero_seed(c, scene.character_id, SeedKind.B))
-        inputs = job_inputs(scene, segment, take, manifest, self.path(start), seed_b and self.path(seed_b[1]))
+        frames = await self._tx(False, lambda c: _segment_frames(c, chain, segment.position))
+        inputs = job_inputs(scene, segment, take, manifest, self.path(start), seed_b and self.path(seed_b[1]), frames)
         try:
             result = await self._queue.submit(
                 SubmitRequest(scene.workflow, inputs, version=scene.workflow_version, project_id=scene.project_id,
@@ -330,6 +333,22 @@ class SceneDirector(DirectorBase):
                           segment_id=chain.segments[position].id, take_id=take.id)  # fmt: skip
 
 
+def _segment_frames(conn: Connection, chain: _Chain, position: int) -> int:
+    """Planned length; in advanced mode, lengthened by what earlier cuts and trims dropped."""
+    segment = chain.segments[position]
+    limits = chain.scene.settings.get("limits")
+    if chain.scene.stitch_mode is not StitchMode.ADVANCED or not position or not isinstance(limits, dict):
+        return segment.planned_frames
+    takes = [chain.takes[TakeId(s.current_take_id or 0)] for s in chain.segments[:position]]
+    seams = {(s.left_take_id, s.right_take_id): s for s in take_repo.seams_of_scene(conn, chain.scene.id)}
+    trims = [
+        (seam.tail_trim, seam.head_trim) if (seam := seams.get((a.id, b.id))) else (0, 0)
+        for a, b in itertools.pairwise(takes)
+    ]
+    lengths = [s.planned_frames for s in chain.segments]
+    return elastic_length(lengths, [t.cut_frame or 0 for t in takes], trims, ChainLimits.from_json(limits))
+
+
 def take_position(chain: _Chain, take: TakeValue) -> int:
     return next(s.position for s in chain.segments if s.id == take.segment_id)
 
@@ -345,13 +364,13 @@ def _video_output(manifest: dict[str, Any], outputs: list[take_repo.OutputFile])
 
 def job_inputs(
     scene: SceneValue, segment: SegmentValue, take: TakeValue, manifest: dict[str, Any], start: Path,
-    seed_b: Path | None,
+    seed_b: Path | None, frames: int | None = None,
 ) -> dict[str, object]:  # fmt: skip
     params = manifest.get("parameters") or {}
     fixed = scene.params_for(segment.position)
     inputs: dict[str, object] = {name: value for name, value in fixed.items() if name in params}
     inputs["seed_image_a"] = start
-    inputs["frame_count"] = segment.planned_frames
+    inputs["frame_count"] = frames or segment.planned_frames
     optional: dict[str, object] = {
         "seed": take.seed,
         "fps": float(scene.rate),

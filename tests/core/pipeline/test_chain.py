@@ -126,3 +126,27 @@ def test_kept_ranges_drop_the_repeated_frame_and_apply_trims() -> None:
     assert [(r.head, r.end) for r in trimmed] == [(0, 14), (2, 12)]
     with pytest.raises(InvalidInput, match="keeps no frames"):
         kept_ranges([5, 1], [(0, 1)])
+
+
+def test_elastic_length_makes_up_what_advanced_cuts_dropped() -> None:
+    from x121_desktop.core.pipeline.chain import ChainLimits, elastic_length
+
+    limits = ChainLimits(9, 17, 4, 1)
+    plan = [17, 13, 13]
+    assert elastic_length(plan, [16], [], limits) == 13  # simple cut: nothing dropped
+    assert elastic_length(plan, [12], [], limits) == 17  # 4 dropped -> 13 + 4, a valid 4n+1
+    assert elastic_length(plan, [14], [], limits) == 17  # 2 dropped -> 15, rounded up to 17
+    assert elastic_length(plan, [16, 12], [(0, 0)], limits) == 13  # 13 frames, cut at its last
+    assert elastic_length(plan, [16, 8], [(0, 0)], limits) == 17
+    assert elastic_length(plan, [16, 8], [(1, 2)], limits) == 17  # more dropped than fits: held at the max
+    assert elastic_length([17, 13], [8], [], limits) == 17
+
+
+def test_fit_to_total_shortens_only_the_last_range() -> None:
+    from x121_desktop.core.pipeline.chain import KeptRange, fit_to_total
+
+    ranges = (KeptRange(0, 0, 12), KeptRange(1, 1, 16))
+    assert fit_to_total(ranges, 25) == (KeptRange(0, 0, 12), KeptRange(1, 1, 12))
+    assert fit_to_total(ranges, 40) == ranges
+    assert fit_to_total(ranges, 5) == (KeptRange(0, 0, 12), KeptRange(1, 1, 1))
+    assert fit_to_total((), 3) == ()

@@ -202,6 +202,37 @@ def kept_ranges(cuts: Sequence[int], trims: Sequence[tuple[int, int]]) -> tuple[
     return tuple(out)
 
 
+def elastic_length(
+    lengths: Sequence[int], cuts: Sequence[int], trims: Sequence[tuple[int, int]], limits: ChainLimits
+) -> int:
+    """Frames to generate for segment `len(cuts)` so the chain still reaches its planned total.
+
+    Advanced cuts stop a take before its last frame and seams may trim frames: what segments
+    0..k-1 keep (`cuts`, and the trims of the seams between them) can fall short of the plan.
+    Segment k makes up the shortfall, rounded up to the model's frame rule and held within its
+    limits (the last segment's surplus is cut at assembly: `fit_to_total`)."""
+    k = len(cuts)
+    planned_kept = planned_total(lengths[:k]) if k else 0
+    kept = sum(r.length for r in kept_ranges(cuts, list(trims[: k - 1]))) if k else 0
+    want = max(limits.min_frames, lengths[k] + planned_kept - kept)
+    valid = limits.rule.valid_between(want, limits.max_frames)
+    if valid:
+        return valid[0]
+    fallback = limits.rule.valid_between(limits.min_frames, limits.max_frames)
+    return fallback[-1] if fallback else lengths[k]
+
+
+def fit_to_total(ranges: Sequence[KeptRange], total: int) -> tuple[KeptRange, ...]:
+    """Shorten the last range so the ranges hold at most `total` frames (never below its head)."""
+    if not ranges:
+        return ()
+    surplus = sum(r.length for r in ranges) - total
+    last = ranges[-1]
+    if surplus <= 0:
+        return tuple(ranges)
+    return (*ranges[:-1], KeptRange(last.position, last.head, max(last.head, last.end - surplus)))
+
+
 def planned_total(lengths: Sequence[int]) -> int:
     """Frames of the assembled scene when every take has its planned length and a simple cut."""
     return sum(lengths) - OVERLAP * max(0, len(lengths) - 1)
