@@ -1,0 +1,115 @@
+"""Live telemetry driven by the ComfyUI stand-in: executing/progress/cached/done states, per-node times
+with the historical average on hover, preview frames, and the runtime error pinned on the failing node."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from tests.comfy.conftest import comfy_server
+from tests.comfyui_server import ComfyTestServer
+from x121_desktop.comfy.client import ComfyClient
+from x121_desktop.core.graph.edits import SetWidgetValue
+from x121_desktop.core.graph.from_api import document_from_api
+from x121_desktop.services.node_editor import NodeEditorService
+from x121_desktop.services.node_editor_runs import NodeFinished, NodePreview, RunEnded, RunEvent, TestRunService
+from x121_desktop.services.runtime import Runtime
+from x121_desktop.ui.node_editor.editor import NodeEditor
+from x121_desktop.ui.node_editor.telemetry import RunTelemetry
+
+__all__ = ["comfy_server"]
+
+PROMPT = {
+    "1": {"class_type": "LoadImage", "inputs": {"image": "astronaut.png"}},
+    "2": {"class_type": "RepeatImageBatch", "inputs": {"image": ["1", 0], "amount": 3}},
+    "3": {"class_type": "SaveImageWebsocket", "inputs": {"images": ["2", 0]}},
+    "4": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}},
+}
+
+
+@pytest.fixture
+def telemetry(
+    qtbot: QtBot, comfy_server: ComfyTestServer, tmp_path: Path
+) -> Iterator[tuple[RunTelemetry, list[RunEvent]]]:
+    runtime = Runtime()
+    service = NodeEditorService(runtime, None, tmp_path)
+    info_file = tmp_path / "object_info.json"
+    info_file.write_text(json.dumps(ComfyClient(comfy_server.url).object_info()))
+    catalog = asyncio.run(service.catalog_from_file(info_file))
+    editor = NodeEditor(catalog)
+    qtbot.addWidget(editor)
+    editor.resize(1000, 700)
+    editor.open_document(document_from_api(PROMPT, catalog)[0])
+    runs = TestRunService(runtime, service, timeout_s=30.0)
+    tele = RunTelemetry(editor, runs)
+    seen: list[RunEvent] = []
+    tele.event_arrived.connect(seen.append)
+    yield tele, seen
+    runtime.shutdown()
+
+
+def run_once(qtbot: QtBot, tele: RunTelemetry, url: str, averages: dict[str, float] | None = None) -> RunEnded:
+    with qtbot.waitSignal(tele.run_finished, timeout=30000) as blocker:
+        tele.start(url, averages)
+    ended = blocker.args[0] if blocker.args else None
+    assert isinstance(ended, RunEnded)
+    return ended
+
+
+def states(tele: RunTelemetry) -> dict[str, str]:
+    return {i: item.state.status for i, item in tele.editor.scene.nodes.items()}
+
+
+def test_run_shows_states_times_previews_then_cached_nodes(
+    qtbot: QtBot, comfy_server: ComfyTestServer, telemetry: tuple[RunTelemetry, list[RunEvent]]
+) -> None:
+    tele, seen = telemetry
+    first = run_once(qtbot, tele, comfy_server.url, {"RepeatImageBatch": 0.25})
+    assert first.ok
+    assert {t.node_id for t in first.timings} == {"1", "2", "3", "4"}
+    assert {t.class_type for t in first.timings} >= {"LoadImage", "SaveImageWebsocket"}
+    assert states(tele) == {"1": "done", "2": "done", "3": "done", "4": "done"}
+    assert all(t.seconds >= 0 for t in first.timings)
+    hover = tele.editor.scene.nodes["2"].toolTip()
+    assert hover.startswith("ran ")
+    assert "average 0.25 s over earlier runs" in hover
+    previews = [e for e in seen if isinstance(e, NodePreview)]
+    assert previews
+    assert {p.node_id for p in previews} == {"3"}
+    assert not tele.previews["3"].isNull()
+    assert tele.previews["3"].width() == 512
+    started = [e.node_id for e in seen if type(e).__name__ == "NodeStarted"]
+    assert started.index("2") > started.index("1")  # executing highlighted in the server's order
+
+    seen.clear()
+    second = run_once(qtbot, tele, comfy_server.url)
+    assert second.ok
+    assert states(tele)["1"] == "cached"
+    assert states(tele)["2"] == "cached"
+    assert states(tele)["3"] == "done"  # SaveImageWebsocket always runs
+    assert [e.node_id for e in seen if isinstance(e, NodeFinished)] == ["3"]
+
+
+def test_runtime_error_is_pinned_on_the_failing_node(
+    qtbot: QtBot, comfy_server: ComfyTestServer, telemetry: tuple[RunTelemetry, list[RunEvent]]
+) -> None:
+    tele, _seen = telemetry
+    (comfy_server.root / "input" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    tele.editor.push(SetWidgetValue(None, 1, 0, "broken.png"))
+    ended = run_once(qtbot, tele, comfy_server.url)
+    assert not ended.ok
+    assert tele.failed is not None
+    assert tele.failed.node_id == "1"
+    item = tele.editor.scene.nodes["1"]
+    assert item.state.status == "error"
+    assert [m.level for m in item.markers] == ["error"]
+    assert "failed" in item.markers[0].text
+    assert "Load Image" in item.markers[0].text or "LoadImage" in item.markers[0].text
+    tele.clear()
+    assert item.markers == ()
+    assert item.state.status == "idle"

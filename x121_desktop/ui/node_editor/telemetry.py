@@ -1,0 +1,133 @@
+"""Live telemetry on the canvas while a test run executes on a server.
+
+The run goes through `TestRunService` (a worker thread follows the server's WebSocket); each
+`RunEvent` crosses to the main thread over a queued signal and becomes node state: the executing
+node highlighted, its progress bar, cached nodes marked, the measured time (and the historical
+average per node type, when a history is given) on hover, the latest preview frame per node, and
+the failure pinned on the failing node as an error marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QPixmap
+
+from x121_desktop.core.cancel import CancelToken
+from x121_desktop.services.node_editor_runs import (
+    NodeFinished,
+    NodePreview,
+    NodeProgressed,
+    NodesCached,
+    NodeStarted,
+    RunEnded,
+    RunEvent,
+    RunFailed,
+)
+from x121_desktop.ui.node_editor.items.node import Marker, NodeState
+
+if TYPE_CHECKING:
+    from x121_desktop.services.node_editor_runs import TestRunService
+    from x121_desktop.ui.node_editor.editor import NodeEditor
+
+Averages = Callable[[str], Mapping[str, float]]
+"""class_type → average seconds (across runs and servers), for the hover text."""
+
+
+def _canvas_id(api_id: str) -> str:
+    return api_id.split(":", 1)[0]  # a node inside a subgraph shows on its instance node
+
+
+class RunTelemetry(QObject):
+    event_arrived = Signal(object)  # RunEvent, emitted from the worker thread
+    run_finished = Signal(object)  # RunEnded, on the main thread
+
+    def __init__(self, editor: NodeEditor, runs: TestRunService) -> None:
+        super().__init__(editor)
+        self.editor, self.runs = editor, runs
+        self.averages: Mapping[str, float] = {}
+        self.previews: dict[str, QPixmap] = {}
+        self.times: dict[str, float] = {}
+        self.running: str | None = None
+        self.failed: RunFailed | None = None
+        self._cancel: CancelToken | None = None
+        self._touched: set[str] = set()
+        self.event_arrived.connect(self._apply)
+
+    def start(self, base_url: str, averages: Mapping[str, float] | None = None) -> Future[RunEnded]:
+        """Run the open document on `base_url`; earlier run state is cleared first."""
+        self.clear()
+        self.averages = dict(averages or {})
+        self._cancel = CancelToken()
+        return self.runs.start(base_url, self.editor.document, self.event_arrived.emit, self._cancel)
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+
+    def clear(self) -> None:
+        for node_id in self._touched:
+            self.editor.set_state(node_id, NodeState())
+        if self.failed is not None and self.failed.node_id is not None:
+            self.editor.set_markers(_canvas_id(self.failed.node_id), ())
+        self._touched.clear()
+        self.previews.clear()
+        self.times.clear()
+        self.running, self.failed = None, None
+
+    def _state(self, node_id: str, state: NodeState) -> None:
+        self._touched.add(node_id)
+        self.editor.set_state(node_id, state)
+        item = self.editor.scenes[None].nodes.get(node_id) if None in self.editor.scenes else None
+        if item is not None:
+            reasons = [m.text for m in item.markers]
+            item.setToolTip("\n".join([*reasons, state.text] if state.text else reasons))
+
+    def _class(self, node_id: str) -> str:
+        graph = self.editor.document.graph
+        node = next((n for n in graph.nodes if str(n.id) == node_id), None)
+        return node.type if node is not None else "?"
+
+    def hover_text(self, node_id: str, seconds: float | None) -> str:
+        bits = [] if seconds is None else [f"ran {seconds:.2f} s"]
+        average = self.averages.get(self._class(node_id))
+        if average is not None:
+            bits.append(f"average {average:.2f} s over earlier runs")
+        return " · ".join(bits)
+
+    def _apply(self, event: RunEvent) -> None:
+        if isinstance(event, NodesCached):
+            for api_id in event.node_ids:
+                node_id = _canvas_id(api_id)
+                self._state(
+                    node_id, NodeState("cached", None, f"cached · {self.hover_text(node_id, None)}".rstrip(" ·"))
+                )
+        elif isinstance(event, NodeStarted):
+            self.running = _canvas_id(event.node_id)
+            self._state(self.running, NodeState("running", 0.0, "running"))
+        elif isinstance(event, NodeProgressed):
+            node_id = _canvas_id(event.node_id)
+            share = event.value / event.maximum if event.maximum else None
+            self._state(node_id, NodeState("running", share, f"running {event.value}/{event.maximum}"))
+        elif isinstance(event, NodeFinished):
+            node_id = _canvas_id(event.node_id)
+            self.times[node_id] = self.times.get(node_id, 0.0) + event.seconds
+            self._state(node_id, NodeState("done", None, self.hover_text(node_id, self.times[node_id])))
+            if self.running == node_id:
+                self.running = None
+        elif isinstance(event, NodePreview) and event.node_id is not None:
+            pixmap = QPixmap()
+            if pixmap.loadFromData(event.image):
+                self.previews[_canvas_id(event.node_id)] = pixmap
+        elif isinstance(event, RunFailed):
+            self.failed = event
+            if event.node_id is not None:
+                node_id = _canvas_id(event.node_id)
+                self.editor.set_markers(node_id, (Marker("error", event.sentence),))
+                self._state(node_id, NodeState("error", None, event.sentence))
+            self.running = None
+        elif isinstance(event, RunEnded):
+            self.run_finished.emit(event)
