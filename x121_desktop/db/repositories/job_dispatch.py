@@ -4,8 +4,10 @@ This is the one queue path the dispatcher uses (`claim_placed`):
 
 1. Count the jobs holding a slot on each server (one statement). No server with a free slot:
    return at once, nothing locked.
-2. Lock up to `window` queued jobs in fair-share order (`core.orchestration.fairshare`, the same
-   ranking as `job_leases.claim`) with `FOR UPDATE SKIP LOCKED`, without changing them yet.
+2. Read up to `window` queued jobs in fair-share order (`core.orchestration.fairshare`, the same
+   ranking as `job_leases.claim`), without locking them: only the job finally taken is locked
+   (`FOR UPDATE SKIP LOCKED` inside `assign`), so concurrent claimers are never starved by
+   each other's look-ahead; a job another claimer holds is skipped for the next one.
 3. Ask the caller's `plan(job)` what each needs (`JobPlan`: node types, models, a work estimate);
    an `X121Error` from it, or a placement no enabled server could ever take, refuses that job
    before any GPU time (QUEUED → FAILED, reasons, owner notified).
@@ -13,8 +15,8 @@ This is the one queue path the dispatcher uses (`claim_placed`):
    affinity, speed) and the finish-time-aware rule `core.orchestration.finish.next_start`
    (per-owner FIFO kept: only an owner's first remaining job may start).
 5. Re-count the chosen server's jobs under `pg_advisory_xact_lock(121, server_id)` (two dispatchers
-   never overfill one server) and assign: CLAIMED, lease, server, attempts + 1, attempt row,
-   CLAIMED event + NOTIFY, one statement.
+   never overfill one server) and assign: lock the job (SKIP LOCKED), CLAIMED, lease, server,
+   attempts + 1, attempt row, CLAIMED event + NOTIFY, one statement.
 
 The hot statements run through psycopg with `prepare=True` (no per-claim parsing), and take their
 LIMITs as literals, so PostgreSQL settles on a cached generic plan instead of planning every claim.
@@ -29,7 +31,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.enums import JobEventKind, JobStatus
 from x121_desktop.core.errors import X121Error
@@ -92,8 +96,11 @@ WITH RECURSIVE owners AS (
 def run(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Execute `sql` (psycopg `%(name)s` style) as a prepared statement on this transaction's connection."""
     raw: Any = conn.connection.driver_connection
-    cursor = raw.execute(sql, params or {}, prepare=True)
-    return list(cursor.fetchall()) if cursor.description is not None else []
+    try:
+        cursor = raw.execute(sql, params or {}, prepare=True)
+        return list(cursor.fetchall()) if cursor.description is not None else []
+    except psycopg.Error as exc:  # as SQLAlchemy would raise it, so callers' DBAPIError handling applies
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
 
 
 # ---------------------------------------------------------------------------------------- plans
@@ -140,21 +147,20 @@ def jobs_on_servers(conn: Connection) -> dict[int, list[int]]:
     return out
 
 
-def _lock_sql(window: int) -> str:
+def _rank_sql(window: int) -> str:
     return (
         fair_share_sql(window)
         + f"""
 SELECT {job_columns("j")} FROM ranked k JOIN jobs j ON j.id = k.id
 WHERE j.job_status_id = {_QUEUED} AND NOT j.cancel_requested
 ORDER BY k.priority DESC, k.turn, k.id
-LIMIT {int(window)}
-FOR UPDATE OF j SKIP LOCKED"""
+LIMIT {int(window)}"""
     )
 
 
-def lock_candidates(conn: Connection, window: int) -> list[JobRow]:
-    """Up to `window` queued jobs in claim order, row-locked (SKIP LOCKED) until the transaction ends."""
-    return [job_from_row(r) for r in run(conn, _lock_sql(window))]
+def candidates(conn: Connection, window: int) -> list[JobRow]:
+    """The first `window` queued jobs in claim order (read, not locked: `assign` locks the one it takes)."""
+    return [job_from_row(r) for r in run(conn, _rank_sql(window))]
 
 
 _ROOM = (
@@ -170,9 +176,11 @@ def server_has_room(conn: Connection, server_id: int, capacity: int) -> bool:
 
 
 _ASSIGN = (
-    "WITH u AS (UPDATE jobs SET job_status_id = %(c)s, lease_holder = %(h)s, lease_expires_at = now() + %(l)s, "
+    f"WITH free AS (SELECT id FROM jobs WHERE id = %(id)s AND job_status_id = {_QUEUED} AND NOT cancel_requested "
+    "  FOR UPDATE SKIP LOCKED), "
+    "u AS (UPDATE jobs SET job_status_id = %(c)s, lease_holder = %(h)s, lease_expires_at = now() + %(l)s, "
     "  server_id = %(s)s, attempts = attempts + 1, error = NULL, updated_at = now() "
-    f"  WHERE id = %(id)s AND job_status_id = {_QUEUED} RETURNING {job_columns('jobs')}), "
+    f"  FROM free WHERE jobs.id = free.id RETURNING {job_columns('jobs')}), "
     "a AS (INSERT INTO job_attempts (job_id, attempt_no, server_id, job_status_id, lease_holder) "
     "  SELECT id, attempts, %(s)s, %(c)s, %(h)s FROM u), "
     "e AS (INSERT INTO job_events (job_id, job_event_kind_id, attempt_no, data) "
@@ -185,8 +193,11 @@ _ASSIGN = (
 
 def assign(
     conn: Connection, job_id: int, holder: str, lease: timedelta, server_id: int, data: Mapping[str, Any]
-) -> JobRow:
-    """Claim a QUEUED job (row-locked by the caller) for `holder` on `server_id`: one statement."""
+) -> JobRow | None:
+    """Claim a QUEUED job for `holder` on `server_id`: lock (SKIP LOCKED), CLAIMED, attempt row, event, NOTIFY.
+
+    None when another claimer holds or took the job meanwhile.
+    """
     params = {
         "c": int(JobStatus.CLAIMED),
         "h": holder,
@@ -196,8 +207,8 @@ def assign(
         "k": int(JobEventKind.CLAIMED),
         "d": json.dumps(dict(data)),
     }
-    [row] = run(conn, _ASSIGN, params)
-    return job_from_row(row)
+    rows = run(conn, _ASSIGN, params)
+    return job_from_row(rows[0]) if rows else None
 
 
 def refuse(conn: Connection, job_id: int, sentence: str, reasons: Sequence[str]) -> bool:
@@ -259,8 +270,8 @@ def claim_placed(
     refused: list[Refused] = []
     queue: list[tuple[JobRow, JobPlan, Placement]] = []
     placements: dict[int, Placement] = {}
-    candidates = lock_candidates(conn, window)
-    for job in candidates:
+    queued = candidates(conn, window)
+    for job in queued:
         try:
             planned = plan(job)
         except X121Error as exc:
@@ -275,7 +286,7 @@ def claim_placed(
     for item in refused:
         refuse(conn, item.job.id, item.sentence, item.reasons)
     done = tuple(refused)
-    more = len(candidates) >= window  # the queue may go on beyond what was locked
+    more = len(queued) >= window  # the queue may go on beyond what was locked
     for job, planned, server_id in _order(queue, snaps, holding, work_of, more):
         ranked = [s for s in rank_servers(planned.needs, snaps) if s.server_id == server_id]
         ranked += [s for s in rank_servers(planned.needs, snaps) if s.server_id != server_id]
@@ -286,6 +297,8 @@ def claim_placed(
             if server_has_room(conn, snap.server_id, capacity[snap.server_id]):
                 data = {"server": snap.name, "holder": holder}
                 claimed = assign(conn, job.id, holder, lease, snap.server_id, data)
+                if claimed is None:
+                    break  # another claimer has this job: try the next one
                 return PlacedClaim(claimed, snap.server_id, planned, done, placements)
     return PlacedClaim(refused=done, placements=placements)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.comfy.needs import work_estimate
+from x121_desktop.core.errors import PermissionDenied
 from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.repositories import job_dispatch
@@ -73,7 +74,10 @@ class Claimer:
                     refuse_impossible=covers_all,
                 )
         except DBAPIError as exc:
-            raise translate_db_error(exc) from exc
+            error = translate_db_error(exc)
+            if isinstance(error, PermissionDenied):
+                raise not_allowed("dispatch jobs", error) from exc
+            raise error from exc
         self.refused += len(result.refused)
         for refused in result.refused:
             self._plans.pop(refused.job.id, None)
@@ -93,3 +97,11 @@ class Claimer:
             plan = job_dispatch.JobPlan(self.fleet.needs(prompt), work_estimate(prompt))
             cached = self._plans[job.id] = (plan, resolved)
         return cached[0]
+
+
+def not_allowed(what: str, error: PermissionDenied) -> PermissionDenied:
+    """The database's refusal as one sentence: who may not do what, and who may."""
+    why = error.problem.removeprefix("The database refused this: ")
+    return PermissionDenied(
+        f"This database login may not {what} ({why})", "Sign in as a creator or an admin; reviewers only watch jobs"
+    )

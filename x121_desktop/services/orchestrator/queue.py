@@ -34,6 +34,7 @@ from x121_desktop.core.orchestration.cache_key import warm_start_key
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.orchestrator.claims import not_allowed
 from x121_desktop.services.storage import Blob, MediaStore, kind_for
 
 FILE_TYPES = frozenset({"image", "video"})
@@ -232,7 +233,10 @@ class JobQueueService:
                 return SubmitResult(view(repo.record_cache_hit(conn, new, source)), True, source.id)
             return SubmitResult(view(repo.enqueue(conn, new)), False, None)
 
-        return await self._tx(True, work)
+        try:
+            return await self._tx(True, work)
+        except PermissionDenied as exc:
+            raise not_allowed("submit jobs", exc) from exc
 
     async def status(self, job_id: int) -> JobView:
         return await self._tx(False, lambda c: view(repo.get_job(c, job_id)))
