@@ -1,6 +1,6 @@
 """`x121 server …`: the ComfyUI servers this studio sends jobs to.
 
-    x121 server add URL --name NAME [--json]     register a server (admins only)
+    x121 server add URL --name NAME [--slots 1] [--queued-slots 1] [--json]   register a server (admins only)
     x121 server list [--json]                    every registered server, from the database
     x121 server check NAME [--json]              ask the server: version, node types, devices/VRAM, models
 
@@ -30,6 +30,10 @@ def register(sub: Any) -> None:
     add = ssub.add_parser("add", help="register a ComfyUI server (admins only)")
     add.add_argument("url", metavar="URL", help="where ComfyUI listens, e.g. http://10.0.0.5:8188")
     add.add_argument("--name", required=True, metavar="NAME", help="the name jobs and commands use")
+    add.add_argument("--slots", type=int, default=1, metavar="N", help="jobs it runs at once (default 1)")
+    add.add_argument(
+        "--queued-slots", type=int, default=1, metavar="N", help="jobs kept waiting in its own queue (default 1)"
+    )
     add.add_argument("--json", action="store_true", help="print JSON")
     add.set_defaults(handler=_add)
 
@@ -53,7 +57,8 @@ def _devices(view: ServerView) -> str:
 
 def _add(args: argparse.Namespace) -> int:
     with studio_from_args(args) as studio:
-        view = asyncio.run(ServerService(studio.sessions, studio.runtime).add(args.name, args.url))
+        service = ServerService(studio.sessions, studio.runtime)
+        view = asyncio.run(service.add(args.name, args.url, slots=args.slots, queued_slots=args.queued_slots))
     if args.json:
         print_json(view)
     else:

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from x121_desktop.comfy.client import ComfyClient, normalize_url
 from x121_desktop.comfy.errors import ComfyProtocolError, ComfyUnreachable
+from x121_desktop.comfy.needs import capabilities_of
+from x121_desktop.comfy.object_info import ObjectInfo
 from x121_desktop.comfy.rest import SystemStats
 from x121_desktop.core.enums import CapabilityKind, ServerStatus
 from x121_desktop.core.errors import ComfyError, InvalidInput, NotFound, X121Error
@@ -37,6 +39,9 @@ from x121_desktop.services.users import explain_refusal
 # /models lists these too, but they hold no model files a workflow can name
 NOT_MODEL_FOLDERS = frozenset({"custom_nodes", "configs"})
 CHECK_TIMEOUT_S = 10.0
+DEFAULT_SLOTS = 1
+DEFAULT_QUEUED_SLOTS = 1
+"""A new server runs one job and keeps one more waiting in its own queue (so it never idles between jobs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,8 @@ class ServerView:
     node_count: int
     model_counts: tuple[tuple[str, int], ...]
     """(folder, number of files) for each folder with files, by folder name."""
+    queued_slots: int = 0
+    """Jobs it may keep waiting in its own queue beyond the `slots` running ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +135,18 @@ class ServerService:
         self._runtime = runtime
         self._client = client
 
-    async def add(self, name: str, url: str) -> ServerView:
-        """Register a server (not contacted here: it may be switched off); it starts as offline."""
+    async def add(
+        self, name: str, url: str, *, slots: int = DEFAULT_SLOTS, queued_slots: int = DEFAULT_QUEUED_SLOTS
+    ) -> ServerView:
+        """Register a server (not contacted here: it may be switched off); it starts as offline.
+
+        Capacity defaults to 1 running + 1 queued job (`slots`, `queued_slots`).
+        """
+        if slots < 1 or queued_slots < 0:
+            raise InvalidInput(
+                f"A server needs at least 1 running slot and no negative queued slots (got {slots} + {queued_slots})",
+                "Give --slots 1 or more and --queued-slots 0 or more",
+            )
         name, url = check_name(name), check_url(url)
 
         def work(session: Session) -> ServerView:
@@ -140,7 +157,9 @@ class ServerService:
                         f"A ComfyUI server with the {what} {value!r} is already registered (as {taken!r})",
                         "Choose another name, or see `x121 server list`",
                     )
-            row = ComfyServer(name=name, base_url=url, server_status_id=ServerStatus.OFFLINE)
+            row = ComfyServer(
+                name=name, base_url=url, server_status_id=ServerStatus.OFFLINE, slots=slots, queued_slots=queued_slots
+            )
             session.add(row)
             session.flush()
             return _view(session, row)
@@ -194,11 +213,13 @@ class ServerService:
         folders = client.get_json("/models")
         if not isinstance(folders, list):
             raise ComfyProtocolError(f"ComfyUI at {url} listed its model folders as something other than a list")
-        models = tuple(
-            (str(folder), tuple(sorted(client.models(str(folder)))))
-            for folder in folders
-            if str(folder) not in NOT_MODEL_FOLDERS
-        )
+        listed: dict[str, set[str]] = {
+            str(folder): set(client.models(str(folder))) for folder in folders if str(folder) not in NOT_MODEL_FOLDERS
+        }
+        for ref in capabilities_of(ObjectInfo.from_dict(info, url))[1]:
+            if "." in ref.folder:  # a custom loader's pseudo-folder, as dispatchers file its models (comfy.needs)
+                listed.setdefault(ref.folder, set()).add(ref.name)
+        models = tuple((folder, tuple(sorted(names))) for folder, names in sorted(listed.items()))
         queue = client.queue()
         canonical = json.dumps(info, sort_keys=True, separators=(",", ":")).encode()
         return _Probe(
@@ -243,7 +264,8 @@ def _view(session: Session, row: ComfyServer) -> ServerView:
         .order_by(ServerCapability.folder)
     ).all()
     nodes = sum(n for kind, _, n in counts if kind == CapabilityKind.NODE_TYPE)
-    models = tuple((folder, n) for kind, folder, n in counts if kind == CapabilityKind.MODEL)
+    # custom loaders' pseudo-folders ("<ClassType>.<input>") serve placement; the view lists real folders
+    models = tuple((folder, n) for kind, folder, n in counts if kind == CapabilityKind.MODEL and "." not in folder)
     stats: Mapping[str, Any] = row.system_stats or {}
     devices = tuple(
         DeviceView(
@@ -260,6 +282,7 @@ def _view(session: Session, row: ComfyServer) -> ServerView:
         status=ServerStatus(row.server_status_id),
         enabled=row.is_enabled,
         slots=row.slots,
+        queued_slots=row.queued_slots,
         last_seen_at=row.last_seen_at,
         comfyui_version=str(version) if version is not None else None,
         devices=devices,
