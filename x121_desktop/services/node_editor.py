@@ -115,8 +115,8 @@ class NodeEditorService:
         info = await self._runtime.run(self._runtime.io, ObjectInfo.from_file, path)
         return self._keep(info)
 
-    async def catalog_from_server(self, server: str) -> NodeCatalog:
-        """Fetch a registered server's node list; when it cannot be reached, use the cached copy."""
+    async def base_url(self, server: str) -> str:
+        """The address of a registered server (`x121 server add`)."""
         if self._sessions is None:
             raise NotFound("No database is open to look the server up in", "Open the studio database first.")
         sessions = self._sessions
@@ -128,6 +128,11 @@ class NodeEditorService:
         base_url = await self._runtime.run(self._runtime.db_read, lookup)
         if base_url is None:
             raise NotFound(f"There is no ComfyUI server named {server!r}", "Add it with `x121 server add`.")
+        return base_url
+
+    async def catalog_from_server(self, server: str) -> NodeCatalog:
+        """Fetch a registered server's node list; when it cannot be reached, use the cached copy."""
+        base_url = await self.base_url(server)
         cached = self._cache / f"{_safe(server)}.json"
 
         def fetch() -> ObjectInfo:

@@ -7,7 +7,8 @@ node list comes from a registered server (fetched, cached for offline work) or a
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+import asyncio
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +26,16 @@ from PySide6.QtWidgets import (
 
 from x121_desktop.core.graph.catalog import NodeCatalog
 from x121_desktop.services.node_editor import NodeEditorService
+from x121_desktop.services.node_editor_runs import TestRunService
 from x121_desktop.services.node_editor_validation import CanvasValidator
 from x121_desktop.ui.node_editor.editor import NodeEditor
+from x121_desktop.ui.node_editor.telemetry import RunTelemetry
 from x121_desktop.ui.node_editor.validation import LiveValidation
 from x121_desktop.ui.node_editor.versions import VersionsPane
 
 if TYPE_CHECKING:
     from x121_desktop.services.bootstrap import Studio
+    from x121_desktop.services.node_editor_timings import NodeTimingsService
     from x121_desktop.services.node_editor_versions import WorkflowVersionsService
     from x121_desktop.ui.concurrency import TaskRunner
     from x121_desktop.ui.docks import PanelContext, PanelSpec
@@ -46,11 +50,14 @@ class NodeEditorPanel(QWidget):
         tasks: TaskRunner | None = None,
         parent: QWidget | None = None,
         versions: WorkflowVersionsService | None = None,
+        timings: NodeTimingsService | None = None,
     ) -> None:
         super().__init__(parent)
         self.service, self.tasks = service, tasks
         self.editor = NodeEditor()
         self.versions: VersionsPane | None = None
+        self.timings = timings
+        self.telemetry = RunTelemetry(self.editor, TestRunService(service.runtime, service))
         if versions is not None:
             self.versions = VersionsPane(self.editor, versions, service, self._spawn)
         bar = QToolBar()
@@ -61,6 +68,9 @@ class NodeEditorPanel(QWidget):
         bar.addSeparator()
         bar.addAction("Node list from server…", self.load_from_server)
         bar.addAction("Node list from file…", self.load_from_file)
+        bar.addSeparator()
+        bar.addAction("Run on server…", self.run_on_server)
+        bar.addAction("Stop run", self.telemetry.cancel)
         bar.addSeparator()
         self.validity = QLabel()
         self.validity.setObjectName("muted")
@@ -117,6 +127,23 @@ class NodeEditorPanel(QWidget):
         if ok and name.strip() and self.tasks is not None:
             self.tasks.spawn(self._load_server(name.strip()), what=f"fetch the node list of {name.strip()}")
 
+    def run_on_server(self) -> None:
+        name, ok = QInputDialog.getText(self, "Test run", "Run this workflow now on server (registered name):")
+        if ok and name.strip():
+            self._spawn(self._run_on(name.strip()), f"run the workflow on {name.strip()}")
+
+    async def _run_on(self, name: str) -> None:
+        base_url = await self.service.base_url(name)
+        averages: Mapping[str, float] = {}
+        if self.timings is not None:
+            averages = await self.timings.averages(
+                n.type for _, g in self.editor.document.all_graphs() for n in g.nodes
+            )
+        ended = await asyncio.wrap_future(self.telemetry.start(base_url, averages))
+        self.editor.message_posted.emit(
+            f"Test run on {name} finished." if ended.ok else f"Test run on {name} failed; see the marked node."
+        )
+
     async def _load_file(self, path: Path) -> None:
         self._use(await self.service.catalog_from_file(path))
 
@@ -130,6 +157,7 @@ class NodeEditorPanel(QWidget):
 
 def node_editor_panel_spec(studio: Studio) -> PanelSpec:
     """The node editor as a dock tabbed with the library (bottom); graph.* keys live inside it."""
+    from x121_desktop.services.node_editor_timings import NodeTimingsService
     from x121_desktop.services.node_editor_versions import WorkflowVersionsService
     from x121_desktop.services.workflows import WorkflowService
     from x121_desktop.ui.docks import PanelSpec
@@ -139,7 +167,8 @@ def node_editor_panel_spec(studio: Studio) -> PanelSpec:
         service = NodeEditorService.from_studio(studio)
         workflows = WorkflowService(studio.sessions, studio.runtime)
         versions = WorkflowVersionsService(studio.sessions, studio.runtime, workflows)
-        panel = NodeEditorPanel(service, context.tasks, versions=versions)
+        timings = NodeTimingsService(studio.sessions, studio.runtime)
+        panel = NodeEditorPanel(service, context.tasks, versions=versions, timings=timings)
         panel.editor.message_posted.connect(context.notifier.post_error)
         window = context.window
         if isinstance(window, MainWindow):

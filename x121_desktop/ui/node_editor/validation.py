@@ -65,7 +65,10 @@ class LiveValidation(QObject):
         self._timer.stop()
         self._generation += 1
         generation = self._generation
-        future = self.validator.submit(self.editor.document)
+        try:
+            future = self.validator.submit(self.editor.document)
+        except RuntimeError:  # the executors were shut down (the studio is closing)
+            return
 
         def done(f: Future[CanvasReport]) -> None:
             if not f.cancelled() and f.exception() is None:
