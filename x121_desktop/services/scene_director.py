@@ -174,6 +174,9 @@ class SceneDirector(DirectorBase):
                 await self._tx(True, partial(self._fail, chain=chain, take=take, job_id=job.id, sentence=sentence))
                 report.failed.append(sentence)
                 changed = True
+            elif job.status in (JobStatus.LOST, JobStatus.QUEUED) and chain.segments[position].status is Sg.GENERATING:
+                await self._tx(True, partial(self._requeued, chain=chain, position=position, job=job))
+                changed = True
             elif job.status in RUNNING and chain.segments[position].status is Sg.QUEUED:
                 seg = chain.segments[position]
                 await self._tx(True, partial(repo.set_segment_status, segment_id=seg.id, status=Sg.GENERATING))

@@ -9,6 +9,7 @@ the segment NEEDS_REGEN with a visible activity event (the director queues it ag
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from x121_desktop.core.enums import (
 )
 from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.ids import TakeId
+from x121_desktop.core.likeness.faces import IdentityReference
 from x121_desktop.core.pipeline import transitions
 from x121_desktop.core.pipeline.values import SceneValue, SegmentValue, TakeValue
 from x121_desktop.db.repositories import scenes as repo
@@ -70,7 +72,8 @@ class DirectorBase:
         self._runtime = studio.runtime
         self._queue = queue or JobQueueService(studio)
         self._store = MediaStore(studio.paths.media_root)
-        self._work = Path(tempfile.mkdtemp(prefix="x121-director-", dir=studio.paths.media_root))
+        # Seed A's face per hero file, computed once per director (the hero can change: new key).
+        self._references: dict[Path, IdentityReference | None] = {}
 
     async def _tx[T](self, write: bool, work: Callable[[Connection], T]) -> T:
         pool = self._runtime.db_writer if write else self._runtime.db_read
@@ -99,8 +102,7 @@ class DirectorBase:
             raise InvalidInput(f"Segment {position} or {position + 1} has no video to measure", "Regenerate it")
         paths = await self._tx(False, lambda c: (take_repo.file_path(c, left.file_id or 0),
                                                  take_repo.file_path(c, right.file_id or 0)))  # fmt: skip
-        anchor = await self._hero_path(chain.scene)
-        reference = await self._cpu(media.identity_reference, anchor)
+        reference = await self._reference(chain.scene)
         advanced = chain.scene.stitch_mode is StitchMode.ADVANCED
         lp, rp = self.path(paths[0]), self.path(paths[1])
         measured = await self._cpu(
@@ -114,11 +116,18 @@ class DirectorBase:
             )
             report.seams.append((position, measured.grade.code))
             return
-        out = self._work / f"heal-{right.id}.mkv"
-        healed = await self._cpu(media.heal, lp, left.cut_frame or 0, rp, out, chain.scene.rate, position, reference)
-        blob = None
-        if healed.video is not None:
-            blob = await self._runtime.run(self._runtime.io, self._store.adopt, healed.video)
+        # A work folder on the store's disk (adopt moves the file), removed whatever happens.
+        folder = Path(tempfile.mkdtemp(prefix="x121-director-", dir=self._studio.paths.media_root))
+        try:
+            out = folder / f"heal-{right.id}.mkv"
+            healed = await self._cpu(
+                media.heal, lp, left.cut_frame or 0, rp, out, chain.scene.rate, position, reference
+            )
+            blob = None
+            if healed.video is not None:
+                blob = await self._runtime.run(self._runtime.io, self._store.adopt, healed.video)
+        finally:
+            await self._runtime.run(self._runtime.io, shutil.rmtree, folder, True)
 
         def work(conn: Connection) -> None:
             if not self._still_current(conn, chain, position, left.id, right.id):
@@ -158,6 +167,24 @@ class DirectorBase:
 
         await self._tx(True, work)
         report.seams.append((position, "healed" if blob is not None else "needs_regeneration"))
+
+    async def _reference(self, scene: SceneValue) -> IdentityReference | None:
+        anchor = await self._hero_path(scene)
+        if anchor not in self._references:
+            self._references[anchor] = await self._cpu(media.identity_reference, anchor)
+        return self._references[anchor]
+
+    def _requeued(self, conn: Connection, chain: _Chain, position: int, job: take_repo.JobState) -> None:
+        """The segment's job was lost (or lost and queued again): the segment waits in the queue again."""
+        repo.lock_scene(conn, chain.scene.id)
+        segment = repo.segments(conn, chain.scene.id)[position]
+        if segment.status is not Sg.GENERATING:
+            return
+        repo.set_segment_status(conn, segment.id, Sg.QUEUED)
+        data = {"scene_id": chain.scene.id, "action": "requeued", "segments": [position + 1],
+                "job_status": job.status.code, "message": job.error}  # fmt: skip
+        repo.add_activity(conn, ActivityKind.SEGMENT_PLANNED, chain.scene.project_id, data, segment_id=segment.id,
+                          job_id=job.id)  # fmt: skip
 
     def _still_current(self, conn: Connection, chain: _Chain, position: int, left: int, right: int) -> bool:
         repo.lock_scene(conn, chain.scene.id)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -37,7 +38,7 @@ from x121_desktop.core.enums import (
     TakeReason,
     TakeStatus,
 )
-from x121_desktop.core.errors import InvalidInput
+from x121_desktop.core.errors import InvalidInput, PermissionDenied
 from x121_desktop.core.ids import SceneId, TakeId
 from x121_desktop.core.pipeline import transitions
 from x121_desktop.core.pipeline.chain import ChainLimits, limits_from_manifest, plan_chain, planned_total
@@ -51,6 +52,7 @@ from x121_desktop.services.bootstrap import Studio
 Sg = SegmentStatus
 REQUIRED = {"seed_image_a": "image", "frame_count": "int"}
 MAX_NAME = 64
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def in_transaction[T](studio: Studio, work: Callable[[Connection], T]) -> T:
@@ -58,7 +60,23 @@ def in_transaction[T](studio: Studio, work: Callable[[Connection], T]) -> T:
         with studio.engine.begin() as conn:
             return work(conn)
     except DBAPIError as exc:
+        orig = getattr(exc, "orig", None)
+        if getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:  # the segment-lock guard (revision 0006)
+            message = str(orig).strip().splitlines()[0]
+            raise PermissionDenied(
+                message[:1].upper() + message[1:], "Wait for the lock to be released, or ask an admin to break it"
+            ) from exc
         raise translate_db_error(exc) from exc
+
+
+def require_creator(conn: Connection, doing: str) -> None:
+    """One sentence for a reviewer instead of the database's refusal halfway through (which it still makes)."""
+    if not conn.execute(text("SELECT x121_is_creator()")).scalar_one():
+        raise PermissionDenied(
+            f"Only creators and admins can {doing}, and {conn.execute(text('SELECT session_user')).scalar_one()} "
+            "signs in as a reviewer",
+            "Ask a creator or admin to do it",
+        )
 
 
 class Downstream(enum.StrEnum):
@@ -167,6 +185,7 @@ class SceneService:
         def work(conn: Connection) -> SceneView:
             from sqlalchemy.orm import Session
 
+            require_creator(conn, "create scenes")
             with Session(bind=conn) as session:
                 character = character_repo.find_character(session, request.character, request.project)
                 project = character_repo.find_project(session, character.project)
@@ -218,6 +237,7 @@ class SceneService:
         """Queue every segment that has no take yet (or failed) and put the scene in progress."""
 
         def work(conn: Connection) -> SceneView:
+            require_creator(conn, "generate scenes")
             scene = repo.lock_scene(conn, scene_id)
             queued = 0
             for segment in repo.segments(conn, scene_id):
@@ -233,6 +253,7 @@ class SceneService:
         """Queue new takes for segments first..last (0-based) and mark what follows."""
 
         def work(conn: Connection) -> SceneView:
+            require_creator(conn, "regenerate segments")
             scene = repo.lock_scene(conn, scene_id)
             segments = repo.segments(conn, scene_id)
             if not 0 <= first <= last < len(segments):
@@ -265,6 +286,7 @@ class SceneService:
         """Heal-only for a stale boundary: re-measure the seam before segment `position` (0-based)."""
 
         def work(conn: Connection) -> SceneView:
+            require_creator(conn, "re-stitch segments")
             scene = repo.lock_scene(conn, scene_id)
             segments = repo.segments(conn, scene_id)
             if not 0 < position < len(segments):
@@ -288,6 +310,7 @@ class SceneService:
         """Make an earlier take current again, as a RESTORE take (the tree keeps every step)."""
 
         def work(conn: Connection) -> SceneView:
+            require_creator(conn, "restore takes")
             scene_id, position = take_repo.scene_of_take(conn, take_id)
             scene = repo.lock_scene(conn, scene_id)
             segments = repo.segments(conn, scene_id)

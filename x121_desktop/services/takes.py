@@ -240,6 +240,10 @@ class TakeReviewService:
             raise InvalidInput("Only an approval can be final", "Use `x121 take approve TAKE --final`")
 
         def work(conn: Connection) -> ReviewResult:
+            from x121_desktop.services.scenes import require_creator
+
+            if final:
+                require_creator(conn, "give final approval")
             scene_id, position = repo.scene_of_take(conn, take_id)
             scene = scene_repo.lock_scene(conn, scene_id)
             take = repo.get_take(conn, take_id)

@@ -30,7 +30,8 @@ _REDO = {Sg.QUEUED, Sg.STALE, Sg.NEEDS_REGEN}
 SEGMENT: Mapping[SegmentStatus, frozenset[SegmentStatus]] = {
     Sg.PLANNED: frozenset({Sg.QUEUED, Sg.CANCELLED}),
     Sg.QUEUED: frozenset({Sg.GENERATING, Sg.GENERATED, Sg.FAILED, Sg.CANCELLED}),
-    Sg.GENERATING: frozenset({Sg.GENERATED, Sg.FAILED, Sg.CANCELLED}),
+    # GENERATING → QUEUED: its job was lost and is queued again (same prompt_id).
+    Sg.GENERATING: frozenset({Sg.QUEUED, Sg.GENERATED, Sg.FAILED, Sg.CANCELLED}),
     # GENERATED: a usable take whose left seam is still to be measured (also after heal-only).
     Sg.GENERATED: frozenset({Sg.IN_REVIEW, Sg.NEEDS_REGEN, *_REDO}),
     Sg.IN_REVIEW: frozenset({Sg.APPROVED, Sg.REJECTED, Sg.GENERATED, *_REDO}),
