@@ -30,10 +30,14 @@ from x121_desktop.core.collab.values import CommentPosted
 from x121_desktop.core.enums import ActivityKind, AnnotationKind, SeamGrade, TakeStatus, Verdict
 from x121_desktop.core.errors import InvalidInput, X121Error
 from x121_desktop.core.ids import SegmentId, TakeId
+from x121_desktop.core.media.reader import FrameReader
+from x121_desktop.core.media.writer import VideoWriter
+from x121_desktop.core.review.seams import SeamWindow, blend
 from x121_desktop.db.repositories import scenes as scene_repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.activity import ActivityService
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.review_media import REVIEW_PROXY
 from x121_desktop.services.scenes import Downstream, SceneService, in_transaction
 from x121_desktop.services.storage import MediaStore
 
@@ -145,6 +149,31 @@ class CommentValue:
     frame: int | None
     author: str
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeamClip:
+    path: Path
+    window: SeamWindow
+    ghost: bool
+
+
+def render_seam_clip(left: Path, right: Path, k: int, ghost: bool, out: Path, rate: Fraction) -> SeamClip:
+    """Blocking: decode the tail of `left` and the head of `right` (at left's size) and encode the clip."""
+    with FrameReader(left, hwaccel=False) as a:
+        size = a.size
+        with FrameReader(right, size=size, hwaccel=False) as b:
+            window = SeamWindow(a.frame_count, b.frame_count, k)
+            if out.is_file():
+                return SeamClip(out, window, ghost)
+            tail = list(a.frames(window.left.start, window.left.stop))
+            head = list(b.frames(0, window.right.stop))
+    with VideoWriter(out, rate, REVIEW_PROXY) as writer:
+        for frame in tail:
+            writer.write(frame)
+        for i, frame in enumerate(head):
+            writer.write(blend(tail[i], frame) if ghost and i < len(tail) else frame)
+    return SeamClip(out, window, ghost)
 
 
 class ReviewService:
@@ -285,6 +314,20 @@ class ReviewService:
                 )
 
         await self._tx(True, work)
+
+    # ------------------------------------------------------------------ seams
+    async def seam_clip(self, queue: ReviewQueue, seam: ReviewSeam, k: int, *, ghost: bool = False) -> SeamClip:
+        """A short review clip of the ±k frames around `seam` (REVIEW_PROXY, cached under the studio's cache)."""
+        left, right = queue.take(seam.left_take_id), queue.take(seam.right_take_id)
+        if left is None or right is None or left.video is None or right.video is None:
+            raise InvalidInput(
+                f"The seam after segment {seam.position + 1} has no rendered takes on both sides",
+                "Review it once both takes are rendered",
+            )
+        name = f"seam{seam.seam_id}-{left.take_id}-{right.take_id}-k{k}{'-ghost' if ghost else ''}.mp4"
+        out = self._studio.paths.cache_dir / "review" / name
+        runtime = self._studio.runtime
+        return await runtime.run(runtime.cpu, render_seam_clip, left.video, right.video, k, ghost, out, queue.rate)
 
     # ------------------------------------------------------------------ comments
     async def comment(self, take_id: int, frame: int | None, body: str) -> CommentPosted:

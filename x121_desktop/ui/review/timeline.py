@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from x121_desktop.ui.review.colors import color
@@ -22,6 +22,8 @@ class TimelineBar(QWidget):
         self.playhead = 0
         self.in_point: int | None = None
         self.out_point: int | None = None
+        self.marks: list[tuple[int, QColor]] = []
+        """Seam marks: (frame, colour) drawn as traffic-light dots with a line down the ruler."""
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(False)
 
@@ -33,6 +35,10 @@ class TimelineBar(QWidget):
         if state != (self.frame_count, self.playhead, self.in_point, self.out_point):
             self.frame_count, self.playhead, self.in_point, self.out_point = state
             self.update()
+
+    def set_marks(self, marks: list[tuple[int, QColor]]) -> None:
+        self.marks = list(marks)
+        self.update()
 
     def frame_at(self, x: float) -> int:
         return min(max(int(x * self.frame_count / max(1, self.width())), 0), self.frame_count - 1)
@@ -73,7 +79,15 @@ class TimelineBar(QWidget):
             p.drawLine(QPointF(x, h - 6), QPointF(x, h))
             if f % (step * 5) == 0:
                 p.drawText(QPointF(x + 2, 11), str(f))
-        x = self.x_of(self.playhead) + self.width() / self.frame_count / 2
+        half = self.width() / self.frame_count / 2
+        for frame, mark in self.marks:
+            mx = self.x_of(frame) + half
+            p.setPen(QPen(mark, 2))
+            p.drawLine(QPointF(mx, 0), QPointF(mx, h))
+            p.setBrush(mark)
+            p.drawEllipse(QPointF(min(max(mx, 5.0), w - 5.0), h / 2), 5.0, 5.0)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        x = self.x_of(self.playhead) + half
         p.setPen(color("timeline.playhead"))
         p.drawLine(QPointF(x, 0), QPointF(x, h))
         p.end()

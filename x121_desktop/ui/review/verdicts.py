@@ -61,6 +61,8 @@ class ReviewSession(QObject):
         self.queue: ReviewQueue | None = None
         self.current: ReviewTake | None = None
         self.busy = False
+        self.advance: Callable[[int], None] | None = None
+        """Set by a review mode that advances on its own (seam stepping); default: next pending take."""
         self._last = ""
         self._tasks: set[asyncio.Task[Any]] = set()
         self.message.connect(self.bar.label.setText)
@@ -120,7 +122,10 @@ class ReviewSession(QObject):
             extra = f" · not regenerated: {done.regeneration_refused}"
         self._last = f"segment {take.position + 1}: {verdict.label.lower()}{extra}"
         self.verdict_recorded.emit(take.take_id, int(verdict))
-        self.show_take(done.queue.next_pending(take.take_id))
+        if self.advance is not None:
+            self.advance(take.take_id)
+        else:
+            self.show_take(done.queue.next_pending(take.take_id))
         return done
 
     # ------------------------------------------------------------------ helpers
