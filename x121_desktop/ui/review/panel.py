@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from x121_desktop.core.timebase import frames_to_timecode
@@ -21,7 +21,9 @@ from x121_desktop.ui.review.timeline import TimelineBar
 
 
 class ReviewPanel(QWidget):
-    """Plays up to rows x columns clips in lockstep from one clock."""
+    """Plays up to rows x columns clips in lockstep from one clock. Emits `loaded` after each `load`."""
+
+    loaded = Signal()
 
     def __init__(
         self, parent: QWidget | None = None, *, rows: int = 2, columns: int = 2, prefer_gl: bool = True
@@ -30,6 +32,7 @@ class ReviewPanel(QWidget):
         self.setObjectName("reviewPanel")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._rows, self._columns, self._prefer_gl = rows, columns, prefer_gl
+        self.paths: list[Path] = []
         self.controller = PlayerController(self)
         self.grid = ReviewGrid(rows, columns, self, prefer_gl=prefer_gl)
         self.cache_bar = CacheBar(self)
@@ -72,13 +75,24 @@ class ReviewPanel(QWidget):
         self.controller = PlayerController(self)
         self.grid = ReviewGrid(self._rows, self._columns, self, prefer_gl=self._prefer_gl)
         layout.insertWidget(0, self.grid, 1)
-        for path in list(paths)[: self._rows * self._columns]:
-            self.controller.add_source(path, self.grid.add_cell(Path(path).name))
+        self.paths = [Path(p) for p in paths]
+        for path in self.paths[: self._rows * self._columns]:
+            self.controller.add_source(path, self.grid.add_cell(path.name))
         self.timeline.scrub_requested.connect(self.controller.seek)
         self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
         self.controller.cache_changed.connect(self._update_cache)
         self._cache_timer.start()
+        self.loaded.emit()
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        return self._rows, self._columns
+
+    def set_grid(self, rows: int, columns: int) -> None:
+        """Change the layout (1x1, 1x2, 2x2, 3x3, …) and reload the clips into it."""
+        self._rows, self._columns = rows, columns
+        self.load(list(self.paths))
 
     def add_bar(self, widget: QWidget) -> None:
         """A line of review tools (verdicts, notes, seams) under the transport line."""

@@ -1,0 +1,189 @@
+"""Sync grid layouts, reference pinning and compare modes (A/B, wipe, difference, blend).
+
+All cells play from the panel's one clock, so every layout is lockstep. `CompareController`
+keeps a pinned reference take in the first cell whatever else is loaded, switches the grid
+between 1x1, 1x2, 2x2 and 3x3, and, for the modes other than side by side, lays a
+`CompareCanvas` over the grid that composites the first two cells' frames on screen
+(`core.review.compare.composite`); the wipe line follows the mouse while dragged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
+from PySide6.QtGui import QFont, QImage, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QWidget
+
+from x121_desktop.core.review.compare import CompareMode, Rgb, composite
+from x121_desktop.services.review_media import DecodedFrame
+from x121_desktop.ui.review.colors import color
+from x121_desktop.ui.review.frame_view import FrameView, fit_size
+from x121_desktop.ui.review.panel import ReviewPanel
+
+LAYOUTS = ((1, 1), (1, 2), (2, 2), (3, 3))
+
+
+def frame_rgb(frame: DecodedFrame | None) -> Rgb | None:
+    if frame is None:
+        return None
+    if frame.rgb is not None:
+        return frame.rgb
+    return frame.yuv.to_rgb() if frame.yuv is not None else None
+
+
+class CompareCanvas(QWidget):
+    """Covers the grid and shows A and B (the first two cells) composited by `mode`."""
+
+    wipe_moved = Signal(float)
+
+    def __init__(self, grid: QWidget, a: FrameView, b: FrameView) -> None:
+        super().__init__(grid)
+        self.setObjectName("compareCanvas")
+        self.a, self.b = a, b
+        self.mode = CompareMode.WIPE
+        self.wipe = 0.5
+        self.last: Rgb | None = None
+        self.last_indices: tuple[int | None, int | None] = (None, None)
+        self._image: QImage | None = None
+        grid.installEventFilter(self)
+        self.setGeometry(grid.rect())
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.raise_()
+        self.show()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        parent = self.parentWidget()
+        if parent is not None and watched is parent and event.type() == QEvent.Type.Resize:
+            self.setGeometry(parent.rect())
+        return False
+
+    def refresh(self) -> None:
+        """Composite the frames the two cells show now (called when the player puts up frames)."""
+        a, b = frame_rgb(self.a.state.frame), frame_rgb(self.b.state.frame)
+        if a is None or b is None:
+            return
+        out = np.ascontiguousarray(composite(a, b, self.mode, wipe=self.wipe))
+        self.last = out
+        self.last_indices = (self.a.shown_index, self.b.shown_index)
+        h, w = out.shape[:2]
+        self._image = QImage(out.data, w, h, out.strides[0], QImage.Format.Format_RGB888)
+        self.update()
+
+    def picture_rect(self) -> QRect:
+        rect = self.rect()
+        if self._image is None:
+            return rect
+        w, h = fit_size((self._image.width(), self._image.height()), rect.size())
+        return QRect(rect.left() + (rect.width() - w) // 2, rect.top() + (rect.height() - h) // 2, w, h)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._drag_wipe(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._drag_wipe(event)
+
+    def _drag_wipe(self, event: QMouseEvent) -> None:
+        if self.mode is not CompareMode.WIPE:
+            return
+        r = self.picture_rect()
+        self.wipe = min(max((event.position().x() - r.left()) / max(1, r.width()), 0.0), 1.0)
+        self.wipe_moved.emit(self.wipe)
+        self.refresh()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), color("canvas.bg"))
+        r = self.picture_rect()
+        if self._image is not None:
+            p.drawImage(r, self._image)  # keeps `last` alive: the image views its buffer
+            if self.mode is CompareMode.WIPE:
+                x = r.left() + round(self.wipe * r.width())
+                p.setPen(color("timeline.playhead"))
+                p.drawLine(x, r.top(), x, r.bottom())
+        p.setFont(QFont(p.font().family(), 9))
+        p.setPen(color("fg.primary"))
+        ia, ib = self.last_indices
+        mode = self.mode.value.replace("_", " ")
+        text = f"{mode}  ·  A {self.a.state.label} frame {ia}  ·  B {self.b.state.label} frame {ib}"
+        p.drawText(
+            self.rect().adjusted(8, 4, -8, -4), int(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft), text
+        )
+        p.end()
+
+
+class CompareController(QObject):
+    """Layouts, pinning and compare modes for a ReviewPanel. Emits `mode_changed(mode value)`."""
+
+    mode_changed = Signal(str)
+
+    def __init__(self, panel: ReviewPanel) -> None:
+        super().__init__(panel)
+        self.panel = panel
+        self.pinned: Path | None = None
+        self.mode = CompareMode.SIDE_BY_SIDE
+        self.wipe = 0.5
+        self.canvas: CompareCanvas | None = None
+        panel.loaded.connect(self._reinstall)
+
+    # ------------------------------------------------------------------ content
+    def show(self, paths: Sequence[Path | str]) -> None:
+        """Load `paths`, keeping the pinned reference in the first cell."""
+        chosen = [Path(p) for p in paths]
+        if self.pinned is not None:
+            chosen = [self.pinned, *(p for p in chosen if p != self.pinned)]
+        self.panel.load(chosen)
+
+    def pin(self, path: Path | str | None) -> None:
+        """Pin a reference take (None unpins); the grid reloads with it first."""
+        self.pinned = None if path is None else Path(path)
+        self.show([p for p in self.panel.paths if p != self.pinned])
+
+    def set_layout(self, rows: int, columns: int) -> None:
+        if (rows, columns) not in LAYOUTS:
+            raise ValueError(f"layouts are {', '.join(f'{r}x{c}' for r, c in LAYOUTS)}, not {rows}x{columns}")
+        self.panel.set_grid(rows, columns)
+
+    # ------------------------------------------------------------------ modes
+    def set_mode(self, mode: CompareMode) -> None:
+        self.mode = mode
+        if mode is not CompareMode.SIDE_BY_SIDE and self.panel.grid_shape == (1, 1):
+            self.panel.set_grid(1, 2)  # compare needs A and B decoding
+        else:
+            self._reinstall()
+        self.mode_changed.emit(mode.value)
+
+    def toggle(self, mode: CompareMode) -> None:
+        self.set_mode(CompareMode.SIDE_BY_SIDE if self.mode is mode else mode)
+
+    def toggle_ab(self) -> None:
+        """A/B: show A; pressed again, B; again, A … (frame-aligned, the clock never stops)."""
+        self.set_mode(CompareMode.B if self.mode is CompareMode.A else CompareMode.A)
+
+    def handlers(self) -> dict[str, Callable[[], object]]:
+        return {
+            "review.compare.ab": self.toggle_ab,
+            "review.compare.wipe": lambda: self.toggle(CompareMode.WIPE),
+            "review.compare.difference": lambda: self.toggle(CompareMode.DIFFERENCE),
+            "review.grid": lambda: self.set_layout(*((1, 1) if self.panel.grid_shape == (2, 2) else (2, 2))),
+        }
+
+    def _reinstall(self) -> None:
+        if self.canvas is not None:
+            self.canvas.hide()
+            self.canvas.deleteLater()
+            self.canvas = None
+        cells = self.panel.grid.cells
+        if self.mode is CompareMode.SIDE_BY_SIDE or len(cells) < 2:
+            return
+        self.canvas = CompareCanvas(self.panel.grid, cells[0], cells[1])
+        self.canvas.mode, self.canvas.wipe = self.mode, self.wipe
+        self.canvas.wipe_moved.connect(self._wipe_moved)
+        self.panel.controller.frames_shown.connect(self.canvas.refresh)
+        self.canvas.refresh()
+
+    def _wipe_moved(self, wipe: float) -> None:
+        self.wipe = wipe
