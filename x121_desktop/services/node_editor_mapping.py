@@ -90,6 +90,17 @@ def param_type_for(inp: InputInfo) -> ParamType:
     return ParamType.MODEL if inp.input_name in MODEL_INPUTS else ParamType.CHOICE
 
 
+def fitting_names(inp: InputInfo) -> tuple[str, ...]:
+    """The studio parameters this input can stand for (by type)."""
+    ok = [n for n, (t, _d) in STUDIO_PARAMETERS.items() if inp.input_type in COMPATIBLE[t]]
+    files = (ParamType.IMAGE, ParamType.VIDEO)
+    if inp.upload is not None:
+        ok = [n for n in ok if STUDIO_PARAMETERS[n][0] is param_type_for(inp)]
+    elif inp.input_type == "COMBO":  # a plain choice list is no place for an uploaded file's name
+        ok = [n for n in ok if STUDIO_PARAMETERS[n][0] not in files]
+    return tuple(ok)
+
+
 def exposed(manifest: Mapping[str, Any]) -> dict[tuple[str, str], str]:
     """(node id, input name) → the parameter that writes it."""
     found: dict[tuple[str, str], str] = {}
