@@ -24,6 +24,7 @@ from x121_desktop.services.node_editor_versions import WorkflowVersionsService
 from x121_desktop.services.runtime import Runtime
 from x121_desktop.services.workflows import WorkflowService
 from x121_desktop.ui.node_editor.editor import NodeEditor
+from x121_desktop.ui.node_editor.mapping import ParameterMapping
 from x121_desktop.ui.node_editor.versions import VersionsPane
 
 __all__ = ["qloop", "secure_studio"]
@@ -77,5 +78,16 @@ def test_save_version_lists_history_with_scenes_and_opens_v1(
     assert rows[1].startswith("v1")
     assert f"Ada / Jump {name[-8:]}" in rows[1]
 
+    mapping = ParameterMapping(pane.editor, pane.editor_service)
+    pane.manifest_source = lambda: mapping.manifest if mapping.edited else None
+    pane.manifest_loaded.connect(mapping.set_manifest)
     run(qloop, pane.open_version(1))
     assert dump_document(pane.editor.document) == dump_document(original)
+    assert sorted(mapping.manifest["parameters"]) == sorted(json.loads(MODELFREE_MANIFEST.read_text())["parameters"])
+    assert not mapping.edited
+    mapping.remove("6", "filename_prefix")  # the artist stops exposing output_prefix
+    third = run(qloop, pane.save_version())
+    assert (third.version_no, third.created) == (3, True)
+    stored = run(qloop, pane.versions.manifest(name, 3))
+    assert "output_prefix" not in stored["parameters"]
+    assert "seed" in stored["parameters"]

@@ -54,10 +54,18 @@ class ParameterMapping(QObject):
         super().__init__(editor)
         self.editor, self.service = editor, service
         self.manifest: dict[str, Any] = new_manifest(workflow)
+        self.edited = False
+        """True once the artist changed the mapping (a version then stores this manifest)."""
         editor.add_input_menu_hook(self.add_menu_entries)
 
     def set_manifest(self, manifest: Mapping[str, Any]) -> None:
+        """A stored manifest was opened (not an edit)."""
         self.manifest = dict(manifest) if manifest else new_manifest(str(self.manifest.get("workflow", "workflow")))
+        self.edited = False
+        self.manifest_changed.emit(self.manifest)
+
+    def _change(self, manifest: dict[str, Any]) -> None:
+        self.manifest, self.edited = manifest, True
         self.manifest_changed.emit(self.manifest)
 
     def input(self, node_id: str, input_name: str, prompt: Mapping[str, Any] | None = None) -> InputInfo | None:
@@ -95,14 +103,14 @@ class ParameterMapping(QObject):
 
     def add(self, name: str, inp: InputInfo) -> bool:
         try:
-            self.set_manifest(expose(self.manifest, name, inp))
+            self._change(expose(self.manifest, name, inp))
         except X121Error as exc:
             self.editor.message_posted.emit(exc.sentence)
             return False
         return True
 
     def remove(self, node_id: str, input_name: str) -> None:
-        self.set_manifest(unexpose(self.manifest, node_id, input_name))
+        self._change(unexpose(self.manifest, node_id, input_name))
 
 
 class ParameterForm(QWidget):

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QSplitter,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -29,6 +30,7 @@ from x121_desktop.services.node_editor import NodeEditorService
 from x121_desktop.services.node_editor_runs import TestRunService
 from x121_desktop.services.node_editor_validation import CanvasValidator
 from x121_desktop.ui.node_editor.editor import NodeEditor
+from x121_desktop.ui.node_editor.mapping import ParameterForm, ParameterMapping
 from x121_desktop.ui.node_editor.telemetry import RunTelemetry
 from x121_desktop.ui.node_editor.validation import LiveValidation
 from x121_desktop.ui.node_editor.versions import VersionsPane
@@ -58,8 +60,15 @@ class NodeEditorPanel(QWidget):
         self.versions: VersionsPane | None = None
         self.timings = timings
         self.telemetry = RunTelemetry(self.editor, TestRunService(service.runtime, service))
+        self.mapping = ParameterMapping(self.editor, service)
+        self.form = ParameterForm(self.mapping)
+        self.side = QTabWidget()
+        self.side.addTab(self.form, "Parameters")
         if versions is not None:
             self.versions = VersionsPane(self.editor, versions, service, self._spawn)
+            self.versions.manifest_source = lambda: self.mapping.manifest if self.mapping.edited else None
+            self.versions.manifest_loaded.connect(self.mapping.set_manifest)
+            self.side.addTab(self.versions, "Versions")
         bar = QToolBar()
         bar.setObjectName("nodeEditorToolbar")
         bar.addAction("Open…", self.open_file)
@@ -81,14 +90,11 @@ class NodeEditorPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(bar)
-        if self.versions is None:
-            lay.addWidget(self.editor, 1)
-        else:
-            split = QSplitter()
-            split.addWidget(self.editor)
-            split.addWidget(self.versions)
-            split.setStretchFactor(0, 4)
-            lay.addWidget(split, 1)
+        split = QSplitter()
+        split.addWidget(self.editor)
+        split.addWidget(self.side)
+        split.setStretchFactor(0, 4)
+        lay.addWidget(split, 1)
         cached = service.cached_servers()
         if cached and tasks is not None:
             tasks.spawn(self._load_file(cached[0]), what="load the cached node list")

@@ -7,7 +7,7 @@ qasync loop (the panel spawns them through its TaskRunner), so the main thread n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -37,6 +37,7 @@ class VersionsPane(QWidget):
 
     saved = Signal(object)  # SavedVersion
     version_opened = Signal(int)  # version_no
+    manifest_loaded = Signal(object)  # the opened version's manifest (dict)
 
     def __init__(
         self,
@@ -48,6 +49,8 @@ class VersionsPane(QWidget):
     ) -> None:
         super().__init__(parent)
         self.editor, self.versions, self.editor_service, self._spawn = editor, versions, editor_service, spawn
+        self.manifest_source: Callable[[], Mapping[str, Any] | None] = lambda: None
+        """The manifest edited beside the graph; None keeps the latest version's manifest."""
         self.name_field = QLineEdit()
         self.name_field.setPlaceholderText("Workflow name in the library")
         self.note_field = QLineEdit()
@@ -78,7 +81,9 @@ class VersionsPane(QWidget):
     async def save_version(self) -> SavedVersion:
         name = self.name_field.text().strip()
         info = self.editor_service.object_info
-        result = await self.versions.save_version(name, self.editor.document, info, note=self.note_field.text().strip())
+        note = self.note_field.text().strip()
+        manifest = self.manifest_source()
+        result = await self.versions.save_version(name, self.editor.document, info, note=note, manifest=manifest)
         self.editor.session.mark_saved()
         self.editor.message_posted.emit(result.sentence)
         self.note_field.clear()
@@ -108,6 +113,8 @@ class VersionsPane(QWidget):
     async def open_version(self, version_no: int) -> None:
         name = self.name_field.text().strip()
         document = await self.versions.open_version(name, version_no, self.editor.catalog)
+        manifest = await self.versions.manifest(name, version_no)
         self.editor.open_document(document, (), WorkflowFile(None, SourceFormat.UI))
+        self.manifest_loaded.emit(dict(manifest))
         self.editor.message_posted.emit(f"Opened {name} version {version_no}; Save version stores edits as new.")
         self.version_opened.emit(version_no)
