@@ -20,7 +20,7 @@ from x121_desktop.services.node_editor import NodeEditorService
 from x121_desktop.services.node_editor_runs import NodeFinished, NodePreview, RunEnded, RunEvent, TestRunService
 from x121_desktop.services.runtime import Runtime
 from x121_desktop.ui.node_editor.editor import NodeEditor
-from x121_desktop.ui.node_editor.telemetry import RunTelemetry
+from x121_desktop.ui.node_editor.telemetry import RunPreview, RunTelemetry
 
 __all__ = ["comfy_server"]
 
@@ -83,6 +83,11 @@ def test_run_shows_states_times_previews_then_cached_nodes(
     assert {p.node_id for p in previews} == {"3"}
     assert not tele.previews["3"].isNull()
     assert tele.previews["3"].width() == 512
+    shown = RunPreview(tele)
+    qtbot.addWidget(shown)
+    shown.show_preview("3")
+    assert shown.caption.text() == "Node #3: preview 512 x 512"
+    assert not shown.image.pixmap().isNull()
     started = [e.node_id for e in seen if type(e).__name__ == "NodeStarted"]
     assert started.index("2") > started.index("1")  # executing highlighted in the server's order
 

@@ -31,7 +31,7 @@ from x121_desktop.services.node_editor_runs import TestRunService
 from x121_desktop.services.node_editor_validation import CanvasValidator
 from x121_desktop.ui.node_editor.editor import NodeEditor
 from x121_desktop.ui.node_editor.mapping import ParameterForm, ParameterMapping
-from x121_desktop.ui.node_editor.telemetry import RunTelemetry
+from x121_desktop.ui.node_editor.telemetry import RunPreview, RunTelemetry
 from x121_desktop.ui.node_editor.validation import LiveValidation
 from x121_desktop.ui.node_editor.versions import VersionsPane
 
@@ -64,6 +64,8 @@ class NodeEditorPanel(QWidget):
         self.form = ParameterForm(self.mapping)
         self.side = QTabWidget()
         self.side.addTab(self.form, "Parameters")
+        self.preview = RunPreview(self.telemetry)
+        self.side.addTab(self.preview, "Run preview")
         if versions is not None:
             self.versions = VersionsPane(self.editor, versions, service, self._spawn)
             self.versions.manifest_source = lambda: self.mapping.manifest if self.mapping.edited else None

@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from x121_desktop.core.cancel import CancelToken
 from x121_desktop.services.node_editor_runs import (
@@ -44,6 +45,7 @@ def _canvas_id(api_id: str) -> str:
 class RunTelemetry(QObject):
     event_arrived = Signal(object)  # RunEvent, emitted from the worker thread
     run_finished = Signal(object)  # RunEnded, on the main thread
+    preview_changed = Signal(str)  # node id whose latest preview frame arrived
 
     def __init__(self, editor: NodeEditor, runs: TestRunService) -> None:
         super().__init__(editor)
@@ -122,6 +124,7 @@ class RunTelemetry(QObject):
             pixmap = QPixmap()
             if pixmap.loadFromData(event.image):
                 self.previews[_canvas_id(event.node_id)] = pixmap
+                self.preview_changed.emit(_canvas_id(event.node_id))
         elif isinstance(event, RunFailed):
             self.failed = event
             if event.node_id is not None:
@@ -131,3 +134,28 @@ class RunTelemetry(QObject):
             self.running = None
         elif isinstance(event, RunEnded):
             self.run_finished.emit(event)
+
+
+class RunPreview(QWidget):
+    """The latest preview frame of the run (binary preview frames), captioned with its node."""
+
+    def __init__(self, telemetry: RunTelemetry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.telemetry = telemetry
+        self.caption = QLabel("Previews from the running workflow appear here.")
+        self.caption.setWordWrap(True)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(160, 160)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.caption)
+        lay.addWidget(self.image, 1)
+        telemetry.preview_changed.connect(self.show_preview)
+
+    def show_preview(self, node_id: str) -> None:
+        pixmap = self.telemetry.previews.get(node_id)
+        if pixmap is None:
+            return
+        box = self.image.size()
+        self.image.setPixmap(pixmap.scaled(box, Qt.AspectRatioMode.KeepAspectRatio))
+        self.caption.setText(f"Node #{node_id}: preview {pixmap.width()} x {pixmap.height()}")
