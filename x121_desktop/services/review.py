@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from x121_desktop.core.collab.values import CommentPosted
-from x121_desktop.core.enums import ActivityKind, AnnotationKind, SeamGrade, TakeStatus, Verdict
+from x121_desktop.core.enums import ActivityKind, AnnotationKind, FileKind, SeamGrade, TakeStatus, Verdict
 from x121_desktop.core.errors import InvalidInput, X121Error
 from x121_desktop.core.ids import SegmentId, TakeId
 from x121_desktop.core.media.reader import FrameReader
@@ -276,34 +276,27 @@ class ReviewService:
         frame_start: int,
         frame_count: int,
         data: Mapping[str, Any],
-        *,
-        voice_file_id: int | None = None,
     ) -> AnnotationValue:
         """Store shapes on a frame range of a take as the signed-in user (one transaction + a feed event)."""
-        if frame_start < 0 or frame_count < 1:
-            raise InvalidInput(
-                f"Frames {frame_start}+{frame_count} are not a frame range", "Annotate from frame 0, one frame or more"
-            )
-        payload = json.dumps(dict(data), separators=(",", ":"))
-        if len(payload) > MAX_ANNOTATION_BYTES:
-            raise InvalidInput("The drawing is too large to store", "Split it over fewer strokes or frames")
+        payload = _checked(frame_start, frame_count, data)
+        return await self._tx(True, lambda c: _insert_annotation(c, take_id, kind, frame_start, frame_count, payload))
+
+    async def add_voice_memo(self, take_id: int, frame_start: int, frame_count: int, audio: Path) -> AnnotationValue:
+        """A recorded memo at a frame range: the audio into the media store, its `files` row and the VOICE
+        annotation pointing at it, in one transaction (the file is written before its row commits)."""
+        if not audio.is_file() or audio.stat().st_size == 0:
+            raise InvalidInput(f"The voice memo {audio.name} is empty", "Record again; check the microphone level")
+        payload = _checked(frame_start, frame_count, {"version": 1, "shapes": [], "audio": audio.suffix.lstrip(".")})
 
         def work(conn: Connection) -> AnnotationValue:
-            scene_id, position = take_repo.scene_of_take(conn, take_id)
-            scene = scene_repo.get_scene(conn, scene_id)
-            row = conn.execute(
-                text(
-                    "INSERT INTO annotations (take_id, annotation_kind_id, frame_start, frame_count, data, "
-                    "voice_file_id) VALUES (:t, :k, :s, :n, CAST(:d AS jsonb), :v) RETURNING id, take_id, author_id, "
-                    "annotation_kind_id, frame_start, frame_count, data, voice_file_id"
-                ),
-                {"t": take_id, "k": int(kind), "s": frame_start, "n": frame_count, "d": payload, "v": voice_file_id},
-            ).one()
-            event = {"scene_id": scene_id, "position": position, "frame": frame_start, "frames": frame_count}
-            scene_repo.add_activity(conn, ActivityKind.ANNOTATION_ADDED, scene.project_id, event, take_id=take_id)
-            return _annotation(row)
+            file_id = int(self._store.put_path(conn, audio, kind=FileKind.AUDIO).file_id)
+            return _insert_annotation(conn, take_id, AnnotationKind.VOICE, frame_start, frame_count, payload, file_id)
 
         return await self._tx(True, work)
+
+    async def media_path(self, file_id: int) -> Path:
+        """Where a stored file (a memo's audio) lies in the media store."""
+        return await self._tx(False, lambda c: self._store.path_of(take_repo.file_path(c, file_id)))
 
     async def delete_annotation(self, annotation_id: int) -> None:
         def work(conn: Connection) -> None:
@@ -346,6 +339,35 @@ class ReviewService:
             return tuple(CommentValue(int(r.id), r.take_id, r.frame, str(r.author), str(r.body)) for r in rows)
 
         return await self._tx(False, work)
+
+
+def _checked(frame_start: int, frame_count: int, data: Mapping[str, Any]) -> str:
+    if frame_start < 0 or frame_count < 1:
+        raise InvalidInput(
+            f"Frames {frame_start}+{frame_count} are not a frame range", "Annotate from frame 0, one frame or more"
+        )
+    payload = json.dumps(dict(data), separators=(",", ":"))
+    if len(payload) > MAX_ANNOTATION_BYTES:
+        raise InvalidInput("The drawing is too large to store", "Split it over fewer strokes or frames")
+    return payload
+
+
+def _insert_annotation(
+    conn: Connection, take_id: int, kind: AnnotationKind, start: int, count: int, payload: str, voice: int | None = None
+) -> AnnotationValue:
+    scene_id, position = take_repo.scene_of_take(conn, take_id)
+    scene = scene_repo.get_scene(conn, scene_id)
+    row = conn.execute(
+        text(
+            "INSERT INTO annotations (take_id, annotation_kind_id, frame_start, frame_count, data, voice_file_id) "
+            "VALUES (:t, :k, :s, :n, CAST(:d AS jsonb), :v) RETURNING id, take_id, author_id, annotation_kind_id, "
+            "frame_start, frame_count, data, voice_file_id"
+        ),
+        {"t": take_id, "k": int(kind), "s": start, "n": count, "d": payload, "v": voice},
+    ).one()
+    event = {"scene_id": scene_id, "position": position, "frame": start, "frames": count, "kind": kind.code}
+    scene_repo.add_activity(conn, ActivityKind.ANNOTATION_ADDED, scene.project_id, event, take_id=take_id)
+    return _annotation(row)
 
 
 def _annotation(r: Any) -> AnnotationValue:

@@ -1,0 +1,224 @@
+"""Timestamped voice memos: record from the microphone at the frame on screen, play back at that frame.
+
+Recording uses QtMultimedia (QMediaCaptureSession + QAudioInput + QMediaRecorder, WAV into a temp
+file); when the recorder stops the file goes through `ReviewService.add_voice_memo` (media store +
+VOICE annotation on the take, from the start frame to the frame recording stopped at). While the
+player runs, a memo starts playing when the playhead reaches its first frame.
+
+Where the machine has no audio input (a headless box, a workstation without a microphone) the
+memo button is disabled and the bar says why, once, in a sentence; everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtMultimedia import (
+    QAudioDevice,
+    QAudioInput,
+    QAudioOutput,
+    QMediaCaptureSession,
+    QMediaDevices,
+    QMediaFormat,
+    QMediaPlayer,
+    QMediaRecorder,
+)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from x121_desktop.core.enums import AnnotationKind
+from x121_desktop.core.errors import X121Error
+from x121_desktop.services.review import AnnotationValue
+from x121_desktop.ui.review.verdicts import ReviewSession
+
+NO_INPUT = (
+    "No microphone was found, so voice memos are off. Connect an audio input device and reopen the Review panel; "
+    "drawn notes and comments still work."
+)
+
+
+def audio_inputs() -> list[QAudioDevice]:
+    return list(QMediaDevices.audioInputs())
+
+
+class MemoBar(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("memoBar")
+        self.record = QPushButton("● Voice memo", self)
+        self.record.setCheckable(True)
+        self.label = QLabel("", self)
+        self.label.setObjectName("memoStatus")
+        self.label.setWordWrap(True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.record)
+        layout.addWidget(self.label, 1)
+
+
+class MemoController(QObject):
+    """Voice memos for the take a ReviewSession shows. `available` False: no input device (button disabled)."""
+
+    message = Signal(str)
+    memo_saved = Signal(int)
+    memo_started = Signal(int)
+
+    def __init__(
+        self,
+        session: ReviewSession,
+        bar: MemoBar | None = None,
+        *,
+        devices: Callable[[], Sequence[QAudioDevice]] = audio_inputs,
+    ) -> None:
+        super().__init__(session)
+        self.session = session
+        self.bar = bar if bar is not None else MemoBar(session.panel)
+        self.memos: tuple[AnnotationValue, ...] = ()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._start = 0
+        self._file: Path | None = None
+        self._recorder: QMediaRecorder | None = None
+        self._capture: QMediaCaptureSession | None = None
+        self._player: QMediaPlayer | None = None
+        self._last_frame = -1
+        self.message.connect(self.bar.label.setText)
+        inputs = list(devices())
+        self.available = bool(inputs)
+        self.device = inputs[0] if inputs else None
+        self.bar.record.setEnabled(self.available)
+        self.bar.record.setToolTip("Record a voice memo at this frame" if self.available else NO_INPUT)
+        if not self.available:
+            self.message.emit(NO_INPUT)
+        self.bar.record.toggled.connect(self._toggled)
+        session.take_shown.connect(self._take_shown)
+
+    # ------------------------------------------------------------------ recording
+    @property
+    def recording(self) -> bool:
+        return self._recorder is not None
+
+    def _toggled(self, on: bool) -> None:
+        if on and not self.recording:
+            self.start()
+        elif not on and self.recording:
+            self.stop()
+
+    def start(self) -> bool:
+        if not self.available or self.device is None or self.session.current is None:
+            self.bar.record.setChecked(False)
+            if not self.available:
+                self.message.emit(NO_INPUT)
+            return False
+        view = self._view()
+        self._start = view.shown_index if view is not None and view.shown_index is not None else 0
+        fd, name = tempfile.mkstemp(prefix="x121-memo-", suffix=".wav")
+        Path(name).unlink(missing_ok=True)
+        os.close(fd)
+        self._file = Path(name)
+        capture = QMediaCaptureSession(self)
+        capture.setAudioInput(QAudioInput(self.device, capture))
+        recorder = QMediaRecorder(self)
+        fmt = QMediaFormat()
+        fmt.setFileFormat(QMediaFormat.FileFormat.Wave)
+        fmt.setAudioCodec(QMediaFormat.AudioCodec.Wave)
+        recorder.setMediaFormat(fmt)
+        recorder.setOutputLocation(QUrl.fromLocalFile(str(self._file)))
+        capture.setRecorder(recorder)
+        recorder.errorOccurred.connect(lambda _e, text: self._failed(text))
+        recorder.recorderStateChanged.connect(self._state)
+        self._capture, self._recorder = capture, recorder
+        recorder.record()
+        self.message.emit(f"Recording a memo from frame {self._start}… press the button again to stop")
+        return True
+
+    def stop(self) -> None:
+        if self._recorder is not None:
+            self._recorder.stop()
+
+    def _state(self, state: QMediaRecorder.RecorderState) -> None:
+        recorder, take = self._recorder, self.session.current
+        if state != QMediaRecorder.RecorderState.StoppedState or recorder is None:
+            return
+        path = Path(recorder.actualLocation().toLocalFile()) if recorder.actualLocation().isLocalFile() else self._file
+        self._recorder, self._capture = None, None
+        recorder.deleteLater()
+        self.bar.record.setChecked(False)
+        view = self._view()
+        end = view.shown_index if view is not None and view.shown_index is not None else self._start
+        if take is not None and path is not None:
+            count = max(1, end - self._start + 1)
+            self._spawn(self._save(take.take_id, self._start, count, path))
+
+    async def _save(self, take_id: int, start: int, count: int, path: Path) -> None:
+        try:
+            memo = await self.session.review.add_voice_memo(take_id, start, count, path)
+        finally:
+            path.unlink(missing_ok=True)
+        self.memos = (*self.memos, memo)
+        self.memo_saved.emit(memo.id)
+        self.message.emit(f"Voice memo saved at frame {start}")
+
+    def _failed(self, text: str) -> None:
+        self.message.emit(f"The voice memo could not be recorded: {text}")
+        self._recorder = self._capture = None
+        self.bar.record.setChecked(False)
+
+    # ------------------------------------------------------------------ playback
+    def _take_shown(self, take_id: int) -> None:
+        self._spawn(self._load(take_id))
+        self.session.panel.controller.frames_shown.connect(self._frame_shown)
+
+    async def _load(self, take_id: int) -> None:
+        notes = await self.session.review.annotations(take_id)
+        self.memos = tuple(a for a in notes if a.kind is AnnotationKind.VOICE and a.voice_file_id is not None)
+
+    def _frame_shown(self) -> None:
+        view = self._view()
+        frame = view.shown_index if view is not None else None
+        if frame is None or frame == self._last_frame:
+            return
+        self._last_frame = frame
+        if not self.session.panel.controller.clock.playing:
+            return
+        for memo in self.memos:
+            if memo.frame_start == frame and memo.voice_file_id is not None:
+                self._spawn(self.play(memo))
+
+    async def play(self, memo: AnnotationValue) -> None:
+        assert memo.voice_file_id is not None
+        path = await self.session.review.media_path(memo.voice_file_id)
+        if not QMediaDevices.audioOutputs():
+            self.message.emit(f"Memo at frame {memo.frame_start}: no audio output device to play it on")
+            return
+        if self._player is None:
+            self._player = QMediaPlayer(self)
+            self._player.setAudioOutput(QAudioOutput(self._player))
+        self._player.setSource(QUrl.fromLocalFile(str(path)))
+        self._player.play()
+        self.memo_started.emit(memo.id)
+
+    # ------------------------------------------------------------------ helpers
+    def _view(self) -> Any:
+        cells = self.session.panel.grid.cells
+        return cells[0] if cells else None
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[None]:
+        async def guarded() -> None:
+            try:
+                await coro
+            except X121Error as exc:
+                self.message.emit(exc.sentence)
+
+        task = asyncio.get_event_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)
