@@ -96,6 +96,10 @@ def test_expose_from_the_input_menu_and_fill_the_form(qtbot: QtBot, mapping: Par
     mapping.editor.undo()
     mapping.editor.undo()
     assert api(mapping)["5"]["inputs"]["fps"] != 12.0
+    mapping.editor.undo()  # the seed, then the frame count: the form follows the graph
+    mapping.editor.undo()
+    qtbot.waitUntil(lambda: frames.value() == api(mapping)["3"]["inputs"]["amount"] != 7, timeout=2000)
+    assert seed.text() == str(api(mapping)["4"]["inputs"]["seed"])
 
     menu = menu_for(mapping, "4", "seed")
     next(a for a in menu.actions() if a.text().startswith("Stop")).trigger()

@@ -9,11 +9,12 @@ canvas's undoable widget edit, so the graph and the form never disagree.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -121,8 +122,43 @@ class ParameterForm(QWidget):
         self.mapping = mapping
         self.fields: dict[str, QWidget] = {}
         self.form = QFormLayout(self)
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(0)
+        self._refresh.timeout.connect(self.refresh_values)
         mapping.manifest_changed.connect(lambda _m: self.rebuild())
+        mapping.editor.scope_changed.connect(lambda _s: self._refresh.start())
+        self._unsubscribe = mapping.editor.session.subscribe(self._graph_edited)
         self.rebuild()
+
+    def _graph_edited(self, _event: object) -> None:
+        """The graph changed (undo, an edit on the canvas): show its values, after the edit settles."""
+        with contextlib.suppress(RuntimeError):  # the form was deleted before the editor
+            self._refresh.start()
+
+    def refresh_values(self) -> None:
+        try:
+            fields = form_fields(self.mapping.manifest)
+            prompt = self.mapping.service.api_prompt(self.mapping.editor.document) if fields else {}
+        except X121Error:
+            return
+        for f in fields:
+            widget = self.fields.get(f.name)
+            if widget is None or widget.hasFocus():
+                continue
+            value = self._current(f, prompt)
+            blocked = widget.blockSignals(True)
+            if isinstance(widget, QSpinBox):
+                widget.setValue(int(value or 0))
+            elif isinstance(widget, QDoubleSpinBox):
+                widget.setValue(float(value or 0.0))
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QComboBox):
+                widget.setCurrentText(str(value))
+            elif isinstance(widget, QLineEdit):
+                widget.setText("" if value is None else str(value))
+            widget.blockSignals(blocked)
 
     def rebuild(self) -> None:
         while self.form.rowCount():
