@@ -189,6 +189,9 @@ class ReviewService:
     async def queue(self, scene_id: int) -> ReviewQueue:
         return await self._tx(False, lambda c: self._queue(c, scene_id))
 
+    async def scene_of_take(self, take_id: int) -> int:
+        return await self._tx(False, lambda c: take_repo.scene_of_take(c, take_id)[0])
+
     def _queue(self, conn: Connection, scene_id: int) -> ReviewQueue:
         scene = scene_repo.get_scene(conn, scene_id)
         segments = scene_repo.segments(conn, scene_id)

@@ -20,6 +20,7 @@ from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.review import ReviewService
 from x121_desktop.ui.actions_qt import attach_scope, bind, connect
 from x121_desktop.ui.review.panel import ReviewPanel
+from x121_desktop.ui.review.tools import ReviewTools
 from x121_desktop.ui.review.verdicts import ReviewSession
 
 __all__ = ["qloop", "review_studio", "studio_as"]
@@ -100,5 +101,32 @@ def test_a_reviewers_reject_with_regeneration_keeps_the_verdict_and_says_why_not
         take = session.queue.take(review_studio.take_ids[1])
         assert take is not None
         assert take.my_verdict is Verdict.REJECT
+    finally:
+        panel.close_player()
+
+
+def test_review_tools_open_a_take_at_a_frame_with_every_action_handled(
+    qtbot: QtBot, qloop: qasync.QEventLoop, review_studio: ReviewStudio, studio_as: Callable[[str], Studio]
+) -> None:
+    panel = ReviewPanel(rows=1, columns=1, prefer_gl=False)
+    qtbot.addWidget(panel)
+    app = QApplication.instance()
+    assert app is not None
+    app.aboutToQuit.disconnect(panel.close_player)
+    tools = ReviewTools(panel, ReviewService(studio_as("reviewer")))
+    panel.resize(640, 480)
+    panel.show()
+    try:
+        assert set(tools.handlers()) >= {
+            "review.verdict.approve", "review.verdict.reject", "review.verdict.flag", "review.add_note",
+            "playback.next_seam", "playback.prev_seam", "review.loop_seam", "review.onion_skin",
+            "review.compare.ab", "review.compare.wipe", "review.compare.difference", "review.grid",
+            "review.cinema_mode",
+        }  # fmt: skip
+        assert set(tools.handlers()) <= set(REGISTRY.ids())
+        run(qloop, tools.open_take(review_studio.take_ids[2], 7))
+        run(qloop, until(lambda: panel.grid.cells and panel.grid.cells[0].shown_index == 7, what="frame 7"))
+        assert tools.session.current is not None
+        assert tools.session.current.take_id == review_studio.take_ids[2]
     finally:
         panel.close_player()

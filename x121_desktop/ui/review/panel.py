@@ -33,6 +33,8 @@ class ReviewPanel(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._rows, self._columns, self._prefer_gl = rows, columns, prefer_gl
         self.paths: list[Path] = []
+        self.tools: object | None = None
+        """The review tools (ui/review/tools.py) when the panel runs on a studio database."""
         self.controller = PlayerController(self)
         self.grid = ReviewGrid(rows, columns, self, prefer_gl=prefer_gl)
         self.cache_bar = CacheBar(self)
@@ -137,9 +139,19 @@ def review_panel_spec() -> PanelSpec:
         panel = ReviewPanel()
         qactions = getattr(context.window, "qactions", None)
         registry = getattr(context.window, "registry", None)
+        tools = None
+        studio = getattr(context.services, "studio", None)
+        if studio is not None:
+            from x121_desktop.services.review import ReviewService
+            from x121_desktop.ui.review.tools import ReviewTools
+
+            tools = ReviewTools(panel, ReviewService(studio))
+            panel.tools = tools
         if qactions is not None and registry is not None:
             attach_scope(qactions, registry, "timeline", panel)
             connect(qactions, {k: _live_handler(panel, k) for k in panel.controller.handlers()})
+            if tools is not None:
+                connect(qactions, tools.handlers())
         return panel
 
     area = Qt.DockWidgetArea.BottomDockWidgetArea

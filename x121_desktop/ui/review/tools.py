@@ -1,0 +1,57 @@
+"""The review tools on a ReviewPanel: verdicts, notes, seams, compare, cinema and voice memos.
+
+`ReviewTools` builds them over one `ReviewSession`, adds their bars under the player and merges
+their action handlers (keys come from the keymap; the timeline scope makes them live while focus
+is in the panel). `open_take(take, frame)` is the hook for x121:// links and the navigator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject
+
+from x121_desktop.services.review import ReviewService
+from x121_desktop.ui.review.annotate import NotesController
+from x121_desktop.ui.review.cinema import CinemaMode
+from x121_desktop.ui.review.compare import CompareController
+from x121_desktop.ui.review.memos import MemoController
+from x121_desktop.ui.review.panel import ReviewPanel
+from x121_desktop.ui.review.seams import SeamReview
+from x121_desktop.ui.review.verdicts import ReviewSession
+
+
+class ReviewTools(QObject):
+    def __init__(self, panel: ReviewPanel, review: ReviewService) -> None:
+        super().__init__(panel)
+        self.panel = panel
+        self.session = ReviewSession(panel, review)
+        self.notes = NotesController(self.session)
+        self.seams = SeamReview(self.session)
+        self.compare = CompareController(panel)
+        self.cinema = CinemaMode(panel)
+        self.memos = MemoController(self.session)
+        for bar in (self.notes.bar, self.memos.bar, self.session.bar):
+            panel.add_bar(bar)
+        self._pending_frame = -1
+
+    def handlers(self) -> dict[str, Callable[[], object]]:
+        out: dict[str, Callable[[], object]] = {}
+        for part in (self.session, self.notes, self.seams, self.compare, self.cinema):
+            out |= part.handlers()
+        return out
+
+    async def open_take(self, take_id: int, frame: int = -1) -> None:
+        """Review the scene of `take_id`, starting on that take (and `frame` once it has opened, if ≥ 0)."""
+        scene = await self.session.review.scene_of_take(take_id)
+        await self.session.open_scene(scene, take_id)
+        if frame >= 0:
+            self._pending_frame = frame
+            self.panel.controller.state_changed.connect(self._seek_pending)
+
+    def _seek_pending(self) -> None:
+        frame = self._pending_frame
+        clock = self.panel.controller.clock
+        if frame >= 0 and clock.frame_count > frame:
+            self._pending_frame = -1
+            self.panel.controller.seek(frame)
