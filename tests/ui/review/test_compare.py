@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.media_factory import read_stripe
 from x121_desktop.core.review.compare import CompareMode, composite, fit_to
-from x121_desktop.ui.review.compare import CompareController
+from x121_desktop.ui.review.compare import CompareCanvas, CompareController
 from x121_desktop.ui.review.panel import ReviewPanel
 
 
@@ -44,6 +44,15 @@ def seek_all(qtbot: QtBot, panel: ReviewPanel, frame: int) -> None:
     qtbot.waitUntil(lambda: panel.controller.ready and panel.controller.clock.frame_count > 1, timeout=5000)
     panel.controller.seek(frame)
     qtbot.waitUntil(lambda: all(v.shown_index == frame for v in panel.grid.cells), timeout=5000)
+
+
+def wait_indices(qtbot: QtBot, canvas: CompareCanvas, indices: tuple[int, int] | None) -> None:
+    """Until the canvas has composited (frames `indices` of A and B, when given)."""
+
+    def done() -> bool:
+        return canvas.last is not None and (indices is None or canvas.last_indices == indices)
+
+    qtbot.waitUntil(done, timeout=3000)
 
 
 def stripes(panel: ReviewPanel) -> list[int]:
@@ -88,7 +97,7 @@ def test_compare_modes_composite_the_two_cells_frame_aligned(qtbot: QtBot, clips
         seek_all(qtbot, panel, 30)
         canvas = compare.canvas
         assert canvas is not None
-        qtbot.waitUntil(lambda: canvas.last_indices == (30, 30), timeout=3000)
+        wait_indices(qtbot, canvas, (30, 30))
         assert canvas.last is not None
         assert int(canvas.last.max()) == 0  # a take against itself: no difference anywhere
 
@@ -96,7 +105,7 @@ def test_compare_modes_composite_the_two_cells_frame_aligned(qtbot: QtBot, clips
         seek_all(qtbot, panel, 30)
         canvas = compare.canvas
         assert canvas is not None
-        qtbot.waitUntil(lambda: canvas.last_indices == (30, 30), timeout=3000)
+        wait_indices(qtbot, canvas, (30, 30))
         a, b = (v.state.frame.rgb for v in panel.grid.cells if v.state.frame is not None)
         assert a is not None
         assert b is not None
@@ -106,7 +115,7 @@ def test_compare_modes_composite_the_two_cells_frame_aligned(qtbot: QtBot, clips
         compare.toggle(CompareMode.WIPE)
         canvas = compare.canvas
         assert canvas is not None
-        qtbot.waitUntil(lambda: canvas.last is not None, timeout=3000)
+        wait_indices(qtbot, canvas, None)
         r = canvas.picture_rect()
         QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                          QPoint(r.left() + r.width() // 4, r.center().y()))  # fmt: skip
