@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from x121_desktop.core.enums import ActivityKind, SceneStatus, SeamGrade, SegmentStatus, TakeStatus, Verdict
@@ -242,10 +243,13 @@ class TakeReviewService:
         def work(conn: Connection) -> ReviewResult:
             from x121_desktop.services.scenes import require_creator
 
-            if final:
+            # Reviewers record verdicts only; take and segment statuses are creators' to change (the
+            # database refuses reviewers any write to them, and the scene lock is a write lock).
+            creator = bool(conn.execute(text("SELECT x121_is_creator()")).scalar_one())
+            if final and not creator:
                 require_creator(conn, "give final approval")
             scene_id, position = repo.scene_of_take(conn, take_id)
-            scene = scene_repo.lock_scene(conn, scene_id)
+            scene = scene_repo.lock_scene(conn, scene_id) if creator else scene_repo.get_scene(conn, scene_id)
             take = repo.get_take(conn, take_id)
             segment = scene_repo.segments(conn, scene_id)[position]
             if segment.current_take_id != take.id:
@@ -254,10 +258,10 @@ class TakeReviewService:
                     f"Review take {segment.current_take_id}, or restore take {take_id} first",
                 )
             repo.set_verdict(conn, take_id, verdict, note)
-            take_status, segment_status = _AFTER_VERDICT[verdict]
+            take_status, segment_status = _AFTER_VERDICT[verdict] if creator else (None, segment.status)
             if take_status is not None and transitions.can(take.status, take_status):
                 repo.set_take_status(conn, take_id, take_status)
-            if transitions.can(segment.status, segment_status):
+            if segment_status is not segment.status and transitions.can(segment.status, segment_status):
                 scene_repo.set_segment_status(conn, segment.id, segment_status)
             data: dict[str, Any] = {"scene_id": scene_id, "position": position, "verdict": verdict.code, "note": note}
             scene_repo.add_activity(
