@@ -10,10 +10,19 @@ Esc leaves and puts the panel on the frame cinema ended on. Space plays/pauses, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QLinearGradient, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QLinearGradient,
+    QPainter,
+    QPaintEvent,
+    QRadialGradient,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from x121_desktop.core.review.ambilight import Glow, GlowSmoother, border_glow, border_glow_yuv
@@ -35,35 +44,70 @@ def glow_of(view: FrameView) -> Glow | None:
     return border_glow(frame.rgb) if frame.rgb is not None else None
 
 
+def _qcolor(rgb: Sequence[float], alpha: int = GLOW_ALPHA) -> QColor:
+    return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]), alpha)
+
+
 def paint_glow(p: QPainter, outer: QRect, picture: QRect, glow: Glow) -> None:
-    """Gradients from each border zone's colour at the picture's edge to black at the screen's edge."""
-
-    def band(rect: QRectF, start: QPointF, stop: QPointF, rgb: tuple[float, float, float]) -> None:
-        g = QLinearGradient(start, stop)
-        g.setColorAt(0.0, QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]), GLOW_ALPHA))
-        g.setColorAt(1.0, QColor(0, 0, 0, 0))
-        p.fillRect(rect, g)
-
+    """The surround: each side a gradient along the edge through its zone colours (no steps between
+    zones), faded towards the screen edge; corners glow radially from the picture's corners; black behind."""
     pl, pt, pr, pb = picture.left(), picture.top(), picture.right() + 1, picture.bottom() + 1
     ol, ot, or_, ob = outer.left(), outer.top(), outer.right() + 1, outer.bottom() + 1
-    n = len(glow.top)
-    for i in range(n):
-        x0 = pl + (pr - pl) * i / n
-        x1 = pl + (pr - pl) * (i + 1) / n
-        band(QRectF(x0, ot, x1 - x0, pt - ot), QPointF(0, pt), QPointF(0, ot), tuple(glow.top[i]))
-        band(QRectF(x0, pb, x1 - x0, ob - pb), QPointF(0, pb), QPointF(0, ob), tuple(glow.bottom[i]))
-    m = len(glow.left)
-    for i in range(m):
-        y0 = pt + (pb - pt) * i / m
-        y1 = pt + (pb - pt) * (i + 1) / m
-        band(QRectF(ol, y0, pl - ol, y1 - y0), QPointF(pl, 0), QPointF(ol, 0), tuple(glow.left[i]))
-        band(QRectF(pr, y0, or_ - pr, y1 - y0), QPointF(pr, 0), QPointF(or_, 0), tuple(glow.right[i]))
+    sides = (
+        (QRectF(pl, ot, pr - pl, pt - ot), glow.top, QPointF(pl, 0), QPointF(pr, 0), QPointF(0, pt), QPointF(0, ot)),
+        (QRectF(pl, pb, pr - pl, ob - pb), glow.bottom, QPointF(pl, 0), QPointF(pr, 0), QPointF(0, pb), QPointF(0, ob)),
+        (QRectF(ol, pt, pl - ol, pb - pt), glow.left, QPointF(0, pt), QPointF(0, pb), QPointF(pl, 0), QPointF(ol, 0)),
+        (
+            QRectF(pr, pt, or_ - pr, pb - pt),
+            glow.right,
+            QPointF(0, pt),
+            QPointF(0, pb),
+            QPointF(pr, 0),
+            QPointF(or_, 0),
+        ),
+    )
+    for rect, zones, a0, a1, f0, f1 in sides:
+        if rect.width() <= 0 or rect.height() <= 0:
+            continue
+        along = QLinearGradient(a0, a1)
+        n = len(zones)
+        for i, rgb in enumerate(zones):
+            along.setColorAt((i + 0.5) / n, _qcolor(rgb))
+        along.setColorAt(0.0, _qcolor(zones[0]))
+        along.setColorAt(1.0, _qcolor(zones[-1]))
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+        p.fillRect(rect, along)
+        fade = QLinearGradient(f0, f1)
+        fade.setColorAt(0.0, QColor(0, 0, 0, 255))
+        fade.setColorAt(1.0, QColor(0, 0, 0, 0))
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationIn)
+        p.fillRect(rect, fade)
+    p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+    corners = (
+        (QPointF(pl, pt), QRectF(ol, ot, pl - ol, pt - ot), glow.top[0], glow.left[0]),
+        (QPointF(pr, pt), QRectF(pr, ot, or_ - pr, pt - ot), glow.top[-1], glow.right[0]),
+        (QPointF(pl, pb), QRectF(ol, pb, pl - ol, ob - pb), glow.bottom[0], glow.left[-1]),
+        (QPointF(pr, pb), QRectF(pr, pb, or_ - pr, ob - pb), glow.bottom[-1], glow.right[-1]),
+    )
+    reach = max(1.0, min(pl - ol, pt - ot, or_ - pr, ob - pb) * 1.0)
+    for centre, rect, c1, c2 in corners:
+        if rect.width() <= 0 or rect.height() <= 0:
+            continue
+        radial = QRadialGradient(centre, reach)
+        radial.setColorAt(0.0, _qcolor((c1 + c2) / 2))
+        radial.setColorAt(1.0, QColor(0, 0, 0, 0))
+        p.fillRect(rect, radial)
+    p.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationOver)
+    p.fillRect(QRectF(outer), QColor(0, 0, 0))
+    p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
 
 
 def render_glow(outer: QRect, picture: QRect, glow: Glow, div: int = GLOW_DIV) -> QImage:
-    """The glow at 1/`div` resolution (black, gradients in the surround)."""
-    image = QImage(max(1, outer.width() // div), max(1, outer.height() // div), QImage.Format.Format_RGB32)
-    image.fill(Qt.GlobalColor.black)
+    """The glow at 1/`div` resolution (black behind the gradients)."""
+    image = QImage(
+        max(1, outer.width() // div), max(1, outer.height() // div), QImage.Format.Format_ARGB32_Premultiplied
+    )
+    image.fill(Qt.GlobalColor.transparent)
     small = QRect(picture.left() // div, picture.top() // div, picture.width() // div, picture.height() // div)
     p = QPainter(image)
     paint_glow(p, image.rect(), small, glow)
@@ -181,6 +225,7 @@ class CinemaMode(QObject):
         self.window, self.controller, self._started = window, controller, False
         self.smoother.reset()
         if self.full_screen:
+            window.setGeometry(self.panel.screen().geometry())  # without a window manager too
             window.showFullScreen()
         else:
             window.show()

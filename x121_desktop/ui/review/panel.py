@@ -78,6 +78,7 @@ class ReviewPanel(QWidget):
         self.grid = ReviewGrid(self._rows, self._columns, self, prefer_gl=self._prefer_gl)
         layout.insertWidget(0, self.grid, 1)
         self.paths = [Path(p) for p in paths]
+        self.timeline.set_marks([])  # marks belong to what was shown; tools set new ones
         for path in self.paths[: self._rows * self._columns]:
             self.controller.add_source(path, self.grid.add_cell(path.name))
         self.timeline.scrub_requested.connect(self.controller.seek)
