@@ -18,7 +18,7 @@ from x121_desktop.actions import build_registry, load_keymap
 from x121_desktop.core.enums import Verdict
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.review import ReviewService
-from x121_desktop.ui.actions_qt import attach_scope, bind, connect
+from x121_desktop.ui.actions_qt import attach_scope, bind, connect, update_enabled
 from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.tools import ReviewTools
 from x121_desktop.ui.review.verdicts import ReviewSession
@@ -114,6 +114,11 @@ def test_review_tools_open_a_take_at_a_frame_with_every_action_handled(
     assert app is not None
     app.aboutToQuit.disconnect(panel.close_player)
     tools = ReviewTools(panel, ReviewService(studio_as("reviewer")))
+    actions = bind(REGISTRY, load_keymap("default", REGISTRY), panel)
+    update_enabled(actions, REGISTRY, {"always"}.__contains__)  # what the main window does at start
+    attach_scope(actions, REGISTRY, "timeline", panel)
+    tools.attach(actions)
+    assert not actions["review.verdict.approve"].isEnabled()  # nothing to judge yet
     panel.resize(640, 480)
     panel.show()
     try:
@@ -128,5 +133,12 @@ def test_review_tools_open_a_take_at_a_frame_with_every_action_handled(
         run(qloop, until(lambda: panel.grid.cells and panel.grid.cells[0].shown_index == 7, what="frame 7"))
         assert tools.session.current is not None
         assert tools.session.current.take_id == review_studio.take_ids[2]
+        assert actions["review.verdict.approve"].isEnabled()
+        assert actions["playback.next_seam"].isEnabled()
+        actions["review.verdict.approve"].trigger()
+        run(qloop, tools.session.drain())
+        mine = tools.session.queue.take(review_studio.take_ids[2]) if tools.session.queue else None
+        assert mine is not None
+        assert mine.my_verdict is Verdict.APPROVE
     finally:
         panel.close_player()

@@ -152,7 +152,7 @@ def review_panel_spec() -> PanelSpec:
             attach_scope(qactions, registry, "timeline", panel)
             connect(qactions, {k: _live_handler(panel, k) for k in panel.controller.handlers()})
             if tools is not None:
-                connect(qactions, tools.handlers())
+                tools.attach(qactions)
         return panel
 
     area = Qt.DockWidgetArea.BottomDockWidgetArea

@@ -7,9 +7,10 @@ is in the panel). `open_take(take, frame)` is the hook for x121:// links and the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
 
 from x121_desktop.services.review import ReviewService
 from x121_desktop.ui.review.annotate import NotesController
@@ -18,7 +19,9 @@ from x121_desktop.ui.review.compare import CompareController
 from x121_desktop.ui.review.memos import MemoController
 from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.seams import SeamReview
-from x121_desktop.ui.review.verdicts import ReviewSession
+from x121_desktop.ui.review.verdicts import VERDICT_ACTIONS, ReviewSession
+
+SEAM_ACTIONS = ("playback.next_seam", "playback.prev_seam", "review.loop_seam")
 
 
 class ReviewTools(QObject):
@@ -34,6 +37,24 @@ class ReviewTools(QObject):
         for bar in (self.notes.bar, self.memos.bar, self.session.bar):
             panel.add_bar(bar)
         self._pending_frame = -1
+        self._qactions: Mapping[str, QAction] = {}
+
+    def attach(self, qactions: Mapping[str, QAction]) -> None:
+        """Connect the window's actions and keep the review ones enabled by what is on screen: the window
+        enables only `always` actions at start, so verdicts wait for a take and seam keys for seams."""
+        from x121_desktop.ui.actions_qt import connect
+
+        connect(qactions, self.handlers())
+        self._qactions = qactions
+        self.session.take_shown.connect(self._update_enabled)
+        self.seams.seam_shown.connect(self._update_enabled)
+        self._update_enabled()
+
+    def _update_enabled(self, *_: object) -> None:
+        has_take, has_seams = self.session.current is not None, bool(self.seams.seams)
+        for action_id, on in [*((a, has_take) for a in VERDICT_ACTIONS), *((a, has_seams) for a in SEAM_ACTIONS)]:
+            if action_id in self._qactions:
+                self._qactions[action_id].setEnabled(on)
 
     def handlers(self) -> dict[str, Callable[[], object]]:
         out: dict[str, Callable[[], object]] = {}
