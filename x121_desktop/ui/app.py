@@ -26,6 +26,7 @@ from x121_desktop.ui.signin import sign_in
 
 if TYPE_CHECKING:
     from x121_desktop.ui.main_window import MainWindow
+    from x121_desktop.ui.single_instance import LinkOpener
 
 log = logging.getLogger(__name__)
 READY_FILE_ENV = "X121_READY_FILE"
@@ -102,7 +103,8 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     panels.register(review_panel_spec())
     register_collab_panels(panels, collab := collab_for(studio))
     window = MainWindow(WindowServices.from_studio(studio), panels=panels, keymap=studio.settings.keymap, themes=themes)
-    install_collab(window, collab, socket_path=runtime_socket(studio.paths.home))
+    wiring = install_collab(window, collab, socket_path=runtime_socket(studio.paths.home))
+    _open_linked_takes_in_review(window, wiring.opener)
     library = window.panel("library", LibraryPanel)
     if library is not None:
         window.started.connect(library.reload_soon)
@@ -112,6 +114,23 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     for notice in studio.database.notices:
         window.notifier.post(Level.INFO, notice)
     return window
+
+
+def _open_linked_takes_in_review(window: MainWindow, opener: LinkOpener) -> None:
+    """x121:// links (Studio Pulse, another `x121 open`) put the Review player on the take at the frame."""
+    from x121_desktop.ui.review.panel import ReviewPanel
+    from x121_desktop.ui.review.tools import ReviewTools
+
+    review = window.panel("review", ReviewPanel)
+    if review is None or not isinstance(review.tools, ReviewTools):
+        return
+    tools = review.tools
+
+    def open_take(take_id: int, frame: int) -> None:
+        window.show_panel("review")
+        window.tasks.spawn(tools.open_take(take_id, frame), what="open the linked take in Review")
+
+    opener.take_requested.connect(open_take)
 
 
 def _library_spec(studio: Studio) -> PanelSpec:

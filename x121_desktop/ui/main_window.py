@@ -66,14 +66,16 @@ class MainWindow(QMainWindow):
         self.overview = OverviewView(services.database, self)
         self.setCentralWidget(self.overview)
 
-        self.panels = panels if panels is not None else default_panels()
-        self.docks = self._build_docks()
-        self.navigator = self.panel("navigator", NavigatorPanel)
-
+        # Actions exist before any panel is built: panel factories bind their scoped shortcuts to them.
         self.registry = build_registry()
         choice = choose_keymap(keymap, self.registry)
         self.keymap = choice.keymap
         self.qactions = bind(self.registry, self.keymap, self)
+
+        self.panels = panels if panels is not None else default_panels()
+        self.docks = self._build_docks()
+        self.navigator = self.panel("navigator", NavigatorPanel)
+
         self.menus = build_menus(self.menuBar(), self.registry, self.qactions)
         self.command_palette = CommandPalette(
             self.registry, self._keys_for, actions=self.qactions, entities=self._entities, parent=self
