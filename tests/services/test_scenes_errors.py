@@ -58,3 +58,17 @@ def test_a_failed_generation_is_reported_and_leaves_a_consistent_chain(
     assert ActivityKind.JOB_FAILED in feed
     status = cli.json("scene", "status", "Ada/intro")
     assert status["takes"][0]["error"]
+
+
+def test_waiting_past_the_timeout_is_one_sentence_and_cancels_nothing(
+    database: tuple[str, Engine], server: ComfyTestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, engine = database
+    cli = Cli(url, tmp_path / "home", capsys)
+    setup_studio(cli, server, tmp_path)
+    cli(*CREATE)
+    # No dispatcher runs here, so the first job stays queued past the timeout.
+    err = cli("scene", "generate", "Ada/intro", "--wait", "--timeout", "0.5", code=1)
+    assert "The scene was still generating after --timeout 0.5 s" in err
+    assert "Traceback" not in err
+    assert len(rows(engine, "SELECT id FROM jobs WHERE job_status_id = 1")) == 1, "the queued job is left alone"

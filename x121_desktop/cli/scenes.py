@@ -32,7 +32,7 @@ from x121_desktop.cli.jobs import parse_inputs
 from x121_desktop.cli.output import print_json
 from x121_desktop.cli.scene_output import show as _show
 from x121_desktop.core.enums import SeedPolicy, StitchMode, Verdict
-from x121_desktop.core.errors import InvalidInput
+from x121_desktop.core.errors import InvalidInput, X121Error
 from x121_desktop.core.pipeline.chain import ChainLimits
 from x121_desktop.core.pipeline.values import parse_duration, parse_frame_rule, parse_rate, parse_scene_ref, parse_span
 from x121_desktop.services.bootstrap import Studio
@@ -217,7 +217,13 @@ async def _drive(studio: Studio, scene_id: int, args: argparse.Namespace) -> Adv
 
 
 def _follow(studio: Studio, scene_id: int, args: argparse.Namespace) -> int:
-    report = asyncio.run(_drive(studio, scene_id, args))
+    try:
+        report = asyncio.run(_drive(studio, scene_id, args))
+    except TimeoutError as exc:
+        raise X121Error(
+            f"The scene was still generating after --timeout {args.timeout:g} s",
+            "Nothing was cancelled; follow it with `x121 scene status`, or wait again with a longer --timeout",
+        ) from exc
     view = asyncio.run(SceneService(studio).view(scene_id))
     _show(view, args.json, report)
     for sentence in report.failed:
