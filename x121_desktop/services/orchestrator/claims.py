@@ -51,6 +51,18 @@ class Claimer:
         self.work: dict[JobId, float] = {}
         """Work estimates of the jobs this dispatcher holds (dropped when they end)."""
         self._plans: dict[JobId, tuple[job_dispatch.JobPlan, rec.Resolved]] = {}
+        self._conn: Connection | None = None
+
+    def _connection(self) -> Connection:
+        """One connection kept for claims (they run one at a time): no pool check-out or ping per claim."""
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def claim(self, down: set[ServerId], speeds: Mapping[ServerId, float], covers_all: bool) -> Claim | None:
         started = time.perf_counter()
@@ -60,8 +72,9 @@ class Claimer:
         capacity = {int(h.id): h.row.capacity for h in self.fleet.handles.values()}
         if len(self._plans) > 4 * CANDIDATES:
             self._plans.clear()  # plans of jobs other dispatchers took meanwhile
+        conn = self._connection()
         try:
-            with self.engine.begin() as conn:
+            with conn.begin():
                 result = job_dispatch.claim_placed(
                     conn,
                     self.holder,
@@ -74,6 +87,8 @@ class Claimer:
                     refuse_impossible=covers_all,
                 )
         except DBAPIError as exc:
+            if exc.connection_invalidated:
+                self.close()
             error = translate_db_error(exc)
             if isinstance(error, PermissionDenied):
                 raise not_allowed("dispatch jobs", error) from exc

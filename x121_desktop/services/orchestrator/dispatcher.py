@@ -41,7 +41,7 @@ from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.notify import JobListener, JobNotice, Notice
 from x121_desktop.db.repositories import job_leases, job_runs, server_capabilities
-from x121_desktop.services.orchestrator.claims import Claim, Claimer
+from x121_desktop.services.orchestrator.claims import Claimer
 from x121_desktop.services.orchestrator.fleet import (
     Fleet,
     ServerHandle,
@@ -73,7 +73,7 @@ class DispatchStats:
     """Per job: claim transaction start → POST /prompt accepted."""
     claim_ms: list[float] = field(default_factory=list)
     phases: dict[str, list[float]] = field(default_factory=dict)
-    """Where overhead_ms goes, per job: `start` (claim → runner running), `upload`, `submit` (POST + SUBMITTED)."""
+    """Where overhead_ms goes, per job: `handoff` (claim → upload/POST thread running), `upload`, `POST`."""
 
 
 def make_holder() -> str:
@@ -111,7 +111,7 @@ class Dispatcher:
         self.runners: dict[JobId, tuple[JobRunner, asyncio.Task[JobStatus | None]]] = {}
         self._by_prompt: dict[str, JobRunner] = {}
         self._claim_started: dict[JobId, float] = {}
-        self.claimed_at: dict[JobId, float] = {}
+        self._claimed_at: dict[JobId, float] = {}
         self._probed: dict[ServerId, float] = {}
         self._wake = asyncio.Event()
         self._down: set[ServerId] = set()
@@ -135,6 +135,10 @@ class Dispatcher:
 
     def note(self, phase: str, since: float) -> None:
         self.stats.phases.setdefault(phase, []).append((time.perf_counter() - since) * 1000.0)
+
+    def claimed(self, job_id: JobId) -> float | None:
+        """perf_counter() when this dispatcher's claim of the job committed (once)."""
+        return self._claimed_at.pop(job_id, None)
 
     def note_submitted(self, runner: JobRunner) -> None:
         started = self._claim_started.pop(runner.job.id, None)
@@ -177,6 +181,7 @@ class Dispatcher:
                     await task
             await self.runtime.run(self.runtime.io, listener.stop)
             await self.runtime.run(self.runtime.io, self.fleet.close)
+            await self.runtime.run(self.db_pool, self.claimer.close)
             self.db_pool.shutdown(wait=True)
             sys.setswitchinterval(switch)
         return self.stats
@@ -207,14 +212,12 @@ class Dispatcher:
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         idle_rounds = 0
         while not stop.is_set() and not self._done_claiming():
-            claimed = await self.runtime.run(self.db_pool, self._claim_tx)
-            if claimed is not None:
+            runner = await self.runtime.run(self.db_pool, self._claim_tx)
+            if runner is not None:
                 idle_rounds = 0
-                job = claimed.job
                 self.stats.claimed += 1
-                runner = JobRunner(self, job, claimed.handle, claimed.resolved)
-                task = asyncio.create_task(self._run_one(runner), name=f"x121-job-{job.id}")
-                self.runners[job.id] = (runner, task)
+                task = asyncio.create_task(self._run_one(runner), name=f"x121-job-{runner.job.id}")
+                self.runners[runner.job.id] = (runner, task)
                 continue
             if self.once and not self.runners:
                 idle_rounds += 1
@@ -237,9 +240,9 @@ class Dispatcher:
         finally:
             self.runners.pop(runner.job.id, None)
             self.claimer.work.pop(runner.job.id, None)
-            self.claimed_at.pop(runner.job.id, None)
             self.unwatch(runner)
             self._claim_started.pop(runner.job.id, None)
+            self._claimed_at.pop(runner.job.id, None)
             self._wake.set()
         key = outcome.name.lower() if outcome is not None else "left"
         self.stats.finished[key] = self.stats.finished.get(key, 0) + 1
@@ -272,14 +275,19 @@ class Dispatcher:
 
     # ------------------------------------------------------------ claiming
 
-    def _claim_tx(self) -> Claim | None:
+    def _claim_tx(self) -> JobRunner | None:
+        """Claim on this db thread and start uploading + POSTing on the io pool at once (no event-loop hop)."""
         claim = self.claimer.claim(self._down, self._speeds, self._covers_all)
         self.stats.refused = self.claimer.refused
-        if claim is not None:
-            self._claim_started[claim.job.id] = claim.started
-            self.claimed_at[claim.job.id] = time.perf_counter()
-            self.stats.claim_ms.append((self.claimed_at[claim.job.id] - claim.started) * 1000.0)
-        return claim
+        if claim is None:
+            return None
+        self._claim_started[claim.job.id] = claim.started
+        self._claimed_at[claim.job.id] = time.perf_counter()
+        self.stats.claim_ms.append((self._claimed_at[claim.job.id] - claim.started) * 1000.0)
+        runner = JobRunner(self, claim.job, claim.handle, claim.resolved)
+        if claim.job.attempts == 1:  # a first attempt: nothing of it can be on a server yet
+            runner.early = self.runtime.io.submit(runner.upload_and_submit)
+        return runner
 
     # ------------------------------------------------------------ background tasks
 

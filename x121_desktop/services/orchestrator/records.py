@@ -9,8 +9,9 @@ runner makes at every ending.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from x121_desktop.comfy.templates import Manifest, apply, parse_manifest
@@ -100,3 +101,22 @@ def progress(conn: Connection, job_id: JobId, holder: str, data: dict[str, Any])
     """A progress event (no state change); a lost lease is left for the next state change to report."""
     with contextlib.suppress(LeaseLost):
         job_leases.append_event(conn, job_id, holder, JobEventKind.PROGRESS, data)
+
+
+@dataclass
+class RunTiming:
+    """When the run and each node started and ended, as the runner saw the messages (monotonic)."""
+
+    started_ms: int | None = None
+    finished_ms: int | None = None
+    node_started: dict[str, float] = field(default_factory=dict)
+    node_seconds: dict[str, float] = field(default_factory=dict)
+    current: str | None = None
+
+    def node(self, node_id: str | None) -> None:
+        now = time.monotonic()
+        if self.current is not None:
+            self.node_seconds[self.current] = now - self.node_started[self.current]
+        self.current = node_id
+        if node_id is not None:
+            self.node_started[node_id] = now

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +24,14 @@ from x121_desktop.comfy.stream import PromptFinishedOffline, PromptLost, ServerE
 from x121_desktop.core.enums import JobEventKind, JobStatus, RetentionClass
 from x121_desktop.core.errors import ComfyError
 from x121_desktop.core.ids import ServerId
+from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.db.repositories import job_leases, job_runs
 from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.storage import kind_for
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from sqlalchemy.engine import Connection
 
     from x121_desktop.comfy.rest import HistoryEntry
@@ -55,23 +58,7 @@ class CancelRequested:
 
 
 type RunnerSignal = ServerEvent | ServerDown | CancelRequested
-
-
-@dataclass
-class _Timing:
-    started_ms: int | None = None
-    finished_ms: int | None = None
-    node_started: dict[str, float] = field(default_factory=dict)
-    node_seconds: dict[str, float] = field(default_factory=dict)
-    current: str | None = None
-
-    def node(self, node_id: str | None) -> None:
-        now = time.monotonic()
-        if self.current is not None:
-            self.node_seconds[self.current] = now - self.node_started[self.current]
-        self.current = node_id
-        if node_id is not None:
-            self.node_started[node_id] = now
+UPLOADED = JobEventKind.UPLOADED
 
 
 class JobRunner:
@@ -84,9 +71,11 @@ class JobRunner:
         self.signals: asyncio.Queue[RunnerSignal] = asyncio.Queue()
         self.attempt = job.attempts
         self.prompt: dict[str, Any] = {}
-        self.timing = _Timing()
+        self.timing = rec.RunTiming()
         self.cancel = False
         self.submitted = False
+        self.early: Future[None] | None = None
+        """Upload + POST started by the claim's thread (first attempts), awaited by `run`."""
         self._last_progress = 0.0
 
     @property
@@ -95,9 +84,19 @@ class JobRunner:
 
     # ------------------------------------------------------------ db helpers
 
-    async def _write(self, fn: Any, *args: Any) -> Any:
+    async def _write(self, fn: Any, *args: Any, durable: bool = True) -> Any:
+        """Run `fn(conn, *args)` in its own transaction on the dispatcher's db pool.
+
+        `durable=False` commits without waiting for the WAL flush (`synchronous_commit = off`): for
+        steps a PostgreSQL crash may forget (UPLOADING, SUBMITTED, RUNNING, progress). The job then
+        looks held at an earlier step, its lease runs out, and the next attempt adopts its prompt
+        from the server (same prompt_id) instead of running it again. Endings stay durable.
+        """
+
         def work() -> Any:
             with self.d.engine.begin() as conn:
+                if not durable:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 return fn(conn, *args)
 
         return await self.d.runtime.run(self.d.db_pool, work)
@@ -106,7 +105,7 @@ class JobRunner:
         def change(conn: Connection) -> bool:
             return rec.move(conn, self.job.id, self.d.holder, to, kind, data, **kw)
 
-        if not await self._write(change):
+        if not await self._write(change, durable=to in TERMINAL):
             raise LeaseLost(self.job.id)
 
     async def _io(self, fn: Any, *args: Any) -> Any:
@@ -123,49 +122,50 @@ class JobRunner:
 
     async def _run(self) -> JobStatus | None:
         self.prompt = rec.render_prompt(self.job, self.workflow)
-        if self.job.attempts > 1 or self.job.server_id is not None:
+        if self.job.attempts > 1:  # an earlier attempt may have left this prompt on some server
             found = await self._find_existing()
             if found is not None:
                 return found
-        if self.cancel:
+        if self.cancel and self.early is None:
             return await self._cancelled("before submit")
-        if (claimed := self.d.claimed_at.pop(self.job.id, None)) is not None:
-            self.d.note("start", claimed)
-        try:
-            names: dict[str, str] = {}
-            if self.files:  # the state change is written while the bytes travel
-                began = time.perf_counter()
-                moved = self._to(JobStatus.UPLOADING, JobEventKind.UPLOADED, {"server": self.handle.row.name})
-                _, names = await asyncio.gather(moved, self._upload())
-                self.d.note("upload", began)
-            self.prompt = rec.render_prompt(self.job, self.workflow, names)
-            self.handle.stream.watch(self.pid)
-            self.d.follow(self)  # route its messages before they can arrive
-            self.submitted = True
-            # The prompt_id is fixed, so recording SUBMITTED need not precede the POST: whoever adopts the
-            # job asks the server for that id first. Both happen at once; messages wait in `signals`.
-            moved = self._to(JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"server": self.handle.row.name})
-            posted = self._io(lambda: self.handle.client.submit(self.prompt, prompt_id=self.pid))
-            began = time.perf_counter()
-            await asyncio.gather(moved, posted)
-            self.d.note("submit", began)
-            self.d.note_submitted(self)
+        try:  # uploads and POST in one io thread, back to back (started by the claim); states written after
+            await (asyncio.wrap_future(self.early) if self.early is not None else self._io(self.upload_and_submit))
         except PromptRejected as exc:
             return await self._failed(exc.sentence, {"rejected": True})
         except ComfyError as exc:
             return await self._lost(exc.sentence)
+        server = {"server": self.handle.row.name}
+
+        def moved(conn: Connection) -> bool:  # one transaction; a lost one is adopted by prompt_id (see _write)
+            if self.files and not rec.move(conn, self.job.id, self.d.holder, JobStatus.UPLOADING, UPLOADED, server):
+                return False
+            return rec.move(conn, self.job.id, self.d.holder, JobStatus.SUBMITTED, JobEventKind.SUBMITTED, server)
+
+        if not await self._write(moved, durable=False):
+            raise LeaseLost(self.job.id)
         return await self._follow()
 
-    async def _upload(self) -> dict[str, str]:
+    def upload_and_submit(self) -> None:
+        """Upload the inputs, then POST the prompt with its own prompt_id (blocking; on the io pool)."""
+        began = time.perf_counter()
+        if (claimed := self.d.claimed(self.job.id)) is not None:
+            self.d.note("handoff", claimed)
         names: dict[str, str] = {}
         for target, stored in self.files.items():
-
-            def one(sha: str = stored.sha256, rel: str = stored.rel_path) -> str:
-                path = self.d.store.path_of(rel)
-                return self.handle.client.upload(path, name=f"x121_{sha[:20]}{path.suffix}").annotated_path
-
-            names[target] = await self._io(one)
-        return names
+            path = self.d.store.path_of(stored.rel_path)
+            names[target] = self.handle.client.upload(
+                path, name=f"x121_{stored.sha256[:20]}{path.suffix}"
+            ).annotated_path
+        if self.files:
+            self.d.note("upload", began)
+        self.prompt = rec.render_prompt(self.job, self.workflow, names)
+        self.handle.stream.watch(self.pid)
+        self.d.follow(self)  # route its messages before they can arrive; they wait in `signals`
+        self.submitted = True
+        began = time.perf_counter()
+        self.handle.client.submit(self.prompt, prompt_id=self.pid)
+        self.d.note("POST", began)
+        self.d.note_submitted(self)  # accepted: the end of the dispatch overhead
 
     async def _find_existing(self) -> JobStatus | None:
         """Collect or follow a run of this prompt_id that an earlier attempt left on some server."""
@@ -275,7 +275,8 @@ class JobRunner:
         if now - self._last_progress < PROGRESS_EVERY_S:
             return
         self._last_progress = now
-        await self._write(rec.progress, self.job.id, self.d.holder, {"node": ev.node, "value": ev.value, "max": ev.max})
+        data = {"node": ev.node, "value": ev.value, "max": ev.max}
+        await self._write(rec.progress, self.job.id, self.d.holder, data, durable=False)
 
     def _interrupt(self) -> None:
         try:
