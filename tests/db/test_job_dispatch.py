@@ -98,6 +98,36 @@ def test_claim_assigns_the_fair_share_head_to_the_fastest_free_server(
     assert events == [JobEventKind.CREATED, JobEventKind.CLAIMED]
 
 
+def test_a_slow_free_server_leaves_a_big_job_to_a_fast_one_that_frees_up_sooner(
+    queue_db: Engine, secure_studio: SecureStudio, servers: dict[str, int]
+) -> None:
+    owner = secure_studio.user_ids["creator"]
+    with queue_db.begin() as conn:
+        [small] = enqueue_many(conn, owner, 1)
+    with queue_db.begin() as conn:
+        first = claim(conn, servers)  # the small job goes to the fast server `a`
+    assert (first.job and first.job.id, first.server_id) == (small, servers["a"])
+    with queue_db.begin() as conn:
+        [big] = enqueue_many(conn, owner, 1)
+    capacity = dict.fromkeys(servers.values(), 1)
+
+    def sized(job: repo.JobRow) -> job_dispatch.JobPlan:
+        return job_dispatch.JobPlan(plan().needs, 100.0 if job.id == big else 1.0)
+
+    def place(conn: Connection) -> job_dispatch.PlacedClaim:
+        return job_dispatch.claim_placed(
+            conn, holder("w"), LEASE, snapshots(servers), capacity, sized, work_of=lambda _: 1.0
+        )
+
+    with queue_db.begin() as conn:  # `a` ends in 0.5 + 100/2; `b` (free, speed 1) would need 100: wait for `a`
+        assert place(conn).job is None
+    with queue_db.begin() as conn:
+        job_leases.transition(conn, small, first.job.lease_holder or "", JobStatus.SUCCEEDED, JobEventKind.SUCCEEDED)
+    with queue_db.begin() as conn:
+        taken = place(conn)
+    assert (taken.job and taken.job.id, taken.server_id) == (big, servers["a"])
+
+
 def test_a_job_no_server_can_run_is_refused_with_reasons_and_its_owner_told(
     queue_db: Engine, secure_studio: SecureStudio, servers: dict[str, int]
 ) -> None:

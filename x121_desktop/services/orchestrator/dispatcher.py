@@ -60,6 +60,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.0005
+ONCE_IDLE_S = 1.0
+"""With `once`, stop after this long with nothing claimed and nothing running."""
 IDLE_PROBE_S = 5.0
 """Health probe interval of a server holding none of our submitted jobs (1 s while it does)."""
 
@@ -210,19 +212,21 @@ class Dispatcher:
         return self.max_jobs is not None and self.stats.claimed >= self.max_jobs
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
-        idle_rounds = 0
+        idle_rounds, idle_since = 0, time.monotonic()
         while not stop.is_set() and not self._done_claiming():
             runner = await self.runtime.run(self.db_pool, self._claim_tx)
             if runner is not None:
-                idle_rounds = 0
+                idle_rounds, idle_since = 0, time.monotonic()
                 self.stats.claimed += 1
                 task = asyncio.create_task(self._run_one(runner), name=f"x121-job-{runner.job.id}")
                 self.runners[runner.job.id] = (runner, task)
                 continue
             if self.once and not self.runners:
-                idle_rounds += 1
-                if idle_rounds >= 2:
+                idle_rounds += 1  # a slow health probe must not end a --once run with jobs left
+                if idle_rounds >= 2 and time.monotonic() - idle_since >= ONCE_IDLE_S:
                     return
+            elif self.runners:
+                idle_since = time.monotonic()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.claim_every_s)
