@@ -91,7 +91,9 @@ FORBIDDEN: dict[str, tuple[Act, str]] = {
         _sql("UPDATE seed_images SET parent_seed_id = %s WHERE id = %s", "seed_a", "seed_b"),
         RESTRICT_VIOLATION,
     ),
-    "truncate seed_images": (_sql("TRUNCATE seed_images"), RESTRICT_VIOLATION),
+    # CASCADE: a plain TRUNCATE is already refused by tables referencing seeds (library_meta); the
+    # trigger must refuse even when those are truncated along with it.
+    "truncate seed_images cascade": (_sql("TRUNCATE seed_images CASCADE"), RESTRICT_VIOLATION),
     "truncate files cascade": (_sql("TRUNCATE files CASCADE"), RESTRICT_VIOLATION),
     "delete a seed's file": (_sql("DELETE FROM files WHERE id = %s", "file_a"), RESTRICT_VIOLATION),
     "delete a character with seeds": (_delete_character_with_seed, RESTRICT_VIOLATION),
@@ -103,7 +105,7 @@ FK_GUARDED = {
 """Refused by ON DELETE RESTRICT (not by the trigger): the constraint that refused."""
 # Only the owner and superusers may TRUNCATE or delete files at all; for the others the
 # act is already refused by privileges (42501), which the privilege tests cover.
-PRIVILEGED_ONLY = {"truncate seed_images", "truncate files cascade"}
+PRIVILEGED_ONLY = {"truncate seed_images cascade", "truncate files cascade"}
 
 
 @pytest.mark.parametrize("who", ROLES)
