@@ -5,6 +5,9 @@ order, placement, the finish-aware rule, capacity under the server's advisory lo
 job needs (node types, models: `comfy.needs`) and how big it is (`work_estimate`, pixel-frames)
 is worked out once per job and kept while the job waits, since its inputs and workflow never
 change. Estimates of the jobs this dispatcher runs tell the rule when each server frees up.
+Capabilities stored by `x121 server check` are enough to place a job, but a job is refused as
+impossible only on capabilities read from the servers themselves (they may have gained a model
+since the check): until then it waits, and the servers' /object_info is read.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from x121_desktop.comfy.needs import work_estimate
 from x121_desktop.core.errors import PermissionDenied
 from x121_desktop.core.ids import JobId, ServerId
+from x121_desktop.core.orchestration.placement import PlacementOutcome
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.repositories import job_dispatch
 from x121_desktop.services.orchestrator import records as rec
@@ -72,6 +76,8 @@ class Claimer:
         capacity = {int(h.id): h.row.capacity for h in self.fleet.handles.values()}
         if len(self._plans) > 4 * CANDIDATES:
             self._plans.clear()  # plans of jobs other dispatchers took meanwhile
+        # Stored capabilities place jobs; only capabilities read from the servers themselves refuse one.
+        live = all(h.info is not None for h in self.fleet.handles.values())
         conn = self._connection()
         try:
             with conn.begin():
@@ -84,7 +90,7 @@ class Claimer:
                     lambda job: self._plan(conn, job),
                     work_of=lambda job_id: self.work.get(JobId(job_id)),
                     window=CANDIDATES,
-                    refuse_impossible=covers_all,
+                    refuse_impossible=covers_all and live,
                 )
         except DBAPIError as exc:
             if exc.connection_invalidated:
@@ -94,6 +100,9 @@ class Claimer:
                 raise not_allowed("dispatch jobs", error) from exc
             raise error from exc
         self.refused += len(result.refused)
+        if not live and any(p.outcome is PlacementOutcome.IMPOSSIBLE for p in result.placements.values()):
+            for handle in self.fleet.handles.values():  # maybe stale: read /object_info before refusing
+                handle.stale = handle.stale or handle.info is None
         for refused in result.refused:
             self._plans.pop(refused.job.id, None)
         if result.job is None or result.server_id is None:

@@ -223,7 +223,8 @@ class Dispatcher:
                 continue
             if self.once and not self.runners:
                 idle_rounds += 1  # a slow health probe must not end a --once run with jobs left
-                if idle_rounds >= 2 and time.monotonic() - idle_since >= ONCE_IDLE_S:
+                stale = any(h.stale for h in self.fleet.handles.values())  # capabilities being re-read
+                if idle_rounds >= 2 and time.monotonic() - idle_since >= ONCE_IDLE_S and not stale:
                     return
             elif self.runners:
                 idle_since = time.monotonic()
@@ -350,7 +351,7 @@ class Dispatcher:
             await asyncio.sleep(1.0)
             busy = {r.handle.id for r, _ in self.runners.values() if r.submitted}
             for handle in list(self.fleet.handles.values()):
-                due = handle.id in busy or handle.id in self._down or not handle.healthy
+                due = handle.id in busy or handle.id in self._down or not handle.healthy or handle.stale
                 if not due and time.monotonic() - self._probed.get(handle.id, 0.0) < IDLE_PROBE_S:
                     continue
                 self._probed[handle.id] = time.monotonic()

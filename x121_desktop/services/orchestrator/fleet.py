@@ -154,7 +154,7 @@ class Fleet:
             handle.info_marker, handle.stale = marker, False
         except ComfyError as exc:
             log.warning("%s", exc.sentence)
-            handle.healthy = False
+            handle.healthy, handle.stale = False, False  # asked again when a job needs it
 
     def needs(self, prompt: Mapping[str, Any]) -> JobNeeds:
         """Node types and models the prompt needs (inputs classified by a live /object_info when one is read)."""
