@@ -2,11 +2,12 @@
 
 One in-process dispatcher on the embedded database drives two stand-in ComfyUI servers (from
 tests/comfyui_server), each in its own process as a real ComfyUI would be. Jobs are the quick-png workflow with a stored
-input image each, so every job pays: the claim with placement (capabilities + advisory lock),
-reading its prompt, the UPLOADING and SUBMITTED state changes (each an event + NOTIFY), the upload
-and POST /prompt. Goal: p50 ≤ 15 ms, as the median over `X121_BENCH_DISPATCH_RUNS` (3) runs of
+input image each, so every job pays: the claim with placement (fair share, capabilities, the
+finish-aware rule, the server's advisory lock), reading its prompt, the upload and POST /prompt
+(the UPLOADING and SUBMITTED state changes are written right after the POST, off this path).
+Goal: p50 ≤ 15 ms, as the median over `X121_BENCH_DISPATCH_RUNS` (3) runs of
 `X121_BENCH_DISPATCH_JOBS` (200) jobs; the machine's load average is printed beside it, and where
-the time goes (claim transaction, claim → runner running, upload, POST + SUBMITTED).
+the time goes (claim transaction, handoff to the upload/POST thread, upload, POST /prompt).
 """
 
 from __future__ import annotations
