@@ -93,8 +93,7 @@ class Claimer:
                     refuse_impossible=covers_all and live,
                 )
         except DBAPIError as exc:
-            if exc.connection_invalidated:
-                self.close()
+            self.close()  # a fresh connection next time (this one may be broken; prepared statements are cheap)
             error = translate_db_error(exc)
             if isinstance(error, PermissionDenied):
                 raise not_allowed("dispatch jobs", error) from exc
