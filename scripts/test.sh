@@ -13,12 +13,4 @@ step "mypy --strict"; mypy
 # the non-Qt layers' tests (and those layers must not depend on Qt being loaded, ARCHITECTURE §3.2).
 if [ "$#" -gt 0 ]; then step "pytest $*"; exec pytest "$@"; fi
 step "pytest: core, db, comfy, services, cli, architecture"; pytest --ignore=tests/ui
-# One process per Qt test file: the whole tests/ui folder in one process segfaults inside Qt's event
-# processing after ~60 tests (a deleted object still receiving events; root cause not yet found, see
-# the session notes). Each file passes on its own.
-step "pytest: ui (Qt, offscreen), one process per file"
-ui_failed=()
-for file in $(find tests/ui -name 'test_*.py' | sort); do
-  pytest -q "$file" || ui_failed+=("$file")
-done
-if ((${#ui_failed[@]})); then printf '\nUI test files that failed: %s\n' "${ui_failed[*]}"; exit 1; fi
+step "pytest: ui (Qt, offscreen)"; pytest tests/ui

@@ -48,6 +48,10 @@ def main(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    from x121_desktop.ui.gc_guard import MainThreadGarbageCollector
+
+    collector = MainThreadGarbageCollector(app)
+    app.aboutToQuit.connect(collector.stop)
     app.setApplicationName("X121 Studio")
     app.setOrganizationName("X121")
     # Let Python see signals while Qt's loop runs.
