@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from x121_desktop.core.errors import X121Error
 from x121_desktop.core.review.notes import (
     GHOST_REACH,
     Point,
@@ -43,6 +42,7 @@ from x121_desktop.core.review.notes import (
 )
 from x121_desktop.services.review import CommentValue
 from x121_desktop.ui.review.frame_view import FrameView, fit_size
+from x121_desktop.ui.review.tasks import SentenceTasks
 from x121_desktop.ui.review.verdicts import ReviewSession
 
 GHOST_BEFORE = "#ff5a5a"
@@ -284,7 +284,7 @@ class NotesController(QObject):
         self.bar = bar if bar is not None else NotesBar(session.panel)
         self.overlay: AnnotationOverlay | None = None
         self.comments: tuple[CommentValue, ...] = ()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = SentenceTasks(self.message.emit)
         session.take_shown.connect(self._take_shown)
         self.bar.tools.idClicked.connect(lambda n: self.set_tool(NotesBar.TOOLS[n][1]))
         self.bar.save.clicked.connect(lambda: self._spawn(self.save()))
@@ -364,17 +364,7 @@ class NotesController(QObject):
         return {"review.add_note": lambda: self._spawn(self.save())}
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[None]:
-        async def guarded() -> None:
-            try:
-                await coro
-            except X121Error as exc:
-                self.message.emit(exc.sentence)
-
-        task = asyncio.get_event_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro)
 
     async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=10)
+        await self._tasks.drain()

@@ -32,8 +32,8 @@ from PySide6.QtMultimedia import (
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from x121_desktop.core.enums import AnnotationKind
-from x121_desktop.core.errors import X121Error
 from x121_desktop.services.review import AnnotationValue
+from x121_desktop.ui.review.tasks import SentenceTasks
 from x121_desktop.ui.review.verdicts import ReviewSession
 
 NO_INPUT = (
@@ -79,7 +79,7 @@ class MemoController(QObject):
         self.session = session
         self.bar = bar if bar is not None else MemoBar(session.panel)
         self.memos: tuple[AnnotationValue, ...] = ()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = SentenceTasks(self.message.emit)
         self._start = 0
         self._file: Path | None = None
         self._recorder: QMediaRecorder | None = None
@@ -208,17 +208,7 @@ class MemoController(QObject):
         return cells[0] if cells else None
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[None]:
-        async def guarded() -> None:
-            try:
-                await coro
-            except X121Error as exc:
-                self.message.emit(exc.sentence)
-
-        task = asyncio.get_event_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro)
 
     async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=10)
+        await self._tasks.drain()

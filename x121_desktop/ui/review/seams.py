@@ -19,10 +19,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
 
 from x121_desktop.core.enums import SeamGrade
-from x121_desktop.core.errors import X121Error
 from x121_desktop.core.review.seams import DEFAULT_REACH, step_seam
 from x121_desktop.services.review import ReviewSeam, SeamClip
 from x121_desktop.ui.review.colors import color
+from x121_desktop.ui.review.tasks import SentenceTasks
 from x121_desktop.ui.review.verdicts import ReviewSession
 
 _GRADE = {
@@ -51,7 +51,7 @@ class SeamReview(QObject):
         self.loop = True
         self.index: int | None = None
         self.clip: SeamClip | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = SentenceTasks(self.session.message.emit)
         session.take_shown.connect(self._take_marks)
 
     # ------------------------------------------------------------------ actions
@@ -140,17 +140,7 @@ class SeamReview(QObject):
         self.session.panel.timeline.set_marks(marks)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[None]:
-        async def guarded() -> None:
-            try:
-                await coro
-            except X121Error as exc:
-                self.session.message.emit(exc.sentence)
-
-        task = asyncio.get_event_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro)
 
     async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=20)
+        await self._tasks.drain()

@@ -22,6 +22,7 @@ from x121_desktop.core.enums import Verdict
 from x121_desktop.core.errors import X121Error
 from x121_desktop.services.review import ReviewQueue, ReviewService, ReviewTake, VerdictRecorded
 from x121_desktop.ui.review.panel import ReviewPanel
+from x121_desktop.ui.review.tasks import SentenceTasks
 
 VERDICT_ACTIONS = {
     "review.verdict.approve": Verdict.APPROVE,
@@ -64,7 +65,7 @@ class ReviewSession(QObject):
         self.advance: Callable[[int], None] | None = None
         """Set by a review mode that advances on its own (seam stepping); default: next pending take."""
         self._last = ""
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = SentenceTasks(self.message.emit)
         self.message.connect(self.bar.label.setText)
 
     # ------------------------------------------------------------------ scene
@@ -144,18 +145,8 @@ class ReviewSession(QObject):
         return "  ·  ".join(parts)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[None]:
-        async def guarded() -> None:
-            try:
-                await coro
-            except X121Error as exc:
-                self.message.emit(exc.sentence)
-
-        task = asyncio.get_event_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro)
 
     async def drain(self) -> None:
         """Wait for verdicts still being written (tests, closing)."""
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=10)
+        await self._tasks.drain()
