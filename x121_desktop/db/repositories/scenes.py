@@ -27,6 +27,7 @@ from x121_desktop.core.enums import (
 from x121_desktop.core.errors import InvalidInput, NotFound
 from x121_desktop.core.ids import CharacterId, SceneId, SegmentId, TakeId, WorkflowVersionId
 from x121_desktop.core.pipeline.values import SceneValue, SegmentValue
+from x121_desktop.db.repositories.activity import add_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,23 +230,8 @@ def add_activity(
     take_id: int | None = None,
     job_id: int | None = None,
 ) -> int:
-    """One studio feed row (actor: the signed-in user)."""
-    return int(
-        conn.execute(
-            text(
-                "INSERT INTO activity_events (project_id, activity_kind_id, data, segment_id, take_id, job_id) "
-                "VALUES (:p, :k, CAST(:d AS jsonb), :s, :t, :j) RETURNING id"
-            ),
-            {
-                "p": project_id,
-                "k": int(kind),
-                "d": json.dumps(dict(data), default=str),
-                "s": segment_id,
-                "t": take_id,
-                "j": job_id,
-            },
-        ).scalar_one()
-    )
+    """One studio feed row (actor: the signed-in user); the activity repository writes it."""
+    return add_event(conn, kind, data, project_id=project_id, segment_id=segment_id, take_id=take_id, job_id=job_id)
 
 
 def activity_of_scene(conn: Connection, scene_id: int) -> list[tuple[ActivityKind, dict[str, Any]]]:
