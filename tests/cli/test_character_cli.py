@@ -7,21 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 
+from tests.fixtures.database import fresh_migrated
 from tests.services.seed_fixtures import photos
 from x121_desktop.cli.main import main
-from x121_desktop.db.migrate import upgrade
 
 
 @pytest.fixture(scope="module")
 def db(new_database: Callable[[], str]) -> list[str]:
-    url = new_database()
-    engine = create_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    url = fresh_migrated(new_database)
     return ["--database-url", url]
 
 

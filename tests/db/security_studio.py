@@ -18,8 +18,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import make_url
 
+from tests.fixtures.database import fresh_migrated
 from x121_desktop.core.enums import (
     CharacterMode,
     FileKind,
@@ -39,7 +40,6 @@ from x121_desktop.core.enums import (
     Verdict,
 )
 from x121_desktop.db.embedded import EmbeddedServer
-from x121_desktop.db.migrate import upgrade
 from x121_desktop.db.security import scram_verifier
 
 Conn = psycopg.Connection[Any]
@@ -191,14 +191,9 @@ def _populate(conn: Conn, studio: SecureStudio) -> None:
 
 
 def build_secure_studio(server: EmbeddedServer, new_database: Callable[[], str]) -> SecureStudio:
-    url = new_database()
+    url = fresh_migrated(new_database)
     dbname = make_url(url).database
     assert dbname is not None
-    engine = create_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
     suffix = uuid.uuid4().hex[:8]
     studio = SecureStudio(server, dbname, {login: f"t_{login}_{suffix}" for login in LOGINS})
     with studio.connect(SUPERUSER) as conn:

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tests.comfy.conftest import RECORDINGS
 from tests.comfyui_server import ComfyTestServer
+from tests.fixtures.database import fresh_migrated
 from x121_desktop.core.enums import JobEventKind, JobKind, JobStatus, ServerStatus
-from x121_desktop.db.migrate import upgrade
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.storage import MediaStore
@@ -37,12 +37,7 @@ CORRUPT: dict[str, Any] = json.loads((RECORDINGS / "workflows" / "execution-erro
 
 
 def fresh_database(new_database: Callable[[], str]) -> str:
-    url = new_database()
-    engine = create_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    url = fresh_migrated(new_database)
     return url
 
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from tests.fixtures.database import fresh_migrated
 from tests.services.seed_fixtures import photos, unique
 from x121_desktop.core.enums import SeedKind, SeedOrigin
 from x121_desktop.core.errors import InvalidInput, NotFound
 from x121_desktop.core.ids import WorkflowVersionId
 from x121_desktop.core.preprocess import Check, MergeMode, merge_images, read_image
-from x121_desktop.db.migrate import upgrade
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
 from x121_desktop.services.characters import AddCharacterRequest, CharacterService
 from x121_desktop.services.seeds import GeneratedSeed, SeedService
@@ -26,12 +26,7 @@ from x121_desktop.services.seeds import GeneratedSeed, SeedService
 
 @pytest.fixture(scope="module")
 def db_url(new_database: Callable[[], str]) -> str:
-    url = new_database()
-    engine = create_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    url = fresh_migrated(new_database)
     return url
 
 
