@@ -18,12 +18,12 @@ import psycopg
 import pytest
 import qasync
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from tests.services.library_seed import seed_library
+from tests.ui.studio_fixtures import qloop
 from x121_desktop.db.embedded import EmbeddedServer
 from x121_desktop.db.engine import session_factory
 from x121_desktop.db.migrate import upgrade
@@ -36,6 +36,9 @@ from x121_desktop.ui.widgets.bulk_edit import BulkEditDialog
 from x121_desktop.ui.widgets.thumbnail_grid import STRIP_FRAMES
 
 Scenario = Callable[[], Coroutine[Any, Any, None]]
+
+
+__all__ = ["qloop"]
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +59,9 @@ def small_library(
 
 
 @pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    asyncio.set_event_loop(None)
+def loop(qloop: qasync.QEventLoop) -> qasync.QEventLoop:
+    """The window tests' loop (tests/ui/studio_fixtures.py): a closing test window must not quit the app under it."""
+    return qloop
 
 
 @pytest.fixture
