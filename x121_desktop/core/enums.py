@@ -163,6 +163,7 @@ class JobKind(LookupEnum):
     SCRIPT = 7, "Refinement script"
     ANALYZE = 8, "Analyze media"
     EXPORT = 9, "Export"
+    EDITOR_TEST_RUN = 10, "Editor test run"
 
 
 class JobEventKind(LookupEnum):
