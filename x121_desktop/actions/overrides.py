@@ -47,13 +47,48 @@ def load_overrides(path: Path, registry: ActionRegistry) -> tuple[dict[str, tupl
         return {}, f"{exc.problem}. Your shortcut overrides are ignored until the file is fixed."
 
 
-def overrides_json(overrides: Overrides) -> str:
-    body = {
+def overrides_document(overrides: Overrides) -> dict[str, object]:
+    """The overrides as plain JSON data (the file's body, and the per-user setting's value)."""
+    return {
         "schema": OVERRIDES_SCHEMA,
         "version": OVERRIDES_VERSION,
         "bindings": {k: list(v) for k, v in overrides.items()},
     }
-    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+def overrides_json(overrides: Overrides) -> str:
+    return json.dumps(overrides_document(overrides), indent=2, ensure_ascii=False) + "\n"
+
+
+#: How a problem in the per-user setting is named in a sentence (it has no file).
+SETTING_SOURCE = Path("your saved shortcuts")
+
+
+def overrides_from_setting(
+    data: object, registry: ActionRegistry
+) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """The overrides stored in the user's settings row (none when absent), and sentences about problems.
+
+    Settings roam between workstations, so a build may meet shortcuts saved by a newer one: actions it
+    does not know are skipped and named; anything else malformed refuses the whole set with a sentence.
+    """
+    if data is None:
+        return {}, ()
+    notices: list[str] = []
+    bindings = data.get("bindings") if isinstance(data, dict) else None
+    if isinstance(data, dict) and isinstance(bindings, dict):
+        unknown = sorted(k for k in bindings if k not in registry)
+        if unknown:
+            data = {**data, "bindings": {k: v for k, v in bindings.items() if k in registry}}
+            notices.append(
+                f"Your saved shortcuts name actions this version does not have ({', '.join(unknown)}); "
+                "those are skipped."
+            )
+    try:
+        return parse_overrides(SETTING_SOURCE, data, registry), tuple(notices)
+    except ConfigError as exc:
+        notices.append(f"{exc.problem}. They are ignored until you set your shortcuts again (Keyboard shortcuts…).")
+        return {}, tuple(notices)
 
 
 def save_overrides(path: Path, overrides: Overrides) -> None:

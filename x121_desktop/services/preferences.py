@@ -27,6 +27,7 @@ MAX_VALUE_BYTES = 1_000_000
 #: Well-known keys (others may add theirs; keys are dotted, lower case).
 THEME_KEY = "ui.theme"
 KEYMAP_KEY = "ui.keymap"
+KEYMAP_OVERRIDES_KEY = "ui.keymap_overrides"
 LAYOUT_KEY = "ui.layout.main_window"
 FOCUS_MODE_KEY = "ui.focus_mode"
 

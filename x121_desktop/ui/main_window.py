@@ -11,11 +11,11 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from x121_desktop.actions.catalog import build_registry
-from x121_desktop.actions.keymap import choose_keymap
+from x121_desktop.actions.keymap import Keymap
 from x121_desktop.actions.palette_model import PaletteEntity
 from x121_desktop.core.ids import SceneId
-from x121_desktop.services.preferences import FOCUS_MODE_KEY, KEYMAP_KEY, LAYOUT_KEY, THEME_KEY
-from x121_desktop.ui.actions_qt import bind, build_menus, rebind, update_enabled
+from x121_desktop.services.preferences import FOCUS_MODE_KEY, LAYOUT_KEY, THEME_KEY
+from x121_desktop.ui.actions_qt import bind, build_menus, update_enabled
 from x121_desktop.ui.concurrency import ProgressCenter, TaskRunner
 from x121_desktop.ui.docks import PanelContext, PanelRegistry, WindowServices, default_panels
 from x121_desktop.ui.layout_store import LAYOUT_VERSION, LayoutStore, apply_layout
@@ -23,8 +23,10 @@ from x121_desktop.ui.overview import OverviewView
 from x121_desktop.ui.palette import CommandPalette
 from x121_desktop.ui.panels.navigator import NavigatorPanel
 from x121_desktop.ui.panels.notifications import Level, Notifier
+from x121_desktop.ui.settings_dialogs import WindowSettings
 from x121_desktop.ui.statusbar import POLL_MS, HealthMonitor, ServiceStatusBar
 from x121_desktop.ui.theme_qt import ThemeSwitcher
+from x121_desktop.ui.window_keymap import WindowKeymap
 
 log = logging.getLogger(__name__)
 SAVE_ON_CLOSE_S = 3.0
@@ -68,9 +70,10 @@ class MainWindow(QMainWindow):
 
         # Actions exist before any panel is built: panel factories bind their scoped shortcuts to them.
         self.registry = build_registry()
-        choice = choose_keymap(keymap, self.registry)
-        self.keymap = choice.keymap
-        self.qactions = bind(self.registry, self.keymap, self)
+        self.keymaps = WindowKeymap(self.registry, keymap)
+        self.qactions = bind(self.registry, self.keymaps.effective, self)
+        self.keymaps.attach(self.qactions)
+        self.settings = WindowSettings(self)
 
         self.panels = panels if panels is not None else default_panels()
         self.docks = self._build_docks()
@@ -82,7 +85,7 @@ class MainWindow(QMainWindow):
         )
         self.command_palette.entity_chosen.connect(self._open_entity)
         self._wire_actions()
-        for warning in choice.warnings:
+        for warning in self.keymaps.warnings:
             self.notifier.post(Level.WARNING, warning)
 
         self.status = ServiceStatusBar(self.notifier, self)
@@ -149,10 +152,14 @@ class MainWindow(QMainWindow):
                 qaction.setEnabled(spec is not None)
                 if spec is not None:
                     qaction.triggered.connect(lambda _=False, pid=spec.id: self.show_panel(pid))
+        a["app.preferences"].triggered.connect(self.settings.open_preferences)
+        a["view.theme.choose"].triggered.connect(self.settings.open_preferences)
+        a["view.keymap.choose"].triggered.connect(self.settings.open_preferences)
+        a["app.keyboard_shortcuts"].triggered.connect(self.settings.open_shortcuts)
         for action_id in ("view.theme.next", "view.theme.choose"):
-            a[action_id].setEnabled(self.themes is not None and action_id == "view.theme.next")
-        for action_id in ("app.preferences", "app.keyboard_shortcuts", "app.project.open", "app.sign_out"):
-            a[action_id].setEnabled(False)  # their dialogs come with later issues
+            a[action_id].setEnabled(self.themes is not None)
+        for action_id in ("app.project.open", "app.sign_out"):
+            a[action_id].setEnabled(False)  # the navigator shows every project; switching identity needs a restart
 
     # ------------------------------------------------------------ start and stop
 
@@ -170,11 +177,8 @@ class MainWindow(QMainWindow):
         theme = saved.get(THEME_KEY)
         if self.themes is not None and isinstance(theme, str) and theme != self.themes.current:
             self.themes.switch_to(theme)
-        keymap = saved.get(KEYMAP_KEY)
-        if isinstance(keymap, str) and keymap != self.keymap.name:
-            choice = choose_keymap(keymap, self.registry)
-            self.keymap = choice.keymap
-            rebind(self.qactions, self.registry, self.keymap)
+        for notice in self.keymaps.restore(saved):
+            self.notifier.post(Level.WARNING, notice)
         if saved.get(FOCUS_MODE_KEY) is True:
             self.qactions["view.focus_mode"].setChecked(True)
         if self.navigator is not None:
@@ -261,6 +265,11 @@ class MainWindow(QMainWindow):
         central = self.centralWidget()
         if central is not None:
             central.setFocus()
+
+    @property
+    def keymap(self) -> Keymap:
+        """The keymap in force: the chosen preset with the person's own shortcuts on top."""
+        return self.keymaps.effective
 
     @property
     def focus_mode(self) -> bool:
