@@ -48,7 +48,7 @@ def rendered_take(secure_studio: SecureStudio) -> int:
             "UPDATE takes SET file_id = %s, frame_count = %s WHERE id = %s", (row[0], FRAMES, s.ids["spare_take"])
         )
         conn.execute(
-            f"INSERT INTO segment_locks ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",  # type: ignore[arg-type]
+            f"INSERT INTO segment_locks ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
             held,
         )
     return int(s.ids["spare_take"])
@@ -58,7 +58,7 @@ def _refused(s: SecureStudio, who: str, sql: str, params: tuple[Any, ...]) -> ps
     """The error that refused `sql` as `who` (rolled back), or None when it ran."""
     with s.connect(who) as conn:
         try:
-            conn.execute(sql, params)  # type: ignore[arg-type]
+            conn.execute(sql, params)
         except psycopg.Error as exc:
             return exc
         finally:

@@ -25,9 +25,10 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.collab.values import CommentPosted
-from x121_desktop.core.enums import ActivityKind, AnnotationKind, FileKind, SeamGrade, TakeStatus, Verdict
+from x121_desktop.core.enums import ActivityKind, AnnotationKind, SeamGrade, TakeStatus, Verdict
 from x121_desktop.core.errors import InvalidInput, X121Error
 from x121_desktop.core.ids import SegmentId, TakeId
 from x121_desktop.core.media.reader import FrameReader
@@ -42,6 +43,8 @@ from x121_desktop.services.scenes import Downstream, SceneService, in_transactio
 from x121_desktop.services.storage import MediaStore
 
 MAX_ANNOTATION_BYTES = 256 * 1024
+_MEMO_REFUSALS = ("22023", "P0002")  # invalid_parameter_value, no_data_found
+_ANNOTATION_COLUMNS = "id, take_id, author_id, annotation_kind_id, frame_start, frame_count, data, voice_file_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,10 +265,7 @@ class ReviewService:
     async def annotations(self, take_id: int) -> tuple[AnnotationValue, ...]:
         def work(conn: Connection) -> tuple[AnnotationValue, ...]:
             rows = conn.execute(
-                text(
-                    "SELECT id, take_id, author_id, annotation_kind_id, frame_start, frame_count, data, voice_file_id "
-                    "FROM annotations WHERE take_id = :t ORDER BY frame_start, id"
-                ),
+                text(f"SELECT {_ANNOTATION_COLUMNS} FROM annotations WHERE take_id = :t ORDER BY frame_start, id"),
                 {"t": take_id},
             )
             return tuple(_annotation(r) for r in rows)
@@ -285,15 +285,34 @@ class ReviewService:
         return await self._tx(True, lambda c: _insert_annotation(c, take_id, kind, frame_start, frame_count, payload))
 
     async def add_voice_memo(self, take_id: int, frame_start: int, frame_count: int, audio: Path) -> AnnotationValue:
-        """A recorded memo at a frame range: the audio into the media store, its `files` row and the VOICE
-        annotation pointing at it, in one transaction (the file is written before its row commits)."""
+        """A recorded memo at a frame range: the audio into the media store, then its `files` row and the VOICE
+        annotation in one transaction through `x121_add_voice_memo` (revision 0008: reviewers may not insert
+        files themselves; the function stores exactly a memo). The bytes are written before the row commits."""
         if not audio.is_file() or audio.stat().st_size == 0:
             raise InvalidInput(f"The voice memo {audio.name} is empty", "Record again; check the microphone level")
         payload = _checked(frame_start, frame_count, {"version": 1, "shapes": [], "audio": audio.suffix.lstrip(".")})
 
         def work(conn: Connection) -> AnnotationValue:
-            file_id = int(self._store.put_path(conn, audio, kind=FileKind.AUDIO).file_id)
-            return _insert_annotation(conn, take_id, AnnotationKind.VOICE, frame_start, frame_count, payload, file_id)
+            blob = self._store.write_path(audio)
+            try:
+                memo_id = conn.execute(
+                    text("SELECT x121_add_voice_memo(:t, :s, :n, CAST(:d AS jsonb), :sha, :rel, :size)"),
+                    {"t": take_id, "s": frame_start, "n": frame_count, "d": payload, "sha": blob.sha256,
+                     "rel": blob.rel_path, "size": blob.size_bytes},
+                ).scalar_one()  # fmt: skip
+            except DBAPIError as exc:
+                refusal = _memo_refusal(exc)
+                if refusal is None:
+                    raise
+                raise refusal from exc
+            row = conn.execute(text(f"SELECT {_ANNOTATION_COLUMNS} FROM annotations WHERE id = :i"), {"i": memo_id})
+            memo = _annotation(row.one())
+            assert memo.voice_file_id is not None
+            if take_repo.file_path(conn, memo.voice_file_id) != blob.rel_path:
+                # equal bytes were already stored under another name: keep the one recorded copy
+                self._store.path_of(blob.rel_path).unlink(missing_ok=True)
+            _annotation_event(conn, memo)
+            return memo
 
         return await self._tx(True, work)
 
@@ -344,6 +363,16 @@ class ReviewService:
         return await self._tx(False, work)
 
 
+def _memo_refusal(exc: DBAPIError) -> InvalidInput | None:
+    """The memo function's own refusals (bad frames, no such take, not audio) as one sentence + its hint."""
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    if getattr(orig, "sqlstate", None) not in _MEMO_REFUSALS or diag is None or not diag.message_primary:
+        return None
+    message = str(diag.message_primary)
+    return InvalidInput(message[:1].upper() + message[1:], str(diag.message_hint or "Record the memo again"))
+
+
 def _checked(frame_start: int, frame_count: int, data: Mapping[str, Any]) -> str:
     if frame_start < 0 or frame_count < 1:
         raise InvalidInput(
@@ -356,21 +385,27 @@ def _checked(frame_start: int, frame_count: int, data: Mapping[str, Any]) -> str
 
 
 def _insert_annotation(
-    conn: Connection, take_id: int, kind: AnnotationKind, start: int, count: int, payload: str, voice: int | None = None
+    conn: Connection, take_id: int, kind: AnnotationKind, start: int, count: int, payload: str
 ) -> AnnotationValue:
-    scene_id, position = take_repo.scene_of_take(conn, take_id)
-    scene = scene_repo.get_scene(conn, scene_id)
     row = conn.execute(
         text(
-            "INSERT INTO annotations (take_id, annotation_kind_id, frame_start, frame_count, data, voice_file_id) "
-            "VALUES (:t, :k, :s, :n, CAST(:d AS jsonb), :v) RETURNING id, take_id, author_id, annotation_kind_id, "
-            "frame_start, frame_count, data, voice_file_id"
+            "INSERT INTO annotations (take_id, annotation_kind_id, frame_start, frame_count, data) "
+            f"VALUES (:t, :k, :s, :n, CAST(:d AS jsonb)) RETURNING {_ANNOTATION_COLUMNS}"
         ),
-        {"t": take_id, "k": int(kind), "s": start, "n": count, "d": payload, "v": voice},
+        {"t": take_id, "k": int(kind), "s": start, "n": count, "d": payload},
     ).one()
-    event = {"scene_id": scene_id, "position": position, "frame": start, "frames": count, "kind": kind.code}
-    scene_repo.add_activity(conn, ActivityKind.ANNOTATION_ADDED, scene.project_id, event, take_id=take_id)
-    return _annotation(row)
+    annotation = _annotation(row)
+    _annotation_event(conn, annotation)
+    return annotation
+
+
+def _annotation_event(conn: Connection, a: AnnotationValue) -> None:
+    """The feed event of a new annotation (ANNOTATION_ADDED), in the annotation's transaction."""
+    scene_id, position = take_repo.scene_of_take(conn, a.take_id)
+    scene = scene_repo.get_scene(conn, scene_id)
+    event = {"scene_id": scene_id, "position": position, "frame": a.frame_start, "frames": a.frame_count,
+             "kind": a.kind.code}  # fmt: skip
+    scene_repo.add_activity(conn, ActivityKind.ANNOTATION_ADDED, scene.project_id, event, take_id=a.take_id)
 
 
 def _annotation(r: Any) -> AnnotationValue:

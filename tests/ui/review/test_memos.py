@@ -1,6 +1,7 @@
 """Voice memos: with no audio input (this machine) the memo button is disabled with a sentence and
-nothing else breaks; a memo stored through the service reloads on its take and starts at its frame
-during playback (here: reports that there is no output device to play it on)."""
+nothing else breaks; a reviewer's memo stored through the service reloads on its take and starts at its
+frame during playback (here: reports that there is no output device to play it on), and the memo bar
+saves a recording as the window's reviewer."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import wave
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import qasync
 from PySide6.QtMultimedia import QAudioDevice, QMediaDevices
 from PySide6.QtWidgets import QApplication, QMainWindow
@@ -20,7 +20,6 @@ from pytestqt.qtbot import QtBot
 from tests.services.review_studio import ReviewStudio, review_studio, studio_as
 from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.core.enums import AnnotationKind
-from x121_desktop.core.errors import PermissionDenied
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.review import ReviewService
 from x121_desktop.ui.review.memos import NO_INPUT, MemoController
@@ -87,9 +86,8 @@ def test_a_stored_memo_reloads_and_starts_at_its_frame(
 ) -> None:
     take = review_studio.take_ids[0]
     audio = beep(tmp_path / "memo.wav")
-    with pytest.raises(PermissionDenied):  # reviewers may not add files (docs/SECURITY.md): said, not crashed
-        asyncio.run(ReviewService(studio_as("reviewer2")).add_voice_memo(take, 5, 10, audio))
-    memo = asyncio.run(ReviewService(studio_as("creator")).add_voice_memo(take, 5, 10, audio))
+    # a reviewer's memo (revision 0008: x121_add_voice_memo; reviewers still may not insert files themselves)
+    memo = asyncio.run(ReviewService(studio_as("reviewer2")).add_voice_memo(take, 5, 10, audio))
     assert memo.kind is AnnotationKind.VOICE
     assert memo.voice_file_id is not None
 
@@ -108,5 +106,16 @@ def test_a_stored_memo_reloads_and_starts_at_its_frame(
         if not QMediaDevices.audioOutputs():
             assert any("no audio output device" in m for m in started)
         run(qloop, memos.drain())
+        # the memo bar's save path (what a stopped recording runs) as the reviewer of this window
+        recorded = beep(tmp_path / "recorded.wav", seconds=0.2)
+        saved = run(qloop, memos.save(take, 12, 3, recorded))
+        assert (saved.author_id, saved.frame_start, saved.frame_count) == (
+            review_studio.secure.user_ids["reviewer"],
+            12,
+            3,
+        )
+        assert not recorded.exists()  # the recording is in the media store now, the temp file gone
+        assert [m.id for m in memos.memos] == [memo.id, saved.id]
+        assert memos.bar.label.text() == "Voice memo saved at frame 12"
     finally:
         panel.close_player()

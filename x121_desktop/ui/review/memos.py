@@ -152,16 +152,21 @@ class MemoController(QObject):
         end = view.shown_index if view is not None and view.shown_index is not None else self._start
         if take is not None and path is not None:
             count = max(1, end - self._start + 1)
-            self._spawn(self._save(take.take_id, self._start, count, path))
+            self._spawn(self.save(take.take_id, self._start, count, path))
 
-    async def _save(self, take_id: int, start: int, count: int, path: Path) -> None:
+    async def save(self, take_id: int, start: int, count: int, path: Path) -> AnnotationValue:
+        """Store the recorded file `path` as a memo on frames start … start + count - 1 of the take, as the
+        signed-in user (reviewers too: revision 0008), then delete the recording."""
         try:
             memo = await self.session.review.add_voice_memo(take_id, start, count, path)
         finally:
             path.unlink(missing_ok=True)
-        self.memos = (*self.memos, memo)
+        current = self.session.current
+        if current is not None and current.take_id == take_id:
+            self.memos = (*self.memos, memo)
         self.memo_saved.emit(memo.id)
         self.message.emit(f"Voice memo saved at frame {start}")
+        return memo
 
     def _failed(self, text: str) -> None:
         self.message.emit(f"The voice memo could not be recorded: {text}")
