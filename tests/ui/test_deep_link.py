@@ -19,10 +19,10 @@ import qasync
 
 from tests.db.security_studio import SecureStudio
 from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
-from x121_desktop.cli.collab import forward
 from x121_desktop.cli.main import main as cli_main
 from x121_desktop.db.engine import DatabaseTarget, make_engine
 from x121_desktop.services.collab import CollabServices
+from x121_desktop.services.handoff import forward
 from x121_desktop.services.runtime import Runtime
 from x121_desktop.ui.docks import PanelRegistry, WindowServices, default_panels
 from x121_desktop.ui.main_window import MainWindow
@@ -123,11 +123,15 @@ def test_a_second_process_hands_its_link_to_the_running_window(
             replies[url] = exc
 
     good, bad = _link(secure_studio, frame=3), "x121://project/1/scene/2@9"
-    for url in (good, bad):
+    shown: list[bool] = []
+    server.show_requested.connect(lambda: shown.append(True))
+    for url in ("", good, bad):
         thread = threading.Thread(target=client, args=(url,))
         thread.start()
         run(qloop, until(lambda u=url: u in replies, what="the reply"))
         thread.join(5)
+    assert replies[""] is None  # a second launch: the running window only comes to the front
+    assert shown == [True]
     assert replies[good] is None
     assert isinstance(replies[bad], str)
     assert "frame without a take" in replies[bad]

@@ -14,7 +14,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from x121_desktop.core.collab.feed import describe
 from x121_desktop.core.collab.values import LockKind
 from x121_desktop.core.enums import ActivityKind
 from x121_desktop.core.errors import InvalidInput, X121Error
+from x121_desktop.services.handoff import forward
 from x121_desktop.settings.paths import resolve_home
 
 DESKTOP_FILE = "x121-studio.desktop"
@@ -70,21 +70,6 @@ def register(sub: Any) -> None:
 
 def handoff_socket(home: Path) -> Path:
     return handoff.runtime_socket(home)
-
-
-def forward(path: Path, url: str, timeout_s: float = 5.0) -> str | None:
-    """Send the link to the running window; None when it took it, else its sentence. OSError: none running."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout_s)
-        sock.connect(str(path))
-        sock.sendall(handoff.encode_open(url))
-        reply = b""
-        while not reply.endswith(b"\n") and len(reply) < handoff.MAX_LINE:
-            chunk = sock.recv(512)
-            if not chunk:
-                break
-            reply += chunk
-    return handoff.decode_reply(reply)
 
 
 def _open(args: argparse.Namespace) -> int:

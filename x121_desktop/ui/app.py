@@ -21,6 +21,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from x121_desktop.core.errors import X121Error
 from x121_desktop.services.bootstrap import LaunchOptions, Studio
+from x121_desktop.services.handoff import raise_running_window
+from x121_desktop.settings.paths import resolve_home
 from x121_desktop.ui.docks import PanelContext, PanelSpec
 from x121_desktop.ui.signin import sign_in
 
@@ -59,6 +61,9 @@ def main(args: argparse.Namespace) -> int:
     pulse.start(250)
     pulse.timeout.connect(lambda: None)
 
+    if raise_running_window(resolve_home(args.home).home):
+        print("x121: X121 Studio is already open for this home; it was brought to the front")  # noqa: T201
+        return 0
     studio = open_or_explain(LaunchOptions(database_url=args.database_url, home=args.home))
     if studio is None:
         return 3

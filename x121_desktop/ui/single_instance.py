@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtWidgets import QWidget
 
 from x121_desktop.core.collab import handoff
 from x121_desktop.core.collab.deeplink import parse_link
@@ -34,9 +35,13 @@ log = logging.getLogger(__name__)
 
 
 class SingleInstanceServer(QObject):
-    """Accepts `open <url>` requests from other processes; emits link_received on the main thread."""
+    """Accepts `open <url>` requests from other processes; emits link_received on the main thread.
+
+    A bare `open` (a second launch of the studio, `x121 open` without a link) emits show_requested.
+    """
 
     link_received = Signal(str)
+    show_requested = Signal()
 
     def __init__(self, path: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -81,8 +86,10 @@ class SingleInstanceServer(QObject):
         conn.write(handoff.encode_reply(error))
         conn.flush()
         conn.disconnectFromServer()
-        if error is None and url is not None:
+        if error is None and url:
             self.link_received.emit(url)
+        elif error is None:
+            self.show_requested.emit()
 
 
 class LinkOpener(QObject):
@@ -123,6 +130,13 @@ class LinkOpener(QObject):
                 where += f", frame {target.frame}"
             self._window.overview.selection.setText(f"{self._window.overview.selection.text()}\nLink: {where}".strip())
             self.take_requested.emit(int(target.take_id), -1 if target.frame is None else target.frame)
-        self._window.raise_()
-        self._window.activateWindow()
+        bring_to_front(self._window)
         self.opened.emit(url)
+
+
+def bring_to_front(window: QWidget) -> None:
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()

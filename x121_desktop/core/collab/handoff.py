@@ -32,15 +32,18 @@ def runtime_socket(home: Path) -> Path:
 
 
 def encode_open(url: str) -> bytes:
-    line = f"open {url.strip()}\n".encode()
+    """`open <url>`; an empty url asks the running window only to come to the front."""
+    line = (f"open {url.strip()}" if url.strip() else "open").encode() + b"\n"
     if len(line) > MAX_LINE or "\n" in url.strip():
         raise InvalidInput("The link is too long or spans lines", "Pass one x121:// link")
     return line
 
 
 def decode_request(data: bytes) -> str | None:
-    """The URL of an `open` request, or None when the bytes are not one."""
+    """The URL of an `open` request ("" for a bare `open`: come to the front), or None when not one."""
     text = data.decode("utf-8", "replace").strip()
+    if text == "open":
+        return ""
     if not text.startswith("open ") or "\n" in text:
         return None
     return text[5:].strip() or None

@@ -267,7 +267,7 @@ def install_collab(
     """Start the feed, presence heartbeat, link hand-off and link opener for `window`."""
     from pathlib import Path
 
-    from x121_desktop.ui.single_instance import LinkOpener, SingleInstanceServer
+    from x121_desktop.ui.single_instance import LinkOpener, SingleInstanceServer, bring_to_front
 
     opener = LinkOpener(window, collab.activity)
     wiring = CollabWiring(opener)
@@ -278,6 +278,7 @@ def install_collab(
         server = SingleInstanceServer(Path(socket_path), window)
         if server.listen():
             server.link_received.connect(opener.open)
+            server.show_requested.connect(lambda: bring_to_front(window))
             wiring.server = server
 
     async def start() -> None:
