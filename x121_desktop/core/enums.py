@@ -74,6 +74,7 @@ class SeedOrigin(LookupEnum):
     GIVEN = 1, "Given"
     GENERATED = 2, "Generated"
     MERGED = 3, "Merged"
+    REFINED = 4, "Refined"
 
 
 class SceneStatus(LookupEnum):
