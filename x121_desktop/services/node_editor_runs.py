@@ -1,11 +1,14 @@
 """Interactive test runs from the node editor: the open document runs straight on one ComfyUI server.
 
-This is NOT the job queue: a TD debugging a workflow wants it to run now, on the server they chose,
-and to watch it. The document is converted with the loaded node list, submitted with our client id,
-and the server's WebSocket stream (comfy.stream, its own thread) is turned into frozen `RunEvent`s:
-node started, progress, cached, finished (with its measured time), preview frames (binary types 1/4)
-and the error pinned on the failing node. `run` blocks (call it in the io executor via `start`); the
-sink it is given is called on that worker thread, so the UI hands events over with a queued signal.
+A TD debugging a workflow wants it to run now, on the server they chose, and to watch it, so the
+run does not wait in the job queue. The document is converted with the loaded node list, submitted
+with our client id, and the server's WebSocket stream (comfy.stream, its own thread) is turned into
+frozen `RunEvent`s: run started, node started, progress, cached, finished (with its measured time),
+preview frames (binary types 1/4) and the error pinned on the failing node. Given an `EditorRunJobs`
+and the server's registered name, the run is also recorded as a job of kind `editor_test_run`
+(node_editor_jobs: attempt, events, outputs, node timings, cost), renewed while it runs and
+interrupted when that job is cancelled elsewhere. `run` blocks (call it in the io executor via
+`start`); the sink is called on that worker thread, so the UI hands events over with a queued signal.
 """
 
 from __future__ import annotations
@@ -25,19 +28,27 @@ from x121_desktop.comfy.protocol import (
     ExecutionCached,
     ExecutionError,
     ExecutionInterrupted,
+    ExecutionStart,
     ExecutionSuccess,
     PreviewImage,
     PreviewImageWithMetadata,
     Progress,
 )
 from x121_desktop.comfy.stream import ComfyStream, Connected, Disconnected, ServerEvent
-from x121_desktop.core.errors import ComfyError, NotFound
+from x121_desktop.core.errors import ComfyError, NotFound, X121Error
 
 if TYPE_CHECKING:
     from x121_desktop.core.cancel import CancelToken
     from x121_desktop.core.graph.model import WorkflowDocument
     from x121_desktop.services.node_editor import NodeEditorService
+    from x121_desktop.services.node_editor_jobs import EditorRunJob, EditorRunJobs
     from x121_desktop.services.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    prompt_id: str
+    timestamp_ms: int  # the server's clock (`execution_start`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +94,13 @@ class RunEnded:
     prompt_id: str
     ok: bool
     timings: tuple[NodeFinished, ...] = ()
+    finished_ms: int | None = None  # the server's clock (`execution_success`)
+    job_id: int | None = None  # the `editor_test_run` job that recorded the run, if one did
 
 
-type RunEvent = NodeStarted | NodeProgressed | NodesCached | NodeFinished | NodePreview | RunFailed | RunEnded
+type RunEvent = (
+    RunStarted | NodeStarted | NodeProgressed | NodesCached | NodeFinished | NodePreview | RunFailed | RunEnded
+)
 Sink = Callable[[RunEvent], None]
 
 
@@ -94,6 +109,7 @@ class _Clock:
     """Which node runs since when; a node ends when the next starts or the prompt ends."""
 
     types: dict[str, str]
+    job_id: int | None = None
     current: str | None = None
     since: float = 0.0
     done: list[NodeFinished] = field(default_factory=list)
@@ -128,30 +144,58 @@ class TestRunService:
         editor_service: NodeEditorService,
         client: Callable[[str], ComfyClient] = ComfyClient,
         timeout_s: float = 600.0,
+        jobs: EditorRunJobs | None = None,
     ) -> None:
         self._runtime, self._service, self._client, self._timeout = runtime, editor_service, client, timeout_s
+        self.jobs = jobs
 
     def start(
-        self, base_url: str, document: WorkflowDocument, sink: Sink, cancel: CancelToken | None = None
+        self,
+        base_url: str,
+        document: WorkflowDocument,
+        sink: Sink,
+        cancel: CancelToken | None = None,
+        server: str | None = None,
     ) -> Future[RunEnded]:
-        return self._runtime.io.submit(self.run, base_url, document, sink, cancel)
+        return self._runtime.io.submit(self.run, base_url, document, sink, cancel, server)
 
-    def run(self, base_url: str, document: WorkflowDocument, sink: Sink, cancel: CancelToken | None = None) -> RunEnded:
+    def run(
+        self,
+        base_url: str,
+        document: WorkflowDocument,
+        sink: Sink,
+        cancel: CancelToken | None = None,
+        server: str | None = None,
+    ) -> RunEnded:
+        """Run `document` on `base_url`; recorded as a job when this service has `jobs` and `server` names it."""
         info = self._service.object_info
         if info is None:
             raise NotFound("No node list is loaded to convert the workflow with", "Load one from the server first.")
         conversion = ui_to_api(document, info)
         prompt = conversion.prompt
         types = {nid: str(node.get("class_type", "?")) for nid, node in prompt.items()}
+        server_id = self.jobs.server_id(server) if self.jobs is not None and server else None
         client = self._client(base_url)
         events: queue.Queue[ServerEvent] = queue.Queue()
         stream = ComfyStream(client, events).start()
         try:
             self._await_connection(events, base_url)
             prompt_id = str(uuid.uuid4())
+            job = None
+            if self.jobs is not None and server and server_id is not None:
+                job = self.jobs.open(server, server_id, prompt, prompt_id, client)
             stream.watch(prompt_id)
-            client.submit(prompt, prompt_id=prompt_id)
-            return self._follow(client, prompt_id, events, _Clock(types), dict(conversion.labels), sink, cancel)
+            try:
+                client.submit(prompt, prompt_id=prompt_id)
+                if job is not None:
+                    job.submitted()
+                    sink = job.observe(sink)
+                clock = _Clock(types, job.job_id if job is not None else None)
+                return self._follow(client, prompt_id, events, clock, dict(conversion.labels), sink, cancel, job)
+            except X121Error as exc:
+                if job is not None:
+                    job.fail(exc.sentence)
+                raise
         finally:
             stream.close()
 
@@ -177,11 +221,16 @@ class TestRunService:
         labels: dict[str, str],
         sink: Sink,
         cancel: CancelToken | None,
+        job: EditorRunJob | None = None,
     ) -> RunEnded:
         deadline = time.monotonic() + self._timeout
         interrupted = False
         while time.monotonic() < deadline:
-            if cancel is not None and cancel.cancelled and not interrupted:
+            wanted = cancel is not None and cancel.cancelled
+            if job is not None:  # renews the job's lease; a cancel asked for elsewhere interrupts too
+                job.cancel_requested = job.cancel_requested or wanted
+                wanted = job.heartbeat()
+            if wanted and not interrupted:
                 client.interrupt(prompt_id)
                 interrupted = True
             try:
@@ -199,7 +248,9 @@ class TestRunService:
 
 
 def _progress(event: object, clock: _Clock, sink: Sink) -> None:
-    if isinstance(event, ExecutionCached):
+    if isinstance(event, ExecutionStart):
+        sink(RunStarted(event.prompt_id, event.timestamp))
+    elif isinstance(event, ExecutionCached):
         sink(NodesCached(event.nodes))
     elif isinstance(event, Executing) and event.node is not None:
         clock.switch(event.node, sink)
@@ -215,7 +266,7 @@ def _progress(event: object, clock: _Clock, sink: Sink) -> None:
 def _terminal(event: object, prompt_id: str, clock: _Clock, labels: dict[str, str], sink: Sink) -> RunEnded | None:
     if isinstance(event, ExecutionSuccess):
         clock.switch(None, sink)
-        return _ended(prompt_id, True, clock, sink)
+        return _ended(prompt_id, True, clock, sink, event.timestamp)
     if isinstance(event, ExecutionError):
         clock.current = None  # the failing node has no time worth averaging
         sink(RunFailed(event.node_id, _error_sentence(event, labels)))
@@ -227,7 +278,7 @@ def _terminal(event: object, prompt_id: str, clock: _Clock, labels: dict[str, st
     return None
 
 
-def _ended(prompt_id: str, ok: bool, clock: _Clock, sink: Sink) -> RunEnded:
-    ended = RunEnded(prompt_id, ok, tuple(clock.done))
+def _ended(prompt_id: str, ok: bool, clock: _Clock, sink: Sink, finished_ms: int | None = None) -> RunEnded:
+    ended = RunEnded(prompt_id, ok, tuple(clock.done), finished_ms, clock.job_id)
     sink(ended)
     return ended
