@@ -111,6 +111,14 @@ STUDIO_ACTIONS: tuple[Action, ...] = (
     _timeline("review.grid", "Synced 2x2 grid", REVIEW, checkable=True),
     _timeline("review.onion_skin", "Onion skin across the seam", REVIEW, checkable=True),
     _timeline("review.cinema_mode", "Cinema mode", REVIEW, "Ctrl+F", checkable=True),
+    _timeline(
+        "review.vinyl_mode",
+        "Vinyl mode (hear audio while scrubbing)",
+        REVIEW,
+        "Shift+S",
+        description="sound on timeline scrubs, jog wheel turns and frame steps",
+        checkable=True,
+    ),
     # ------------------------------------------------------------ takes, segments, scenes, jobs
     _a("take.approve", "Approve take (final)", TAKE, "Ctrl+Shift+Return", when="has_take_selection"),
     _a("take.use", "Use this take for the segment", TAKE, when="has_take_selection"),
