@@ -34,16 +34,19 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("work_estimate >= 0", name="work_estimate_not_negative"),
         CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
         CheckConstraint("cache_key IS NULL OR cache_key ~ '^[0-9a-f]{64}$'", name="cache_key_hex"),
         CheckConstraint("(lease_holder IS NULL) = (lease_expires_at IS NULL)", name="lease_complete"),
         Index("ix_jobs_claim", "job_status_id", "priority", "created_at"),
         # Queued jobs only (status 1 = QUEUED), each owner's in claim order: the fair-share claim
-        # reads owners by skip scan and each owner's first jobs from here (revision 0003).
+        # reads owners by skip scan and each owner's first jobs from here (revisions 0003, 0010).
         Index(
             "ix_jobs_queued_owner",
             "owner_id",
             text("priority DESC"),
+            "created_at",
+            text("work_estimate DESC NULLS LAST"),
             "id",
             postgresql_where=text("job_status_id = 1"),
         ),
@@ -74,6 +77,8 @@ class Job(Base):
     cancel_requested: Mapped[bool] = flag()
     error: Mapped[str | None]
     """The last failure, as reported to a person."""
+    work_estimate: Mapped[float | None]
+    """Work in pixel-frames (`comfy.needs.work_estimate`), set at submission; orders a batch, largest first."""
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     started_at: Mapped[datetime | None]
