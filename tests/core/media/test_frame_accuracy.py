@@ -57,14 +57,33 @@ def test_random_access_matches_sequential_decode(clip: MakeClip, case: tuple[str
 
 def test_backward_steps_come_from_the_gop_cache(clip: MakeClip) -> None:
     path = clip("cache.mp4", N, gop=24, bframes=2)
-    with FrameReader(path) as reader:
+    with FrameReader(path, skip_nonref=False) as reader:
         reader.frame(40)
         decoded, seeks = reader.stats.decoded, reader.stats.seeks
+        assert decoded == 40 - 24 + 1  # keyframe 24 … 40, each decoded once
         for i in range(39, 23, -1):  # back to the keyframe: no decode, no seek
             assert read_stripe(reader.frame(i)) == i
         assert (reader.stats.decoded, reader.stats.seeks) == (decoded, seeks)
         assert reader.stats.cache_hits == 16
         reader.frame(41)  # just ahead in the same GOP: continues decoding without a seek
+        assert reader.stats.seeks == seeks
+
+
+def test_a_jump_skips_non_reference_frames_and_stepping_back_re_decodes_the_gop_once(clip: MakeClip) -> None:
+    path = clip("cache.mp4", N, gop=24, bframes=2)
+    with FrameReader(path) as reader:
+        reader.frame(40)  # a jump: the B-frames in front of 40 that nothing refers to are not decoded
+        assert reader.stats.skipping_runs == 1
+        jump_decoded, seeks = reader.stats.decoded, reader.stats.seeks
+        assert jump_decoded < 40 - 24 + 1
+        for i in range(39, 23, -1):  # steps back to the keyframe
+            assert read_stripe(reader.frame(i)) == i
+        # the first step onto a skipped frame re-decodes the GOP once, in full; the rest are cached
+        assert reader.stats.seeks == seeks + 1
+        assert reader.stats.skipping_runs == 1
+        assert reader.stats.decoded - jump_decoded <= 39 - 24 + 1
+        seeks = reader.stats.seeks
+        reader.frame(41)  # ahead in the same GOP: continues the run without a seek
         assert reader.stats.seeks == seeks
 
 
