@@ -63,6 +63,7 @@ STUDIO_ACTIONS: tuple[Action, ...] = (
     _a("view.panel.servers", "Show servers", VIEW, "Ctrl+4"),
     _a("view.panel.inspector", "Show inspector", VIEW, "Ctrl+5"),
     _a("view.panel.log", "Show log", VIEW, "Ctrl+6"),
+    _a("view.panel.review", "Show review", VIEW, "Ctrl+7"),
     _a("view.layout.reset", "Reset panel layout", VIEW),
     # ------------------------------------------------------------ playback (player, timeline, review views)
     _timeline("playback.play_pause", "Play / pause", PLAYBACK, "Space"),
@@ -109,6 +110,13 @@ STUDIO_ACTIONS: tuple[Action, ...] = (
     _timeline("review.compare.wipe", "Compare: wipe", REVIEW, checkable=True),
     _timeline("review.compare.difference", "Compare: difference", REVIEW, checkable=True),
     _timeline("review.grid", "Synced 2x2 grid", REVIEW, checkable=True),
+    _timeline("review.roi.zoom_in", "Region zoom: in (2x)", REVIEW, "Alt+=", description="every cell, looping in/out"),
+    _timeline("review.roi.zoom_out", "Region zoom: out (2x)", REVIEW, "Alt+-"),
+    _timeline("review.roi.pan_left", "Region zoom: move left", REVIEW, "Alt+Left"),
+    _timeline("review.roi.pan_right", "Region zoom: move right", REVIEW, "Alt+Right"),
+    _timeline("review.roi.pan_up", "Region zoom: move up", REVIEW, "Alt+Up"),
+    _timeline("review.roi.pan_down", "Region zoom: move down", REVIEW, "Alt+Down"),
+    _timeline("review.roi.reset", "Region zoom: reset", REVIEW, "Alt+0", description="show whole frames again"),
     _timeline("review.onion_skin", "Onion skin across the seam", REVIEW, checkable=True),
     _timeline("review.cinema_mode", "Cinema mode", REVIEW, "Ctrl+F", checkable=True),
     _timeline(

@@ -4,7 +4,10 @@ All cells play from the panel's one clock, so every layout is lockstep. `Compare
 keeps a pinned reference take in the first cell whatever else is loaded, switches the grid
 between 1x1, 1x2, 2x2 and 3x3, and, for the modes other than side by side, lays a
 `CompareCanvas` over the grid that composites the first two cells' frames on screen
-(`core.review.compare.composite`); the wipe line follows the mouse while dragged.
+(`core.review.compare.composite`); the wipe line follows the mouse while dragged. Switching the
+layout keeps the frame, in/out, the pin and the mode (1x1 has no B, so it ends a compare mode).
+The region-of-interest zoom (`RoiController`, ui/review/roi.py) is part of the grid's tools: the
+canvas shows the same region of the composite.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from x121_desktop.services.review_media import DecodedFrame
 from x121_desktop.ui.review.colors import color
 from x121_desktop.ui.review.frame_view import FrameView, fit_size
 from x121_desktop.ui.review.panel import ReviewPanel
+from x121_desktop.ui.review.roi import RoiController
+from x121_desktop.ui.review.roi_math import FULL, Roi, zoom_rgb
 
 LAYOUTS = ((1, 1), (1, 2), (2, 2), (3, 3))
 
@@ -47,6 +52,9 @@ class CompareCanvas(QWidget):
         self.wipe = 0.5
         self.last: Rgb | None = None
         self.last_indices: tuple[int | None, int | None] = (None, None)
+        self.roi: Roi | None = None
+        self.shown: Rgb | None = None
+        """The pixels on screen: `last`, or its region of interest scaled to the canvas."""
         self._image: QImage | None = None
         grid.installEventFilter(self)
         self.setGeometry(grid.rect())
@@ -68,6 +76,19 @@ class CompareCanvas(QWidget):
         out = np.ascontiguousarray(composite(a, b, self.mode, wipe=self.wipe))
         self.last = out
         self.last_indices = (self.a.shown_index, self.b.shown_index)
+        self._show()
+
+    def set_roi(self, roi: Roi | None) -> None:
+        self.roi = roi
+        self._show()
+
+    def _show(self) -> None:
+        out = self.last
+        if out is None:
+            return
+        if self.roi is not None:
+            out = zoom_rgb(out, self.roi, (self.width(), self.height()))
+        self.shown = out
         h, w = out.shape[:2]
         self._image = QImage(out.data, w, h, out.strides[0], QImage.Format.Format_RGB888)
         self.update()
@@ -89,8 +110,9 @@ class CompareCanvas(QWidget):
     def _drag_wipe(self, event: QMouseEvent) -> None:
         if self.mode is not CompareMode.WIPE:
             return
-        r = self.picture_rect()
-        self.wipe = min(max((event.position().x() - r.left()) / max(1, r.width()), 0.0), 1.0)
+        r, roi = self.picture_rect(), self.roi or FULL
+        at = roi.x + roi.w * (event.position().x() - r.left()) / max(1, r.width())
+        self.wipe = min(max(at, 0.0), 1.0)
         self.wipe_moved.emit(self.wipe)
         self.refresh()
 
@@ -99,9 +121,10 @@ class CompareCanvas(QWidget):
         p.fillRect(self.rect(), color("canvas.bg"))
         r = self.picture_rect()
         if self._image is not None:
-            p.drawImage(r, self._image)  # keeps `last` alive: the image views its buffer
-            if self.mode is CompareMode.WIPE:
-                x = r.left() + round(self.wipe * r.width())
+            p.drawImage(r, self._image)  # `shown` keeps the image's buffer alive
+            roi = self.roi or FULL
+            if self.mode is CompareMode.WIPE and roi.x <= self.wipe <= roi.x + roi.w:
+                x = r.left() + round((self.wipe - roi.x) / roi.w * r.width())
                 p.setPen(color("timeline.playhead"))
                 p.drawLine(x, r.top(), x, r.bottom())
         p.setFont(QFont(p.font().family(), 9))
@@ -127,7 +150,10 @@ class CompareController(QObject):
         self.mode = CompareMode.SIDE_BY_SIDE
         self.wipe = 0.5
         self.canvas: CompareCanvas | None = None
+        self.roi = RoiController(panel)
+        self.roi.roi_changed.connect(self._roi_changed)
         panel.loaded.connect(self._reinstall)
+        panel.layout_changed.connect(self._layout_changed)
 
     # ------------------------------------------------------------------ content
     def show(self, paths: Sequence[Path | str]) -> None:
@@ -169,7 +195,18 @@ class CompareController(QObject):
             "review.compare.wipe": lambda: self.toggle(CompareMode.WIPE),
             "review.compare.difference": lambda: self.toggle(CompareMode.DIFFERENCE),
             "review.grid": lambda: self.set_layout(*((1, 1) if self.panel.grid_shape == (2, 2) else (2, 2))),
+            **self.roi.handlers(),
         }
+
+    def _layout_changed(self) -> None:
+        if self.mode is not CompareMode.SIDE_BY_SIDE and len(self.panel.grid.cells) < 2:
+            self.mode = CompareMode.SIDE_BY_SIDE  # one cell: nothing to compare A with
+            self.mode_changed.emit(self.mode.value)
+        self._reinstall()
+
+    def _roi_changed(self) -> None:
+        if self.canvas is not None:
+            self.canvas.set_roi(self.roi.roi)
 
     def _reinstall(self) -> None:
         if self.canvas is not None:
@@ -180,7 +217,7 @@ class CompareController(QObject):
         if self.mode is CompareMode.SIDE_BY_SIDE or len(cells) < 2:
             return
         self.canvas = CompareCanvas(self.panel.grid, cells[0], cells[1])
-        self.canvas.mode, self.canvas.wipe = self.mode, self.wipe
+        self.canvas.mode, self.canvas.wipe, self.canvas.roi = self.mode, self.wipe, self.roi.roi
         self.canvas.wipe_moved.connect(self._wipe_moved)
         self.panel.controller.frames_shown.connect(self.canvas.refresh)
         self.canvas.refresh()

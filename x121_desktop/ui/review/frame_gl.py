@@ -3,7 +3,8 @@ to RGB in a fragment shader with the frame's own matrix and range (`YuvFrame.rgb
 
 Vertices go through a QOpenGLBuffer + QOpenGLVertexArrayObject with `setAttributeBuffer`
 (a client-side `glVertexAttribPointer` crashed under Xvfb + Mesa: PLATFORM.md). The overlay
-(frame number, error tile) is drawn with QPainter on top of the GL picture.
+(frame number, error tile) is drawn with QPainter on top of the GL picture. A region of interest
+is a texture-coordinate window: the quad samples only the pixels of `crop_box(roi)`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QMatrix3x3, QPainter
 from PySide6.QtOpenGL import (
     QOpenGLBuffer,
@@ -27,7 +29,8 @@ from shiboken6 import VoidPtr
 from x121_desktop.core.media import YuvFrame
 from x121_desktop.services.review_media import DecodedFrame
 from x121_desktop.ui.review.colors import color
-from x121_desktop.ui.review.frame_view import CellState, fit_size, paint_overlay
+from x121_desktop.ui.review.frame_view import CellState, centred, fit_size, paint_band, paint_overlay
+from x121_desktop.ui.review.roi_math import crop_box
 
 _VERTEX = """
 attribute vec2 pos;
@@ -115,6 +118,7 @@ class GLFrameCanvas(QOpenGLWidget):
             p.beginNativePainting()
             self._draw()
             p.endNativePainting()
+            paint_band(p, self.picture_rect(), self.state.band)
         paint_overlay(p, self.rect(), self.state)
         p.end()
         self.paints += 1
@@ -144,14 +148,34 @@ class GLFrameCanvas(QOpenGLWidget):
         self._frame_size = (yuv.y.shape[1], yuv.y.shape[0])
         self.uploads += 1
 
+    def _crop(self) -> tuple[int, int, int, int] | None:
+        """The frame's pixels on screen (x0, y0, x1, y1): all of them, or the region of interest's."""
+        if self._frame_size is None:
+            return None
+        fw, fh = self._frame_size
+        return (0, 0, fw, fh) if self.state.roi is None else crop_box(self.state.roi, fw, fh)
+
+    def picture_rect(self) -> QRect:
+        """Where the picture is drawn (the whole canvas before the first frame)."""
+        crop = self._crop()
+        if crop is None:
+            return self.rect()
+        x0, y0, x1, y1 = crop
+        return centred(self.rect(), fit_size((x1 - x0, y1 - y0), self.size()))
+
     def _draw(self) -> None:
         assert self._program is not None
+        crop = self._crop()
+        assert crop is not None
         assert self._frame_size is not None
         ratio = self.devicePixelRatioF()
         w_px, h_px = int(self.width() * ratio), int(self.height() * ratio)
-        fw, fh = fit_size(self._frame_size, self.size())
+        x0, y0, x1, y1 = crop
+        fw, fh = fit_size((x1 - x0, y1 - y0), self.size())
         sx, sy = fw / max(1, self.width()), fh / max(1, self.height())
-        quad = np.array([-sx, -sy, 0, 1, sx, -sy, 1, 1, -sx, sy, 0, 0, sx, sy, 1, 0], dtype=np.float32)
+        tw, th = self._frame_size
+        u0, u1, v0, v1 = x0 / tw, x1 / tw, y0 / th, y1 / th
+        quad = np.array([-sx, -sy, u0, v1, sx, -sy, u1, v1, -sx, sy, u0, v0, sx, sy, u1, v0], dtype=np.float32)
         funcs = self.context().functions()
         funcs.glViewport(0, 0, w_px, h_px)
         self._program.bind()

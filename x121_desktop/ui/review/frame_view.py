@@ -5,18 +5,24 @@ frame_gl.py) where OpenGL works, otherwise `PainterFrameCanvas` (rgb24 made by t
 worker at the drawn size, blitted with QPainter). Offscreen Qt has no usable GL (`isValid()` is
 False and painting can crash), so the GL canvas is never made there, and a GL canvas that turns
 out invalid once shown is replaced by the painter one.
+
+Region of interest (ui/review/roi.py): with `set_roi`, both canvases show only that window of the
+frame, scaled to the cell (the painter crops the full-size rgb24 frame, the GL canvas samples the
+same pixels as texture coordinates); `set_band` draws the zoom window being dragged.
 """
 
 from __future__ import annotations
 
 import os
 
+import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from x121_desktop.services.review_media import DecodedFrame
 from x121_desktop.ui.review.colors import color
+from x121_desktop.ui.review.roi_math import Roi, crop_box, fit_wh, zoom_rgb
 
 NO_GL_PLATFORMS = frozenset({"offscreen", "minimal", "vnc"})
 
@@ -28,13 +34,31 @@ def gl_possible() -> bool:
 
 def fit_size(src: tuple[int, int], box: QSize) -> tuple[int, int]:
     """The largest even (w, h) with `src`'s aspect ratio inside `box` (at least 2x2)."""
-    sw, sh = src
-    bw, bh = max(2, box.width()), max(2, box.height())
-    if sw * bh > sh * bw:
-        w, h = bw, max(2, bw * sh // sw)
-    else:
-        w, h = max(2, bh * sw // sh), bh
-    return w - w % 2, h - h % 2
+    return fit_wh(src, (box.width(), box.height()))
+
+
+def centred(rect: QRect, size: tuple[int, int]) -> QRect:
+    """A `size` rectangle centred in `rect`."""
+    w, h = size
+    return QRect(rect.left() + (rect.width() - w) // 2, rect.top() + (rect.height() - h) // 2, w, h)
+
+
+def frame_size(frame: DecodedFrame | None) -> tuple[int, int] | None:
+    """(width, height) of the picture a decoded frame carries."""
+    if frame is None:
+        return None
+    if frame.rgb is not None:
+        return frame.rgb.shape[1], frame.rgb.shape[0]
+    return (frame.yuv.y.shape[1], frame.yuv.y.shape[0]) if frame.yuv is not None else None
+
+
+def shown_size(frame: DecodedFrame | None, roi: Roi | None) -> tuple[int, int] | None:
+    """The pixel size of what a cell shows of `frame`: the whole frame, or the crop of `roi`."""
+    size = frame_size(frame)
+    if size is None or roi is None:
+        return size
+    x0, y0, x1, y1 = crop_box(roi, *size)
+    return x1 - x0, y1 - y0
 
 
 class CellState:
@@ -45,6 +69,10 @@ class CellState:
         self.frame: DecodedFrame | None = None
         self.error: str | None = None
         self.info_text = ""
+        self.roi: Roi | None = None
+        """The zoom window shown (None: the whole frame)."""
+        self.band: Roi | None = None
+        """A zoom window being dragged, relative to the picture on screen."""
 
 
 def paint_overlay(p: QPainter, rect: QRect, state: CellState) -> None:
@@ -61,6 +89,8 @@ def paint_overlay(p: QPainter, rect: QRect, state: CellState) -> None:
     text = state.label
     if state.frame is not None:
         text = f"{text}  ·  frame {state.frame.index}" if text else f"frame {state.frame.index}"
+    if state.roi is not None:
+        text = f"{text}  ·  zoom {state.roi.zoom:.1f}x"
     if state.info_text:
         text = f"{text}  ·  {state.info_text}"
     if text:
@@ -70,8 +100,24 @@ def paint_overlay(p: QPainter, rect: QRect, state: CellState) -> None:
         p.drawText(band.adjusted(8, 0, -8, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
 
 
+def paint_band(p: QPainter, picture: QRect, band: Roi | None) -> None:
+    """The zoom window being dragged, over the picture."""
+    if band is None:
+        return
+    r = QRect(
+        picture.left() + round(band.x * picture.width()),
+        picture.top() + round(band.y * picture.height()),
+        max(1, round(band.w * picture.width())),
+        max(1, round(band.h * picture.height())),
+    )
+    p.setPen(QPen(color("timeline.playhead"), 1, Qt.PenStyle.DashLine))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawRect(r.adjusted(0, 0, -1, -1))
+
+
 class PainterFrameCanvas(QWidget):
-    """The software path: draws rgb24 frames (already at the drawn size) with QPainter."""
+    """The software path: draws rgb24 frames (already at the drawn size) with QPainter. With a
+    region of interest it crops the frame (asked for at full size) and scales the crop to the cell."""
 
     uses_gpu = False
 
@@ -79,6 +125,9 @@ class PainterFrameCanvas(QWidget):
         super().__init__(parent)
         self.state = state
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._rgb: np.ndarray | None = None
+        self.shown: np.ndarray | None = None
+        """The rgb24 pixels on screen (the zoomed crop under a region of interest); drawn 1:1."""
         self._image: QImage | None = None
         self.paints = 0
 
@@ -88,20 +137,41 @@ class PainterFrameCanvas(QWidget):
             rgb = frame.yuv.to_rgb()
         if rgb is None:
             return
+        self._rgb = rgb
+        self.refresh_picture()
+
+    def refresh_picture(self) -> None:
+        """Make the picture for the current frame, region and size (called on each change of them)."""
+        rgb, roi = self._rgb, self.state.roi
+        if rgb is None:
+            return
+        if roi is not None:
+            ratio = self.devicePixelRatioF()
+            rgb = zoom_rgb(rgb, roi, (round(self.width() * ratio), round(self.height() * ratio)))
         h, w = rgb.shape[:2]
-        # QImage views the array: keep it alive through the frame held in `state`.
+        # QImage views the array: `shown` keeps it alive.
+        self.shown = rgb
         self._image = QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888)
         self.update()
+
+    def picture_rect(self) -> QRect:
+        """Where the picture is drawn (the whole canvas before the first frame)."""
+        if self._image is None:
+            return self.rect()
+        return centred(self.rect(), fit_size((self._image.width(), self._image.height()), self.rect().size()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        if self.state.roi is not None:
+            self.refresh_picture()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         rect = self.rect()
         p.fillRect(rect, color("canvas.bg"))
         if self._image is not None and self.state.error is None:
-            iw, ih = self._image.width(), self._image.height()
-            w, h = fit_size((iw, ih), rect.size())
-            target = QRect(rect.left() + (rect.width() - w) // 2, rect.top() + (rect.height() - h) // 2, w, h)
-            p.drawImage(target, self._image)
+            picture = self.picture_rect()
+            p.drawImage(picture, self._image)
+            paint_band(p, picture, self.state.band)
         paint_overlay(p, rect, self.state)
         p.end()
         self.paints += 1
@@ -130,9 +200,12 @@ class FrameView(QWidget):
         return None if self.state.frame is None else self.state.frame.index
 
     def rgb_size(self, video: tuple[int, int]) -> tuple[int, int] | None:
-        """The rgb24 size the decode worker should deliver; None: the GPU canvas takes Y/U/V planes."""
+        """The rgb24 size the decode worker should deliver; None: the GPU canvas takes Y/U/V planes.
+        Under a region of interest: the full size, which the canvas crops."""
         if self.uses_gpu:
             return None
+        if self.state.roi is not None:
+            return video
         ratio = self.devicePixelRatioF()
         box = self.canvas.size() * ratio if self.canvas.width() > 8 else QSize(640, 360)
         return fit_size(video, box)
@@ -144,6 +217,31 @@ class FrameView(QWidget):
 
     def show_error(self, message: str) -> None:
         self.state.error = message
+        self.canvas.update()
+
+    def set_roi(self, roi: Roi | None) -> None:
+        """Show only `roi` of every frame (None: the whole frame)."""
+        if roi is not None and roi.is_full:
+            roi = None
+        if roi != self.state.roi:
+            self.state.roi = roi
+            self._canvas_changed()
+
+    def set_band(self, band: Roi | None) -> None:
+        """Draw the zoom window being dragged (relative to the picture on screen); None hides it."""
+        if band != self.state.band:
+            self.state.band = band
+            self.canvas.update()
+
+    def picture_rect(self) -> QRect:
+        """Where the picture is drawn, in this view's coordinates."""
+        rect: QRect = self.canvas.picture_rect()  # type: ignore[attr-defined]  # both canvases define it
+        return rect.translated(self.canvas.pos())
+
+    def _canvas_changed(self) -> None:
+        refresh = getattr(self.canvas, "refresh_picture", None)
+        if callable(refresh):
+            refresh()
         self.canvas.update()
 
     def set_info_text(self, text: str) -> None:

@@ -1,14 +1,20 @@
-"""The minimal player grid: rows x columns of `FrameView` cells, filled row by row.
+"""The player grid: rows x columns of `FrameView` cells, filled row by row.
 
 Layout only. The sync-play grid proper (pinning, compare modes, ROI) builds on this: every
 cell is a FrameView the PlayerController drives from one clock, so lockstep comes for free.
+`reshape` switches the layout in place: the cells that stay keep their decoders, their cache
+and the clock (frame, in/out, loop), cells past the new size stop, and clips that now fit open.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from x121_desktop.ui.review.frame_view import FrameView
+from x121_desktop.ui.review.player import PlayerController
 
 
 class ReviewGrid(QWidget):
@@ -32,3 +38,35 @@ class ReviewGrid(QWidget):
         self._layout.addWidget(view, n // self.columns, n % self.columns)
         self.cells.append(view)
         return view
+
+    def remove_cell(self, view: FrameView) -> None:
+        self._layout.removeWidget(view)
+        self.cells.remove(view)
+        view.hide()
+        view.deleteLater()
+
+    def set_shape(self, rows: int, columns: int) -> None:
+        """Lay the cells out rows x columns (row by row); the grid must hold the cells it has."""
+        if len(self.cells) > rows * columns:
+            raise ValueError(f"{len(self.cells)} cells do not fit a {rows}x{columns} grid")
+        for view in self.cells:
+            self._layout.removeWidget(view)
+        for r in range(max(self.rows, rows)):  # a stretch left by the old shape would skew the new one
+            self._layout.setRowStretch(r, 1 if r < rows else 0)
+        for c in range(max(self.columns, columns)):
+            self._layout.setColumnStretch(c, 1 if c < columns else 0)
+        self.rows, self.columns = rows, columns
+        for n, view in enumerate(self.cells):
+            self._layout.addWidget(view, n // columns, n % columns)
+
+
+def reshape(grid: ReviewGrid, player: PlayerController, paths: Sequence[Path], rows: int, columns: int) -> None:
+    """Switch `grid` to rows x columns without touching the clock: cells past the new size stop
+    (decoders joined), the rest move, and `paths` not shown yet open in the new free cells."""
+    capacity = rows * columns
+    for cell in player.cells[capacity:]:
+        player.remove_cell(cell)
+        grid.remove_cell(cell.view)
+    grid.set_shape(rows, columns)
+    for path in paths[len(player.cells) : capacity]:
+        player.add_source(path, grid.add_cell(path.name))

@@ -15,15 +15,17 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QP
 from x121_desktop.core.timebase import frames_to_timecode
 from x121_desktop.ui.docks import PanelContext, PanelSpec
 from x121_desktop.ui.review.cache_bar import CacheBar
-from x121_desktop.ui.review.grid import ReviewGrid
+from x121_desktop.ui.review.grid import ReviewGrid, reshape
 from x121_desktop.ui.review.player import PlayerController
 from x121_desktop.ui.review.timeline import TimelineBar
 
 
 class ReviewPanel(QWidget):
-    """Plays up to rows x columns clips in lockstep from one clock. Emits `loaded` after each `load`."""
+    """Plays up to rows x columns clips in lockstep from one clock. Emits `loaded` after each `load`,
+    `layout_changed` after `set_grid`."""
 
     loaded = Signal()
+    layout_changed = Signal()
 
     def __init__(
         self, parent: QWidget | None = None, *, rows: int = 2, columns: int = 2, prefer_gl: bool = True
@@ -93,9 +95,10 @@ class ReviewPanel(QWidget):
         return self._rows, self._columns
 
     def set_grid(self, rows: int, columns: int) -> None:
-        """Change the layout (1x1, 1x2, 2x2, 3x3, …) and reload the clips into it."""
+        """Change the layout (1x1, 1x2, 2x2, 3x3, …); playback keeps its frame and in/out (grid.reshape)."""
         self._rows, self._columns = rows, columns
-        self.load(list(self.paths))
+        reshape(self.grid, self.controller, self.paths, rows, columns)
+        self.layout_changed.emit()
 
     def add_bar(self, widget: QWidget) -> None:
         """A line of review tools (verdicts, notes, seams) under the transport line."""
@@ -151,12 +154,15 @@ def review_panel_spec() -> PanelSpec:
         if qactions is not None and registry is not None:
             attach_scope(qactions, registry, "timeline", panel)
             connect(qactions, {k: _live_handler(panel, k) for k in panel.controller.handlers()})
+            # The window enables only `always` actions; the player's keys (has_media) wait for clips.
+            media = [qactions[a.id] for a in registry if a.scope == "timeline" and a.enabled_when == "has_media"]
+            panel.loaded.connect(lambda: [q.setEnabled(bool(panel.paths)) for q in media])
             if tools is not None:
                 tools.attach(qactions)
         return panel
 
     area = Qt.DockWidgetArea.BottomDockWidgetArea
-    return PanelSpec("review", "Review", area, make, tab_with="library")
+    return PanelSpec("review", "Review", area, make, action_id="view.panel.review", tab_with="library")
 
 
 def _live_handler(panel: ReviewPanel, action_id: str) -> Callable[[], object]:

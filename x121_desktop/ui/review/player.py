@@ -35,6 +35,8 @@ class PlayerCell:
     view: FrameView
     scheduler: DisplayScheduler = field(default_factory=DisplayScheduler)
     failed: bool = False
+    reopened_for: tuple[int, int] | None = None
+    """The rgb24 size `refit` last reopened the source for (its new frames come at that size)."""
 
     def target(self, frame: int, rate: Fraction) -> int:
         info = self.source.info
@@ -80,11 +82,37 @@ class PlayerController(QObject):
 
     # ------------------------------------------------------------------ cells
     def add_source(self, path: Path | str, view: FrameView) -> PlayerCell:
-        source = FrameSource(path, budget_bytes=self._budget, on_change=self._wake.changed.emit, hwaccel=self._hwaccel)
-        cell = PlayerCell(source, view)
+        cell = PlayerCell(self._source(path), view)
         self.cells.append(cell)
-        source.start()
+        cell.source.start()
         return cell
+
+    def remove_cell(self, cell: PlayerCell) -> None:
+        """Stop a cell's decoding (thread joined) and drop it; the clock and the other cells go on."""
+        cell.source.close()
+        self.cells.remove(cell)
+        if self._rate_from is cell:
+            self._rate_from = next((c for c in self.cells if c.source.info is not None), None)
+
+    def refit(self) -> None:
+        """Reopen the sources whose frames are not at the size their views now want, then show the
+        frame due again. A region of interest asks for full-size rgb24; a source keeps the frames it
+        has cached whatever their size (FrameSource re-decodes only on a change of pixel form), so
+        frames made at the cell's size would stay, resampled twice, while the in/out range loops."""
+        for cell in self.cells:
+            info, frame = cell.source.info, cell.view.state.frame
+            if info is None or cell.failed or frame is None or frame.rgb is None:
+                continue
+            want = cell.view.rgb_size((info.width, info.height))
+            if want is not None and (frame.rgb.shape[1], frame.rgb.shape[0]) != want and want != cell.reopened_for:
+                cell.source.close()
+                cell.source = self._source(cell.source.path).start()
+                cell.scheduler.reset()
+                cell.reopened_for = want
+        self.tick()
+
+    def _source(self, path: Path | str) -> FrameSource:
+        return FrameSource(path, budget_bytes=self._budget, on_change=self._wake.changed.emit, hwaccel=self._hwaccel)
 
     def close(self) -> None:
         """Stop the timer and every decode thread (joined)."""
@@ -242,8 +270,8 @@ class PlayerController(QObject):
                 self._rate_from = cell
                 self.clock.rate = cell.source.info.rate
                 changed = True
-        count = max((c.source.info.frame_count for c in self.cells if c.source.info), default=1)
-        if count != self.clock.frame_count:
+        count = max((c.source.info.frame_count for c in self.cells if c.source.info), default=None)
+        if count is not None and count != self.clock.frame_count:  # None: all (re)opening; keep in/out
             self.clock.set_frame_count(count)
             changed = True
         if changed:
