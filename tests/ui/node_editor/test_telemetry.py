@@ -5,24 +5,43 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import qasync
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 
 from tests.comfy.conftest import comfy_server
 from tests.comfyui_server import ComfyTestServer
+from tests.db.security_studio import SUPERUSER, SecureStudio, secure_studio
+from tests.ui.studio_fixtures import qloop, run
 from x121_desktop.comfy.client import ComfyClient
+from x121_desktop.core.enums import JobKind, JobStatus, ServerStatus
 from x121_desktop.core.graph.edits import SetWidgetValue
 from x121_desktop.core.graph.from_api import document_from_api
+from x121_desktop.db.engine import DatabaseTarget, make_engine, session_factory
+from x121_desktop.db.repositories import jobs as jobs_repo
 from x121_desktop.services.node_editor import NodeEditorService
-from x121_desktop.services.node_editor_runs import NodeFinished, NodePreview, RunEnded, RunEvent, TestRunService
+from x121_desktop.services.node_editor_jobs import EditorRunJobs
+from x121_desktop.services.node_editor_runs import (
+    NodeFinished,
+    NodePreview,
+    NodeStarted,
+    RunEnded,
+    RunEvent,
+    TestRunService,
+)
+from x121_desktop.services.node_editor_timings import NodeTimingsService
 from x121_desktop.services.runtime import Runtime
+from x121_desktop.services.storage import MediaStore
 from x121_desktop.ui.node_editor.editor import NodeEditor
+from x121_desktop.ui.node_editor.panel import NodeEditorPanel
 from x121_desktop.ui.node_editor.telemetry import RunPreview, RunTelemetry
 
-__all__ = ["comfy_server"]
+__all__ = ["comfy_server", "qloop", "secure_studio"]
 
 PROMPT = {
     "1": {"class_type": "LoadImage", "inputs": {"image": "astronaut.png"}},
@@ -88,7 +107,7 @@ def test_run_shows_states_times_previews_then_cached_nodes(
     shown.show_preview("3")
     assert shown.caption.text() == "Node #3: preview 512 x 512"
     assert not shown.image.pixmap().isNull()
-    started = [e.node_id for e in seen if type(e).__name__ == "NodeStarted"]
+    started = [e.node_id for e in seen if isinstance(e, NodeStarted)]
     assert started.index("2") > started.index("1")  # executing highlighted in the server's order
 
     seen.clear()
@@ -118,3 +137,53 @@ def test_runtime_error_is_pinned_on_the_failing_node(
     tele.clear()
     assert item.markers == ()
     assert item.state.status == "idle"
+
+
+def test_panel_run_is_recorded_as_a_job_and_the_hover_average_then_includes_it(
+    qtbot: QtBot, qloop: qasync.QEventLoop, comfy_server: ComfyTestServer, secure_studio: SecureStudio, tmp_path: Path
+) -> None:
+    """The panel's Run on server: an editor_test_run job records the node times, and the hover average
+    re-read after the run is the average over recorded runs, this editor run included."""
+    name = f"panel-gpu-{uuid.uuid4().hex[:8]}"
+    with secure_studio.connect(SUPERUSER) as conn:
+        conn.execute(
+            "INSERT INTO comfy_servers (name, base_url, server_status_id) VALUES (%s, %s, %s)",
+            (name, comfy_server.url, ServerStatus.ONLINE),
+        )
+    runtime = Runtime()
+    engine = make_engine(DatabaseTarget(secure_studio.url("creator")), pool_size=2)
+    try:
+        sessions = session_factory(engine)
+        service = NodeEditorService(runtime, sessions, tmp_path)
+        info_file = tmp_path / "object_info.json"
+        info_file.write_text(json.dumps(ComfyClient(comfy_server.url).object_info()))
+        panel = NodeEditorPanel(
+            service,
+            timings=NodeTimingsService(sessions, runtime),
+            run_jobs=EditorRunJobs(engine, runtime, MediaStore(tmp_path / "media")),
+        )
+        qtbot.addWidget(panel)
+        catalog = run(qloop, service.catalog_from_file(info_file))
+        panel._use(catalog)
+        panel.editor.open_document(document_from_api(PROMPT, catalog)[0])
+        messages: list[str] = []
+        panel.editor.message_posted.connect(messages.append)
+
+        ended = run(qloop, panel._run_on(name))
+        assert ended.ok
+        assert ended.job_id is not None
+        assert messages[-1] == f"Test run on {name} finished (job {ended.job_id})."
+        with engine.connect() as conn:
+            job = jobs_repo.get_job(conn, ended.job_id)
+            mean = conn.execute(
+                text("SELECT avg(seconds) FROM node_timings WHERE class_type = 'RepeatImageBatch'")
+            ).scalar_one()
+        assert job.kind is JobKind.EDITOR_TEST_RUN
+        assert job.status is JobStatus.SUCCEEDED
+        hover = panel.editor.scene.nodes["2"].toolTip()
+        assert hover.startswith("ran ")
+        assert f"average {float(mean):.2f} s over earlier runs" in hover
+        assert panel.telemetry.averages["RepeatImageBatch"] == pytest.approx(float(mean))
+    finally:
+        runtime.shutdown()
+        engine.dispose()

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from x121_desktop.core.graph.catalog import NodeCatalog
 from x121_desktop.services.node_editor import NodeEditorService
-from x121_desktop.services.node_editor_runs import TestRunService
+from x121_desktop.services.node_editor_runs import RunEnded, TestRunService
 from x121_desktop.services.node_editor_validation import CanvasValidator
 from x121_desktop.ui.node_editor.editor import NodeEditor
 from x121_desktop.ui.node_editor.mapping import ParameterForm, ParameterMapping
@@ -37,6 +37,7 @@ from x121_desktop.ui.node_editor.versions import VersionsPane
 
 if TYPE_CHECKING:
     from x121_desktop.services.bootstrap import Studio
+    from x121_desktop.services.node_editor_jobs import EditorRunJobs
     from x121_desktop.services.node_editor_timings import NodeTimingsService
     from x121_desktop.services.node_editor_versions import WorkflowVersionsService
     from x121_desktop.ui.concurrency import TaskRunner
@@ -53,13 +54,14 @@ class NodeEditorPanel(QWidget):
         parent: QWidget | None = None,
         versions: WorkflowVersionsService | None = None,
         timings: NodeTimingsService | None = None,
+        run_jobs: EditorRunJobs | None = None,
     ) -> None:
         super().__init__(parent)
         self.service, self.tasks = service, tasks
         self.editor = NodeEditor()
         self.versions: VersionsPane | None = None
         self.timings = timings
-        self.telemetry = RunTelemetry(self.editor, TestRunService(service.runtime, service))
+        self.telemetry = RunTelemetry(self.editor, TestRunService(service.runtime, service, jobs=run_jobs))
         self.mapping = ParameterMapping(self.editor, service)
         self.form = ParameterForm(self.mapping)
         self.side = QTabWidget()
@@ -140,17 +142,22 @@ class NodeEditorPanel(QWidget):
         if ok and name.strip():
             self._spawn(self._run_on(name.strip()), f"run the workflow on {name.strip()}")
 
-    async def _run_on(self, name: str) -> None:
+    async def _run_on(self, name: str) -> RunEnded:
         base_url = await self.service.base_url(name)
-        averages: Mapping[str, float] = {}
-        if self.timings is not None:
-            averages = await self.timings.averages(
-                n.type for _, g in self.editor.document.all_graphs() for n in g.nodes
-            )
-        ended = await asyncio.wrap_future(self.telemetry.start(base_url, averages))
+        ended = await asyncio.wrap_future(self.telemetry.start(base_url, await self._averages(), server=name))
+        if ended.job_id is not None:  # recorded: its node times are part of the history now
+            self.telemetry.show_averages(await self._averages())
+        job = f" (job {ended.job_id})" if ended.job_id is not None else ""
+        outcome = "finished" if ended.ok else "failed"
         self.editor.message_posted.emit(
-            f"Test run on {name} finished." if ended.ok else f"Test run on {name} failed; see the marked node."
+            f"Test run on {name} {outcome}{job}." + ("" if ended.ok else " See the marked node.")
         )
+        return ended
+
+    async def _averages(self) -> Mapping[str, float]:
+        if self.timings is None:
+            return {}
+        return await self.timings.averages(n.type for _, g in self.editor.document.all_graphs() for n in g.nodes)
 
     async def _load_file(self, path: Path) -> None:
         self._use(await self.service.catalog_from_file(path))
@@ -165,8 +172,10 @@ class NodeEditorPanel(QWidget):
 
 def node_editor_panel_spec(studio: Studio) -> PanelSpec:
     """The node editor as a dock tabbed with the library (bottom); graph.* keys live inside it."""
+    from x121_desktop.services.node_editor_jobs import EditorRunJobs
     from x121_desktop.services.node_editor_timings import NodeTimingsService
     from x121_desktop.services.node_editor_versions import WorkflowVersionsService
+    from x121_desktop.services.storage import MediaStore
     from x121_desktop.services.workflows import WorkflowService
     from x121_desktop.ui.docks import PanelSpec
     from x121_desktop.ui.main_window import MainWindow
@@ -176,7 +185,8 @@ def node_editor_panel_spec(studio: Studio) -> PanelSpec:
         workflows = WorkflowService(studio.sessions, studio.runtime)
         versions = WorkflowVersionsService(studio.sessions, studio.runtime, workflows)
         timings = NodeTimingsService(studio.sessions, studio.runtime)
-        panel = NodeEditorPanel(service, context.tasks, versions=versions, timings=timings)
+        run_jobs = EditorRunJobs(studio.engine, studio.runtime, MediaStore(studio.paths.media_root))
+        panel = NodeEditorPanel(service, context.tasks, versions=versions, timings=timings, run_jobs=run_jobs)
         panel.editor.message_posted.connect(context.notifier.post_error)
         window = context.window
         if isinstance(window, MainWindow):

@@ -4,7 +4,9 @@ The run goes through `TestRunService` (a worker thread follows the server's WebS
 `RunEvent` crosses to the main thread over a queued signal and becomes node state: the executing
 node highlighted, its progress bar, cached nodes marked, the measured time (and the historical
 average per node type, when a history is given) on hover, the latest preview frame per node, and
-the failure pinned on the failing node as an error marker.
+the failure pinned on the failing node as an error marker. Started with the server's registered
+name, the run is recorded as an `editor_test_run` job (its node times join that history), and
+`show_averages` puts the refreshed averages on every node after it.
 """
 
 from __future__ import annotations
@@ -59,12 +61,23 @@ class RunTelemetry(QObject):
         self._touched: set[str] = set()
         self.event_arrived.connect(self._apply)
 
-    def start(self, base_url: str, averages: Mapping[str, float] | None = None) -> Future[RunEnded]:
-        """Run the open document on `base_url`; earlier run state is cleared first."""
+    def start(
+        self, base_url: str, averages: Mapping[str, float] | None = None, server: str | None = None
+    ) -> Future[RunEnded]:
+        """Run the open document on `base_url` (recorded as a job when `server` names it); clears earlier state."""
         self.clear()
         self.averages = dict(averages or {})
         self._cancel = CancelToken()
-        return self.runs.start(base_url, self.editor.document, self.event_arrived.emit, self._cancel)
+        return self.runs.start(base_url, self.editor.document, self.event_arrived.emit, self._cancel, server)
+
+    def show_averages(self, averages: Mapping[str, float]) -> None:
+        """New historical averages (e.g. re-read after a recorded run): every node's hover text follows."""
+        self.averages = dict(averages)
+        scene = self.editor.scenes.get(None)
+        for node_id, item in scene.nodes.items() if scene is not None else ():
+            text = self.hover_text(node_id, self.times.get(node_id))
+            reasons = [m.text for m in item.markers]
+            item.setToolTip("\n".join([*reasons, text] if text else reasons))
 
     def cancel(self) -> None:
         if self._cancel is not None:
