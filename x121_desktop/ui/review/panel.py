@@ -16,8 +16,10 @@ from x121_desktop.core.timebase import frames_to_timecode
 from x121_desktop.ui.docks import PanelContext, PanelSpec
 from x121_desktop.ui.review.cache_bar import CacheBar
 from x121_desktop.ui.review.grid import ReviewGrid, reshape
+from x121_desktop.ui.review.jog_dial import JogDial
 from x121_desktop.ui.review.player import PlayerController
 from x121_desktop.ui.review.timeline import TimelineBar
+from x121_desktop.ui.review.vinyl import VinylScrubber, VinylToggle
 
 
 class ReviewPanel(QWidget):
@@ -41,20 +43,34 @@ class ReviewPanel(QWidget):
         self.grid = ReviewGrid(rows, columns, self, prefer_gl=prefer_gl)
         self.cache_bar = CacheBar(self)
         self.timeline = TimelineBar(self)
+        self.jog = JogDial(self)
+        self.vinyl = VinylScrubber(self)
         self.status = QLabel(self)
         self.status.setObjectName("reviewStatus")
         open_button = QPushButton("Open clips…", self)
         open_button.clicked.connect(self._ask_files)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
+        bottom.addWidget(VinylToggle(self.vinyl, self))
         bottom.addWidget(open_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
         layout.addWidget(self.grid, 1)
-        layout.addWidget(self.timeline)
-        layout.addWidget(self.cache_bar)
-        layout.addLayout(bottom)
+        transport = QVBoxLayout()
+        transport.addWidget(self.timeline)
+        transport.addWidget(self.cache_bar)
+        transport.addLayout(bottom)
+        dial_row = QHBoxLayout()  # the jog/shuttle dial sits right of the timeline and transport line
+        dial_row.addLayout(transport, 1)
+        dial_row.addWidget(self.jog)
+        layout.addLayout(dial_row)
+        # Lambdas, not bound methods: load() replaces the controller. play(0) pauses.
+        self.jog.jog_requested.connect(lambda frames: self.controller.step(frames))  # noqa: PLW0108
+        self.jog.shuttle_changed.connect(lambda speed: self.controller.play(speed))  # noqa: PLW0108
+        self.timeline.scrub_started.connect(lambda: self.vinyl.set_scrubbing(True))
+        self.timeline.scrub_finished.connect(lambda: self.vinyl.set_scrubbing(False))
+        self.vinyl.follow(self.controller)
         self.timeline.scrub_requested.connect(self.controller.seek)
         self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
@@ -87,6 +103,7 @@ class ReviewPanel(QWidget):
         self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
         self.controller.cache_changed.connect(self._update_cache)
+        self.vinyl.follow(self.controller)
         self._cache_timer.start()
         self.loaded.emit()
 
@@ -109,6 +126,7 @@ class ReviewPanel(QWidget):
     def close_player(self) -> None:
         self._cache_timer.stop()
         self.controller.close()
+        self.vinyl.close()
 
     def _ask_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open clips", "", "Video (*.mp4 *.mov *.mkv *.webm)")
@@ -124,6 +142,7 @@ class ReviewPanel(QWidget):
         shown = [c.view.shown_index for c in cells if c.view.shown_index is not None]
         speed = clock.speed
         state = "paused" if speed == 0 else f"{speed:+d}x"
+        self.jog.set_speed(speed)
         loop = "loop" if clock.loop else "once"
         self.status.setText(
             f"{frames_to_timecode(frame, clock.rate)}  ·  frame {shown[0] if shown else '—'} / "
@@ -154,6 +173,8 @@ def review_panel_spec() -> PanelSpec:
         if qactions is not None and registry is not None:
             attach_scope(qactions, registry, "timeline", panel)
             connect(qactions, {k: _live_handler(panel, k) for k in panel.controller.handlers()})
+            connect(qactions, {"review.vinyl_mode": panel.vinyl.toggle})
+            panel.vinyl.enabled_changed.connect(qactions["review.vinyl_mode"].setChecked)
             # The window enables only `always` actions; the player's keys (has_media) wait for clips.
             media = [qactions[a.id] for a in registry if a.scope == "timeline" and a.enabled_when == "has_media"]
             panel.loaded.connect(lambda: [q.setEnabled(bool(panel.paths)) for q in media])
