@@ -4,14 +4,16 @@ timeline scrubs play the clip's own samples (checked against the samples written
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+import qasync
 from PySide6.QtCore import QObject, QPoint, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QToolButton
@@ -19,8 +21,13 @@ from pytestqt.qtbot import QtBot
 
 from tests.core.media.test_audio import make_clip, pcm_stereo
 from tests.ui.review.test_jog_dial import drag, jog_radius
-from x121_desktop.ui.review.panel import ReviewPanel
+from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, window_for
+from x121_desktop.ui.docks import WindowServices, default_panels
+from x121_desktop.ui.main_window import MainWindow
+from x121_desktop.ui.review.panel import ReviewPanel, review_panel_spec
 from x121_desktop.ui.review.vinyl import FADE_SAMPLES, NO_OUTPUT, AudioOut, VinylScrubber, no_audio_message
+
+__all__ = ["qloop", "secure_studio", "services_as", "window_for"]
 
 RATE = Fraction(24)
 PER_FRAME = 2000  # 48 kHz / 24 fps
@@ -220,3 +227,45 @@ def test_vinyl_follows_the_new_player_after_a_reload(
     qtbot.waitUntil(lambda: panel.controller.ready and panel.controller.clock.frame_count > 1, timeout=5000)
     panel.controller.seek(30)
     np.testing.assert_array_equal(next_grain(qtbot, out, 1), frame_audio(sound[1], 30))
+
+
+# ------------------------------------------------------------------ the action in the studio window
+def test_shift_s_in_the_window_toggles_vinyl_mode(
+    qloop: qasync.QEventLoop,
+    services_as: Callable[[str], WindowServices],
+    window_for: Callable[..., MainWindow],
+    sound: tuple[Path, npt.NDArray[np.int16]],
+) -> None:
+    """review.vinyl_mode from the keymap (Shift+S), on the real window: its check mark follows what
+    vinyl mode could do; here (no output device) it stays off and the panel says why."""
+    panels = default_panels()
+    panels.register(review_panel_spec())
+    window = window_for(services_as("reviewer"), panels=panels)
+    window.resize(1100, 700)
+    window.show()
+    run(qloop, window.start())
+    review = window.panel("review", ReviewPanel)
+    assert review is not None
+    try:
+        action = window.qactions["review.vinyl_mode"]
+        assert action.shortcut() == QKeySequence("Shift+S")
+        assert action.isCheckable()
+        assert not action.isEnabled()  # has_media: waits for clips
+        review.load([sound[0]])
+        assert action.isEnabled()
+        assert action in review.actions()  # the timeline scope: live while focus is in the panel
+        window.qactions["view.panel.review"].trigger()
+        window.activateWindow()
+        review.setFocus()
+        QTest.keyClick(review, Qt.Key.Key_S, Qt.KeyboardModifier.ShiftModifier)  # the key, as typed
+        if not QMediaDevices.audioOutputs():
+            assert not review.vinyl.enabled
+            assert not action.isChecked()
+            assert note(review).text() == NO_OUTPUT
+        else:  # pragma: no cover - only where the machine has a sound card
+            assert review.vinyl.enabled
+            assert action.isChecked()
+            QTest.keyClick(review, Qt.Key.Key_S, Qt.KeyboardModifier.ShiftModifier)
+            assert not action.isChecked()
+    finally:
+        review.close_player()

@@ -119,7 +119,7 @@ class JogDial(QWidget):
 
     def _radii(self) -> tuple[float, float]:
         """(outer radius of the ring, radius of the jog wheel)."""
-        outer = min(self.width(), self.height()) / 2 - 2
+        outer = min(self.width(), self.height()) / 2 - 3
         return outer, outer * 0.62
 
     def part_at(self, pos: QPointF) -> str | None:
@@ -303,12 +303,20 @@ class JogDial(QWidget):
         p.setPen(QPen(color("timeline.marker"), 1))
         p.setBrush(color("canvas.bg"))
         p.drawEllipse(c, inner, inner)
-        p.setBrush(color("timeline.bg"))
+        grip = color("timeline.marker")
+        grip.setAlpha(110)
+        p.setPen(QPen(grip, 1))
+        for detent in range(int(360 / DEGREES_PER_FRAME)):  # one notch per frame, turning with the wheel
+            a = self.wheel_degrees + detent * DEGREES_PER_FRAME
+            p.drawLine(self.point_at(a, inner - 1), self.point_at(a, inner * 0.86))
+        p.setBrush(grip)
         p.setPen(Qt.PenStyle.NoPen)
-        p.drawEllipse(self.point_at(self.wheel_degrees, inner * 0.68), inner * 0.16, inner * 0.16)
+        p.drawEllipse(self.point_at(self.wheel_degrees, inner * 0.62), inner * 0.15, inner * 0.15)
         if self.hasFocus():
+            focus = color("timeline.in_out")
+            focus.setAlpha(255)
             p.setBrush(Qt.BrushStyle.NoBrush)
-            p.setPen(QPen(color("timeline.in_out"), 2))
+            p.setPen(QPen(focus, 2))
             p.drawEllipse(c, outer + 1, outer + 1)
         # Centre: the player's speed.
         speed = self.player_speed

@@ -51,26 +51,14 @@ class ReviewPanel(QWidget):
         open_button.clicked.connect(self._ask_files)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
-        bottom.addWidget(VinylToggle(self.vinyl, self))
+        vinyl_toggle = VinylToggle(self.vinyl, self)
+        bottom.addWidget(vinyl_toggle)
         bottom.addWidget(open_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
         layout.addWidget(self.grid, 1)
-        transport = QVBoxLayout()
-        transport.addWidget(self.timeline)
-        transport.addWidget(self.cache_bar)
-        transport.addLayout(bottom)
-        dial_row = QHBoxLayout()  # the jog/shuttle dial sits right of the timeline and transport line
-        dial_row.addLayout(transport, 1)
-        dial_row.addWidget(self.jog)
-        layout.addLayout(dial_row)
-        # Lambdas, not bound methods: load() replaces the controller. play(0) pauses.
-        self.jog.jog_requested.connect(lambda frames: self.controller.step(frames))  # noqa: PLW0108
-        self.jog.shuttle_changed.connect(lambda speed: self.controller.play(speed))  # noqa: PLW0108
-        self.timeline.scrub_started.connect(lambda: self.vinyl.set_scrubbing(True))
-        self.timeline.scrub_finished.connect(lambda: self.vinyl.set_scrubbing(False))
-        self.vinyl.follow(self.controller)
+        layout.addLayout(self._transport(bottom, vinyl_toggle.note))
         self.timeline.scrub_requested.connect(self.controller.seek)
         self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
@@ -82,6 +70,24 @@ class ReviewPanel(QWidget):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.close_player)
+
+    def _transport(self, bottom: QHBoxLayout, note: QLabel) -> QHBoxLayout:
+        """Timeline, cache bar, transport line and vinyl note in a column; the jog/shuttle dial on their right."""
+        column = QVBoxLayout()
+        for widget in (self.timeline, self.cache_bar):
+            column.addWidget(widget)
+        column.addLayout(bottom)
+        column.addWidget(note)
+        row = QHBoxLayout()
+        row.addLayout(column, 1)
+        row.addWidget(self.jog)
+        # Lambdas, not bound methods: load() replaces the controller. play(0) pauses.
+        self.jog.jog_requested.connect(lambda frames: self.controller.step(frames))  # noqa: PLW0108
+        self.jog.shuttle_changed.connect(lambda speed: self.controller.play(speed))  # noqa: PLW0108
+        self.timeline.scrub_started.connect(lambda: self.vinyl.set_scrubbing(True))
+        self.timeline.scrub_finished.connect(lambda: self.vinyl.set_scrubbing(False))
+        self.vinyl.follow(self.controller)
+        return row
 
     def load(self, paths: Sequence[Path | str]) -> None:
         """Replace the clips (at most rows x columns); each opens and decodes on its own thread."""

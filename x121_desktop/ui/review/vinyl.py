@@ -26,7 +26,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QIODevice, QObject, Qt, Signal
 from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices, QtAudio
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QLabel, QToolButton, QWidget
 
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.media.audio import AudioFormat, AudioReader, AudioWindow, scrub_grain
@@ -269,32 +269,27 @@ class VinylScrubber(QObject):
         self.enabled = False
 
 
-class VinylToggle(QWidget):
-    """The transport's vinyl button and, when vinyl mode cannot run, the sentence saying why."""
+class VinylToggle(QToolButton):
+    """The transport's ♪ Vinyl button; `note` (a label for the panel to place on a line of its own)
+    says in a sentence why vinyl mode is off when it cannot run."""
 
     def __init__(self, vinyl: VinylScrubber, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("vinylToggle")
-        self.button = QToolButton(self)
-        self.button.setObjectName("vinylButton")
-        self.button.setText("♪ Vinyl")
-        self.button.setCheckable(True)
-        self.button.setToolTip("Vinyl mode: hear the clip while you scrub, turn the jog wheel or step frames")
-        self.button.setAccessibleName("Vinyl mode")
-        self.note = QLabel(self)
+        self.setObjectName("vinylButton")
+        self.setText("♪ Vinyl")
+        self.setCheckable(True)
+        self.setToolTip("Vinyl mode: hear the clip while you scrub, turn the jog wheel or step frames")
+        self.setAccessibleName("Vinyl mode")
+        self.note = QLabel(parent)
         self.note.setObjectName("vinylNote")
         self.note.setWordWrap(True)
         self.note.hide()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.note, 1)
-        layout.addWidget(self.button)
-        self.button.clicked.connect(lambda _checked=False: vinyl.toggle())
+        self.clicked.connect(lambda _checked=False: vinyl.toggle())
         vinyl.enabled_changed.connect(self._enabled)
         vinyl.message.connect(self._say)
 
     def _enabled(self, on: bool) -> None:
-        self.button.setChecked(on)
+        self.setChecked(on)
         if on:
             self.note.hide()
 
