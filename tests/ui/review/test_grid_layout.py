@@ -10,8 +10,8 @@ from pytestqt.qtbot import QtBot
 
 from tests.media_factory import read_stripe
 from tests.ui.review.conftest import review_threads
+from tests.ui.review.test_roi import open_panel
 from x121_desktop.core.review.compare import CompareMode
-from x121_desktop.ui.review.compare import CompareController
 from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.roi_math import Roi
 
@@ -30,12 +30,7 @@ def on_frame(qtbot: QtBot, panel: ReviewPanel, frame: int) -> None:
 
 
 def test_layout_switch_keeps_frame_in_out_pin_mode_and_region(qtbot: QtBot, clips: dict[str, Path]) -> None:
-    panel = ReviewPanel(rows=2, columns=2, prefer_gl=False)
-    qtbot.addWidget(panel)
-    panel.resize(900, 640)
-    panel.show()
-    qtbot.waitExposed(panel)
-    compare = CompareController(panel)
+    panel, compare = open_panel(qtbot)
 
     def mode() -> CompareMode:
         return compare.mode

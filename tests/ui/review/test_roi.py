@@ -48,13 +48,19 @@ def test_roi_geometry_without_qt() -> None:
         Roi(0.7, 0.0, 0.5, 0.5)
 
 
-def grid_panel(qtbot: QtBot, clips: dict[str, Path]) -> tuple[ReviewPanel, CompareController]:
+def open_panel(qtbot: QtBot) -> tuple[ReviewPanel, CompareController]:
+    """A shown 2x2 Review panel on the QPainter path, with its grid tools."""
     panel = ReviewPanel(rows=2, columns=2, prefer_gl=False)
     qtbot.addWidget(panel)
     panel.resize(900, 640)
     panel.show()
     qtbot.waitExposed(panel)
-    compare = CompareController(panel)
+    return panel, CompareController(panel)
+
+
+def grid_panel(qtbot: QtBot, clips: dict[str, Path]) -> tuple[ReviewPanel, CompareController]:
+    """Clips a, b, c in the 2x2 grid, every cell on FRAME."""
+    panel, compare = open_panel(qtbot)
     compare.show([clips["a"], clips["b"], clips["c"]])
     qtbot.waitUntil(lambda: panel.controller.ready and panel.controller.clock.frame_count > 1, timeout=5000)
     panel.controller.seek(FRAME)
