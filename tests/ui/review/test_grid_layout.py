@@ -9,7 +9,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from tests.media_factory import read_stripe
-from tests.ui.review.conftest import review_threads
+from tests.ui.review.conftest import CLIP_SIZE, review_threads
 from tests.ui.review.test_roi import open_panel
 from x121_desktop.core.review.compare import CompareMode
 from x121_desktop.ui.review.panel import ReviewPanel
@@ -45,6 +45,21 @@ def test_layout_switch_keeps_frame_in_out_pin_mode_and_region(qtbot: QtBot, clip
         player.seek(60)
         player.mark_out()
         player.seek(44)
+        on_frame(qtbot, panel, 44)
+        compare.set_layout(3, 3)  # without a region: cells shrink, frames come at the new cell size
+        assert (player.clock.frame(), player.clock.in_point, player.clock.out_point) == (44, 30, 60)
+
+        def at_cell_size() -> bool:
+            return all(
+                v.state.frame is not None and v.state.frame.rgb is not None and v.shown_index == 44
+                and v.state.frame.rgb.shape[1::-1] == v.rgb_size(CLIP_SIZE)
+                for v in panel.grid.cells
+            )  # fmt: skip
+
+        qtbot.waitUntil(at_cell_size, timeout=5000)
+        assert panel.grid.cells[0].width() < 900 // 3 + 2
+        compare.set_layout(2, 2)
+        qtbot.waitUntil(at_cell_size, timeout=5000)
         on_frame(qtbot, panel, 44)
         compare.set_mode(CompareMode.WIPE)
         compare.roi.set_roi(Roi(0.25, 0.25, 0.5, 0.5))

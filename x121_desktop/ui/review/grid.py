@@ -2,8 +2,9 @@
 
 Layout only. The sync-play grid proper (pinning, compare modes, ROI) builds on this: every
 cell is a FrameView the PlayerController drives from one clock, so lockstep comes for free.
-`reshape` switches the layout in place: the cells that stay keep their decoders, their cache
-and the clock (frame, in/out, loop), cells past the new size stop, and clips that now fit open.
+`reshape` switches the layout in place: the clock (frame, in/out, loop) and the cells that stay
+go on, cells past the new size stop, and clips that now fit open. A QPainter cell whose size
+changed has its decoder reopened at the new size (PlayerController.refit); a GL cell keeps it.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class ReviewGrid(QWidget):
         self.rows, self.columns = rows, columns
         for n, view in enumerate(self.cells):
             self._layout.addWidget(view, n // columns, n % columns)
+        self._layout.activate()  # cells take their new sizes now, so the player asks for the right size
 
 
 def reshape(grid: ReviewGrid, player: PlayerController, paths: Sequence[Path], rows: int, columns: int) -> None:
@@ -70,3 +72,4 @@ def reshape(grid: ReviewGrid, player: PlayerController, paths: Sequence[Path], r
     grid.set_shape(rows, columns)
     for path in paths[len(player.cells) : capacity]:
         player.add_source(path, grid.add_cell(path.name))
+    player.refit()  # frames cached at the old cell size would otherwise be stretched
