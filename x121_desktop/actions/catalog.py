@@ -118,6 +118,14 @@ STUDIO_ACTIONS: tuple[Action, ...] = (
     _timeline("review.roi.pan_down", "Zoom window: pan down", REVIEW, "Alt+Down"),
     _timeline("review.roi.reset", "Zoom window: reset", REVIEW, "Alt+0", description="show whole frames again"),
     _timeline("review.onion_skin", "Onion skin across the seam", REVIEW, checkable=True),
+    _timeline(
+        "review.heal_ab",
+        "Before / after heal",
+        REVIEW,
+        "H",
+        when="has_seams",
+        description="on a healed seam: the take before the heal, then the healed take, on the same frame",
+    ),
     _timeline("review.cinema_mode", "Cinema mode", REVIEW, "Ctrl+F", checkable=True),
     _timeline(
         "review.vinyl_mode",

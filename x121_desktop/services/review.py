@@ -31,14 +31,13 @@ from x121_desktop.core.collab.values import CommentPosted
 from x121_desktop.core.enums import ActivityKind, AnnotationKind, SeamGrade, TakeStatus, Verdict
 from x121_desktop.core.errors import InvalidInput, X121Error
 from x121_desktop.core.ids import SegmentId, TakeId
-from x121_desktop.core.media.reader import FrameReader
-from x121_desktop.core.media.writer import VideoWriter
-from x121_desktop.core.review.seams import SeamWindow, blend
+from x121_desktop.core.pipeline.chain import OVERLAP
+from x121_desktop.core.pipeline.values import TakeValue
 from x121_desktop.db.repositories import scenes as scene_repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.activity import ActivityService
 from x121_desktop.services.bootstrap import Studio
-from x121_desktop.services.review_media import REVIEW_PROXY
+from x121_desktop.services.review_seams import SeamClip, SeamHeal, heal_of, render_seam_clip, seam_trims, video_path
 from x121_desktop.services.scenes import Downstream, SceneService, in_transaction
 from x121_desktop.services.storage import MediaStore
 
@@ -58,6 +57,8 @@ class ReviewTake:
     frame_count: int | None
     video: Path | None
     my_verdict: Verdict | None
+    cut_frame: int | None = None
+    """Where the next segment chains from: the last frame the assembled scene plays (before trims)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,10 @@ class ReviewSeam:
     right_take_id: TakeId
     grade: SeamGrade
     score: float
+    heal: SeamHeal | None = None
+    """Set when the take after the seam is the healing ladder's result (a HEAL take)."""
+    trims: tuple[int, int] = (0, 0)
+    """(tail trim of the left take, head trim of the right take): an advanced cut's, else none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,31 +159,6 @@ class CommentValue:
     body: str
 
 
-@dataclass(frozen=True, slots=True)
-class SeamClip:
-    path: Path
-    window: SeamWindow
-    ghost: bool
-
-
-def render_seam_clip(left: Path, right: Path, k: int, ghost: bool, out: Path, rate: Fraction) -> SeamClip:
-    """Blocking: decode the tail of `left` and the head of `right` (at left's size) and encode the clip."""
-    with FrameReader(left, hwaccel=False) as a:
-        size = a.size
-        with FrameReader(right, size=size, hwaccel=False) as b:
-            window = SeamWindow(a.frame_count, b.frame_count, k)
-            if out.is_file():
-                return SeamClip(out, window, ghost)
-            tail = list(a.frames(window.left.start, window.left.stop))
-            head = list(b.frames(0, window.right.stop))
-    with VideoWriter(out, rate, REVIEW_PROXY) as writer:
-        for frame in tail:
-            writer.write(frame)
-        for i, frame in enumerate(head):
-            writer.write(blend(tail[i], frame) if ghost and i < len(tail) else frame)
-    return SeamClip(out, window, ghost)
-
-
 class ReviewService:
     def __init__(self, studio: Studio) -> None:
         self._studio = studio
@@ -209,24 +189,50 @@ class ReviewService:
                 {"ids": current},
             )
         }
+        values: dict[int, TakeValue] = {}
         takes: list[ReviewTake] = []
         for segment in segments:
             if segment.current_take_id is None:
                 continue
-            t = take_repo.get_take(conn, segment.current_take_id)
-            video = None
-            if t.file_id is not None:
-                video = self._store.path_of(take_repo.file_path(conn, t.file_id))
-            takes.append(ReviewTake(t.id, segment.id, segment.position, t.status, t.frame_count, video, mine.get(t.id)))
+            t = values[segment.current_take_id] = take_repo.get_take(conn, segment.current_take_id)
+            takes.append(self._review_take(conn, t, segment.position, mine.get(t.id)))
         position = {t.take_id: t.position for t in takes}
+        measured = take_repo.seams_of_scene(conn, scene_id)
         seams = tuple(
-            ReviewSeam(s.id, position[s.left_take_id], s.left_take_id, s.right_take_id, s.grade, s.score)
-            for s in take_repo.seams_of_scene(conn, scene_id)
+            ReviewSeam(
+                s.id,
+                position[s.left_take_id],
+                s.left_take_id,
+                s.right_take_id,
+                s.grade,
+                s.score,
+                heal_of(conn, self._store, s, values[s.right_take_id], measured),
+                seam_trims(s),
+            )
+            for s in measured
             if s.left_take_id in position and s.right_take_id in position
         )
         return ReviewQueue(
             scene_id, scene.project_id, scene.rate, tuple(takes), tuple(sorted(seams, key=lambda s: s.position))
         )
+
+    def _review_take(self, conn: Connection, t: TakeValue, position: int, verdict: Verdict | None) -> ReviewTake:
+        video = video_path(conn, self._store, t.file_id)
+        return ReviewTake(t.id, t.segment_id, position, t.status, t.frame_count, video, verdict, t.cut_frame)
+
+    async def take(self, take_id: int) -> ReviewTake:
+        """Any take (also one that is not its segment's current take, e.g. from a link), as the reviewer sees it."""
+
+        def work(conn: Connection) -> ReviewTake:
+            t = take_repo.get_take(conn, take_id)
+            _scene, position = take_repo.scene_of_take(conn, take_id)
+            mine = conn.execute(
+                text("SELECT verdict_id FROM verdicts WHERE take_id = :t AND reviewer_id = x121_current_user_id()"),
+                {"t": take_id},
+            ).scalar_one_or_none()
+            return self._review_take(conn, t, position, None if mine is None else Verdict(mine))
+
+        return await self._tx(False, work)
 
     # ------------------------------------------------------------------ verdicts
     async def record_verdict(
@@ -331,18 +337,37 @@ class ReviewService:
         await self._tx(True, work)
 
     # ------------------------------------------------------------------ seams
-    async def seam_clip(self, queue: ReviewQueue, seam: ReviewSeam, k: int, *, ghost: bool = False) -> SeamClip:
-        """A short review clip of the ±k frames around `seam` (REVIEW_PROXY, cached under the studio's cache)."""
+    async def seam_clip(
+        self, queue: ReviewQueue, seam: ReviewSeam, k: int, *, ghost: bool = False, before_heal: bool = False
+    ) -> SeamClip:
+        """A short review clip of the ±k frames around `seam` (REVIEW_PROXY, cached under the studio's cache).
+        `before_heal`: with the measured take the healing ladder started from in place of the healed one (the
+        same left frames and seam frame, so the two clips match frame for frame)."""
         left, right = queue.take(seam.left_take_id), queue.take(seam.right_take_id)
         if left is None or right is None or left.video is None or right.video is None:
             raise InvalidInput(
                 f"The seam after segment {seam.position + 1} has no rendered takes on both sides",
                 "Review it once both takes are rendered",
             )
-        name = f"seam{seam.seam_id}-{left.take_id}-{right.take_id}-k{k}{'-ghost' if ghost else ''}.mp4"
+        right_id, right_video = right.take_id, right.video
+        if before_heal:
+            if seam.heal is None or seam.heal.unhealed_video is None:
+                raise InvalidInput(
+                    f"The seam after segment {seam.position + 1} was not healed, so there is no before-heal version",
+                    "Press the before/after key on a seam the healing ladder healed",
+                )
+            right_id, right_video = seam.heal.unhealed_take_id, seam.heal.unhealed_video
+        # the frames the assembled scene keeps around the seam (core.pipeline.chain.kept_ranges)
+        left_end = None if left.cut_frame is None else left.cut_frame - seam.trims[0]
+        right_head = OVERLAP + seam.trims[1]
+        name = (
+            f"seam{seam.seam_id}-{left.take_id}@{left_end}-{right_id}@{right_head}-k{k}{'-ghost' if ghost else ''}.mp4"
+        )
         out = self._studio.paths.cache_dir / "review" / name
         runtime = self._studio.runtime
-        return await runtime.run(runtime.cpu, render_seam_clip, left.video, right.video, k, ghost, out, queue.rate)
+        return await runtime.run(
+            runtime.cpu, render_seam_clip, left.video, right_video, k, ghost, out, queue.rate, left_end, right_head
+        )
 
     # ------------------------------------------------------------------ comments
     async def comment(self, take_id: int, frame: int | None, body: str) -> CommentPosted:

@@ -1,5 +1,5 @@
 """Seam-centric review: step seam to seam, loop ±k frames around each, ghost N's tail over N+1's head,
-and seam grades as traffic lights on the timeline.
+seam grades as traffic lights on the timeline, and "before heal / after heal" A/B.
 
 `SeamReview` works beside a `ReviewSession`. Stepping (playback.next_seam / prev_seam) asks
 ReviewService for the seam's review clip (N's last k frames, then N+1's first k; with ghosting,
@@ -7,6 +7,12 @@ N+1's frames carry N's at 50 %), plays it looped (review.loop_seam toggles the l
 the seam on the timeline in its grade's colour. Verdict keys then judge the take that starts at
 the seam and advance to the next seam. On a plain take the timeline shows the seams at its two
 ends as traffic lights.
+
+Where the healing ladder healed a seam (colour match, crossfade), review.heal_ab switches the
+clip between the healed take and the take it was made from, on the same clip frame and in the
+same play state (both clips share N's frames and the seam frame), and the status line names the
+remedy and the seam's grade and score before and after. From a healed take, the key opens the
+seam it starts at, before the heal.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from PySide6.QtGui import QColor
 
 from x121_desktop.core.enums import SeamGrade
 from x121_desktop.core.review.seams import DEFAULT_REACH, step_seam
-from x121_desktop.services.review import ReviewSeam, SeamClip
+from x121_desktop.services.review import ReviewSeam
+from x121_desktop.services.review_seams import SeamClip
 from x121_desktop.ui.review.colors import color
 from x121_desktop.ui.review.tasks import SentenceTasks
 from x121_desktop.ui.review.verdicts import ReviewSession
@@ -51,6 +58,9 @@ class SeamReview(QObject):
         self.loop = True
         self.index: int | None = None
         self.clip: SeamClip | None = None
+        self.before_heal = False
+        """On a healed seam: show the take the heal was made from (review.heal_ab toggles)."""
+        self._seek_to: tuple[int, int] | None = None  # (clip frame, speed) once the new clip has opened
         self._tasks = SentenceTasks(self.session.message.emit)
         session.take_shown.connect(self._take_marks)
 
@@ -61,6 +71,7 @@ class SeamReview(QObject):
             "playback.prev_seam": lambda: self.step(-1),
             "review.loop_seam": self.toggle_loop,
             "review.onion_skin": self.toggle_ghost,
+            "review.heal_ab": self.toggle_heal,
         }
 
     @property
@@ -78,6 +89,7 @@ class SeamReview(QObject):
         if index is None:
             self.session.message.emit("This scene has no measured seams yet")
             return None
+        self.before_heal = False
         return self._spawn(self.show_seam(index))
 
     def toggle_loop(self) -> None:
@@ -88,37 +100,89 @@ class SeamReview(QObject):
     def toggle_ghost(self) -> None:
         self.ghost = not self.ghost
         if self.index is not None:
-            self._spawn(self.show_seam(self.index))
+            self._spawn(self.show_seam(self.index, keep_frame=True))
+
+    def toggle_heal(self) -> asyncio.Task[None] | None:
+        """Before heal ⇄ after heal on the healed seam shown (or the one the healed take on screen starts at)."""
+        index = self.index
+        if index is None:  # from a take: the seam it starts at
+            take = self.session.current
+            before = self.session.queue.seam_before(take.take_id) if self.session.queue and take else None
+            index = self.seams.index(before) if before is not None else None
+        if index is None or self.seams[index].heal is None:
+            self.session.message.emit(
+                "This seam was not healed by the healing ladder, so there is no before and after to compare"
+            )
+            return None
+        same = index == self.index
+        self.before_heal = not self.before_heal if same else True
+        return self._spawn(self.show_seam(index, keep_frame=same))
 
     def leave(self) -> None:
         """Back to plain takes (the take after the last seam shown)."""
-        self.index, self.clip = None, None
+        self.index, self.clip, self.before_heal = None, None, False
         self.session.advance = None
         self.session.show_take(self.session.current)
 
     # ------------------------------------------------------------------ showing
-    async def show_seam(self, index: int) -> SeamClip:
+    async def show_seam(self, index: int, *, keep_frame: bool = False) -> SeamClip:
+        """Load seam `index`'s clip (before the heal if `before_heal` and it was healed). `keep_frame`: stay
+        on the clip frame shown now (the same frame relative to the seam) and keep playing if it played."""
         queue = self.session.queue
         assert queue is not None
         seam = queue.seams[index]
-        clip = await self.session.review.seam_clip(queue, seam, self.k, ghost=self.ghost)
+        before = self.before_heal and seam.heal is not None
+        clip = await self.session.review.seam_clip(queue, seam, self.k, ghost=self.ghost, before_heal=before)
         panel = self.session.panel
+        old, frame, speed = self.clip, panel.controller.clock.frame(), panel.controller.clock.speed
+        if self._seek_to is not None:  # toggled again before the last clip opened: where that one was going
+            frame, speed = self._seek_to
         panel.load([clip.path])
         panel.controller.set_loop(self.loop)
+        if keep_frame and old is not None:
+            target = frame - old.window.seam_frame + clip.window.seam_frame
+            self._seek_to = (min(max(target, 0), clip.window.length - 1), speed)
+            panel.controller.state_changed.connect(self._seek_pending)
         self.index, self.clip = index, clip
         self.session.current = queue.take(seam.right_take_id)
         self.session.advance = self._advance
-        panel.timeline.set_marks([(clip.window.seam_frame, grade_color(seam.grade))])
-        ghost = " · ghost 50 %" if self.ghost else ""
-        self.session.message.emit(
-            f"Seam {seam.position + 1}|{seam.position + 2} of {len(queue.seams)} · {seam.grade.label.lower()} "
-            f"{seam.score:.2f} · ±{self.k} frames, seam at frame {clip.window.seam_frame}{ghost}"
-            "  ·  ↑/↓ seams · 1 approve · 2 reject · 3 flag (take after the seam)"
-        )
+        grade = seam.heal.grade_before if before and seam.heal is not None else seam.grade
+        panel.timeline.set_marks([(clip.window.seam_frame, grade_color(grade))])
+        self.session.message.emit(self._status(seam, clip, before))
         self.seam_shown.emit(seam.seam_id)
         return clip
 
+    def _status(self, seam: ReviewSeam, clip: SeamClip, before: bool) -> str:
+        count = len(self.seams)
+        parts = [f"Seam {seam.position + 1}|{seam.position + 2} of {count}"]
+        heal = seam.heal
+        if heal is None:
+            parts.append(f"{seam.grade.label.lower()} {seam.score:.2f}")
+        else:
+            parts.append(
+                f"healed by {heal.remedy.replace('_', ' ').replace('+', ' + ')}: "
+                f"{heal.grade_before.label.lower()} {heal.score_before:.2f} → {seam.grade.label.lower()} "
+                f"{seam.score:.2f}"
+            )
+            shown = f"take {heal.unhealed_take_id}" if before else f"take {seam.right_take_id}"
+            parts.append(f"showing {'BEFORE' if before else 'AFTER'} heal ({shown}) · H before/after")
+        ghost = " · ghost 50 %" if self.ghost else ""
+        parts.append(f"±{self.k} frames, seam at frame {clip.window.seam_frame}{ghost}")
+        return "  ·  ".join([" · ".join(parts), "↑/↓ seams · 1 approve · 2 reject · 3 flag (take after the seam)"])
+
+    def _seek_pending(self) -> None:
+        """The clip a toggle loaded has opened: the frame and play state from before the toggle."""
+        pending, controller = self._seek_to, self.session.panel.controller
+        if pending is None or controller.clock.frame_count <= pending[0]:
+            return
+        self._seek_to = None
+        frame, speed = pending
+        controller.seek(frame)
+        if speed:
+            controller.play(speed)
+
     def _advance(self, _take_id: int) -> None:
+        self.before_heal = False
         if self.index is not None and self.index + 1 < len(self.seams):
             self._spawn(self.show_seam(self.index + 1))
         else:

@@ -21,7 +21,7 @@ from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.seams import SeamReview
 from x121_desktop.ui.review.verdicts import VERDICT_ACTIONS, ReviewSession
 
-SEAM_ACTIONS = ("playback.next_seam", "playback.prev_seam", "review.loop_seam")
+SEAM_ACTIONS = ("playback.next_seam", "playback.prev_seam", "review.loop_seam", "review.heal_ab")
 
 
 class ReviewTools(QObject):

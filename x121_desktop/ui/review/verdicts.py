@@ -70,8 +70,12 @@ class ReviewSession(QObject):
 
     # ------------------------------------------------------------------ scene
     async def open_scene(self, scene_id: int, take_id: int | None = None) -> None:
+        """Review `scene_id`, starting on `take_id` if given (also a take that is not its segment's current
+        one, e.g. from a link to an earlier version), else on the first pending take."""
         self.queue = await self.review.queue(scene_id)
         chosen = self.queue.take(take_id) if take_id is not None else None
+        if take_id is not None and chosen is None:
+            chosen = await self.review.take(take_id)
         self.show_take(chosen or self.queue.next_pending() or (self.queue.takes[0] if self.queue.takes else None))
 
     def show_take(self, take: ReviewTake | None) -> None:
@@ -135,7 +139,8 @@ class ReviewSession(QObject):
         parts = [lead] if lead else []
         if queue is not None and take is not None and not lead:
             mine = f" (you: {take.my_verdict.label.lower()})" if take.my_verdict else ""
-            parts.append(f"Take {take.take_id} · segment {take.position + 1}/{len(queue.takes)}{mine}")
+            other = "" if queue.take(take.take_id) is not None else f", not its current take ({take.status.label})"
+            parts.append(f"Take {take.take_id} · segment {take.position + 1}/{len(queue.takes)}{other}{mine}")
         if queue is not None:
             left = len(queue.pending())
             parts.append("all reviewed" if left == 0 else f"{left} pending")
