@@ -177,6 +177,22 @@ def test_aac_frame_windows_match_a_whole_decode_resampled_in_one_go(aac_clip: Pa
         np.testing.assert_array_equal(window.samples, padded(reference, first, stop))
 
 
+def test_aac_in_matroska_decodes_forward_and_matches_a_whole_decode(tmp_path: Path) -> None:
+    """Matroska's 1 ms timestamps cannot place a sample: the reader decodes forward (from a fresh
+    open of the file when it has to go back) and still gives the whole decode's samples. 30 s: a
+    file this long refused the seek to a negative time the first version used to get back to 0."""
+    signal = (0.4 * tone(30.0, 48000, Fraction(25))).astype(np.float32).reshape(-1, 1)
+    path = make_clip(tmp_path / "tone.mkv", Fraction(25), signal, 48000, "aac", {"aac_pns": "0"})
+    fmt = AudioFormat(48000, 2, "s16")
+    reference = whole_decode(path, fmt)
+    with AudioReader(path, fmt) as reader:
+        assert not reader.seekable
+        for start in (40, 41, 39, 12, 700, 0, 749):
+            first, stop = frame_samples(start, 1, Fraction(25), 48000)
+            window = reader.frames(start, 1, Fraction(25))
+            np.testing.assert_array_equal(window.samples, padded(reference, first, stop), err_msg=str(start))
+
+
 def test_each_frame_window_of_the_aac_clip_holds_that_frames_tone(aac_clip: Path) -> None:
     with AudioReader(aac_clip) as reader:
         heard = [dominant_hz(reader.frames(f, 1, NTSC)) for f in range(2, 100, 7)]
