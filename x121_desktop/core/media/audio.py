@@ -24,8 +24,9 @@ seek; the positions stay exact.
 Where samples come from: files whose audio timestamps are finer than one sample (MP4/MOV,
 MPEG-TS, WAV) are read by seeking; files with coarser ones (Matroska/WebM: 1 ms) cannot place
 a seek on a sample, so they are decoded forward from the start (a jump back re-opens the file and
-decodes from the start: cheap for short review clips, ~0.15-0.4 s at the end of a 60 s AAC one). A small buffer of recent input samples serves nearby
-requests (frame steps back and forth) without decoding again.
+decodes from the start: cheap for short review clips, ~0.15-0.4 s at the end of a 60 s AAC one).
+A small buffer of recent input samples serves nearby requests (frame steps back and forth)
+without decoding again.
 
 Empty results, documented: a file with no audio stream raises `NoAudioTrack` (a MediaError
 whose sentence says so); samples before the audio starts or after it ends are silence (zeros),
