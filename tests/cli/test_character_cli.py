@@ -39,7 +39,8 @@ def test_add_list_hero_merge(db: list[str], images: dict[str, Path], capsys: pyt
     assert main([*db, "character", "list", "--json"]) == 0
     listed = _json(capsys)
     assert isinstance(listed, list)
-    assert [(x["name"], x["project"], x["seeds_a"], x["seeds_b"]) for x in listed] == [("Eileen", "Moon", 2, 2)]
+    # Seed A: original, auto-crop (hero) and the refined variant the refinement scripts made
+    assert [(x["name"], x["project"], x["seeds_a"], x["seeds_b"]) for x in listed] == [("Eileen", "Moon", 3, 2)]
 
     assert main([*db, "seed", "add", "Eileen", c, "--kind", "b", "--json"]) == 0
     added = _json(capsys)

@@ -63,10 +63,11 @@ def test_manual_mode_stores_originals_and_auto_crops(studio: Studio, images: dic
     assert result.project_created
     assert result.generation is None
     c = result.character
-    assert (c.name, c.project, c.mode, c.seeds_a, c.seeds_b) == (name, project, CharacterMode.MANUAL, 2, 2)
-    a_orig, a_crop, _b_orig, b_crop = result.seeds
+    assert (c.name, c.project, c.mode, c.seeds_a, c.seeds_b) == (name, project, CharacterMode.MANUAL, 3, 2)
+    a_orig, a_crop, a_refined, _b_orig, b_crop = result.seeds
     assert (a_orig.kind, a_orig.origin, a_orig.is_hero) == (SeedKind.A, SeedOrigin.GIVEN, False)
     assert (a_crop.parent_seed_id, a_crop.is_hero) == (a_orig.id, True)
+    assert (a_refined.origin, a_refined.parent_seed_id, a_refined.is_hero) == (SeedOrigin.REFINED, a_crop.id, False)
     assert c.hero_a == a_crop.id
     assert c.hero_b == b_crop.id
     assert a_crop.params == {"step": "auto_crop", "box": [0, 0, 512, 288], "aspect": "16:9"}
@@ -128,7 +129,8 @@ def test_forward_and_reverse_ask_the_generator_for_the_other_seed(studio: Studio
     rev = asyncio.run(service.add(AddCharacterRequest(unique("R"), seed_b=images["rocket"])))
     assert rev.character.mode is CharacterMode.REVERSE
     first, second = generator.requests
-    assert (first.kind, first.character_id, first.source_seed_id) == (SeedKind.B, fwd.character.id, fwd.seeds[-1].id)
+    hero_a = next(s for s in fwd.seeds if s.is_hero)
+    assert (first.kind, first.character_id, first.source_seed_id) == (SeedKind.B, fwd.character.id, hero_a.id)
     assert (second.kind, second.source_seed_id) == (SeedKind.A, rev.seeds[-1].id)
     assert fwd.generation is not None
     assert fwd.generation.requested

@@ -21,6 +21,8 @@ from x121_desktop.core.ids import WorkflowVersionId
 from x121_desktop.core.preprocess import Check, MergeMode, merge_images, read_image
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
 from x121_desktop.services.characters import AddCharacterRequest, CharacterService
+from x121_desktop.services.script_engine import ScriptEngine
+from x121_desktop.services.seed_refinement import SeedRefiner
 from x121_desktop.services.seeds import GeneratedSeed, SeedService
 
 
@@ -44,15 +46,22 @@ def studio(db_url: str, tmp_path: Path) -> Iterator[Studio]:
         built.close()
 
 
-def _character(studio: Studio, images: dict[str, Path], *, with_b: bool = True) -> str:
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> ScriptEngine:
+    """One script engine (builds cached once) for the module's refinement steps."""
+    return ScriptEngine(tmp_path_factory.mktemp("scripts-cache"))
+
+
+def _character(studio: Studio, images: dict[str, Path], engine: ScriptEngine, *, with_b: bool = True) -> str:
     name = unique("Char")
     seed_b = images["rocket"] if with_b else None
-    asyncio.run(CharacterService(studio).add(AddCharacterRequest(name, images["astronaut"], seed_b)))
+    refiner = SeedRefiner.for_studio(studio, engine)
+    asyncio.run(CharacterService(studio, refiner=refiner).add(AddCharacterRequest(name, images["astronaut"], seed_b)))
     return name
 
 
-def test_b_variations_and_one_hero_per_kind(studio: Studio, images: dict[str, Path]) -> None:
-    name = _character(studio, images)
+def test_b_variations_and_one_hero_per_kind(studio: Studio, images: dict[str, Path], engine: ScriptEngine) -> None:
+    name = _character(studio, images, engine)
     service = SeedService(studio)
     added = asyncio.run(service.add(name, images["coffee"], SeedKind.B))
     assert [s.origin for s in added.seeds] == [SeedOrigin.GIVEN, SeedOrigin.GIVEN]
@@ -73,8 +82,10 @@ def test_b_variations_and_one_hero_per_kind(studio: Studio, images: dict[str, Pa
         asyncio.run(service.add(name, images["coffee"], SeedKind.B))
 
 
-def test_hero_of_another_characters_seed_is_refused(studio: Studio, images: dict[str, Path]) -> None:
-    mine, other = _character(studio, images), _character(studio, images)
+def test_hero_of_another_characters_seed_is_refused(
+    studio: Studio, images: dict[str, Path], engine: ScriptEngine
+) -> None:
+    mine, other = _character(studio, images, engine), _character(studio, images, engine)
     service = SeedService(studio)
     _, theirs = asyncio.run(service.list(other))
     with pytest.raises(InvalidInput, match="belongs to another character"):
@@ -85,8 +96,10 @@ def test_hero_of_another_characters_seed_is_refused(studio: Studio, images: dict
         asyncio.run(service.list(unique("ghost")))
 
 
-def test_merge_blend_and_transfer_keep_their_lineage(studio: Studio, images: dict[str, Path]) -> None:
-    name = _character(studio, images)
+def test_merge_blend_and_transfer_keep_their_lineage(
+    studio: Studio, images: dict[str, Path], engine: ScriptEngine
+) -> None:
+    name = _character(studio, images, engine)
     service = SeedService(studio)
     coffee = asyncio.run(service.add(name, images["coffee"], SeedKind.B)).seeds[-1]
     _, seeds = asyncio.run(service.list(name))
@@ -119,8 +132,10 @@ def test_merge_blend_and_transfer_keep_their_lineage(studio: Studio, images: dic
         asyncio.run(service.merge(name, rocket.id, coffee.id, MergeMode.BLEND))
 
 
-def test_generated_seed_keeps_its_provenance_and_becomes_hero(studio: Studio, images: dict[str, Path]) -> None:
-    name = _character(studio, images, with_b=False)
+def test_generated_seed_keeps_its_provenance_and_becomes_hero(
+    studio: Studio, images: dict[str, Path], engine: ScriptEngine
+) -> None:
+    name = _character(studio, images, engine, with_b=False)
     service = SeedService(studio)
     character, seeds = asyncio.run(service.list(name))
     with studio.engine.begin() as conn:
@@ -157,8 +172,8 @@ def test_generated_seed_keeps_its_provenance_and_becomes_hero(studio: Studio, im
     assert seed.is_hero  # the character had no Seed B
 
 
-def test_seeds_are_permanent_in_the_database(studio: Studio, images: dict[str, Path]) -> None:
-    name = _character(studio, images)
+def test_seeds_are_permanent_in_the_database(studio: Studio, images: dict[str, Path], engine: ScriptEngine) -> None:
+    name = _character(studio, images, engine)
     _, seeds = asyncio.run(SeedService(studio).list(name))
     with pytest.raises(DBAPIError, match="permanent"), studio.engine.begin() as conn:
         conn.execute(text("DELETE FROM seed_images WHERE id = :i"), {"i": seeds[0].id})

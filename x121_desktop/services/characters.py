@@ -6,9 +6,11 @@ Starting modes (CharacterMode):
 * **Reverse**: Seed B is given; Seed A is generated from it.
 Without `mode`, it follows from the seeds given (both: manual; A only: forward; B only: reverse).
 
-Adding validates every given seed first (Seed A must pass every portrait check), so a bad image
-writes nothing. Then one transaction creates the character (and its project when new) with the
-seeds: each original and, when the auto-crop changes it, the crop as the hero (services/seeds.py).
+Adding validates every given seed first (Seed A must pass every portrait check) and runs the
+refinement steps on Seed A (symmetry, skin texture: services/seed_refinement.py), so a bad image
+or a failed step writes nothing. Then one transaction creates the character (and its project
+when new) with the seeds: each original and, when the auto-crop changes it, the crop as the
+hero, and for Seed A the REFINED variant with the steps' provenance (services/seeds.py).
 The seed to generate is then requested through a `SeedGenerator`; where none is wired yet the
 result says so in one sentence and the character keeps its given seed.
 """
@@ -30,13 +32,14 @@ from x121_desktop.db.engine import unit_of_work
 from x121_desktop.db.repositories import characters as repo
 from x121_desktop.db.repositories import seeds as seed_repo
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.seed_refinement import SeedRefiner
 from x121_desktop.services.seeds import (
     SeedGenerationRequest,
     SeedGenerator,
     SeedView,
     aspect_of,
     insert_prepared,
-    prepare_seed,
+    prepare_and_refine,
     write_blobs,
 )
 from x121_desktop.services.storage import MediaStore
@@ -105,11 +108,14 @@ def check_name(name: str) -> str:
 
 
 class CharacterService:
-    def __init__(self, studio: Studio, generator: SeedGenerator | None = None) -> None:
+    def __init__(
+        self, studio: Studio, generator: SeedGenerator | None = None, refiner: SeedRefiner | None = None
+    ) -> None:
         self._studio = studio
         self._runtime = studio.runtime
         self._generator = generator
         self._store = MediaStore(studio.paths.media_root)
+        self._refiner = refiner or SeedRefiner.for_studio(studio)
 
     async def _tx[T](self, write: bool, work: Callable[[Session], T]) -> T:
         pool = self._runtime.db_writer if write else self._runtime.db_read
@@ -140,7 +146,8 @@ class CharacterService:
 
         aspect = await self._tx(False, before)
         given = [(k, p) for k, p in ((SeedKind.A, request.seed_a), (SeedKind.B, request.seed_b)) if p is not None]
-        prepared = [await self._runtime.run(self._runtime.cpu, prepare_seed, p, k, aspect) for k, p in given]
+        # Validated, and a Seed A refined, before anything is stored (a failed step writes nothing).
+        prepared = [await prepare_and_refine(self._runtime, self._refiner, p, k, aspect) for k, p in given]
         blobs = [await self._runtime.run(self._runtime.io, write_blobs, self._store, p) for p in prepared]
 
         def work(session: Session) -> tuple[CharacterView, tuple[SeedView, ...], bool]:

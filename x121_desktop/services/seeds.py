@@ -18,6 +18,7 @@ finishes it calls `SeedService.record_generated`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -45,6 +46,8 @@ from x121_desktop.db.engine import unit_of_work
 from x121_desktop.db.repositories import characters as chars
 from x121_desktop.db.repositories import seeds as repo
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.runtime import Runtime
+from x121_desktop.services.seed_refinement import Refinement, SeedRefiner
 from x121_desktop.services.storage import Blob, MediaStore
 
 SeedView = repo.SeedRecord
@@ -91,7 +94,8 @@ class GeneratedSeed:
 
 @dataclass(frozen=True, slots=True)
 class PreparedSeed:
-    """A validated image ready to store: its bytes, and the crop's PNG when cropping changes it."""
+    """A validated image ready to store: its bytes, the crop's PNG when cropping changes it, and
+    for a Seed A what the refinement steps made of it (seed_refinement.py)."""
 
     label: str
     kind: SeedKind
@@ -99,6 +103,16 @@ class PreparedSeed:
     suffix: str
     report: SeedReport
     cropped: bytes | None
+    refinement: Refinement | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeedBlobs:
+    """A prepared seed's bytes in the media store: original, crop, refined portrait."""
+
+    original: Blob
+    cropped: Blob | None
+    refined: Blob | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +155,34 @@ def prepare_seed(path: Path, kind: SeedKind, aspect: Fraction, *, strict: bool =
     return PreparedSeed(label, kind, data, path.suffix or ".png", report, cropped)
 
 
-def write_blobs(store: MediaStore, prepared: PreparedSeed) -> tuple[Blob, Blob | None]:
+async def prepare_and_refine(
+    runtime: Runtime,
+    refiner: SeedRefiner,
+    path: Path,
+    kind: SeedKind,
+    aspect: Fraction,
+    *,
+    strict: bool = True,
+    crop: bool = True,
+) -> PreparedSeed:
+    """Validate (cpu), then run the refinement steps on a Seed A that passed every check.
+
+    Raises before anything is stored: a bad image (InvalidInput) or a failed step (ScriptFailed, with its log).
+    """
+    prepared = await runtime.run(runtime.cpu, lambda: prepare_seed(path, kind, aspect, strict=strict))
+    if kind is not SeedKind.A or not prepared.report.ok:
+        return prepared
+    refinement = await refiner.refine(prepared.original, prepared.report, prepared.label, crop=crop)
+    return dataclasses.replace(prepared, refinement=refinement)
+
+
+def write_blobs(store: MediaStore, prepared: PreparedSeed) -> SeedBlobs:
     """The bytes into the media store (blocking, io), before any row refers to them."""
     original = store.write_bytes(prepared.original, suffix=prepared.suffix)
     cropped = None if prepared.cropped is None else store.write_bytes(prepared.cropped, suffix=".png")
-    return original, cropped
+    refinement = prepared.refinement
+    refined = None if refinement is None else store.write_bytes(refinement.png, suffix=".png")
+    return SeedBlobs(original, cropped, refined)
 
 
 def insert_prepared(
@@ -153,13 +190,13 @@ def insert_prepared(
     store: MediaStore,
     character_id: CharacterId,
     prepared: PreparedSeed,
-    blobs: tuple[Blob, Blob | None],
+    blobs: SeedBlobs,
     *,
     make_hero: bool,
 ) -> list[SeedImageId]:
-    """Rows for a prepared seed (original, then crop); the crop (or the original) becomes hero."""
+    """Rows for a prepared seed (original, crop, refined); the crop (or the original) becomes hero."""
     conn = session.connection()
-    original_file = store.record(conn, blobs[0], kind=FileKind.IMAGE, retention=RetentionClass.PERMANENT)
+    original_file = store.record(conn, blobs.original, kind=FileKind.IMAGE, retention=RetentionClass.PERMANENT)
     existing = repo.seed_with_file(session, character_id, prepared.kind, original_file.file_id)
     if existing is not None:
         raise InvalidInput(
@@ -172,9 +209,9 @@ def insert_prepared(
             session, repo.NewSeed(character_id, prepared.kind, original_file.file_id, SeedOrigin.GIVEN, params=params)
         )
     ]
-    if blobs[1] is not None:
+    if blobs.cropped is not None:
         crop = prepared.report.crop
-        crop_file = store.record(conn, blobs[1], kind=FileKind.IMAGE, retention=RetentionClass.PERMANENT)
+        crop_file = store.record(conn, blobs.cropped, kind=FileKind.IMAGE, retention=RetentionClass.PERMANENT)
         crop_params = {
             "step": "auto_crop",
             "box": [crop.left, crop.top, crop.width, crop.height],
@@ -186,7 +223,24 @@ def insert_prepared(
         ids.append(repo.add_seed(session, new))
     if make_hero:
         repo.set_hero(session, character_id, prepared.kind, ids[-1])
-    return ids
+    return ids + add_refined(session, store, character_id, prepared, blobs, ids[-1])
+
+
+def add_refined(
+    session: Session, store: MediaStore, character_id: CharacterId, prepared: PreparedSeed, blobs: SeedBlobs,
+    parent: SeedImageId,
+) -> list[SeedImageId]:  # fmt: skip
+    """The REFINED variant (child of the portrait the steps ran on), when there is one."""
+    if blobs.refined is None or prepared.refinement is None:
+        return []
+    refined_file = store.record(
+        session.connection(), blobs.refined, kind=FileKind.IMAGE, retention=RetentionClass.PERMANENT
+    )
+    new = repo.NewSeed(
+        character_id, prepared.kind, refined_file.file_id, SeedOrigin.REFINED, parent_seed_id=parent,
+        params=prepared.refinement.params,
+    )  # fmt: skip
+    return [repo.add_seed(session, new)]
 
 
 def aspect_of(project: chars.ProjectRecord | None) -> Fraction:
@@ -196,10 +250,11 @@ def aspect_of(project: chars.ProjectRecord | None) -> Fraction:
 class SeedService:
     """Seed use cases as the signed-in user; PostgreSQL enforces who may write (creators, admins)."""
 
-    def __init__(self, studio: Studio) -> None:
+    def __init__(self, studio: Studio, refiner: SeedRefiner | None = None) -> None:
         self._studio = studio
         self._runtime = studio.runtime
         self.store = MediaStore(studio.paths.media_root)
+        self.refiner = refiner or SeedRefiner.for_studio(studio)
 
     async def _tx[T](self, write: bool, work: Callable[[Session], T]) -> T:
         pool = self._runtime.db_writer if write else self._runtime.db_read
@@ -231,7 +286,7 @@ class SeedService:
     ) -> StoredSeeds:
         """Add a given image as a new variant (and its auto-crop); hero when asked or when it is the first."""
         record, aspect = await self._tx(False, lambda s: _character_and_aspect(s, character, project))
-        prepared = await self._runtime.run(self._runtime.cpu, prepare_seed, path, kind, aspect)
+        prepared = await prepare_and_refine(self._runtime, self.refiner, path, kind, aspect)
         blobs = await self._runtime.run(self._runtime.io, write_blobs, self.store, prepared)
 
         def work(session: Session) -> StoredSeeds:
@@ -335,18 +390,15 @@ class SeedService:
             return aspect_of(project)
 
         ratio = await self._tx(False, aspect)
-        prepared = await self._runtime.run(
-            self._runtime.cpu, lambda: prepare_seed(generated.image, generated.kind, ratio, strict=False)
-        )
-        blob = await self._runtime.run(
-            self._runtime.io, self.store.write_bytes, prepared.original, suffix=prepared.suffix
-        )
+        path, kind = generated.image, generated.kind
+        prepared = await prepare_and_refine(self._runtime, self.refiner, path, kind, ratio, strict=False, crop=False)
+        prepared = dataclasses.replace(prepared, cropped=None)  # a generated image is kept as it came
+        blobs = await self._runtime.run(self._runtime.io, write_blobs, self.store, prepared)
 
         def work(session: Session) -> StoredSeeds:
             chars.lock_character(session, generated.character_id)
-            stored = self.store.record(
-                session.connection(), blob, kind=FileKind.IMAGE, retention=RetentionClass.PERMANENT
-            )
+            conn = session.connection()
+            stored = self.store.record(conn, blobs.original, kind=FileKind.IMAGE, retention=RetentionClass.PERMANENT)
             params = {**generated.params, "validation": report_params(prepared.report)}
             new = repo.NewSeed(
                 generated.character_id,
@@ -365,7 +417,8 @@ class SeedService:
             )
             if not has_hero and prepared.report.ok:
                 repo.set_hero(session, generated.character_id, generated.kind, seed_id)
-            return StoredSeeds((repo.get_seed(session, seed_id),), prepared.report)
+            ids = [seed_id, *add_refined(session, self.store, generated.character_id, prepared, blobs, seed_id)]
+            return StoredSeeds(tuple(repo.get_seed(session, i) for i in ids), prepared.report)
 
         return await self._tx(True, work)
 
