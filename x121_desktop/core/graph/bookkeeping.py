@@ -14,9 +14,11 @@ from x121_desktop.core.graph.model import (
     Link,
     Node,
     NodeId,
+    Reroute,
     WorkflowDocument,
     same_id,
 )
+from x121_desktop.core.graph.reroute_chains import prune
 
 type Scope = str | None
 
@@ -50,6 +52,13 @@ def _node(graph: Graph, node_id: NodeId) -> Node:
     if node is None:
         raise EditRefused(f"Node {node_id} is not in this graph", "It may have been deleted; refresh the view.")
     return node
+
+
+def _reroute(graph: Graph, reroute_id: int) -> Reroute:
+    reroute = graph.reroute(reroute_id)
+    if reroute is None:
+        raise EditRefused(f"Reroute {reroute_id} is not in this graph", "It may have been deleted; refresh the view.")
+    return reroute
 
 
 def _replace_nodes(graph: Graph, changed: Mapping[str, Node]) -> Graph:
@@ -144,10 +153,9 @@ def _detach(doc: WorkflowDocument, scope: Scope, link_ids: Iterable[int]) -> Wor
             ins[lk.target_slot] = replace(ins[lk.target_slot], link=None)
             changed[str(target.id)] = replace(target, inputs=tuple(ins))
         doc = _ports(doc, scope, lk, add=False)
-    graph = replace(
-        _replace_nodes(graph_of(doc, scope), changed), links=tuple(lk for lk in graph.links if lk.id not in gone)
-    )
-    return with_graph(doc, scope, graph)
+    before = graph_of(doc, scope)
+    after = replace(_replace_nodes(before, changed), links=tuple(lk for lk in graph.links if lk.id not in gone))
+    return with_graph(doc, scope, prune(before, after))  # reroutes only those links passed through go too
 
 
 def _ports(doc: WorkflowDocument, scope: Scope, link: Link, *, add: bool) -> WorkflowDocument:

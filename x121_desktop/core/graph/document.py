@@ -1,7 +1,8 @@
 """Load and save ComfyUI UI-format documents (schema versions 0.4 and 1) as `WorkflowDocument` values.
 
 Loading only parses dicts (reading files is the caller's job). Unknown keys are kept, so
-`dump_document(load_document(d))` gives `d` back.
+`dump_document(load_document(d))` gives `d` back. Native reroutes are read from and written back to
+where the frontend keeps them (see `reroute_json`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from x121_desktop.core.graph.model import (
     SubgraphPort,
     WorkflowDocument,
 )
+from x121_desktop.core.graph.reroute_json import read_reroutes, write_reroutes
 
 SUPPORTED_VERSIONS = (0.4, 1)
 _NODE_KEYS = ("id", "type", "mode", "title", "inputs", "outputs", "widgets_values", "properties", "pos", "size")
@@ -60,7 +62,7 @@ def load_document(raw: Mapping[str, Any], source: str = "workflow") -> WorkflowD
         for item in definitions.get("subgraphs") or []:
             sub = _subgraph(item, source)
             subgraphs[sub.id] = sub
-    graph, link_format = _graph(raw, source, "")
+    graph, link_format, changed = _graph(raw, source, "", legacy=version == 0.4)
     _check_links(graph, source, "", inside_subgraph=False)
     for sub in subgraphs.values():
         _check_links(sub.graph, source, f" inside subgraph {sub.name!r}", inside_subgraph=True)
@@ -69,7 +71,7 @@ def load_document(raw: Mapping[str, Any], source: str = "workflow") -> WorkflowD
         subgraphs=subgraphs,
         version=version,
         link_format=link_format,
-        extra={k: v for k, v in raw.items() if k not in _DOC_KEYS},
+        extra=_kept({k: v for k, v in raw.items() if k not in _DOC_KEYS}, changed),
         definitions_extra=definitions_extra if isinstance(definitions, Mapping) else {},
     )
 
@@ -80,6 +82,7 @@ def dump_document(doc: WorkflowDocument) -> dict[str, Any]:
     out["nodes"] = [_dump_node(n) for n in doc.graph.nodes]
     out["links"] = [_dump_link(lk, doc.link_format) for lk in doc.graph.links]
     out["groups"] = [_dump_group(g) for g in doc.graph.groups]
+    write_reroutes(out, doc.graph, lambda lk: _dump_link(lk, "object"), legacy=doc.version == 0.4)
     if doc.subgraphs or doc.definitions_extra:
         out["definitions"] = {**doc.definitions_extra, "subgraphs": [_dump_subgraph(s) for s in doc.subgraphs.values()]}
     out["version"] = doc.version
@@ -89,13 +92,29 @@ def dump_document(doc: WorkflowDocument) -> dict[str, Any]:
 # ------------------------------------------------------------------ parsing
 
 
-def _graph(raw: Mapping[str, Any], source: str, where: str) -> tuple[Graph, str]:
+def _graph(
+    raw: Mapping[str, Any], source: str, where: str, *, legacy: bool = False
+) -> tuple[Graph, str, dict[str, Any]]:
+    """The graph, its link format, and the other keys of `raw` whose saved value the model now holds
+    (None: dropped from the verbatim keys; else the value that stays verbatim)."""
     nodes = tuple(_node(item, source, where) for item in raw.get("nodes") or [])
     raw_links = raw.get("links") or []
     link_format = "object" if raw_links and isinstance(raw_links[0], Mapping) else "array"
     links = tuple(_link(item, source, where) for item in raw_links)
     groups = tuple(_group(item) for item in raw.get("groups") or [] if isinstance(item, Mapping))
-    return Graph(nodes=nodes, links=links, groups=groups), link_format
+    graph, changed = read_reroutes(
+        raw, Graph(nodes=nodes, links=links, groups=groups), lambda item: _link(item, source, where), legacy=legacy
+    )
+    return graph, link_format, changed
+
+
+def _kept(verbatim: dict[str, Any], changed: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in changed.items():
+        if value is None:
+            verbatim.pop(key, None)
+        else:
+            verbatim[key] = value
+    return verbatim
 
 
 def _node(item: Any, source: str, where: str) -> Node:
@@ -148,9 +167,15 @@ def _output(item: Mapping[str, Any]) -> OutputSocket:
 
 def _link(item: Any, source: str, where: str) -> Link:
     values: list[Any]
+    parent = None
     if isinstance(item, Mapping):
         values = [item.get(k) for k in _LINK_KEYS]
-        extra = {k: v for k, v in item.items() if k not in _LINK_KEYS or k == "type"}
+        extra = {k: v for k, v in item.items() if (k not in _LINK_KEYS or k == "type") and k != "parentId"}
+        raw_parent = item.get("parentId")
+        if isinstance(raw_parent, int) and not isinstance(raw_parent, bool):
+            parent = raw_parent
+        elif raw_parent is not None:
+            extra["parentId"] = raw_parent  # not a reroute id: kept as it was
     elif isinstance(item, list) and len(item) == 6:
         values, extra = list(item), {"type": item[5]}
     else:
@@ -172,6 +197,7 @@ def _link(item: Any, source: str, where: str) -> Link:
         target_slot=target_slot,
         type=_type_text(link_type),
         extra=extra,
+        parent_id=parent,
     )
 
 
@@ -188,14 +214,15 @@ def _subgraph(item: Any, source: str) -> Subgraph:
     if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
         raise InvalidInput(f"{source}: a subgraph definition has no id", "Re-save the workflow from ComfyUI.")
     name = str(item.get("name") or item["id"])
-    graph, link_format = _graph(item, source, f" (subgraph {name!r})")
+    graph, link_format, changed = _graph(item, source, f" (subgraph {name!r})")
+    verbatim = _kept({k: v for k, v in item.items() if k not in _SUBGRAPH_KEYS}, changed)
     return Subgraph(
         id=item["id"],
         name=name,
         graph=graph,
         inputs=tuple(_port(p) for p in item.get("inputs") or [] if isinstance(p, Mapping)),
         outputs=tuple(_port(p) for p in item.get("outputs") or [] if isinstance(p, Mapping)),
-        extra={**{k: v for k, v in item.items() if k not in _SUBGRAPH_KEYS}, "__link_format__": link_format},
+        extra={**verbatim, "__link_format__": link_format},
     )
 
 
@@ -310,7 +337,7 @@ def _merge(out: dict[str, Any], fields: Mapping[str, Any], present: frozenset[st
 def _dump_link(lk: Link, link_format: str) -> Any:
     raw_type = lk.extra.get("type")
     link_type = raw_type if raw_type is not None and _type_text(raw_type) == lk.type else lk.type
-    if link_format == "array":
+    if link_format == "array":  # a parent reroute goes into `extra.linkExtensions`
         return [lk.id, lk.origin_id, lk.origin_slot, lk.target_id, lk.target_slot, link_type]
     out = {k: v for k, v in lk.extra.items() if k != "type"}
     out.update(
@@ -321,6 +348,8 @@ def _dump_link(lk: Link, link_format: str) -> Any:
         target_slot=lk.target_slot,
         type=link_type,
     )
+    if lk.parent_id is not None:
+        out["parentId"] = lk.parent_id
     return out
 
 
@@ -344,6 +373,7 @@ def _dump_subgraph(sub: Subgraph) -> dict[str, Any]:
         links=[_dump_link(lk, link_format) for lk in sub.graph.links],
         groups=[_dump_group(g) for g in sub.graph.groups],
     )
+    write_reroutes(out, sub.graph, lambda lk: _dump_link(lk, "object"), legacy=False)
     return out
 
 

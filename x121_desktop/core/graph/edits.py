@@ -22,12 +22,14 @@ from x121_desktop.core.graph.bookkeeping import (
     _detach,
     _node,
     _replace_nodes,
+    _reroute,
     graph_of,
     next_link_id,
     next_node_id,
     with_graph,
 )
 from x121_desktop.core.graph.model import Group, Link, Node, NodeId, WorkflowDocument, same_id
+from x121_desktop.core.graph.reroute_chains import remove
 
 __all__ = [
     "AddGroup",
@@ -41,6 +43,7 @@ __all__ = [
     "MoveNodes",
     "RemoveGroups",
     "RemoveNodes",
+    "RemoveReroutes",
     "ResizeNode",
     "Scope",
     "SetNodeMode",
@@ -124,10 +127,11 @@ class RemoveNodes(Edit):
 
 @dataclass(frozen=True)
 class MoveNodes(Edit):
-    """Put nodes (and group frames, by index) at new positions: one drag, one step."""
+    """Put nodes (and group frames, by index, and native reroutes, by id) at new positions: one drag, one step."""
 
     positions: tuple[tuple[NodeId, tuple[float, float]], ...]
     group_bounds: tuple[tuple[int, tuple[float, ...]], ...] = ()
+    reroutes: tuple[tuple[int, tuple[float, float]], ...] = ()
 
     @property
     def title(self) -> str:
@@ -142,6 +146,38 @@ class MoveNodes(Edit):
             for index, bounding in self.group_bounds:
                 groups[index] = replace(groups[index], bounding=tuple(bounding))
             graph = replace(graph, groups=tuple(groups))
+        if self.reroutes:
+            moved = dict(self.reroutes)
+            for rid in moved:
+                if graph.reroute(rid) is None:
+                    raise EditRefused(
+                        f"Reroute {rid} is not in this graph", "It may have been deleted; refresh the view."
+                    )
+            graph = replace(
+                graph,
+                reroutes=tuple(
+                    replace(r, pos=(float(moved[r.id][0]), float(moved[r.id][1]))) if r.id in moved else r
+                    for r in graph.reroutes
+                ),
+            )
+        return with_graph(doc, self.scope, graph)
+
+
+@dataclass(frozen=True)
+class RemoveReroutes(Edit):
+    """Delete native reroutes; the links through them stay connected (they pass the parent reroute)."""
+
+    reroute_ids: tuple[int, ...]
+
+    @property
+    def title(self) -> str:
+        return f"Delete {len(self.reroute_ids)} reroute{'s' if len(self.reroute_ids) != 1 else ''}"
+
+    def apply(self, doc: WorkflowDocument) -> WorkflowDocument:
+        graph = graph_of(doc, self.scope)
+        for rid in self.reroute_ids:
+            _reroute(graph, rid)
+            graph = remove(graph, rid)
         return with_graph(doc, self.scope, graph)
 
 

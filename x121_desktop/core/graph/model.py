@@ -1,6 +1,7 @@
 """The node-graph model of a ComfyUI UI-format document (what the editor saves).
 
-Plain frozen values: nodes with typed input/output sockets, links, groups and subgraph definitions.
+Plain frozen values: nodes with typed input/output sockets, links, groups, native reroutes and
+subgraph definitions.
 Every record keeps the JSON keys it does not model in `extra` and remembers which modelled keys were
 present (`present`), so a document loads and saves back unchanged. Edits replace records
 (`dataclasses.replace`); the model never touches files or Qt.
@@ -92,7 +93,22 @@ class Link:
     target_id: NodeId
     target_slot: int
     type: str
-    extra: JsonObject = field(default_factory=dict)  # object-form links: parentId, ...
+    extra: JsonObject = field(default_factory=dict)  # object-form links: keys not modelled here
+    parent_id: int | None = None
+    """The native reroute nearest the target this link passes through (its `parentId`), if any."""
+
+
+@dataclass(frozen=True)
+class Reroute:
+    """A native reroute: a point on the canvas that links pass through (the new frontend's link
+    midpoints, saved in `extra.reroutes` / `reroutes`). `parent_id` is the next reroute towards the
+    links' origin. Which links pass through it follows from the links' `parent_id` chains (as in the
+    frontend), so it is derived, not stored; `extra` keeps `floating` and any unknown keys."""
+
+    id: int
+    pos: tuple[float, float]
+    parent_id: int | None = None
+    extra: JsonObject = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,9 +136,15 @@ class Graph:
     nodes: tuple[Node, ...] = ()
     links: tuple[Link, ...] = ()
     groups: tuple[Group, ...] = ()
+    reroutes: tuple[Reroute, ...] = ()
+    floating_links: tuple[Link, ...] = ()
+    """Links with one end on a floating reroute only (`floatingLinks`): kept, not executed."""
 
     def node(self, node_id: NodeId) -> Node | None:
         return self._nodes_by_id().get(_key(node_id))
+
+    def reroute(self, reroute_id: int) -> Reroute | None:
+        return next((r for r in self.reroutes if r.id == reroute_id), None)
 
     def link(self, link_id: int) -> Link | None:
         return self._links_by_id().get(link_id)

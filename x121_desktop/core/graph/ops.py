@@ -235,7 +235,9 @@ def paste(doc: WorkflowDocument, scope: Scope, clip: Clip, at: tuple[float, floa
         for n in clip.nodes
     )
     links = tuple(
-        replace(lk, id=first_link + i, origin_id=ids[str(lk.origin_id)], target_id=ids[str(lk.target_id)])
+        replace(
+            lk, id=first_link + i, origin_id=ids[str(lk.origin_id)], target_id=ids[str(lk.target_id)], parent_id=None
+        )  # the copies run straight: reroutes are not copied
         for i, lk in enumerate(clip.links)
     )
     return AddNodes(scope, nodes, links)

@@ -28,6 +28,7 @@ class GraphEdited:
     links_added: frozenset[int] = frozenset()
     links_removed: frozenset[int] = frozenset()
     groups_changed: bool = False
+    reroutes_changed: bool = False  # native reroutes or floating links (every wire's path may change)
     reason: str = ""  # "edit", "undo", "redo", "open"
 
     @property
@@ -39,6 +40,7 @@ class GraphEdited:
             or self.links_added
             or self.links_removed
             or self.groups_changed
+            or self.reroutes_changed
         )
 
 
@@ -56,6 +58,7 @@ def diff_graphs(scope: Scope, old: Graph, new: Graph, reason: str = "edit") -> G
         links_added=frozenset((new_links.keys() - old_links.keys()) | changed_links),
         links_removed=frozenset((old_links.keys() - new_links.keys()) | changed_links),
         groups_changed=old.groups is not new.groups and old.groups != new.groups,
+        reroutes_changed=(old.reroutes, old.floating_links) != (new.reroutes, new.floating_links),
         reason=reason,
     )
 
