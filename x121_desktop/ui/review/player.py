@@ -29,6 +29,17 @@ class _Wake(QObject):
     changed = Signal()
 
 
+def _drawable(source: FrameSource, *, rgb: bool) -> Callable[[int], bool]:
+    """Frames the view can draw: rgb24 for a QPainter view, Y/U/V planes for a GL one. A worker
+    briefly holds frames of the other form (decoded before the view's first want reached it)."""
+
+    def ok(index: int) -> bool:
+        frame = source.get(index)
+        return frame is not None and (frame.rgb is not None) == rgb
+
+    return ok
+
+
 @dataclass(eq=False)
 class PlayerCell:
     source: FrameSource
@@ -229,7 +240,7 @@ class PlayerController(QObject):
             corder = order_for(order, info.frame_count)
             size = cell.view.rgb_size((info.width, info.height))
             cell.source.want(SourceWant(target, direction, corder, size))
-            pick = cell.scheduler.decide(target, direction, corder, cell.source.has)
+            pick = cell.scheduler.decide(target, direction, corder, _drawable(cell.source, rgb=size is not None))
             if pick is not None:
                 decoded = cell.source.get(pick)
                 if decoded is not None:
