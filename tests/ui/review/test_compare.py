@@ -12,6 +12,7 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from tests.media_factory import read_stripe
+from tests.ui.review.test_roi import open_panel
 from x121_desktop.core.review.compare import CompareMode, composite, fit_to
 from x121_desktop.ui.review.compare import CompareCanvas, CompareController
 from x121_desktop.ui.review.panel import ReviewPanel
@@ -32,12 +33,7 @@ def test_composites_without_qt() -> None:
 
 
 def panel_with(qtbot: QtBot) -> tuple[ReviewPanel, CompareController]:
-    panel = ReviewPanel(rows=1, columns=1, prefer_gl=False)
-    qtbot.addWidget(panel)
-    panel.resize(900, 640)
-    panel.show()
-    qtbot.waitExposed(panel)
-    return panel, CompareController(panel)
+    return open_panel(qtbot, 1, 1)
 
 
 def seek_all(qtbot: QtBot, panel: ReviewPanel, frame: int) -> None:

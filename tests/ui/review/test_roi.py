@@ -48,9 +48,9 @@ def test_roi_geometry_without_qt() -> None:
         Roi(0.7, 0.0, 0.5, 0.5)
 
 
-def open_panel(qtbot: QtBot) -> tuple[ReviewPanel, CompareController]:
-    """A shown 2x2 Review panel on the QPainter path, with its grid tools."""
-    panel = ReviewPanel(rows=2, columns=2, prefer_gl=False)
+def open_panel(qtbot: QtBot, rows: int = 2, columns: int = 2) -> tuple[ReviewPanel, CompareController]:
+    """A shown Review panel on the QPainter path, with its grid tools."""
+    panel = ReviewPanel(rows=rows, columns=columns, prefer_gl=False)
     qtbot.addWidget(panel)
     panel.resize(900, 640)
     panel.show()
