@@ -45,8 +45,11 @@ def _zone_means(strip: npt.NDArray[np.uint8], zones: int, axis: int) -> npt.NDAr
     n = s.shape[1] - s.shape[1] % zones
     if n == 0:  # narrower than the zone count: one mean repeated
         return np.repeat(s.reshape(-1, s.shape[2]).mean(0, dtype=np.float32)[None], zones, 0)
-    z = s[:, :n].reshape(s.shape[0], zones, n // zones, s.shape[2])
-    return np.asarray(z.mean(axis=(0, 2), dtype=np.float32))
+    # A contiguous copy summed in integers (exact): about 3x faster than a float mean over the
+    # strided sample grid, which matters on cinema mode's QPainter path (every frame).
+    sums = np.ascontiguousarray(s[:, :n]).sum(axis=0, dtype=np.uint32)
+    z = sums.reshape(zones, n // zones, s.shape[2]).sum(axis=1)
+    return np.asarray(z / np.float32(s.shape[0] * (n // zones)), dtype=np.float32)
 
 
 def _strips(
