@@ -8,6 +8,7 @@ from collections.abc import Callable
 import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel
+from pytestqt.qtbot import QtBot
 
 from tests.db.security_studio import SecureStudio
 from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
@@ -87,7 +88,7 @@ def test_scene_from_navigator_or_palette_opens_in_the_central_view(
 ) -> None:
     window = started(qloop, window_for(services_as("creator")))
     entities = window._entities("")
-    assert {(e.kind, e.title) for e in entities} == {("character", "Ada"), ("scene", "Walk")}
+    assert {(e.kind, e.title) for e in entities} == {("project", "Privileges"), ("character", "Ada"), ("scene", "Walk")}
     scene_id = secure_studio.ids["scene"]
     window.command_palette.entity_chosen.emit("scene", str(scene_id))
     assert window.overview.title.text() == "Walk"
@@ -146,3 +147,35 @@ def test_a_registered_panel_gets_a_dock_and_its_view_action(
     window.qactions["view.panel.library"].trigger()
     assert dock.isVisible()
     assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+def test_open_project_lists_only_projects_and_opens_the_chosen_one_in_the_navigator(
+    qtbot: QtBot,
+    qloop: qasync.QEventLoop,
+    services_as: Callable[[str], WindowServices],
+    window_for: WindowFactory,
+    secure_studio: SecureStudio,
+) -> None:
+    window = started(qloop, window_for(services_as("creator")))
+    nav = window.navigator
+    assert nav is not None
+    nav.tree.collapseAll()
+    window.qactions["app.project.open"].trigger()
+    palette = window.command_palette
+    assert palette.isVisible()
+    assert palette.query.placeholderText() == "Open project…"
+    listed = [palette.model.item(r) for r in range(palette.model.rowCount())]
+    assert [(i.kind, i.title) for i in listed if i is not None] == [("project", "Privileges")]
+    qtbot.keyClicks(palette.query, "priv")
+    qtbot.keyClick(palette.query, Qt.Key.Key_Return)
+    current = nav.tree.currentItem()
+    assert current is not None
+    assert current.text(0) == "Privileges"
+    assert current.isExpanded()
+    window.command_palette.open_palette()  # the everyday palette lists actions again
+    everyday = [palette.model.item(r) for r in range(palette.model.rowCount())]
+    assert any(i is not None and i.kind == "action" for i in everyday)
+    window.command_palette.entity_chosen.emit("project", "-3")
+    panel = window.panel("notifications", NotificationsPanel)
+    assert panel is not None
+    assert any("Project #-3 is not in the navigator" in t for t in panel.texts())

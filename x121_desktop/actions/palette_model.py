@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from x121_desktop.actions.fuzzy import fuzzy_score
 from x121_desktop.actions.registry import ActionRegistry
 
-ENTITY_KINDS: tuple[str, ...] = ("character", "scene", "segment", "workflow")
+ENTITY_KINDS: tuple[str, ...] = ("project", "character", "scene", "segment", "workflow")
 ACTION_KIND = "action"
 RECENT_BOOST = 6.0
 DISABLED_PENALTY = 3.0

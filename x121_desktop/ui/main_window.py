@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 from x121_desktop.actions.catalog import build_registry
 from x121_desktop.actions.keymap import Keymap
 from x121_desktop.actions.palette_model import PaletteEntity
-from x121_desktop.core.ids import SceneId
+from x121_desktop.core.ids import ProjectId, SceneId
 from x121_desktop.services.preferences import FOCUS_MODE_KEY, LAYOUT_KEY, THEME_KEY
 from x121_desktop.ui.actions_qt import bind, build_menus, update_enabled
 from x121_desktop.ui.concurrency import ProgressCenter, TaskRunner
@@ -29,6 +29,12 @@ from x121_desktop.ui.theme_qt import ThemeSwitcher
 from x121_desktop.ui.window_keymap import WindowKeymap
 
 log = logging.getLogger(__name__)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 SAVE_ON_CLOSE_S = 3.0
 
 
@@ -158,8 +164,9 @@ class MainWindow(QMainWindow):
         a["app.keyboard_shortcuts"].triggered.connect(self.settings.open_shortcuts)
         for action_id in ("view.theme.next", "view.theme.choose"):
             a[action_id].setEnabled(self.themes is not None)
-        for action_id in ("app.project.open", "app.sign_out"):
-            a[action_id].setEnabled(False)  # the navigator shows every project; switching identity needs a restart
+        a["app.project.open"].triggered.connect(lambda: self.command_palette.open_scoped("project", "Open project…"))
+        a["app.project.open"].setEnabled(self.navigator is not None)
+        a["app.sign_out"].setEnabled(False)  # who you are is the database role you started with; restart to switch
 
     # ------------------------------------------------------------ start and stop
 
@@ -326,6 +333,10 @@ class MainWindow(QMainWindow):
     def _open_entity(self, kind: str, ref: str) -> None:
         if kind == "scene":
             self.open_scene(SceneId(int(ref)))
+        elif kind == "project" and self.navigator is not None:
+            self.show_panel("navigator")
+            if not self.navigator.focus_project(ProjectId(int(ref))):
+                self.notifier.post(Level.WARNING, f"Project #{ref} is not in the navigator; refresh it and retry.")
 
     def _keys_for(self, action_id: str) -> tuple[str, ...]:
         return self.keymap.keys_for(action_id)  # late-bound: the keymap changes with the user's preference
@@ -336,6 +347,9 @@ class MainWindow(QMainWindow):
             return []
         out: list[PaletteEntity] = []
         for project in data.projects:
+            out.append(
+                PaletteEntity("project", str(project.id), project.name, _count(len(project.characters), "character"))
+            )
             for character in project.characters:
                 out.append(PaletteEntity("character", str(character.id), character.name, project.name))
                 out += [

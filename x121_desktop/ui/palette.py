@@ -54,6 +54,7 @@ from x121_desktop.actions.palette_model import (
 from x121_desktop.actions.registry import ActionRegistry
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+EVERYTHING_PROMPT = "Search actions, projects, characters, scenes, segments, workflows…   > actions  @ items"
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -172,10 +173,11 @@ class CommandPalette(QDialog):
         self._actions = actions
         self._entities = entities
         self.recent = recent if recent is not None else RecentItems()
+        self._only_kind: str | None = None  # a scoped palette (Open project…) lists one entity kind
 
         self.query = QLineEdit(self)
         self.query.setObjectName("PaletteQuery")
-        self.query.setPlaceholderText("Search actions, characters, scenes, segments, workflows…   > actions  @ items")
+        self.query.setPlaceholderText(EVERYTHING_PROMPT)
         self.query.setClearButtonEnabled(False)
         self.list = QListView(self)
         self.list.setObjectName("PaletteList")
@@ -206,6 +208,12 @@ class CommandPalette(QDialog):
 
     def open_palette(self) -> None:
         """Clear the query, list recent items first, and take the keyboard."""
+        self.open_scoped(None, EVERYTHING_PROMPT)
+
+    def open_scoped(self, only_kind: str | None, prompt: str) -> None:
+        """The palette listing only `only_kind` entities (None: everything), with its own prompt."""
+        self._only_kind = only_kind
+        self.query.setPlaceholderText(prompt)
         self.query.clear()
         self.refresh()
         parent = self.parentWidget()
@@ -223,9 +231,10 @@ class CommandPalette(QDialog):
         def enabled(action_id: str) -> bool:
             return self._actions[action_id].isEnabled() if self._actions and action_id in self._actions else True
 
-        out = action_items(self._registry, self._keys_for, enabled)
+        out = [] if self._only_kind is not None else action_items(self._registry, self._keys_for, enabled)
         if self._entities is not None:
-            out += entity_items(self._entities(self.query.text().strip().lstrip(">@").strip()))
+            found = entity_items(self._entities(self.query.text().strip().lstrip(">@").strip()))
+            out += [i for i in found if self._only_kind in (None, i.kind)]
         return out
 
     def refresh(self) -> None:

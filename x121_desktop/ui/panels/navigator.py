@@ -124,6 +124,23 @@ class NavigatorPanel(QWidget):
                 return True
         return False
 
+    def focus_project(self, project_id: ProjectId) -> bool:
+        """Open one project in the tree: it expanded and selected, the others collapsed."""
+        found = False
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item is None:
+                continue
+            mine = item.data(0, KIND_ROLE) == PROJECT and item.data(0, ID_ROLE) == project_id
+            item.setExpanded(mine)
+            if mine:
+                self.filter.clear()
+                self.tree.setCurrentItem(item)
+                self.tree.scrollToItem(item)
+                self.tree.setFocus()
+                found = True
+        return found
+
     def _all_items(self) -> list[QTreeWidgetItem]:
         out: list[QTreeWidgetItem] = []
 
