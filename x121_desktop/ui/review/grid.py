@@ -29,6 +29,7 @@ class ReviewGrid(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(2)
         self.cells: list[FrameView] = []
+        self._stretch(rows, columns)
 
     def add_cell(self, label: str) -> FrameView:
         """A new cell in the next free slot (row by row)."""
@@ -52,14 +53,19 @@ class ReviewGrid(QWidget):
             raise ValueError(f"{len(self.cells)} cells do not fit a {rows}x{columns} grid")
         for view in self.cells:
             self._layout.removeWidget(view)
-        for r in range(max(self.rows, rows)):  # a stretch left by the old shape would skew the new one
-            self._layout.setRowStretch(r, 1 if r < rows else 0)
-        for c in range(max(self.columns, columns)):
-            self._layout.setColumnStretch(c, 1 if c < columns else 0)
+        self._stretch(rows, columns, self.rows, self.columns)
         self.rows, self.columns = rows, columns
         for n, view in enumerate(self.cells):
             self._layout.addWidget(view, n // columns, n % columns)
         self._layout.activate()  # cells take their new sizes now, so the player asks for the right size
+
+    def _stretch(self, rows: int, columns: int, old_rows: int = 0, old_columns: int = 0) -> None:
+        """Every slot of the shape gets an equal share, filled or not (a 3x3 grid with four clips keeps
+        3x3 cells); the old shape's extra rows and columns get none."""
+        for r in range(max(old_rows, rows)):
+            self._layout.setRowStretch(r, 1 if r < rows else 0)
+        for c in range(max(old_columns, columns)):
+            self._layout.setColumnStretch(c, 1 if c < columns else 0)
 
 
 def reshape(grid: ReviewGrid, player: PlayerController, paths: Sequence[Path], rows: int, columns: int) -> None:
