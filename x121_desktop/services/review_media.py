@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from x121_desktop.core.cancel import CancelToken, ProgressSink, no_progress
-from x121_desktop.core.errors import X121Error
+from x121_desktop.core.errors import Cancelled, X121Error
 from x121_desktop.core.media import (
     EncodeProfile,
     FrameReader,
@@ -142,6 +142,7 @@ class FrameSource:
         self._cache: dict[int, DecodedFrame] = {}
         self._want = SourceWant(0, 0)
         self._gen = 0
+        self._stale = CancelToken()  # cancelled when the player waits for a frame not yet decoded
         self._stop = False
         self._idle = False
         self._thread = threading.Thread(target=self._run, name=f"x121-review-{self.path.name}", daemon=True)
@@ -164,6 +165,8 @@ class FrameSource:
                 return
             self._want = want
             self._gen += 1
+            if want.playhead not in self._cache:  # a jump: stop the prefetch in flight
+                self._stale.cancel()
             self._cond.notify()
 
     def _near(self, planned: SourceWant, want: SourceWant) -> bool:
@@ -200,6 +203,7 @@ class FrameSource:
     def close(self, timeout: float = 5.0) -> None:
         with self._cond:
             self._stop = True
+            self._stale.cancel()
             self._cond.notify()
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -237,6 +241,7 @@ class FrameSource:
                     return
                 if seen_gen != self._gen:
                     seen_gen, want = self._gen, self._want
+                    stale = self._stale = CancelToken()
                     todo, pos = self._plan(want, reader.info), 0
                     keep = set(todo)
                     for i in [i for i in self._cache if i not in keep or not self._fits(self._cache[i], want)]:
@@ -246,7 +251,10 @@ class FrameSource:
                 if pos >= len(todo):
                     continue
                 index = todo[pos]
-            frame = self._decode(reader, index, want)
+            try:
+                frame = self._decode(reader, index, want, stale)
+            except Cancelled:
+                continue  # re-plan for the new want; the reader's run stays open
             with self._cond:
                 if not self._stop:
                     self._cache[index] = frame
@@ -265,8 +273,8 @@ class FrameSource:
         return (frame.rgb is not None) == (want.rgb_size is not None)
 
     @staticmethod
-    def _decode(reader: FrameReader, index: int, want: SourceWant) -> DecodedFrame:
-        f = reader.av_frame(index)
+    def _decode(reader: FrameReader, index: int, want: SourceWant, stale: CancelToken) -> DecodedFrame:
+        f = reader.av_frame(index, cancel=stale)
         if want.rgb_size is None:
             return DecodedFrame(index, yuv=yuv_from_av(f))
         w, h = want.rgb_size
