@@ -2,19 +2,25 @@
 
 The window is built by `ui.app._build_window`, exactly as `x121` builds it, on a studio with a real
 scene (tests/services/review_studio.py: three rendered H.264 takes whose frames carry their number
-in a stripe), signed in as a reviewer. The link arrives the way a person sends it: clicked in Studio
-Pulse (`link_activated`). The frame on screen is read back from the decoded picture itself.
+in a stripe), signed in as a reviewer. A creator @mentions the reviewer in a comment at a frame; the
+comment shows in the reviewer's Studio Pulse, and picking it there (Return) opens Review. Other links
+arrive as `x121 open LINK` sends them from another process (the window's hand-off socket). The frame
+on screen is read back from the decoded picture itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import qasync
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QListWidgetItem
 from pytestqt.qtbot import QtBot
 
 from tests.db.security_studio import SUPERUSER
@@ -23,9 +29,12 @@ from tests.services.review_studio import CLIP_FRAMES, CLIP_SIZE, ReviewStudio, r
 from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.core.enums import FileKind, RetentionClass, TakeReason, TakeStatus
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.handoff import forward
+from x121_desktop.services.review import ReviewService
 from x121_desktop.ui.app import _build_window
 from x121_desktop.ui.main_window import MainWindow
-from x121_desktop.ui.panels.pulse import PulsePanel
+from x121_desktop.ui.panels import pulse as pulse_module
+from x121_desktop.ui.panels.pulse import LINK_ROLE, CollabWiring, PulsePanel, install_collab, runtime_socket
 from x121_desktop.ui.review.compare import frame_rgb
 from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.tools import ReviewTools
@@ -59,11 +68,23 @@ def older_take(review_studio: ReviewStudio) -> int:
 
 @pytest.fixture
 def real_window(
-    qtbot: QtBot, qloop: qasync.QEventLoop, studio_as: Callable[[str], Studio], monkeypatch: pytest.MonkeyPatch
+    qloop: qasync.QEventLoop, studio_as: Callable[[str], Studio], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[MainWindow]:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
+    # The window's collaboration wiring (feed listener, presence heartbeat, link socket) is not reachable
+    # from the window, and nothing stops it but the process ending: keep hold of what the real
+    # install_collab returns, to stop it after the test.
+    wirings: list[CollabWiring] = []
+
+    def install_and_keep(*args: Any, **kwargs: Any) -> CollabWiring:
+        wiring = install_collab(*args, **kwargs)
+        wirings.append(wiring)
+        return wiring
+
+    monkeypatch.setattr(pulse_module, "install_collab", install_and_keep)
     window = _build_window(app, studio_as("reviewer"))
+    assert len(wirings) == 1
     panel = window.panel("review", ReviewPanel)
     assert panel is not None
     app.aboutToQuit.disconnect(panel.close_player)  # qasync's run() quits the app after each run
@@ -71,6 +92,8 @@ def real_window(
     run(qloop, window.start())
     yield window
     panel.close_player()
+    for wiring in wirings:
+        run(qloop, wiring.stop())
     run(qloop, window.shutdown())
     window.close()
     window.deleteLater()
@@ -91,8 +114,32 @@ def _frame_on_screen(qloop: qasync.QEventLoop, panel: ReviewPanel, video: Path, 
     return read_stripe(rgb)
 
 
-def test_a_link_opens_its_take_at_its_frame_in_review(
-    qloop: qasync.QEventLoop, review_studio: ReviewStudio, older_take: int, real_window: MainWindow
+def _hand_over(qloop: qasync.QEventLoop, home: Path, url: str) -> str | None:
+    """What `x121 open URL` does from another process: hand the link to the running window's socket
+    (a client thread; the window answers on its own loop, which runs meanwhile)."""
+    replies: list[str | OSError | None] = []
+
+    def client() -> None:
+        try:
+            replies.append(forward(runtime_socket(home), url))
+        except OSError as exc:
+            replies.append(exc)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    run(qloop, until(lambda: bool(replies), what="the window's answer"))
+    thread.join(5)
+    assert not isinstance(replies[0], OSError), replies[0]
+    return replies[0]
+
+
+def test_an_at_mention_link_opens_its_take_at_its_frame_in_review(
+    qtbot: QtBot,
+    qloop: qasync.QEventLoop,
+    review_studio: ReviewStudio,
+    older_take: int,
+    studio_as: Callable[[str], Studio],
+    real_window: MainWindow,
 ) -> None:
     window = real_window
     panel = window.panel("review", ReviewPanel)
@@ -103,20 +150,43 @@ def test_a_link_opens_its_take_at_its_frame_in_review(
     assert isinstance(tools, ReviewTools)
     media = review_studio.home / "media" / "review"
 
-    # a current take: the scene opens in Review on that take, paused on the linked frame
+    # a creator @mentions the reviewer at frame 17 of take 2; the comment reaches the reviewer's Pulse
     take = review_studio.take_ids[1]
-    pulse.link_activated.emit(_link(review_studio, 2, take, 17))
+    reviewer = review_studio.secure.roles["reviewer"]
+    posted = run(qloop, ReviewService(studio_as("creator")).comment(take, 17, f"@{reviewer} the hand melts here"))
+    assert posted.mentioned == (reviewer,)
+    assert posted.link == _link(review_studio, 2, take, 17)
+
+    def row() -> QListWidgetItem | None:
+        rows = (pulse.list.item(i) for i in range(pulse.list.count()))
+        return next((r for r in rows if r.data(LINK_ROLE) == posted.link), None)
+
+    # (live delivery to the feed is tested in test_pulse.py; here the feed is re-read, as a filter change does,
+    # so the test does not depend on whether the window's listener was already subscribed)
+    pulse.reload()
+    run(qloop, until(lambda: row() is not None, what="the mention in Studio Pulse"))
+    window.show_panel("pulse")
+    item = row()
+    assert item is not None
+    qtbot.waitUntil(pulse.list.isVisible, timeout=2000)
+    pulse.list.setCurrentItem(item)  # the reviewer picks the mention and presses Return
+    pulse.list.setFocus()
+    QTest.keyClick(pulse.list, Qt.Key.Key_Return)
+    # Review comes up on that take, paused on the linked frame
     assert _frame_on_screen(qloop, panel, media / "take_1.mp4", 17) == 17
+    assert window.panel("review", ReviewPanel) is panel
+    assert panel.isVisible()
     assert tools.session.current is not None
     assert tools.session.current.take_id == take
     assert not panel.controller.clock.playing
 
-    # another link while Review is open moves to the other take and frame
-    pulse.link_activated.emit(_link(review_studio, 3, review_studio.take_ids[2], 4))
+    # `x121 open LINK` from another process, while Review is open: the other take and frame
+    assert _hand_over(qloop, review_studio.home, _link(review_studio, 3, review_studio.take_ids[2], 4)) is None
     assert _frame_on_screen(qloop, panel, media / "take_2.mp4", 4) == 4
 
     # a link to an earlier (not current) take of a segment shows THAT take, not the segment's current one
-    pulse.link_activated.emit(_link(review_studio, 2, older_take, 23))
+    assert _hand_over(qloop, review_studio.home, _link(review_studio, 2, older_take, 23)) is None
     assert _frame_on_screen(qloop, panel, media / "older_take_1.mp4", 23) == 23
     assert tools.session.current is not None
     assert tools.session.current.take_id == older_take
+    assert "not its current take" in tools.session.bar.label.text()
