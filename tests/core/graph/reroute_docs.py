@@ -23,12 +23,12 @@ WITH_SUBGRAPH = "video_wan2_2_14B_i2v"  # its image-to-video subgraph gets a rer
 
 # reroute id: (parent id, [x, y], link ids through it)
 ROOT_REROUTES: dict[int, tuple[int | None, list[float], list[int]]] = {
-    1: (None, [330.5, 240.0], [74, 75]),  # CLIP of the CLIPLoader: one shared dot, then one per encoder
+    1: (None, [397.5, 240.0], [74, 75]),  # CLIP of the CLIPLoader: one shared dot, then one per encoder
     2: (1, [380.0, 150.25], [74]),
     3: (1, [380.0, 360.0], [75]),
-    4: (None, [300.0, 560.0], [87, 189]),  # VAE: shared by the decoder's and the img-to-video's wire
+    4: (None, [395.0, 470.0], [87, 189]),  # VAE: shared by the decoder's and the img-to-video's wire
     5: (4, [900.0, 700.0], [87]),
-    6: (None, [260.0, 520.0], []),  # a floating reroute: the loose end of a MASK wire
+    6: (None, [395.0, 600.0], []),  # a floating reroute: the loose end of a MASK wire
 }
 LINK_PARENTS = {74: 2, 75: 3, 87: 5, 189: 4}
 FLOATING_LINK = {

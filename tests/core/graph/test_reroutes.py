@@ -129,7 +129,7 @@ def test_deleting_a_node_drops_the_reroutes_only_its_wires_used() -> None:
     session.push(RemoveNodes(None, (6,)))  # one CLIP encoder: wire 74 and its own dot 2 go, dot 1 stays
     graph = session.document.graph
     assert (graph.reroute(2), graph.reroute(1) is not None) == (None, True)
-    assert saved(session.document)["extra"]["reroutes"][0] == {"id": 1, "pos": [330.5, 240.0], "linkIds": [75]}
+    assert saved(session.document)["extra"]["reroutes"][0] == {"id": 1, "pos": [397.5, 240.0], "linkIds": [75]}
 
 
 def test_pasted_copies_of_rerouted_wires_run_straight() -> None:

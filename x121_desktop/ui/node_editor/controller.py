@@ -1,8 +1,9 @@
 """Gestures → edits. The only place the canvas asks the session for changes.
 
 A drag lets Qt move the items live (their wires follow) and, on release, commits one `MoveNodes`
-for everything that moved. A wire dragged from an output (or pulled off an input) becomes a
-type-checked `Connect` when dropped on a socket; dropped on nothing, a pulled wire is disconnected.
+for everything that moved (nodes, group frames and native reroutes). A wire dragged from an output
+(or pulled off an input) becomes a type-checked `Connect` when dropped on a socket; dropped on
+nothing, a pulled wire is disconnected.
 Refusals (wrong type, missing slot) are said in one sentence on `message`, never raised.
 """
 
@@ -30,6 +31,7 @@ from x121_desktop.core.graph.edits import (
     Edit,
     MoveNodes,
     RemoveNodes,
+    RemoveReroutes,
     SetNodeMode,
     SetWidgetValue,
     graph_of,
@@ -37,6 +39,7 @@ from x121_desktop.core.graph.edits import (
 from x121_desktop.core.graph.model import NodeMode
 from x121_desktop.core.graph.ops import connect, insert_reroute
 from x121_desktop.ui.node_editor.items.link import LinkItem, wire_path
+from x121_desktop.ui.node_editor.items.native_reroute import NativeRerouteItem
 from x121_desktop.ui.node_editor.items.node import NodeItem, WidgetRow
 from x121_desktop.ui.node_editor.items.socket import HitKind
 from x121_desktop.ui.node_editor.scene import GraphScene
@@ -184,8 +187,13 @@ class CanvasController(QObject):
             b = tuple(group.model.bounding)
             if len(b) == 4 and (group.x(), group.y()) != (float(b[0]), float(b[1])):
                 frames.append((group.index, (group.x(), group.y(), float(b[2]), float(b[3]))))
-        if moves or frames:
-            self.push(MoveNodes(self.scene.scope, tuple(moves), tuple(frames)))
+        dots = [
+            (dot.reroute_id, (dot.x(), dot.y()))
+            for dot in self.scene.reroutes.values()
+            if (dot.x(), dot.y()) != (float(dot.reroute.pos[0]), float(dot.reroute.pos[1]))
+        ]
+        if moves or frames or dots:
+            self.push(MoveNodes(self.scene.scope, tuple(moves), tuple(frames), tuple(dots)))
 
     def double_click(self, event: QGraphicsSceneMouseEvent) -> bool:
         pos = event.scenePos()
@@ -198,6 +206,8 @@ class CanvasController(QObject):
                 self.subgraph_requested.emit(item.node.type)
                 return True
             return False
+        if self._reroute_at(pos) is not None:
+            return True
         link = next((i for i in self.scene.items(pos) if isinstance(i, LinkItem)), None)
         if link is not None:
             self.push(
@@ -265,6 +275,9 @@ class CanvasController(QObject):
                 lambda: self.push(SetNodeMode(scope, (nid,), 0 if bypassed else NodeMode.BYPASS)),
             )
             menu.addAction("Delete", lambda: self.push(RemoveNodes(scope, (nid,))))
+        elif (dot := self._reroute_at(pos)) is not None:
+            rid = dot.reroute_id
+            menu.addAction("Delete reroute", lambda: self.push(RemoveReroutes(scope, (rid,))))
         else:
             link = next((i for i in self.scene.items(pos) if isinstance(i, LinkItem)), None)
             if link is None:
@@ -276,6 +289,9 @@ class CanvasController(QObject):
             menu.addAction("Delete link", lambda: self.push(Disconnect(scope, (lid,))))
         menu.exec(event.screenPos())
         return True
+
+    def _reroute_at(self, pos: QPointF) -> NativeRerouteItem | None:
+        return next((i for i in self.scene.items(pos) if isinstance(i, NativeRerouteItem)), None)
 
 
 def clamp(value: float, lo: float | None, hi: float | None) -> float:

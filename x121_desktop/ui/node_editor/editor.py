@@ -15,7 +15,17 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from x121_desktop.actions.registry import ActionRegistry
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.graph.catalog import NodeCatalog, NodeType
-from x121_desktop.core.graph.edits import Collapse, Edit, RemoveGroups, RemoveNodes, Scope, SetNodeMode, graph_of
+from x121_desktop.core.graph.edits import (
+    Collapse,
+    Compound,
+    Edit,
+    RemoveGroups,
+    RemoveNodes,
+    RemoveReroutes,
+    Scope,
+    SetNodeMode,
+    graph_of,
+)
 from x121_desktop.core.graph.model import Graph, NodeMode, WorkflowDocument
 from x121_desktop.core.graph.ops import Align, Clip, add_node, align, copy_nodes, group_around, paste
 from x121_desktop.core.graph.repair import Problem, SourceFormat, unknown_types
@@ -247,9 +257,17 @@ class NodeEditor(QWidget):
         return tuple(n.id for n in graph.nodes if str(n.id) in set(self.selected()))
 
     def delete_selection(self) -> None:
+        """Delete the selected nodes and native reroutes (one step), else the selected group frames."""
         groups = tuple(i.index for i in self.scene.selectedItems() if isinstance(i, GroupItem))
+        edits: list[Edit] = []
+        if dots := tuple(self.scene.selected_reroute_ids()):
+            edits.append(RemoveReroutes(self.scope, dots))  # first: the nodes' wires may drop them too
         if self._ids():
-            self.push(RemoveNodes(self.scope, self._ids()))
+            edits.append(RemoveNodes(self.scope, self._ids()))
+        if len(edits) > 1:
+            self.push(Compound(self.scope, tuple(edits), "Delete"))
+        elif edits:
+            self.push(edits[0])
         elif groups:
             self.push(RemoveGroups(self.scope, groups))
 
@@ -326,7 +344,7 @@ class NodeEditor(QWidget):
     # -------------------------------------------------------------- actions
 
     def select_all(self) -> None:
-        for item in self.scene.nodes.values():
+        for item in [*self.scene.nodes.values(), *self.scene.reroutes.values()]:
             item.setSelected(True)
 
     def handlers(self) -> dict[str, Callable[[], object]]:

@@ -2,8 +2,9 @@
 
 Edits flow one way: the controller turns gestures into edits, the session applies them and says
 what changed (`GraphEdited`), and only then does this scene add, drop or refresh items. Nothing
-here writes the model. The scene index is off: items are few thousand at most, a linear scan of
-the exposed area is cheap, and a BSP tree would be rebuilt on every drag step.
+here writes the model. Native reroutes are items of their own; each wire knows the ones it passes.
+The scene index is off: items are few thousand at most, a linear scan of the exposed area is
+cheap, and a BSP tree would be rebuilt on every drag step.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from x121_desktop.core.graph.model import (
     Link,
     Node,
     OutputSocket,
+    Reroute,
 )
+from x121_desktop.core.graph.reroute_chains import chain
 from x121_desktop.core.graph.undo import EditSession, GraphEdited
 from x121_desktop.ui.node_editor.items.group import GroupItem
 from x121_desktop.ui.node_editor.items.link import LinkItem
+from x121_desktop.ui.node_editor.items.native_reroute import NativeRerouteItem
 from x121_desktop.ui.node_editor.items.node import Marker, NodeItem, NodeState
 from x121_desktop.ui.node_editor.items.note import NOTE_TYPES, NoteItem
 from x121_desktop.ui.node_editor.items.reroute import REROUTE_TYPES, RerouteItem
@@ -53,6 +57,7 @@ class GraphScene(QGraphicsScene):
         self.setBackgroundBrush(style.bg)
         self.nodes: dict[str, NodeItem] = {}
         self.links: dict[int, LinkItem] = {}
+        self.reroutes: dict[int, NativeRerouteItem] = {}
         self.groups: list[GroupItem] = []
         self.markers: dict[str, tuple[Marker, ...]] = {}
         self.gestures: Gestures | None = None
@@ -67,8 +72,12 @@ class GraphScene(QGraphicsScene):
             item.links.clear()
         for link in self.links.values():
             link.origin = link.target = None
+            link.via = []
+        for reroute in self.reroutes.values():
+            reroute.links.clear()
         self.nodes.clear()
         self.links.clear()
+        self.reroutes.clear()
         self.groups = []
         self.gestures = None
         self.clear()
@@ -79,12 +88,15 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.links.clear()
+        self.reroutes.clear()
         self.groups = []
         graph = graph_of(self.session.document, self.scope)
         for node in graph.nodes:
             self._add_node(node)
         for node in self._port_nodes():
             self._add_node(node, movable=False)
+        for reroute in graph.reroutes:
+            self._add_reroute_item(reroute)
         for link in graph.links:
             self._add_link(link)
         self._build_groups()
@@ -148,12 +160,23 @@ class GraphScene(QGraphicsScene):
         if target is None and origin is not None:
             item.fixed_b = origin.output_pos(link.origin_slot) + QPointF(60.0, 0.0)
             item.colour = QColor(self.look.error)
-        item.refresh()
         for end in (origin, target):
             if end is not None:
                 end.links.append(item)
+        self._route(item, link)
         self.addItem(item)
         self.links[link.id] = item
+
+    def _route(self, item: LinkItem, link: Link) -> None:
+        """Pass the wire through the native reroutes of its chain (drawn in that order)."""
+        for dot in item.via:
+            if item in dot.links:
+                dot.links.remove(item)
+        graph = graph_of(self.session.document, self.scope)
+        item.via = [self.reroutes[r.id] for r in chain(graph, link) if r.id in self.reroutes]
+        for dot in item.via:
+            dot.links.append(item)
+        item.refresh()
 
     def _drop_link(self, link_id: int) -> None:
         item = self.links.pop(link_id, None)
@@ -162,7 +185,35 @@ class GraphScene(QGraphicsScene):
         for end in (item.origin, item.target):
             if end is not None and item in end.links:
                 end.links.remove(item)
+        for dot in item.via:
+            if item in dot.links:
+                dot.links.remove(item)
+        item.via = []
         self.removeItem(item)
+
+    def _add_reroute_item(self, reroute: Reroute) -> None:
+        item = NativeRerouteItem(reroute, self.look)
+        self.addItem(item)
+        self.reroutes[reroute.id] = item
+
+    def _sync_reroutes(self) -> None:
+        """Reroutes were added, moved, removed or re-chained: update their items, then re-route every wire."""
+        graph = graph_of(self.session.document, self.scope)
+        wanted = {r.id: r for r in graph.reroutes}
+        for rid in [rid for rid in self.reroutes if rid not in wanted]:
+            self.removeItem(self.reroutes.pop(rid))
+        for rid, reroute in wanted.items():
+            item = self.reroutes.get(rid)
+            if item is None:
+                self._add_reroute_item(reroute)
+            elif item.reroute is not reroute:
+                item.set_reroute(reroute)
+        for link_id, link_item in self.links.items():
+            link = graph.link(link_id)
+            if link is not None:
+                self._route(link_item, link)
+        for item in self.reroutes.values():
+            item.update()
 
     def _build_groups(self) -> None:
         for item in self.groups:
@@ -196,6 +247,8 @@ class GraphScene(QGraphicsScene):
                     link.refresh()
         for node in filter(None, (graph.node(i) for i in event.nodes_added)):
             self._add_node(node)
+        if event.reroutes_changed:
+            self._sync_reroutes()
         for link in filter(None, (graph.link(i) for i in event.links_added)):
             self._add_link(link)
         if event.groups_changed:
@@ -228,6 +281,9 @@ class GraphScene(QGraphicsScene):
         item = self.nodes.get(node_id)
         if item is not None:
             item.set_state(state)
+
+    def selected_reroute_ids(self) -> list[int]:
+        return [i.reroute_id for i in self.selectedItems() if isinstance(i, NativeRerouteItem)]
 
     def selected_node_ids(self) -> list[str]:
         return [

@@ -21,6 +21,7 @@ ROW_H = 20.0
 WIDGET_H = 22.0
 SOCKET_R = 5.0
 REROUTE_R = 9.0
+NATIVE_REROUTE_R = 10.0  # the frontend's Reroute.radius
 LOD_DETAIL = 0.4  # below this zoom, nodes are drawn as boxes with their title only
 LOD_BOXES = 0.18  # below this zoom, nodes are plain boxes
 LOD_WIRES = 0.3  # below this zoom, wires are straight lines

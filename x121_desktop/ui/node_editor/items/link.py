@@ -1,7 +1,12 @@
-"""Wires between sockets: cubic curves (straight lines when zoomed far out), coloured by data type."""
+"""Wires between sockets: cubic curves (straight lines when zoomed far out), coloured by data type.
+
+A wire through native reroutes is drawn as one curve per stretch: origin → each reroute → target.
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF
@@ -11,14 +16,36 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from x121_desktop.ui.node_editor.style import LOD_WIRES, CanvasStyle
 
 if TYPE_CHECKING:
+    from x121_desktop.ui.node_editor.items.native_reroute import NativeRerouteItem
     from x121_desktop.ui.node_editor.items.node import NodeItem
 
 
 def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
-    dx = max(abs(b.x() - a.x()) * 0.5, 40.0)
-    path = QPainterPath(a)
-    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    return wire_through((a, b))
+
+
+def wire_through(points: tuple[QPointF, ...] | list[QPointF]) -> QPainterPath:
+    """Cubic stretches through `points`: the wire leaves its output and reaches its input horizontally,
+    and passes each reroute between in the direction from the point before it to the point after it
+    (handles at most 80 px, a quarter of the stretch, like the frontend's reroute splines)."""
+    path = QPainterPath(points[0])
+    last = len(points) - 1
+    for i, (a, b) in enumerate(itertools.pairwise(points)):
+        reach = max(abs(b.x() - a.x()) * 0.5, 40.0)
+        out_handle = QPointF(a.x() + reach, a.y()) if i == 0 else a + _tangent(points, i, a, b)
+        in_handle = QPointF(b.x() - reach, b.y()) if i + 1 == last else b - _tangent(points, i + 1, a, b)
+        path.cubicTo(out_handle, in_handle, b)
     return path
+
+
+def _tangent(points: tuple[QPointF, ...] | list[QPointF], i: int, a: QPointF, b: QPointF) -> QPointF:
+    """The handle at reroute `points[i]` for the stretch a-b: along prev→next, a quarter of the stretch."""
+    direction = points[i + 1] - points[i - 1]
+    length = math.hypot(direction.x(), direction.y())
+    if length == 0.0:
+        return QPointF()
+    size = min(80.0, 0.25 * math.hypot(b.x() - a.x(), b.y() - a.y()))
+    return direction * (size / length)
 
 
 class LinkItem(QGraphicsItem):
@@ -40,6 +67,7 @@ class LinkItem(QGraphicsItem):
         self.colour, self.style = colour, style
         self.fixed_a: QPointF | None = None
         self.fixed_b: QPointF | None = None
+        self.via: list[NativeRerouteItem] = []  # the native reroutes it passes, origin side first
         self.setZValue(-1.0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self._path = QPainterPath()
@@ -55,8 +83,8 @@ class LinkItem(QGraphicsItem):
     def refresh(self) -> None:
         a, b = self.ends()
         self.prepareGeometryChange()
-        self._a, self._b = a, b
-        self._path = wire_path(a, b)
+        self._points = (a, *(r.centre() for r in self.via), b)
+        self._path = wire_through(self._points)
         self._shape = QPainterPath()
         self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
 
@@ -75,7 +103,7 @@ class LinkItem(QGraphicsItem):
         colour = self.style.wire_active if self.isSelected() else self.colour
         if lod < LOD_WIRES:
             painter.setPen(QPen(colour, 0))
-            painter.drawLine(self._a, self._b)
+            painter.drawPolyline(self._points)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(QPen(colour, 2.5 if self.isSelected() else 2.0))
