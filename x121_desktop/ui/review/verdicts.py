@@ -39,6 +39,7 @@ class VerdictBar(QWidget):
         self.setObjectName("verdictBar")
         self.label = QLabel("No scene open for review", self)
         self.label.setObjectName("verdictStatus")
+        self.label.setWordWrap(True)  # a long seam status wraps instead of widening the dock
         self.regenerate = QCheckBox("Regenerate on reject", self)
         self.regenerate.setToolTip("A reject (2) also queues this segment's regeneration (creators and admins)")
         layout = QHBoxLayout(self)
