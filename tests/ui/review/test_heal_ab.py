@@ -14,53 +14,21 @@ from collections.abc import Callable
 import numpy as np
 import qasync
 from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMainWindow
 from pytestqt.qtbot import QtBot
 
 from tests.media_factory import read_stripe
 from tests.services.healed_scene import FRAMES, HealedScene, healed_scene, review_studio, studio_as
 from tests.services.review_studio import ReviewStudio
+from tests.ui.review.test_seams import press, seam_window
 from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.actions import build_registry, load_keymap
 from x121_desktop.core.enums import SeamGrade
 from x121_desktop.services.bootstrap import Studio
-from x121_desktop.services.review import ReviewService
-from x121_desktop.ui.actions_qt import attach_scope, bind, connect
 from x121_desktop.ui.review.panel import ReviewPanel
-from x121_desktop.ui.review.seams import SeamReview, grade_color
-from x121_desktop.ui.review.verdicts import ReviewSession
+from x121_desktop.ui.review.seams import grade_color
 
 __all__ = ["healed_scene", "qloop", "review_studio", "studio_as"]
 REGISTRY = build_registry()
-
-
-def review_window(qtbot: QtBot, studio: Studio) -> tuple[QMainWindow, ReviewPanel, ReviewSession, SeamReview]:
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    panel = ReviewPanel(rows=1, columns=1, prefer_gl=False)
-    app = QApplication.instance()
-    assert app is not None
-    app.aboutToQuit.disconnect(panel.close_player)  # qasync's run() quits the app after each run
-    window.setCentralWidget(panel)
-    session = ReviewSession(panel, ReviewService(studio))
-    seams = SeamReview(session)
-    panel.add_bar(session.bar)
-    actions = bind(REGISTRY, load_keymap("default", REGISTRY), window)
-    attach_scope(actions, REGISTRY, "timeline", panel)
-    connect(actions, {**session.handlers(), **seams.handlers()})
-    window.resize(640, 420)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
-    panel.setFocus()
-    return window, panel, session, seams
-
-
-def press(qloop: qasync.QEventLoop, panel: ReviewPanel, seams: SeamReview, key: Qt.Key) -> None:
-    QTest.keyClick(panel, key)
-    run(qloop, seams.drain())
 
 
 def on_screen(qloop: qasync.QEventLoop, panel: ReviewPanel, frame: int) -> np.ndarray:
@@ -86,7 +54,7 @@ def test_h_toggles_before_and_after_heal_on_the_same_frame(
     studio_as: Callable[[str], Studio],
 ) -> None:
     assert load_keymap("default", REGISTRY).keys_for("review.heal_ab") == ("H",)
-    _window, panel, session, seams = review_window(qtbot, studio_as("reviewer"))
+    _window, panel, session, seams = seam_window(qtbot, studio_as("reviewer"))
     try:
         run(qloop, session.open_scene(healed_scene.scene_id, healed_scene.left_take))
         press(qloop, panel, seams, Qt.Key.Key_Down)
@@ -138,7 +106,7 @@ def test_h_from_the_healed_take_and_on_a_seam_no_heal_touched(
     healed_scene: HealedScene,
     studio_as: Callable[[str], Studio],
 ) -> None:
-    _window, panel, session, seams = review_window(qtbot, studio_as("reviewer2"))
+    _window, panel, session, seams = seam_window(qtbot, studio_as("reviewer2"))
     try:
         # on the healed take itself, H opens the seam it starts at, before the heal
         run(qloop, session.open_scene(healed_scene.scene_id, healed_scene.healed_take))
