@@ -106,6 +106,25 @@ def test_claim_order_mirrors_core_fair_share(queue_db: Engine, secure_studio: Se
         assert _ids(repo.claim(conn, holder("w"), LEASE, limit=40)) == expected
 
 
+def test_claim_order_with_batches_and_work_estimates_mirrors_core_fair_share(
+    queue_db: Engine, secure_studio: SecureStudio
+) -> None:
+    """Batches (one transaction each: one created_at) of random sizes, owners, priorities and estimates."""
+    owners = [*_owners(secure_studio), secure_studio.user_ids["reviewer2"]]
+    rng = random.Random(5)
+    queued: list[QueuedJob] = []
+    for _ in range(8):
+        owner, priority = rng.choice(owners), rng.choice((0, 0, 2))
+        with queue_db.begin() as conn:
+            for _ in range(rng.randint(1, 6)):
+                work = rng.choice((None, 1.0, 50.0, 50.0, rng.uniform(1, 1e6)))
+                row = repo.enqueue(conn, new_job(owner, priority=priority, work_estimate=work))
+                queued.append(QueuedJob(row.id, owner, priority, row.created_at.timestamp(), work))
+    expected = [j.job_id for j in order_queue(queued, {})]
+    with queue_db.begin() as conn:
+        assert _ids(repo.claim(conn, holder("w"), LEASE, limit=len(queued))) == expected
+
+
 def test_priority_then_age_within_one_owner(queue_db: Engine, secure_studio: SecureStudio) -> None:
     a, _, _ = _owners(secure_studio)
     with queue_db.begin() as conn:

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from x121_desktop.core.errors import DatabaseError, PermissionDenied
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 CONNECT_TIMEOUT_S = 5
+PING_AFTER_IDLE_S = 2.0
+"""A pooled connection that sat idle longer than this is pinged before it is handed out (the server
+may have restarted meanwhile) and replaced if the ping fails. One in steady use is not pinged: a
+ping is a round trip on every check-out, the largest part of a short transaction's cost."""
 URL_SHAPE = "postgresql://USER@HOST:PORT/DATABASE"
 
 
@@ -62,21 +69,41 @@ def describe_url(raw: str | URL) -> str:
     return f"{url.username or '?'}@{host}{port}/{url.database}"
 
 
-def make_engine(target: DatabaseTarget, *, pool_size: int = 5) -> Engine:
+def make_engine(target: DatabaseTarget, *, pool_size: int = 5, ping_after_idle_s: float = PING_AFTER_IDLE_S) -> Engine:
     url = parse_url(target.url)
     if target.password is not None:
         url = url.set(password=target.password)
     try:
-        return create_engine(
+        engine = create_engine(
             url,
             pool_size=pool_size,
-            pool_pre_ping=True,
             connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "x121-studio"},
         )
     except (ArgumentError, NoSuchModuleError) as exc:
         raise DatabaseError(
             f"The database URL {target.url!r} cannot be used ({exc})", f"Write it as {URL_SHAPE}"
         ) from exc
+    ping_when_idle(engine, ping_after_idle_s)
+    return engine
+
+
+def ping_when_idle(engine: Engine, after_s: float) -> None:
+    """Ping a pooled connection on check-out only when it was idle for `after_s` or longer (see PING_AFTER_IDLE_S)."""
+    key = "x121_idle_since"
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        record.info[key] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _: PoolProxiedConnection) -> None:
+        since = record.info.get(key)
+        if since is None or time.monotonic() - since < after_s:
+            return  # new, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool drops it and hands out a new connection instead
+            raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
 
 
 def explain_connect_error(exc: BaseException, url: str | URL) -> DatabaseError:

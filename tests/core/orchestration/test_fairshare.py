@@ -109,3 +109,38 @@ def test_dispatch_loop_serves_everyone_in_rounds(owners: int, per_owner: int) ->
         served.append(job.owner_id)
     for start in range(0, len(served), owners):
         assert sorted(served[start : start + owners]) == list(range(owners))
+
+
+def test_a_batch_starts_largest_first_and_batches_stay_fifo() -> None:
+    first = [QueuedJob(1, 10, batch=1.0, work=5.0), QueuedJob(2, 10, batch=1.0, work=50.0),
+             QueuedJob(3, 10, batch=1.0), QueuedJob(4, 10, batch=1.0, work=20.0)]  # fmt: skip
+    later = [QueuedJob(5, 10, batch=2.0, work=100.0)]  # larger, but submitted after: never overtakes
+    other = [QueuedJob(6, 20, batch=1.5, work=1.0)]
+    assert ids(order_queue([*later, *first], {})) == [2, 4, 1, 3, 5]
+    assert ids(order_queue([*later, *first, *other], {})) == [2, 6, 4, 1, 3, 5]  # round-robin between owners
+
+
+batched_strategy = st.lists(
+    st.tuples(st.integers(1, 4), st.integers(0, 1), st.integers(0, 3), st.none() | st.floats(0, 1e6)),
+    max_size=40,
+).map(
+    lambda rows: [
+        QueuedJob(i + 1, owner, prio, float(batch), work) for i, (owner, prio, batch, work) in enumerate(rows)
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(batched_strategy, running_strategy)
+def test_within_owner_and_band_batches_in_order_and_each_batch_largest_first(
+    jobs: list[QueuedJob], running: dict[int, int]
+) -> None:
+    ordered = order_queue(jobs, running)
+    for owner in {j.owner_id for j in jobs}:
+        for priority in {j.priority for j in jobs}:
+            mine = [j for j in ordered if j.owner_id == owner and j.priority == priority]
+            assert [j.batch for j in mine] == sorted(j.batch for j in mine)
+            for batch in {j.batch for j in mine}:
+                works = [j.work for j in mine if j.batch == batch]
+                known = [w for w in works if w is not None]
+                assert works == [*sorted(known, reverse=True), *[None] * (len(works) - len(known))]

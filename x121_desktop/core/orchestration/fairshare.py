@@ -9,11 +9,17 @@ The rule (SwarmUI #1192 asks for round-robin per user; this is that, plus priori
    `running(owner)` counts the owner's jobs holding a server slot (`states.ACTIVE`, any priority).
    Lower turn first. So a user with nothing running goes before one with three jobs on the GPUs, and
    a user who queued 500 jobs gets one per round like everybody else.
-3. **FIFO** breaks ties: at equal priority and turn, the lower job id (older submission) goes first.
-   Job ids come from a sequence, so they grow with submission time; a re-queued job keeps its id and
-   so its place.
+3. **Batches FIFO, largest first inside a batch.** An owner's jobs of one band are numbered in batch
+   order: batches (the jobs one submission created together, which share `created_at`) oldest first;
+   inside a batch, the largest estimated work first (unknown estimates last), then the lower id. A
+   batch has no order its owner could see (it was submitted at once), and starting its longest jobs
+   first is what the LPT list schedule does, which keeps a small batch's makespan near the optimum on
+   unequal servers (benchmarks/bench_fleet.py). A job submitted later never overtakes an earlier one.
+4. **FIFO** breaks ties: at equal priority and turn, the lower job id (older submission) goes first.
+   Job ids come from a sequence, so they grow with submission time; a re-queued job keeps its id,
+   batch and estimate, and so its place.
 
-No starvation: inside its band, an owner's oldest job has turn `r_u = running(u)`, and only jobs with
+No starvation: inside its band, an owner's first job has turn `r_u = running(u)`, and only jobs with
 a smaller turn, or the same turn and a smaller id, go before it. Every other owner v contributes at
 most `max(0, r_u - r_v) + 1` of those, however many jobs v has queued. So its position is bounded
 by `sum_v (max(0, r_u - r_v) + 1)`, independent of the queue's length (see the property tests).
@@ -36,7 +42,9 @@ so rank in a CTE and lock the joined rows)::
     LIMIT 1
     FOR UPDATE OF j SKIP LOCKED;
 
-`order_queue` below returns exactly `ORDER BY priority DESC, turn, id`.
+(with the per-owner numbering in batch order, `ORDER BY j.id` → `ORDER BY created_at, work_estimate
+DESC NULLS LAST, id`: `db.repositories.job_dispatch.fair_share_sql`). `order_queue` below returns
+exactly `ORDER BY priority DESC, turn, id` with that numbering.
 """
 
 from __future__ import annotations
@@ -53,13 +61,22 @@ class QueuedJob:
     job_id: int  # from a sequence: FIFO order
     owner_id: int
     priority: int = 0  # higher first
+    batch: float = 0.0
+    """When its batch was submitted (`created_at`; jobs submitted together share it): earlier batches first."""
+    work: float | None = None
+    """Estimated work: inside a batch the largest goes first, unknown last."""
+
+
+def batch_key(job: QueuedJob) -> tuple[float, bool, float, int]:
+    """Order of one owner's jobs in a band: batch, largest work first (unknown last), then id."""
+    return (job.batch, job.work is None, -(job.work or 0.0), job.job_id)
 
 
 def turns(jobs: Iterable[QueuedJob], running_by_owner: Mapping[int, int]) -> dict[int, int]:
-    """job_id → its turn: the owner's running count + the job's FIFO rank among the owner's jobs in its band."""
+    """job_id → its turn: the owner's running count + the job's rank among the owner's jobs in its band."""
     seen: dict[tuple[int, int], int] = defaultdict(int)
     result: dict[int, int] = {}
-    for job in sorted(jobs, key=lambda j: j.job_id):
+    for job in sorted(jobs, key=batch_key):
         band = (job.owner_id, job.priority)
         result[job.job_id] = max(0, running_by_owner.get(job.owner_id, 0)) + seen[band]
         seen[band] += 1

@@ -1,32 +1,35 @@
 """Claiming a queued job *for a ComfyUI server*, in one transaction. Plain functions; never commits.
 
-This is the one queue path the dispatcher uses (`claim_placed`):
+This is the one queue path the dispatcher uses (`claim_placed`), in two round trips to the server
+(psycopg pipeline mode: several statements sent at once, their results read together):
 
-1. Count the jobs holding a slot on each server (one statement). No server with a free slot:
-   return at once, nothing locked.
-2. Read up to `window` queued jobs in fair-share order (`core.orchestration.fairshare`, the same
-   ranking as `job_leases.claim`), without locking them: only the job finally taken is locked
-   (`FOR UPDATE SKIP LOCKED` inside `assign`), so concurrent claimers are never starved by
-   each other's look-ahead; a job another claimer holds is skipped for the next one.
-3. Ask the caller's `plan(job)` what each needs (`JobPlan`: node types, models, a work estimate);
-   an `X121Error` from it, or a placement no enabled server could ever take, refuses that job
-   before any GPU time (QUEUED → FAILED, reasons, owner notified).
-4. Choose job and server with `core.orchestration.placement` (capabilities, availability, model
-   affinity, speed) and the finish-time-aware rule `core.orchestration.finish.next_start`
-   (per-owner FIFO kept: only an owner's first remaining job may start).
-5. Re-count the chosen server's jobs under `pg_advisory_xact_lock(121, server_id)` (two dispatchers
-   never overfill one server) and assign: lock the job (SKIP LOCKED), CLAIMED, lease, server,
-   attempts + 1, attempt row, CLAIMED event + NOTIFY, one statement.
+1. *Look* (one round trip, with the transaction's BEGIN): the jobs holding a slot on each server,
+   and the first `window` queued jobs in claim order (`fair_share_sql`: fair share, priority, and
+   within one owner's batch the largest estimated work first), each with its stored input files.
+   Nothing is locked: only the job finally taken is (`FOR UPDATE SKIP LOCKED` in step 3), so
+   concurrent claimers are never starved by each other's look-ahead. When no usable server has a
+   free slot the ranking is skipped inside the statement (a one-time filter) and nothing is read.
+2. Ask the caller's `plan(job)` what each candidate needs (`JobPlan`: node types, models, work
+   estimate); an `X121Error` from it, a file it names that is gone, or a placement no enabled
+   server could ever take, refuses that job before any GPU time (QUEUED → FAILED, reasons, owner
+   notified). Choose job and server with `core.orchestration.placement` (capabilities,
+   availability, model affinity, speed) and the finish-time-aware rule
+   `core.orchestration.finish.next_start` (only an owner's first remaining job may start, or none).
+3. *Take* (one round trip): `pg_advisory_xact_lock(121, server_id)`, then, in later statements
+   (so their snapshot sees every claim committed while this one waited for the lock), the
+   server's slot count and the assignment guarded by it: lock the job (SKIP LOCKED), CLAIMED,
+   lease, server, attempts + 1, attempt row, CLAIMED event + NOTIFY. Two dispatchers never
+   overfill one server.
 
-The hot statements run through psycopg with `prepare=True` (no per-claim parsing), and take their
-LIMITs as literals, so PostgreSQL settles on a cached generic plan instead of planning every claim.
+The statements are prepared (`prepare=True`: no per-claim parsing) and take their LIMITs as
+literals, so PostgreSQL settles on a cached generic plan instead of planning every claim.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -36,7 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.enums import JobEventKind, JobStatus
-from x121_desktop.core.errors import X121Error
+from x121_desktop.core.errors import NotFound, X121Error
 from x121_desktop.core.orchestration.finish import QueuedWork, next_start
 from x121_desktop.core.orchestration.placement import (
     DISPATCHABLE,
@@ -51,7 +54,7 @@ from x121_desktop.core.orchestration.placement import (
 )
 from x121_desktop.core.orchestration.states import ACTIVE
 from x121_desktop.db.repositories.job_events import NOTICE_SQL, log_event, notify_owner
-from x121_desktop.db.repositories.job_records import JobRow, job_columns, job_from_row
+from x121_desktop.db.repositories.job_records import JobRow, StoredFile, job_columns, job_from_row
 
 ADVISORY_CLASS = 121
 """pg_advisory_xact_lock(121, server_id) guards one server's slot count."""
@@ -59,15 +62,21 @@ ADVISORY_CLASS = 121
 _QUEUED = int(JobStatus.QUEUED)
 _ACTIVE = ", ".join(str(i) for i in sorted(int(s) for s in ACTIVE))
 
+BATCH_ORDER = "created_at, work_estimate DESC NULLS LAST, id"
+"""One owner's queued jobs of one priority: batches (one submission = one `created_at`) oldest first,
+inside a batch the largest estimated work first (unknown last), then submission order."""
+
 
 def fair_share_sql(window: int, kinds: bool = False) -> str:
     """CTEs `owners`, `running`, `ranked` (`id, priority, turn`): the first `window` queued jobs in claim order.
 
-    Each owner's first `window` queued jobs (owners found by a skip scan of the partial index
-    `ix_jobs_queued_owner`) are ranked, so the cost grows with the number of owners, not with the
-    queue's length. With `kinds`, only jobs whose kind is in `%(kinds)s` count.
+    Each owner's first `window` queued jobs in `BATCH_ORDER` (owners found by a skip scan of the
+    partial index `ix_jobs_queued_owner`, which holds exactly that order) are ranked, so the cost
+    grows with the number of owners, not with the queue's length. With `kinds`, only jobs whose
+    kind is in `%(kinds)s` count. `core.orchestration.fairshare.order_queue` is the same order.
     """
     kind = " AND j.job_kind_id = ANY(%(kinds)s)" if kinds else ""
+    qualified = ", ".join(f"j.{c}" for c in BATCH_ORDER.split(", "))
     return f"""
 WITH RECURSIVE owners AS (
     (SELECT owner_id FROM jobs WHERE job_status_id = {_QUEUED} ORDER BY owner_id LIMIT 1)
@@ -82,10 +91,10 @@ WITH RECURSIVE owners AS (
     FROM owners o
     LEFT JOIN running r ON r.owner_id = o.owner_id
     CROSS JOIN LATERAL (
-        SELECT q.id, q.priority, row_number() OVER (PARTITION BY q.priority ORDER BY q.id) - 1 AS k
-        FROM (SELECT j.id, j.priority FROM jobs j
+        SELECT j.id, j.priority, row_number() OVER (PARTITION BY j.priority ORDER BY {qualified}) - 1 AS k
+        FROM (SELECT j.id, j.priority, j.created_at, j.work_estimate FROM jobs j
               WHERE j.job_status_id = {_QUEUED} AND j.owner_id = o.owner_id{kind}
-              ORDER BY j.priority DESC, j.id LIMIT {int(window)}) q
+              ORDER BY j.priority DESC, {qualified} LIMIT {int(window)}) j
     ) h
     WHERE o.owner_id IS NOT NULL
     ORDER BY h.priority DESC, turn, h.id
@@ -95,12 +104,25 @@ WITH RECURSIVE owners AS (
 
 def run(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Execute `sql` (psycopg `%(name)s` style) as a prepared statement on this transaction's connection."""
+    return run_all(conn, [(sql, params)])[0]
+
+
+type Statement = tuple[str, Mapping[str, Any] | None]
+
+
+def run_all(conn: Connection, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    """Execute several prepared statements in one round trip (a pipeline); the rows of each, in order."""
     raw: Any = conn.connection.driver_connection
     try:
-        cursor = raw.execute(sql, params or {}, prepare=True)
-        return list(cursor.fetchall()) if cursor.description is not None else []
+        if len(statements) == 1:
+            sql, params = statements[0]
+            cursors = [raw.execute(sql, params or {}, prepare=True)]
+        else:
+            with raw.pipeline():
+                cursors = [raw.execute(sql, params or {}, prepare=True) for sql, params in statements]
+        return [list(c.fetchall()) if c.description is not None else [] for c in cursors]
     except psycopg.Error as exc:  # as SQLAlchemy would raise it, so callers' DBAPIError handling applies
-        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+        raise DBAPIError.instance(statements[0][0], statements[0][1], exc, psycopg.Error) from exc
 
 
 # ---------------------------------------------------------------------------------------- plans
@@ -108,7 +130,7 @@ def run(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> 
 
 @dataclass(frozen=True, slots=True)
 class JobPlan:
-    """What the caller worked out about a locked candidate."""
+    """What the caller worked out about a candidate."""
 
     needs: JobNeeds
     work: float = 1.0
@@ -132,73 +154,98 @@ class PlacedClaim:
     refused: tuple[Refused, ...] = ()
     placements: dict[int, Placement] = field(default_factory=dict)
     """Job id → placement of every candidate looked at (why the others wait)."""
+    files: Mapping[str, StoredFile] = field(default_factory=dict)
+    """The claimed job's input files: upload target → stored file."""
 
 
 # ---------------------------------------------------------------------------------------- statements
 
-_SLOTS = f"SELECT server_id, id FROM jobs WHERE job_status_id IN ({_ACTIVE}) AND server_id IS NOT NULL"
-
-
-def jobs_on_servers(conn: Connection) -> dict[int, list[int]]:
-    """Server id → ids of the jobs holding a slot on it."""
-    out: dict[int, list[int]] = {}
-    for server_id, job_id in run(conn, _SLOTS):
-        out.setdefault(int(server_id), []).append(int(job_id))
-    return out
+_SLOTS = f"SELECT server_id, id, work_estimate FROM jobs WHERE job_status_id IN ({_ACTIVE}) AND server_id IS NOT NULL"
+_FILES_OF = (
+    "(SELECT COALESCE(json_agg(json_build_array(f.id, f.sha256, f.rel_path)), '[]') FROM files f WHERE f.id IN "
+    "(SELECT CAST(t.v AS bigint) FROM jsonb_each_text(CASE WHEN jsonb_typeof(j.inputs->'files') = 'object' "
+    "THEN j.inputs->'files' ELSE '{}' END) AS t(k, v) WHERE t.v ~ '^[0-9]{1,18}$'))"
+)
+_USED = f"(SELECT count(*) FROM jobs x WHERE x.server_id = c.s AND x.job_status_id IN ({_ACTIVE}))"
 
 
 def _rank_sql(window: int) -> str:
     return (
         fair_share_sql(window)
         + f"""
-SELECT {job_columns("j")} FROM ranked k JOIN jobs j ON j.id = k.id
+SELECT {job_columns("j")}, {_FILES_OF} FROM ranked k JOIN jobs j ON j.id = k.id
 WHERE j.job_status_id = {_QUEUED} AND NOT j.cancel_requested
+  AND EXISTS (SELECT 1 FROM unnest(CAST(%(sids)s AS integer[]), CAST(%(caps)s AS integer[])) AS c(s, n)
+              WHERE c.n > {_USED})
 ORDER BY k.priority DESC, k.turn, k.id
 LIMIT {int(window)}"""
     )
 
 
-def candidates(conn: Connection, window: int) -> list[JobRow]:
-    """The first `window` queued jobs in claim order (read, not locked: `assign` locks the one it takes)."""
-    return [job_from_row(r) for r in run(conn, _rank_sql(window))]
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    job: JobRow
+    found: tuple[tuple[int, str, str], ...]
+    """(file id, sha256, rel_path) of the stored files its inputs name that exist."""
 
 
-_ROOM = (
-    "SELECT pg_advisory_xact_lock(" + str(ADVISORY_CLASS) + ", %(s)s), "
-    f"(SELECT count(*) FROM jobs WHERE server_id = %(s)s AND job_status_id IN ({_ACTIVE}))"
-)
+def look(
+    conn: Connection, window: int, open_servers: Mapping[int, int]
+) -> tuple[dict[int, list[tuple[int, float | None]]], list[Candidate]]:
+    """One round trip: (server id → [(job id, work estimate)] holding a slot on it, the first `window`
+    queued jobs in claim order). No candidates when none of `open_servers` (id → capacity) has a free slot."""
+    params = {"sids": list(open_servers), "caps": list(open_servers.values())}
+    slots, ranked = run_all(conn, [(_SLOTS, None), (_rank_sql(window), params)])
+    holding: dict[int, list[tuple[int, float | None]]] = {}
+    for server_id, job_id, work in slots:
+        holding.setdefault(int(server_id), []).append((int(job_id), None if work is None else float(work)))
+    width = len(job_columns().split(", "))
+    found = [Candidate(job_from_row(r), tuple((int(f[0]), str(f[1]), str(f[2])) for f in r[width])) for r in ranked]
+    return holding, found
 
 
-def server_has_room(conn: Connection, server_id: int, capacity: int) -> bool:
-    """Lock the server's slot count for this transaction and say whether one slot is free."""
-    [(_, busy)] = run(conn, _ROOM, {"s": server_id})
-    return int(busy) < capacity
+def stored_files(job: JobRow, rows: Iterable[tuple[int, str, str]]) -> dict[str, StoredFile]:
+    """Upload target → stored file, from the `files` rows found for `job.inputs.files` (NotFound naming any gone)."""
+    files: dict[str, Any] = dict(job.inputs.get("files") or {})
+    found = {int(r[0]): StoredFile(str(r[1]), str(r[2])) for r in rows}
+    missing = sorted({str(v) for v in files.values() if not str(v).isdigit() or int(v) not in found})
+    if missing:
+        raise NotFound(
+            f"Job {job.id} names stored file(s) {', '.join(missing)} that do not exist",
+            "Submit the job again with files from the media store.",
+        )
+    return {target: found[int(fid)] for target, fid in files.items()}
 
 
-_ASSIGN = (
-    f"WITH free AS (SELECT id FROM jobs WHERE id = %(id)s AND job_status_id = {_QUEUED} AND NOT cancel_requested "
-    "  FOR UPDATE SKIP LOCKED), "
-    "u AS (UPDATE jobs SET job_status_id = %(c)s, lease_holder = %(h)s, lease_expires_at = now() + %(l)s, "
-    "  server_id = %(s)s, attempts = attempts + 1, error = NULL, updated_at = now() "
-    f"  FROM free WHERE jobs.id = free.id RETURNING {job_columns('jobs')}), "
-    "a AS (INSERT INTO job_attempts (job_id, attempt_no, server_id, job_status_id, lease_holder) "
-    "  SELECT id, attempts, %(s)s, %(c)s, %(h)s FROM u), "
-    "e AS (INSERT INTO job_events (job_id, job_event_kind_id, attempt_no, data) "
-    "  SELECT id, %(k)s, attempts, CAST(%(d)s AS jsonb) FROM u RETURNING id) "
-    f"SELECT {job_columns('u')}, "
-    + NOTICE_SQL.format(job="u.id", status="'claimed'", owner="u.owner_id", event="'claimed'", event_id="e.id")
-    + " FROM u, e"
-)
+_LOCK = "SELECT pg_advisory_xact_lock(" + str(ADVISORY_CLASS) + ", %(s)s)"
+_ROOM = f"SELECT count(*) FROM jobs WHERE server_id = %(s)s AND job_status_id IN ({_ACTIVE})"
+_GUARD = f" AND ({_ROOM}) < %(cap)s"
 
 
-def assign(
-    conn: Connection, job_id: int, holder: str, lease: timedelta, server_id: int, data: Mapping[str, Any]
-) -> JobRow | None:
-    """Claim a QUEUED job for `holder` on `server_id`: lock (SKIP LOCKED), CLAIMED, attempt row, event, NOTIFY.
+def _assign_sql(guarded: bool) -> str:
+    return (
+        f"WITH free AS (SELECT id FROM jobs WHERE id = %(id)s AND job_status_id = {_QUEUED} AND NOT cancel_requested"
+        f"{_GUARD if guarded else ''} FOR UPDATE SKIP LOCKED), "
+        "u AS (UPDATE jobs SET job_status_id = %(c)s, lease_holder = %(h)s, lease_expires_at = now() + %(l)s, "
+        "  server_id = %(s)s, attempts = attempts + 1, error = NULL, updated_at = now() "
+        f"  FROM free WHERE jobs.id = free.id RETURNING {job_columns('jobs')}), "
+        "a AS (INSERT INTO job_attempts (job_id, attempt_no, server_id, job_status_id, lease_holder) "
+        "  SELECT id, attempts, %(s)s, %(c)s, %(h)s FROM u), "
+        "e AS (INSERT INTO job_events (job_id, job_event_kind_id, attempt_no, data) "
+        "  SELECT id, %(k)s, attempts, CAST(%(d)s AS jsonb) FROM u RETURNING id) "
+        f"SELECT {job_columns('u')}, "
+        + NOTICE_SQL.format(job="u.id", status="'claimed'", owner="u.owner_id", event="'claimed'", event_id="e.id")
+        + " FROM u, e"
+    )
 
-    None when another claimer holds or took the job meanwhile.
-    """
-    params = {
+
+_ASSIGN, _ASSIGN_IF_ROOM = _assign_sql(False), _assign_sql(True)
+
+
+def _assign_params(
+    job_id: int, holder: str, lease: timedelta, server_id: int, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
         "c": int(JobStatus.CLAIMED),
         "h": holder,
         "l": lease,
@@ -207,8 +254,34 @@ def assign(
         "k": int(JobEventKind.CLAIMED),
         "d": json.dumps(dict(data)),
     }
-    rows = run(conn, _ASSIGN, params)
+
+
+def assign(
+    conn: Connection, job_id: int, holder: str, lease: timedelta, server_id: int, data: Mapping[str, Any]
+) -> JobRow | None:
+    """Claim a QUEUED job for `holder` on `server_id` (no slot check): lock (SKIP LOCKED), CLAIMED, attempt row,
+    event, NOTIFY. None when another claimer holds or took the job meanwhile."""
+    rows = run(conn, _ASSIGN, _assign_params(job_id, holder, lease, server_id, data))
     return job_from_row(rows[0]) if rows else None
+
+
+def assign_if_room(
+    conn: Connection,
+    job_id: int,
+    holder: str,
+    lease: timedelta,
+    server_id: int,
+    capacity: int,
+    data: Mapping[str, Any],
+) -> tuple[bool, JobRow | None]:
+    """`assign` under the server's advisory lock, only while it holds fewer than `capacity` jobs; one round trip.
+
+    (whether the server had a free slot, the claimed job or None when it had none or the job was taken).
+    """
+    params = _assign_params(job_id, holder, lease, server_id, data) | {"cap": capacity}
+    where = {"s": server_id}
+    _, [(busy,)], rows = run_all(conn, [(_LOCK, where), (_ROOM, where), (_ASSIGN_IF_ROOM, params)])
+    return int(busy) < capacity, (job_from_row(rows[0]) if rows else None)
 
 
 def refuse(conn: Connection, job_id: int, sentence: str, reasons: Sequence[str]) -> bool:
@@ -255,24 +328,27 @@ def claim_placed(
     """Claim the next job for one of `servers` (see the module docstring).
 
     `servers` are snapshots without slot counts (their `free_slots` is ignored); `capacity` is each
-    one's running + queued slots. `work_of(job_id)` estimates the work of a job already on a server
-    (None: unknown, taken as the candidates' median), to know when each server frees up.
-    `refuse_impossible=False` (a dispatcher that drives only some of the servers) leaves jobs no
-    server here can run in the queue.
+    one's running + queued slots. A job already on a server counts with its stored work estimate,
+    else `work_of(job_id)` (None: unknown, taken as the candidates' median), to know when each
+    server frees up. `refuse_impossible=False` (a dispatcher that drives only some of the servers)
+    leaves jobs no server here can run in the queue.
     """
-    holding = jobs_on_servers(conn)
+    usable = {s.server_id: capacity.get(s.server_id, 0) for s in servers if s.enabled and s.status in DISPATCHABLE}
+    holding, queued = look(conn, window, usable)
     snaps = [
         dataclasses.replace(s, free_slots=capacity.get(s.server_id, 0) - len(holding.get(s.server_id, [])))
         for s in servers
     ]
-    if not any(s.free_slots > 0 and s.enabled for s in snaps):
+    if not queued or not any(s.free_slots > 0 and s.enabled for s in snaps):
         return PlacedClaim()
     refused: list[Refused] = []
     queue: list[tuple[JobRow, JobPlan, Placement]] = []
     placements: dict[int, Placement] = {}
-    queued = candidates(conn, window)
-    for job in queued:
+    files: dict[int, dict[str, StoredFile]] = {}
+    for candidate in queued:
+        job = candidate.job
         try:
+            files[int(job.id)] = stored_files(job, candidate.found)
             planned = plan(job)
         except X121Error as exc:
             refused.append(Refused(job, exc.sentence, (exc.sentence,)))
@@ -286,27 +362,27 @@ def claim_placed(
     for item in refused:
         refuse(conn, item.job.id, item.sentence, item.reasons)
     done = tuple(refused)
-    more = len(queued) >= window  # the queue may go on beyond what was locked
+    more = len(queued) >= window  # the queue may go on beyond what was read
     for job, planned, server_id in _order(queue, snaps, holding, work_of, more):
-        ranked = [s for s in rank_servers(planned.needs, snaps) if s.server_id == server_id]
-        ranked += [s for s in rank_servers(planned.needs, snaps) if s.server_id != server_id]
+        ranked = rank_servers(planned.needs, snaps)
+        ranked.sort(key=lambda s: s.server_id != server_id)
         if job.attempts:  # servers it was lost on go last
             lost = lost_on(conn, job.id)
             ranked.sort(key=lambda s: s.server_id in lost)
         for snap in ranked:
-            if server_has_room(conn, snap.server_id, capacity[snap.server_id]):
-                data = {"server": snap.name, "holder": holder}
-                claimed = assign(conn, job.id, holder, lease, snap.server_id, data)
-                if claimed is None:
-                    break  # another claimer has this job: try the next one
-                return PlacedClaim(claimed, snap.server_id, planned, done, placements)
+            data = {"server": snap.name, "holder": holder}
+            room, claimed = assign_if_room(conn, job.id, holder, lease, snap.server_id, capacity[snap.server_id], data)
+            if claimed is not None:
+                return PlacedClaim(claimed, snap.server_id, planned, done, placements, files[int(job.id)])
+            if room:
+                break  # another claimer has this job: try the next one
     return PlacedClaim(refused=done, placements=placements)
 
 
 def _order(
     queue: list[tuple[JobRow, JobPlan, Placement]],
     snaps: Sequence[ServerSnapshot],
-    holding: Mapping[int, list[int]],
+    holding: Mapping[int, list[tuple[int, float | None]]],
     work_of: Callable[[int], float | None] | None,
     more: bool,
 ) -> list[tuple[JobRow, JobPlan, int]]:
@@ -320,13 +396,13 @@ def _order(
     if not queue or not speeds:
         return []
     works = sorted(p.work for _, p, _ in queue)
-    typical = works[len(works) // 2]  # a held job whose estimate this dispatcher does not know
+    typical = works[len(works) // 2]  # a held job whose estimate nobody knows
 
-    def held(job_id: int) -> float:
-        known = work_of(job_id) if work_of is not None else None
+    def held(job_id: int, stored: float | None) -> float:
+        known = stored if stored is not None else (work_of(job_id) if work_of is not None else None)
         return typical if known is None else known
 
-    busy = {s: sum(held(j) for j in holding.get(s, [])) / speeds[s] for s in speeds}
+    busy = {s: sum(held(j, w) for j, w in holding.get(s, [])) / speeds[s] for s in speeds}
     open_now = {s.server_id for s in usable if s.free_slots > 0}
     items = [
         QueuedWork(p.work, int(j.owner_id), frozenset(s.server_id for s in usable if _capable(p, s)))

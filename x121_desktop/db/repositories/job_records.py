@@ -41,6 +41,8 @@ class NewJob:
     max_attempts: int = 3
     owner_id: int | None = None
     """None: the signed-in user (the database default; only a superuser may name someone else)."""
+    work_estimate: float | None = None
+    """Work in pixel-frames (`comfy.needs.work_estimate` of its prompt); orders a batch, largest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class JobRow:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    work_estimate: float | None = None
+    """Work in pixel-frames, estimated from its prompt when it was submitted (None: unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,14 @@ class ClaimedJob:
     @property
     def prompt_id(self) -> uuid.UUID:
         return self.job.prompt_id
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A stored input file of a job, as its upload needs it."""
+
+    sha256: str
+    rel_path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +193,7 @@ JOB_FIELDS = [
     "updated_at",
     "started_at",
     "finished_at",
+    "work_estimate",
 ]
 
 
@@ -215,4 +228,5 @@ def job_from_row(r: Sequence[Any]) -> JobRow:
         updated_at=r[20],
         started_at=r[21],
         finished_at=r[22],
+        work_estimate=None if r[23] is None else float(r[23]),
     )

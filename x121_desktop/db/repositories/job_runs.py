@@ -1,6 +1,6 @@
 """What running a claimed job reads and leaves behind, besides state changes. Plain functions; never commits.
 
-Reads: the workflow version a job renders, the stored files it uploads, the servers earlier
+Reads: the workflow version a job renders, the servers earlier
 attempts went to. Writes (holder only, like every other write to a held job): moving the job to
 the server its prompt was found on, per-node timings, GPU cost, and the lease heartbeat that also
 says which held jobs were asked to cancel. Outputs and events go through `job_leases`.
@@ -9,7 +9,6 @@ says which held jobs were asked to cancel. Outputs and events go through `job_le
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -20,13 +19,6 @@ from sqlalchemy.engine import Connection
 from x121_desktop.core.errors import NotFound
 from x121_desktop.core.ids import JobId
 from x121_desktop.db.repositories.job_dispatch import run
-from x121_desktop.db.repositories.job_records import JobRow
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    sha256: str
-    rel_path: str
 
 
 def workflow_version(conn: Connection, version_id: int) -> tuple[dict[str, Any], Any]:
@@ -35,23 +27,6 @@ def workflow_version(conn: Connection, version_id: int) -> tuple[dict[str, Any],
     if not rows:
         raise NotFound(f"Workflow version {version_id} does not exist", "Submit the job again with a saved workflow.")
     return dict(rows[0][0]), rows[0][1]
-
-
-def input_files(conn: Connection, job: JobRow) -> dict[str, StoredFile]:
-    """Upload target → the stored file a job names in `inputs.files` (NotFound naming any that is gone)."""
-    files: dict[str, Any] = dict(job.inputs.get("files") or {})
-    if not files:
-        return {}
-    wanted = sorted({int(v) for v in files.values()})
-    rows = run(conn, "SELECT id, sha256, rel_path FROM files WHERE id = ANY(%(ids)s)", {"ids": wanted})
-    found = {int(r[0]): StoredFile(str(r[1]), str(r[2])) for r in rows}
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise NotFound(
-            f"Job {job.id} names stored file(s) {', '.join(map(str, missing))} that do not exist",
-            "Submit the job again with files from the media store.",
-        )
-    return {target: found[int(fid)] for target, fid in files.items()}
 
 
 def attempt_servers(conn: Connection, job_id: int) -> list[int]:

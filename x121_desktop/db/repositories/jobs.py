@@ -96,12 +96,12 @@ __all__ = [
 
 _INSERT_COLUMNS = (
     "prompt_id, owner_id, project_id, workflow_version_id, job_kind_id, job_status_id, priority, inputs, "
-    "cache_key, redispatch_allowed, take_id, max_attempts"
+    "cache_key, redispatch_allowed, take_id, max_attempts, work_estimate"
 )
 _INSERT_VALUES = (
     ":prompt_id, COALESCE(CAST(:owner_id AS integer), x121_current_user_id()), :project_id, "
     ":workflow_version_id, :kind, :status, :priority, CAST(:inputs AS jsonb), :cache_key, "
-    ":redispatch_allowed, :take_id, :max_attempts"
+    ":redispatch_allowed, :take_id, :max_attempts, :work_estimate"
 )
 _ENQUEUE = text(
     f"WITH j AS (INSERT INTO jobs ({_INSERT_COLUMNS}) VALUES ({_INSERT_VALUES}) RETURNING {job_columns()}), "
@@ -127,6 +127,7 @@ def _new_job_params(job: NewJob, status: JobStatus) -> dict[str, object]:
         "redispatch_allowed": job.redispatch_allowed,
         "take_id": job.take_id,
         "max_attempts": job.max_attempts,
+        "work_estimate": job.work_estimate,
     }
 
 

@@ -1,10 +1,11 @@
 """One dispatcher's claims: the repository's claim for a server, fed with job plans and work estimates.
 
 `Claimer.claim` runs one claim transaction (`db.repositories.job_dispatch.claim_placed`: fair-share
-order, placement, the finish-aware rule, capacity under the server's advisory lock). What a queued
-job needs (node types, models: `comfy.needs`) and how big it is (`work_estimate`, pixel-frames)
-is worked out once per job and kept while the job waits, since its inputs and workflow never
-change. Estimates of the jobs this dispatcher runs tell the rule when each server frees up.
+order, placement, the finish-aware rule, capacity under the server's advisory lock) on one kept
+connection: three round trips to PostgreSQL (look, take, commit). What a queued job needs (node
+types, models: `comfy.needs`) and how big it is (its stored work estimate, else `work_estimate` of
+its prompt, in pixel-frames) is worked out once per job and kept while the job waits, since its
+inputs and workflow never change; workflow versions are read once each (they never change either).
 Capabilities stored by `x121 server check` are enough to place a job, but a job is refused as
 impossible only on capabilities read from the servers themselves (they may have gained a model
 since the check): until then it waits, and the servers' /object_info is read.
@@ -54,7 +55,8 @@ class Claimer:
         self.refused = 0
         self.work: dict[JobId, float] = {}
         """Work estimates of the jobs this dispatcher holds (dropped when they end)."""
-        self._plans: dict[JobId, tuple[job_dispatch.JobPlan, rec.Resolved]] = {}
+        self._plans: dict[JobId, tuple[job_dispatch.JobPlan, rec.Workflow | None]] = {}
+        self._workflows: dict[int, rec.Workflow] = {}
         self._conn: Connection | None = None
 
     def _connection(self) -> Connection:
@@ -76,6 +78,8 @@ class Claimer:
         capacity = {int(h.id): h.row.capacity for h in self.fleet.handles.values()}
         if len(self._plans) > 4 * CANDIDATES:
             self._plans.clear()  # plans of jobs other dispatchers took meanwhile
+        if len(self._workflows) > 4 * CANDIDATES:
+            self._workflows.clear()
         # Stored capabilities place jobs; only capabilities read from the servers themselves refuse one.
         live = all(h.info is not None for h in self.fleet.handles.values())
         conn = self._connection()
@@ -107,19 +111,30 @@ class Claimer:
         if result.job is None or result.server_id is None:
             return None
         handle = self.fleet.handles[ServerId(result.server_id)]
-        plan, resolved = self._plans.pop(result.job.id)
+        plan, workflow = self._plans.pop(result.job.id)
         handle.loaded = plan.needs.models
         self.work[result.job.id] = plan.work
-        return Claim(result.job, handle, resolved, started)
+        return Claim(result.job, handle, rec.Resolved(workflow, result.files), started)
 
     def _plan(self, conn: Connection, job: JobRow) -> job_dispatch.JobPlan:
         cached = self._plans.get(job.id)
         if cached is None:
-            resolved = rec.resolve(conn, job)
-            prompt = rec.render_prompt(job, resolved.workflow)
-            plan = job_dispatch.JobPlan(self.fleet.needs(prompt), work_estimate(prompt))
-            cached = self._plans[job.id] = (plan, resolved)
+            workflow = self._workflow(conn, job)
+            prompt = rec.render_prompt(job, workflow)
+            work = job.work_estimate if job.work_estimate is not None else work_estimate(prompt)
+            cached = self._plans[job.id] = (job_dispatch.JobPlan(self.fleet.needs(prompt), work), workflow)
         return cached[0]
+
+    def _workflow(self, conn: Connection, job: JobRow) -> rec.Workflow | None:
+        version = job.workflow_version_id
+        if version is None or "prompt" in job.inputs:
+            return None
+        workflow = self._workflows.get(version)
+        if workflow is None:
+            workflow = rec.load_workflow(conn, job)
+            if workflow is not None:
+                self._workflows[version] = workflow
+        return workflow
 
 
 def not_allowed(what: str, error: PermissionDenied) -> PermissionDenied:

@@ -1,6 +1,7 @@
 """The servers one dispatcher drives: rows from the database plus live health and capabilities.
 
-Each server gets an HTTP client and one WebSocket stream whose client_id is unique to this
+Each server gets an HTTP client that keeps its connections alive between requests
+(`keepalive.KeptAliveClient`) and one WebSocket stream whose client_id is unique to this
 dispatcher, so execution messages of prompts we submitted reach only us. Capabilities decide
 placement (a job goes only where every node type and model it names exists): the stored
 `server_capabilities` (written by `x121 server check`) when the server has any, else the server's
@@ -33,6 +34,7 @@ from x121_desktop.core.errors import ComfyError, ConfigError
 from x121_desktop.core.ids import ServerId
 from x121_desktop.core.orchestration.placement import JobNeeds, ModelRef, ServerSnapshot
 from x121_desktop.db.repositories import server_capabilities
+from x121_desktop.services.orchestrator.keepalive import KeptAliveClient
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -112,7 +114,7 @@ class Fleet:
         self.events = events
         self.handles: dict[ServerId, ServerHandle] = {}
         for row in rows:
-            client = ComfyClient(row.base_url, client_id=f"{client_prefix}-{row.id}", timeout=10.0)
+            client = KeptAliveClient(row.base_url, client_id=f"{client_prefix}-{row.id}", timeout=10.0)
             stream = ComfyStream(client, events, preview_metadata=False, backoff_s=0.3, max_backoff_s=2.0)
             self.handles[row.id] = ServerHandle(row, client, stream)
         self._by_url = {h.client.url: h for h in self.handles.values()}

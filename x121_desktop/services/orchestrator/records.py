@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from x121_desktop.comfy.templates import Manifest, apply, parse_manifest
 from x121_desktop.core.enums import JobEventKind, JobStatus
 from x121_desktop.db.repositories import job_events, job_leases, job_runs
-from x121_desktop.db.repositories.job_records import LeaseLost
+from x121_desktop.db.repositories.job_records import LeaseLost, StoredFile
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -41,7 +41,7 @@ class Resolved:
     """What the claim read for the runner: the workflow (None: inline prompt) and the input files."""
 
     workflow: Workflow | None
-    files: Mapping[str, job_runs.StoredFile]
+    files: Mapping[str, StoredFile]
 
 
 def load_workflow(conn: Connection, job: JobRow) -> Workflow | None:
@@ -50,10 +50,6 @@ def load_workflow(conn: Connection, job: JobRow) -> Workflow | None:
         return None
     api_json, manifest = job_runs.workflow_version(conn, job.workflow_version_id)
     return Workflow(api_json, parse_manifest(manifest, f"workflow version {job.workflow_version_id}"))
-
-
-def resolve(conn: Connection, job: JobRow) -> Resolved:
-    return Resolved(load_workflow(conn, job), job_runs.input_files(conn, job))
 
 
 def render_prompt(job: JobRow, workflow: Workflow | None, names: Mapping[str, str] | None = None) -> dict[str, Any]:
