@@ -73,6 +73,7 @@ def test_before_and_after_clips_match_frame_for_frame(
     assert before.path != after.path
     assert (before.window.seam_frame, before.window.length) == (after.window.seam_frame, after.window.length)
     assert (after.window.seam_frame, after.window.length) == (k, 2 * k)
+    assert after.right_head == before.right_head == 1  # past the frame that repeats the left take's cut
     a, b = decode_all(after.path), decode_all(before.path)
     # the stripes carry the frame's number on the camera move: the left take's 22…29 up to its cut, then
     # the right take's 30…37 (its frame 0 repeats the cut frame: the assembled scene never plays it)

@@ -46,9 +46,13 @@ class SeamHeal:
 
 @dataclass(frozen=True, slots=True)
 class SeamClip:
+    """A rendered seam clip. `window` counts the frames the scene keeps: its right frame i is frame
+    `right_head + i` of the right take's file (its left frames are the left file's own numbers)."""
+
     path: Path
     window: SeamWindow
     ghost: bool
+    right_head: int = 0
 
 
 def video_path(conn: Connection, store: MediaStore, file_id: int | None) -> Path | None:
@@ -102,7 +106,7 @@ def render_seam_clip(
             head_at = min(max(0, right_head), b.frame_count - 1)
             window = SeamWindow(end + 1, b.frame_count - head_at, k)
             if out.is_file():
-                return SeamClip(out, window, ghost)
+                return SeamClip(out, window, ghost, head_at)
             tail = list(a.frames(window.left.start, window.left.stop))
             head = list(b.frames(head_at + window.right.start, head_at + window.right.stop))
     with VideoWriter(out, rate, REVIEW_PROXY) as writer:
@@ -110,4 +114,4 @@ def render_seam_clip(
             writer.write(frame)
         for i, frame in enumerate(head):
             writer.write(blend(tail[i], frame) if ghost and i < len(tail) else frame)
-    return SeamClip(out, window, ghost)
+    return SeamClip(out, window, ghost, head_at)
