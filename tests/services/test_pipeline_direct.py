@@ -1,5 +1,7 @@
 """`x121 scene direct` as a long-running process beside an `x121 worker`: killed mid-chain and
-started again, the chain still completes exactly once (one job per take, no duplicate takes)."""
+started again, the chain still completes exactly once (one job per take, no duplicate takes), and
+the killed director's segment lock is never renewed again (it lapses by itself) while the
+restarted one leaves no lock behind."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from tests.comfyui_server import ComfyTestServer
 from tests.services.pipeline_studio import SMALL, rows, setup_graded_studio
 from tests.services.test_pipeline_e2e import Cli, database, server
 from x121_desktop.core.enums import SceneStatus
+from x121_desktop.services.scene_locks import DIRECTOR_TTL_S
 
 __all__ = ["database", "server"]
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +70,9 @@ def test_director_killed_mid_chain_restarts_and_completes_once(
         director.kill()  # mid-chain, no goodbye
         director.communicate(timeout=10)
         assert director.returncode == -signal.SIGKILL
+        [killed_at] = rows(engine, "SELECT now() AS at")
+        held = rows(engine, "SELECT segment_id, expires_at FROM segment_locks WHERE expires_at > now()")
+        assert held, "the director held no segment lock while segment 2 generated"
         director = _spawn(cli.base, "scene", "direct")
 
         def done() -> bool:
@@ -79,6 +86,11 @@ def test_director_killed_mid_chain_restarts_and_completes_once(
         worker_err = _stop(worker)
     assert "Traceback" not in direct_err, direct_err
     assert "Traceback" not in worker_err, worker_err
+    # The killed director's leases were never renewed and lapse by themselves (DIRECTOR_TTL_S after the
+    # kill at the latest); the restarted one released every lock it took when the scene went to review.
+    live = rows(engine, "SELECT segment_id, expires_at FROM segment_locks WHERE expires_at > now()")
+    assert {tuple(r) for r in live} <= {tuple(r) for r in held}
+    assert all(r.expires_at <= killed_at.at + timedelta(seconds=DIRECTOR_TTL_S) for r in held)
 
     takes = rows(engine, "SELECT id, segment_id, job_id FROM takes ORDER BY id")
     assert len(takes) == 3

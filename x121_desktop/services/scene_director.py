@@ -16,44 +16,47 @@
 Every write checks, under the scene lock, that what it computed from is still current, and
 seams are unique per take pair, so a restarted or second director repeats nothing. Blocking
 media work runs on the `cpu`/`io` executors between transactions.
+
+Segment locks (scene_locks.py): before it writes for a segment the director holds that segment's
+lock for its user, renewed while the segment generates and released when it settles or the
+director stops; a segment another user holds is left alone (one sentence in the report), except
+that a finished job of the lock's holder is recorded on the holder's behalf (revision 0009).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
+import time
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from x121_desktop.core.enums import (
     ActivityKind,
-    FileKind,
     JobStatus,
     SceneStatus,
-    SeedKind,
     SegmentStatus,
     StitchMode,
     TakeReason,
     TakeStatus,
 )
 from x121_desktop.core.errors import InvalidInput, X121Error
-from x121_desktop.core.ids import FileId, SceneId, TakeId
+from x121_desktop.core.ids import SceneId
 from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.core.pipeline import transitions
-from x121_desktop.core.pipeline.chain import ChainLimits, LinkState, elastic_length, next_steps, seed_for, take_reason
-from x121_desktop.core.pipeline.values import SceneValue, SegmentValue, TakeValue
+from x121_desktop.core.pipeline.chain import LinkState, Steps, next_steps
+from x121_desktop.core.pipeline.values import TakeValue
 from x121_desktop.db.notify import JobListener, Notice
 from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services import takes as media
 from x121_desktop.services.bootstrap import Studio
-from x121_desktop.services.orchestrator.queue import SubmitRequest
-from x121_desktop.services.scene_seams import PENDING, AdvanceReport, DirectorBase, _Chain
+from x121_desktop.services.scene_locks import WAIT, declare_job, live_locks, lock_sentence
+from x121_desktop.services.scene_seams import PENDING, AdvanceReport, _Chain
+from x121_desktop.services.scene_submit import ChainSubmitter, job_inputs, take_position
 from x121_desktop.services.scenes import switch_current
 
 log = logging.getLogger(__name__)
@@ -63,13 +66,22 @@ MAX_ROUNDS = 64
 
 
 def _chain(conn: Connection, scene_id: int) -> _Chain:
+    read_at = time.monotonic()
     scene = repo.get_scene(conn, scene_id)
     segments = tuple(repo.segments(conn, scene_id))
     takes = {t.id: t for t in take_repo.takes_of_scene(conn, scene_id)}
     position = {s.id: s.position for s in segments}
     pending = {position[t.segment_id]: t for t in takes.values() if t.status in PENDING}
     measured = frozenset((s.left_take_id, s.right_take_id) for s in take_repo.seams_of_scene(conn, scene_id))
-    return _Chain(scene, segments, takes, pending, measured)
+    return _Chain(scene, segments, takes, pending, measured, live_locks(conn, position), read_at)
+
+
+def _still_driven(chain: _Chain, retry: tuple[int, ...]) -> set[int]:
+    """Segments whose lock the director keeps: generating, waiting for their seam, or queued again."""
+    return {
+        s.id for s in chain.segments
+        if s.position in chain.pending or s.status in (Sg.QUEUED, Sg.GENERATING, Sg.GENERATED) or s.position in retry
+    }  # fmt: skip
 
 
 def _links(chain: _Chain) -> list[LinkState]:
@@ -88,14 +100,23 @@ def _links(chain: _Chain) -> list[LinkState]:
     return links
 
 
-class SceneDirector(DirectorBase):
+class SceneDirector(ChainSubmitter):
     # ------------------------------------------------------------------ the loop
 
-    async def advance(self, scene_id: int) -> AdvanceReport:
-        report = AdvanceReport(scene_id)
+    async def advance(self, scene_id: int, *, keep_locks: bool = False) -> AdvanceReport:
+        """Advance the chain as far as it goes now; the segment locks taken are released at the end
+        unless `keep_locks` (settle and run keep them between rounds and release them when they stop)."""
+        try:
+            return await self._advance(scene_id, AdvanceReport(scene_id))
+        finally:
+            if not keep_locks:
+                await self._leases.release_scene(scene_id)
+
+    async def _advance(self, scene_id: int, report: AdvanceReport) -> AdvanceReport:
         for _ in range(MAX_ROUNDS):
             chain = await self._tx(False, lambda c: _chain(c, scene_id))
             if chain.scene.status is not SceneStatus.IN_PROGRESS:
+                await self._leases.release_scene(scene_id)
                 report.complete = chain.scene.status is not SceneStatus.PLANNED
                 return report
             changed = await self._reconcile(chain, report)
@@ -104,24 +125,41 @@ class SceneDirector(DirectorBase):
             steps = next_steps(_links(chain))
             report.waiting = tuple(p + 1 for p in steps.waiting)
             report.busy = bool(chain.pending)
+            await self._leases.release(self._leases.held(scene_id) - _still_driven(chain, steps.retry))
             if steps.complete:
                 await self._tx(True, lambda c: self._complete(c, scene_id))
                 report.complete = True
                 return report
-            if steps.empty:
+            if not await self._act(chain, steps, report):
                 return report
-            for p in steps.settle:
-                await self._tx(True, partial(self._settle_first, chain=chain, position=p))
-            for p in steps.measure:
-                await self._measure(chain, p, report)
-            for p in steps.retry:
-                await self._tx(True, partial(self._queue_retry, chain=chain, position=p))
-            for p in steps.submit:
-                await self._submit(chain, p, report)
         return report
 
+    async def _act(self, chain: _Chain, steps: Steps, report: AdvanceReport) -> bool:
+        """Take the decided steps on every segment this director may hold; False when none could act."""
+        acted = False
+        for p in steps.settle:
+            if await self._claim(chain, p, report, "putting it in review"):
+                await self._tx(True, partial(self._settle_first, chain=chain, position=p))
+                acted = True
+        for p in steps.measure:
+            doing = f"measuring the seam before segment {p + 1}"
+            if await self._free_of_others(chain, p - 1, report, doing) and await self._claim(chain, p, report, doing):
+                await self._measure(chain, p, report)
+                acted = True
+        for p in steps.retry:
+            if await self._claim(chain, p, report, "generating it again"):
+                await self._tx(True, partial(self._queue_retry, chain=chain, position=p))
+                acted = True
+        for p in steps.submit:
+            if await self._claim(chain, p, report, "generating it"):
+                await self._submit(chain, p, report)
+                acted = True
+        return acted
+
     async def settle(self, scene_id: int, *, timeout: float = 600.0, poll: float = 1.0) -> AdvanceReport:
-        """Advance whenever a job changes, until the chain is complete or waits for a person."""
+        """Advance whenever a job changes, until the chain is complete or waits for a person (or for
+        another user's lock: then the report's `failed` says so). The segment locks taken on the way
+        are released when it returns, times out or is cancelled."""
         wake = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -134,27 +172,33 @@ class SceneDirector(DirectorBase):
                 failed: list[str] = []
                 while True:
                     wake.clear()
-                    report = await self.advance(scene_id)
-                    failed += report.failed
+                    report = await self.advance(scene_id, keep_locks=True)
+                    failed += [f for f in report.failed if f not in failed]
                     report.failed = failed
                     if report.complete or (not report.busy and not report.submitted and not report.finished):
+                        if not report.complete:
+                            failed += [b for b in report.blocked if b not in failed]
                         return report
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), poll)
         finally:
+            await self._leases.release_scene(scene_id)
             await self._runtime.run(self._runtime.io, listener.stop)
 
     async def run(self, stop: asyncio.Event, poll: float = 2.0) -> None:
         """Direct every scene in progress until `stop` (a long-running `x121 scene direct`)."""
-        while not stop.is_set():
-            ids = await self._tx(False, lambda c: repo.scenes_with_status(c, [SceneStatus.IN_PROGRESS]))
-            for scene_id in ids:
-                try:
-                    await self.advance(scene_id)
-                except X121Error as exc:
-                    log.warning("scene %s: %s", scene_id, exc.sentence)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), poll)
+        try:
+            while not stop.is_set():
+                ids = await self._tx(False, lambda c: repo.scenes_with_status(c, [SceneStatus.IN_PROGRESS]))
+                for scene_id in ids:
+                    try:
+                        await self.advance(scene_id, keep_locks=True)
+                    except X121Error as exc:
+                        log.warning("scene %s: %s", scene_id, exc.sentence)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), poll)
+        finally:
+            await self._leases.release_all()
 
     # ------------------------------------------------------------------ job outcomes
 
@@ -162,25 +206,47 @@ class SceneDirector(DirectorBase):
         changed = False
         for position, take in sorted(chain.pending.items()):
             job = await self._tx(False, partial(take_repo.job_of_take, take_id=take.id))
+            segment = chain.segments[position]
             if job is None:
-                await self._submit_job(chain, chain.segments[position], take, report)
-                changed = True
-            elif job.status is JobStatus.SUCCEEDED:
-                await self._finish(chain, position, take, job.id)
-                report.finished.append(take.id)
-                changed = True
+                if await self._claim(chain, position, report, "submitting its job"):
+                    await self._submit_job(chain, segment, take, report)
+                    changed = True
             elif job.status in TERMINAL:
-                sentence = f"Segment {position + 1}: generation {job.status.code} ({job.error or 'no reason given'})"
-                await self._tx(True, partial(self._fail, chain=chain, take=take, job_id=job.id, sentence=sentence))
-                report.failed.append(sentence)
+                if not await self._may_record(chain, position, job, report):
+                    continue
+                if job.status is JobStatus.SUCCEEDED:
+                    await self._finish(chain, position, take, job.id)
+                    report.finished.append(take.id)
+                else:
+                    sentence = (
+                        f"Segment {position + 1}: generation {job.status.code} ({job.error or 'no reason given'})"
+                    )
+                    await self._tx(True, partial(self._fail, chain=chain, take=take, job_id=job.id, sentence=sentence))
+                    report.failed.append(sentence)
                 changed = True
-            elif job.status in (JobStatus.LOST, JobStatus.QUEUED) and chain.segments[position].status is Sg.GENERATING:
-                await self._tx(True, partial(self._requeued, chain=chain, position=position, job=job))
-                changed = True
-            elif job.status in RUNNING and chain.segments[position].status is Sg.QUEUED:
-                seg = chain.segments[position]
-                await self._tx(True, partial(repo.set_segment_status, segment_id=seg.id, status=Sg.GENERATING))
+            elif job.status in (JobStatus.LOST, JobStatus.QUEUED) and segment.status is Sg.GENERATING:
+                if await self._claim(chain, position, report, "queueing its lost job again"):
+                    await self._tx(True, partial(self._requeued, chain=chain, position=position, job=job))
+                    changed = True
+            elif (
+                job.status in RUNNING
+                and segment.status is Sg.QUEUED
+                and await self._claim(chain, position, report, "marking it generating")
+            ):
+                await self._tx(True, partial(repo.set_segment_status, segment_id=segment.id, status=Sg.GENERATING))
         return changed
+
+    async def _may_record(self, chain: _Chain, position: int, job: take_repo.JobState, report: AdvanceReport) -> bool:
+        """Whether this director may record the finished job's take: it holds the segment for the
+        acting user, or the lock's holder submitted the job (revision 0009, `declare_job`)."""
+        other = await self._hold(chain, position)
+        if other is None or other.holder_id == job.owner_id:
+            return True
+        report.note_blocked(
+            f"{lock_sentence(chain.scene, position, other)} and job {job.id} was submitted by someone else, "
+            f"so its take is recorded once the lock is released. {WAIT}"
+        )
+        return False
 
     async def _finish(self, chain: _Chain, position: int, take: TakeValue, job_id: int) -> None:
         _, manifest = await self._tx(False, lambda c: repo.version_details(c, chain.scene.workflow_version_id or 0))
@@ -191,6 +257,7 @@ class SceneDirector(DirectorBase):
         info = await self._cpu(media.inspect_take, self.path(video.rel_path), advanced, chain.scene.rate)
 
         def work(conn: Connection) -> None:
+            declare_job(conn, job_id)  # on the lock holder's behalf when another user holds the segment
             repo.lock_scene(conn, chain.scene.id)
             now = take_repo.get_take(conn, take.id)
             if now.status not in PENDING:
@@ -214,6 +281,7 @@ class SceneDirector(DirectorBase):
         await self._tx(True, work)
 
     def _fail(self, conn: Connection, chain: _Chain, take: TakeValue, job_id: int, sentence: str) -> None:
+        declare_job(conn, job_id)
         repo.lock_scene(conn, chain.scene.id)
         if take_repo.get_take(conn, take.id).status not in PENDING:
             return
@@ -248,113 +316,6 @@ class SceneDirector(DirectorBase):
         if scene.status is SceneStatus.IN_PROGRESS:
             repo.set_scene_status(conn, scene_id, SceneStatus.IN_REVIEW)
 
-    # ------------------------------------------------------------------ submitting
-
-    async def _submit(self, chain: _Chain, position: int, report: AdvanceReport) -> None:
-        scene, segment = chain.scene, chain.segments[position]
-        if position == 0:
-            hero = await self._tx(False, lambda c: repo.hero_seed(c, scene.character_id, SeedKind.A))
-            if hero is None:
-                await self._hero_path(scene)  # raises the sentence
-            start_file = FileId(hero[0] if hero else 0)
-            note = "Seed A (hero)"
-        else:
-            left = chain.takes[TakeId(chain.segments[position - 1].current_take_id or 0)]
-            rel = await self._tx(False, lambda c: take_repo.file_path(c, left.file_id or 0))
-            anchor = await self._hero_path(scene)
-            first = chain.takes.get(TakeId(chain.segments[0].current_take_id or 0))
-            framed = None
-            if first is not None and first.file_id is not None:
-                framed = self.path(await self._tx(False, lambda c: take_repo.file_path(c, first.file_id or 0)))
-            start = await self._cpu(media.start_image, self.path(rel), left.cut_frame or 0, anchor, framed)
-            blob = await self._runtime.run(self._runtime.io, lambda: self._store.write_bytes(start.png, suffix=".png"))
-            start_file = await self._tx(True, lambda c: self._store.record(c, blob, kind=FileKind.IMAGE).file_id)
-            note = start.reason
-        current = chain.takes.get(TakeId(segment.current_take_id or 0))
-        generation = sum(1 for t in chain.takes.values() if t.segment_id == segment.id and t.job_id is not None)
-        inherited = None
-        if position:
-            inherited = chain.takes[TakeId(chain.segments[position - 1].current_take_id or 0)].seed
-        seed = seed_for(scene.seed_policy, scene.base_seed, position, generation, inherited)
-        reason = take_reason(current is not None, current is not None and current.start_file_id == start_file)
-
-        def create(conn: Connection) -> TakeValue | None:
-            repo.lock_scene(conn, scene.id)
-            now = repo.segments(conn, scene.id)[position]
-            busy = [
-                t for t in take_repo.takes_of_scene(conn, scene.id) if t.segment_id == now.id and t.status in PENDING
-            ]
-            if now.status is not Sg.QUEUED or busy:
-                return None
-            take_id = take_repo.insert_take(
-                conn,
-                take_repo.NewTake(now.id, reason, TakeStatus.PENDING, now.current_take_id, start_file_id=start_file,
-                                  seed=seed),
-            )  # fmt: skip
-            data = {"scene_id": scene.id, "position": position + 1, "start": note, "seed": seed}
-            repo.add_activity(conn, ActivityKind.JOB_QUEUED, scene.project_id, data, segment_id=now.id, take_id=take_id)
-            return take_repo.get_take(conn, take_id)
-
-        take = await self._tx(True, create)
-        if take is not None:
-            await self._submit_job(chain, segment, take, report)
-
-    async def _submit_job(self, chain: _Chain, segment: SegmentValue, take: TakeValue, report: AdvanceReport) -> None:
-        scene = chain.scene
-        _, manifest = await self._tx(False, lambda c: repo.version_details(c, scene.workflow_version_id or 0))
-        start = await self._tx(False, lambda c: take_repo.file_path(c, take.start_file_id or 0))
-        seed_b = await self._tx(False, lambda c: repo.hero_seed(c, scene.character_id, SeedKind.B))
-        frames = await self._tx(False, lambda c: _segment_frames(c, chain, segment.position))
-        inputs = job_inputs(scene, segment, take, manifest, self.path(start), seed_b and self.path(seed_b[1]), frames)
-        try:
-            result = await self._queue.submit(
-                SubmitRequest(scene.workflow, inputs, version=scene.workflow_version, project_id=scene.project_id,
-                              take_id=take.id)
-            )  # fmt: skip
-        except X121Error as exc:
-            sentence = f"Segment {segment.position + 1} could not be submitted: {exc.sentence}"
-            await self._tx(True, lambda c: self._fail_submit(c, chain, take, sentence))
-            report.failed.append(sentence)
-            raise
-        job_id = result.job.id
-
-        def link(conn: Connection) -> None:
-            repo.lock_scene(conn, scene.id)
-            if take_repo.get_take(conn, take.id).status is TakeStatus.PENDING:
-                take_repo.update_take(conn, take.id, job_id=job_id, take_status_id=int(TakeStatus.GENERATING))
-
-        await self._tx(True, link)
-        report.submitted.append(take.id)
-
-    def _fail_submit(self, conn: Connection, chain: _Chain, take: TakeValue, sentence: str) -> None:
-        repo.lock_scene(conn, chain.scene.id)
-        take_repo.set_take_status(conn, take.id, TakeStatus.FAILED)
-        position = take_position(chain, take)
-        repo.set_segment_status(conn, chain.segments[position].id, Sg.FAILED)
-        data = {"scene_id": chain.scene.id, "position": position + 1, "message": sentence}
-        repo.add_activity(conn, ActivityKind.JOB_FAILED, chain.scene.project_id, data,
-                          segment_id=chain.segments[position].id, take_id=take.id)  # fmt: skip
-
-
-def _segment_frames(conn: Connection, chain: _Chain, position: int) -> int:
-    """Planned length; in advanced mode, lengthened by what earlier cuts and trims dropped."""
-    segment = chain.segments[position]
-    limits = chain.scene.settings.get("limits")
-    if chain.scene.stitch_mode is not StitchMode.ADVANCED or not position or not isinstance(limits, dict):
-        return segment.planned_frames
-    takes = [chain.takes[TakeId(s.current_take_id or 0)] for s in chain.segments[:position]]
-    seams = {(s.left_take_id, s.right_take_id): s for s in take_repo.seams_of_scene(conn, chain.scene.id)}
-    trims = [
-        (seam.tail_trim, seam.head_trim) if (seam := seams.get((a.id, b.id))) else (0, 0)
-        for a, b in itertools.pairwise(takes)
-    ]
-    lengths = [s.planned_frames for s in chain.segments]
-    return elastic_length(lengths, [t.cut_frame or 0 for t in takes], trims, ChainLimits.from_json(limits))
-
-
-def take_position(chain: _Chain, take: TakeValue) -> int:
-    return next(s.position for s in chain.segments if s.id == take.segment_id)
-
 
 def _video_output(manifest: dict[str, Any], outputs: list[take_repo.OutputFile]) -> take_repo.OutputFile:
     declared = manifest.get("outputs") or {}
@@ -363,29 +324,6 @@ def _video_output(manifest: dict[str, Any], outputs: list[take_repo.OutputFile])
     if not videos:
         raise InvalidInput("The finished job stored no video output", "Check the workflow's manifest outputs")
     return videos[0]
-
-
-def job_inputs(
-    scene: SceneValue, segment: SegmentValue, take: TakeValue, manifest: dict[str, Any], start: Path,
-    seed_b: Path | None, frames: int | None = None,
-) -> dict[str, object]:  # fmt: skip
-    params = manifest.get("parameters") or {}
-    fixed = scene.params_for(segment.position)
-    inputs: dict[str, object] = {name: value for name, value in fixed.items() if name in params}
-    inputs["seed_image_a"] = start
-    inputs["frame_count"] = frames or segment.planned_frames
-    optional: dict[str, object] = {
-        "seed": take.seed,
-        "fps": float(scene.rate),
-        "prompt": segment.prompt or scene.prompt,
-        "negative_prompt": scene.negative_prompt,
-        "likeness_weight": scene.likeness_weight,
-        "seed_image_b": seed_b,
-    }
-    for name, value in optional.items():
-        if name in params and value not in (None, ""):
-            inputs[name] = value
-    return inputs
 
 
 async def director_for(studio: Studio) -> SceneDirector:

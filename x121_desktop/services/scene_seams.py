@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from x121_desktop.core.collab.values import LockInfo
 from x121_desktop.core.enums import (
     ActivityKind,
     FileKind,
@@ -29,7 +30,7 @@ from x121_desktop.core.enums import (
     TakeStatus,
 )
 from x121_desktop.core.errors import InvalidInput
-from x121_desktop.core.ids import TakeId
+from x121_desktop.core.ids import TakeId, UserId
 from x121_desktop.core.likeness.faces import IdentityReference
 from x121_desktop.core.pipeline import transitions
 from x121_desktop.core.pipeline.values import SceneValue, SegmentValue, TakeValue
@@ -37,7 +38,9 @@ from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services import takes as media
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.locks import LockService
 from x121_desktop.services.orchestrator.queue import JobQueueService
+from x121_desktop.services.scene_locks import WAIT, SegmentLeases, current_user, lock_sentence
 from x121_desktop.services.scenes import in_transaction, switch_current
 from x121_desktop.services.storage import MediaStore
 
@@ -55,6 +58,11 @@ class AdvanceReport:
     complete: bool = False
     waiting: tuple[int, ...] = ()  # 1-based segments waiting for a person
     busy: bool = False  # jobs still queued or running
+    blocked: list[str] = field(default_factory=list)  # sentences: segments another user's lock holds back
+
+    def note_blocked(self, sentence: str) -> None:
+        if sentence not in self.blocked:
+            self.blocked.append(sentence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,8 @@ class _Chain:
     takes: dict[TakeId, TakeValue]
     pending: dict[int, TakeValue]  # position → newest pending take
     measured: frozenset[tuple[int, int]]
+    locks: Mapping[int, LockInfo]  # segment id → live lock (anyone's), as read with the chain
+    read_at: float  # time.monotonic() just before the chain was read
 
 
 class DirectorBase:
@@ -74,6 +84,34 @@ class DirectorBase:
         self._store = MediaStore(studio.paths.media_root)
         # Seed A's face per hero file, computed once per director (the hero can change: new key).
         self._references: dict[Path, IdentityReference | None] = {}
+        self._leases = SegmentLeases(LockService(studio.engine, studio.runtime))
+        self._me: UserId | None = None
+
+    async def _acting_user(self) -> UserId | None:
+        if self._me is None:
+            self._me = await self._tx(False, current_user)
+        return self._me
+
+    async def _hold(self, chain: _Chain, position: int) -> LockInfo | None:
+        segment_id = chain.segments[position].id
+        me = await self._acting_user()
+        return await self._leases.hold(chain.scene.id, segment_id, me, chain.locks.get(segment_id), chain.read_at)
+
+    async def _claim(self, chain: _Chain, position: int, report: AdvanceReport, doing: str) -> bool:
+        """Hold segment `position`'s lock for the acting user; False (and why, in the report) when
+        another user holds it."""
+        other = await self._hold(chain, position)
+        if other is not None:
+            report.note_blocked(f"{lock_sentence(chain.scene, position, other)}, so {doing} waits. {WAIT}")
+        return other is None
+
+    async def _free_of_others(self, chain: _Chain, position: int, report: AdvanceReport, doing: str) -> bool:
+        """True unless another user held segment `position`'s lock when the chain was read."""
+        info = chain.locks.get(chain.segments[position].id)
+        if info is None or info.holder_id == await self._acting_user():
+            return True
+        report.note_blocked(f"{lock_sentence(chain.scene, position, info)}, so {doing} waits. {WAIT}")
+        return False
 
     async def _tx[T](self, write: bool, work: Callable[[Connection], T]) -> T:
         pool = self._runtime.db_writer if write else self._runtime.db_read

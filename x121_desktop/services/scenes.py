@@ -1,7 +1,9 @@
 """Scenes as chains: create (plan the segments), look at one, regenerate, re-stitch, restore.
 
 Each operation is one transaction under the scene lock (`scenes.lock_scene`); generation itself
-is driven by `SceneDirector` (scene_director.py), which these operations wake.
+is driven by `SceneDirector` (scene_director.py), which these operations wake. An operation that
+would change a segment another user has locked is refused before anything is written, with one
+sentence naming the holder (scene_locks.refuse_locked; the database refuses it anyway).
 
 Creating a scene checks the workflow's manifest first: it must take the start image
 (`seed_image_a`, an image) and the length (`frame_count`); every fixed parameter given must be
@@ -48,6 +50,7 @@ from x121_desktop.db.repositories import characters as character_repo
 from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.scene_locks import refuse_locked
 
 Sg = SegmentStatus
 REQUIRED = {"seed_image_a": "image", "frame_count": "int"}
@@ -239,11 +242,10 @@ class SceneService:
         def work(conn: Connection) -> SceneView:
             require_creator(conn, "generate scenes")
             scene = repo.lock_scene(conn, scene_id)
-            queued = 0
-            for segment in repo.segments(conn, scene_id):
-                if segment.status in (Sg.PLANNED, Sg.FAILED, Sg.CANCELLED):
-                    repo.set_segment_status(conn, segment.id, Sg.QUEUED)
-                    queued += 1
+            todo = [s for s in repo.segments(conn, scene_id) if s.status in (Sg.PLANNED, Sg.FAILED, Sg.CANCELLED)]
+            refuse_locked(conn, scene, todo)
+            for segment in todo:
+                repo.set_segment_status(conn, segment.id, Sg.QUEUED)
             _in_progress(conn, scene)
             return scene_view(conn, scene_id)
 
@@ -261,6 +263,8 @@ class SceneService:
                     f"Scene {scene.ref} has segments 1-{len(segments)}, not {first + 1}-{last + 1}",
                     "Give segment numbers from `x121 scene status`",
                 )
+            changes = _downstream(segments[last + 1 :], downstream)
+            refuse_locked(conn, scene, [*segments[first : last + 1], *(c[0] for c in changes)])
             for segment in segments[first : last + 1]:
                 if segment.status in transitions.BUSY_SEGMENT:
                     raise InvalidInput(
@@ -269,8 +273,7 @@ class SceneService:
                     )
                 transitions.require(segment.status, Sg.QUEUED, f"Segment {segment.position + 1}")
                 repo.set_segment_status(conn, segment.id, Sg.QUEUED)
-            later = segments[last + 1 :]
-            stale = _mark_downstream(conn, later, downstream)
+            stale = _mark_downstream(conn, changes)
             _in_progress(conn, scene)
             data = {
                 "scene_id": scene_id, "action": "regenerate", "segments": list(range(first + 1, last + 2)),
@@ -295,6 +298,7 @@ class SceneService:
                     f"Give a segment from 2 to {len(segments)}",
                 )
             segment = segments[position]
+            refuse_locked(conn, scene, [segment])
             if segment.current_take_id is None:
                 raise InvalidInput(f"Segment {position + 1} has no take to re-stitch", "Generate it first")
             transitions.require(segment.status, Sg.GENERATED, f"Segment {position + 1}")
@@ -315,6 +319,8 @@ class SceneService:
             scene = repo.lock_scene(conn, scene_id)
             segments = repo.segments(conn, scene_id)
             segment, old = segments[position], take_repo.get_take(conn, take_id)
+            changes = _downstream(segments[position + 1 :], Downstream.OFFER)
+            refuse_locked(conn, scene, [segment, *(c[0] for c in changes)])
             if old.file_id is None or old.status in (TakeStatus.FAILED, TakeStatus.CANCELLED):
                 raise InvalidInput(f"Take {take_id} has no rendered video to restore", "Pick a take that finished")
             if segment.current_take_id == old.id:
@@ -328,7 +334,7 @@ class SceneService:
             restored = take_repo.insert_take(conn, new)
             switch_current(conn, segment, restored)
             repo.set_segment_status(conn, segment.id, Sg.GENERATED if position else Sg.IN_REVIEW)
-            stale = _mark_downstream(conn, segments[position + 1 :], Downstream.OFFER)
+            stale = _mark_downstream(conn, changes)
             _in_progress(conn, scene)
             data = {"scene_id": scene_id, "reason": "restore", "restored_take_id": take_id, "stale": stale}
             repo.add_activity(
@@ -351,9 +357,9 @@ def _in_progress(conn: Connection, scene: SceneValue) -> None:
     repo.set_scene_status(conn, scene.id, SceneStatus.IN_PROGRESS)
 
 
-def _mark_downstream(conn: Connection, later: list[SegmentValue], downstream: Downstream) -> list[int]:
-    """Apply the downstream choice; returns the 1-based numbers marked STALE."""
-    stale: list[int] = []
+def _downstream(later: list[SegmentValue], downstream: Downstream) -> list[tuple[SegmentValue, SegmentStatus]]:
+    """What the downstream choice does to the later segments: (segment, new status) for each it changes."""
+    changes: list[tuple[SegmentValue, SegmentStatus]] = []
     for k, segment in enumerate(later):
         if segment.status in (Sg.PLANNED, *transitions.BUSY_SEGMENT):
             continue  # not generated yet: it follows the new chain anyway
@@ -365,6 +371,14 @@ def _mark_downstream(conn: Connection, later: list[SegmentValue], downstream: Do
             target = Sg.GENERATED
         else:
             target = Sg.STALE
+        changes.append((segment, target))
+    return changes
+
+
+def _mark_downstream(conn: Connection, changes: list[tuple[SegmentValue, SegmentStatus]]) -> list[int]:
+    """Apply the downstream changes; returns the 1-based numbers marked STALE."""
+    stale: list[int] = []
+    for segment, target in changes:
         transitions.require(segment.status, target, f"Segment {segment.position + 1}")
         repo.set_segment_status(conn, segment.id, target)
         if target is Sg.STALE:

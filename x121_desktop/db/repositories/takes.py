@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from x121_desktop.core.enums import JobStatus, SeamGrade, TakeReason, TakeStatus, Verdict
 from x121_desktop.core.errors import NotFound
-from x121_desktop.core.ids import FileId, JobId, SegmentId, TakeId
+from x121_desktop.core.ids import FileId, JobId, SegmentId, TakeId, UserId
 from x121_desktop.core.pipeline.values import SeamValue, TakeValue
 
 
@@ -39,6 +39,7 @@ class JobState:
     id: JobId
     status: JobStatus
     error: str | None
+    owner_id: UserId | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +142,12 @@ def set_take_status(conn: Connection, take_id: int, status: TakeStatus) -> None:
 def job_of_take(conn: Connection, take_id: int) -> JobState | None:
     """The newest job rendering into the take (jobs.take_id), if any was submitted."""
     row = conn.execute(
-        text("SELECT id, job_status_id, error FROM jobs WHERE take_id = :t ORDER BY id DESC LIMIT 1"), {"t": take_id}
+        text("SELECT id, job_status_id, error, owner_id FROM jobs WHERE take_id = :t ORDER BY id DESC LIMIT 1"),
+        {"t": take_id},
     ).one_or_none()
-    return None if row is None else JobState(JobId(row.id), JobStatus(row.job_status_id), row.error)
+    if row is None:
+        return None
+    return JobState(JobId(row.id), JobStatus(row.job_status_id), row.error, UserId(row.owner_id))
 
 
 def outputs_of_job(conn: Connection, job_id: int) -> list[OutputFile]:
