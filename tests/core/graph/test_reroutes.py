@@ -16,10 +16,12 @@ from tests.core.graph.reroute_docs import (
     template,
     without_reroutes,
 )
+from x121_desktop.core.graph.catalog import NodeCatalog
 from x121_desktop.core.graph.document import dump_document, load_document
 from x121_desktop.core.graph.edits import MoveNodes, RemoveNodes, RemoveReroutes
 from x121_desktop.core.graph.model import Graph, WorkflowDocument
 from x121_desktop.core.graph.ops import copy_nodes, paste
+from x121_desktop.core.graph.repair import UNREAD_REROUTES, open_workflow_json
 from x121_desktop.core.graph.reroute_chains import chain, members
 from x121_desktop.core.graph.undo import EditSession
 
@@ -141,21 +143,33 @@ def test_pasted_copies_of_rerouted_wires_run_straight() -> None:
     assert len(after.graph.reroutes) == len(doc.graph.reroutes)
 
 
-def test_damaged_reroute_data_opens_and_saves_back_as_it_was() -> None:
+def test_damaged_reroute_data_opens_marked_and_saves_back_as_it_was() -> None:
     raw = rerouted_v1()
-    raw["links"][0]["parentId"] = 99  # a reroute that is not there
+    raw["links"][0]["parentId"] = 99  # link 74: a reroute that is not there
     raw["reroutes"][1]["parentId"] = 3
-    raw["reroutes"][2]["parentId"] = 2  # 2 -> 3 -> 2: a loop
-    doc = load_document(copy.deepcopy(raw))
+    raw["reroutes"][2]["parentId"] = 2  # 2 -> 3 -> 2: a loop on link 75's path
+    opened = open_workflow_json(copy.deepcopy(raw), "damaged.json", NodeCatalog())
+    doc = opened.document
     assert chain_ids(doc.graph, 74) == []  # the chain stops where it breaks
-    assert len(chain_ids(doc.graph, 75)) == 2
-    assert saved(doc)["links"][0]["parentId"] == 99
+    assert chain_ids(doc.graph, 75) == [2, 3]
+    assert [(p.node_id, p.message) for p in opened.problems] == [
+        ("6", "The path of link 74 names reroute 99, which is not in the workflow; it is drawn without the rest "
+         "(re-route it to repair it)."),
+        ("7", "The path of link 75 loops back at reroute 3; it is drawn without the rest (re-route it to repair it)."),
+    ]  # fmt: skip
+    out = saved(doc)
+    assert out["links"] == raw["links"]  # nothing repaired behind the artist's back ...
+    assert [{k: r[k] for k in r if k != "linkIds"} for r in out["reroutes"]] == [
+        {k: r[k] for k in r if k != "linkIds"} for r in raw["reroutes"]
+    ]
+    assert out["reroutes"][0]["linkIds"] == []  # ... but linkIds are derived from the paths, as the frontend does
 
     unreadable = rerouted_04()
     unreadable["extra"]["reroutes"].append({"id": "seven", "pos": [0, 0]})
-    doc = load_document(copy.deepcopy(unreadable))
-    assert doc.graph.reroutes == ()  # not drawn ...
-    assert saved(doc) == unreadable  # ... and not lost
+    opened = open_workflow_json(copy.deepcopy(unreadable), "unreadable.json", NodeCatalog())
+    assert opened.document.graph.reroutes == ()  # not drawn ...
+    assert saved(opened.document) == unreadable  # ... and not lost
+    assert [p.message for p in opened.problems] == [UNREAD_REROUTES]
 
 
 def test_the_template_without_reroutes_is_the_same_graph() -> None:

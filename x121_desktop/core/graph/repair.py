@@ -4,7 +4,9 @@
 refuses (node entries without id or type, malformed links, links from nodes that are not there) is
 left out of the opened document and each omission becomes a `Problem` pinned on the node it touches.
 Unknown fields are kept as loaded (the model is lossless); unknown node types are found against a
-catalogue with `unknown_types`. Nothing here writes files.
+catalogue with `unknown_types`; broken native-reroute chains and unreadable reroute lists are listed
+too (the wire is drawn without the missing part; an unreadable list is saved back as it was).
+Nothing here writes files.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.graph.catalog import NodeCatalog
 from x121_desktop.core.graph.document import is_ui_document, load_document
 from x121_desktop.core.graph.model import SUBGRAPH_INPUT_NODE_ID, SUBGRAPH_OUTPUT_NODE_ID, WorkflowDocument
+from x121_desktop.core.graph.reroute_chains import chain_fault
 
 # Node types the frontend provides itself (they are never in /object_info).
 FRONTEND_TYPES = frozenset(
@@ -60,7 +63,8 @@ def open_workflow_json(raw: object, source: str, catalog: NodeCatalog) -> Opened
     if is_ui_document(raw) and isinstance(raw, Mapping):
         cleaned, problems = _clean_document(raw)
         document = load_document(cleaned, source)
-        return OpenedWorkflow(document, (*problems, *unknown_types(document, catalog)), SourceFormat.UI)
+        found = (*problems, *reroute_problems(cleaned, document), *unknown_types(document, catalog))
+        return OpenedWorkflow(document, found, SourceFormat.UI)
     if is_api_prompt(raw) and isinstance(raw, Mapping):
         from x121_desktop.core.graph.from_api import document_from_api
 
@@ -90,6 +94,37 @@ def unknown_types(document: WorkflowDocument, catalog: NodeCatalog) -> list[Prob
                 )
             )
     return out
+
+
+def reroute_problems(raw: Mapping[str, Any], document: WorkflowDocument) -> list[Problem]:
+    """Wires whose reroute chain breaks (pinned on the wire's target node), and reroute lists that
+    could not be read (kept as saved, not drawn)."""
+    definitions = raw.get("definitions")
+    subs = definitions.get("subgraphs") if isinstance(definitions, Mapping) else None
+    levels: dict[str | None, Any] = {None: raw}
+    levels.update((s.get("id"), s) for s in (subs if isinstance(subs, list) else []) if isinstance(s, Mapping))
+    out = []
+    for scope, graph in document.all_graphs():
+        level = levels.get(scope)
+        holder = level.get("extra") if scope is None and document.version == 0.4 and level else level
+        listed = holder.get("reroutes") if isinstance(holder, Mapping) else None
+        if isinstance(listed, list) and listed and not graph.reroutes:
+            out.append(Problem(UNREAD_REROUTES, None, scope))
+        for lk in graph.links:
+            fault = chain_fault(graph, lk)
+            if fault is not None:
+                kind, rid = fault
+                where = (
+                    f"names reroute {rid}, which is not in the workflow"
+                    if kind == "missing"
+                    else f"loops back at reroute {rid}"
+                )
+                text = f"The path of link {lk.id} {where}; it is drawn without the rest (re-route it to repair it)."
+                out.append(Problem(text, str(lk.target_id), scope))
+    return out
+
+
+UNREAD_REROUTES = "The reroutes saved with this graph could not be read; they are kept as saved but not drawn."
 
 
 def _clean_document(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:

@@ -16,18 +16,33 @@ from x121_desktop.core.graph.model import Graph, Link, Reroute
 
 def chain(graph: Graph, link: Link) -> tuple[Reroute, ...]:
     """The reroutes `link` passes through, origin side first."""
+    return _walk(graph, link)[0]
+
+
+def chain_fault(graph: Graph, link: Link) -> tuple[str, int] | None:
+    """Where `link`'s chain breaks: ("missing", id) names a reroute that is not there, ("loop", id)
+    the reroute at which the chain comes back on itself; None for a sound chain."""
+    return _walk(graph, link)[1]
+
+
+def _walk(graph: Graph, link: Link) -> tuple[tuple[Reroute, ...], tuple[str, int] | None]:
     out: list[Reroute] = []
     seen: set[int] = set()
     next_id = link.parent_id
-    while next_id is not None and next_id not in seen:
+    fault: tuple[str, int] | None = None
+    while next_id is not None:
+        if next_id in seen:
+            fault = ("loop", next_id)
+            break
         seen.add(next_id)
         reroute = graph.reroute(next_id)
         if reroute is None:
+            fault = ("missing", next_id)
             break
         out.append(reroute)
         next_id = reroute.parent_id
     out.reverse()
-    return tuple(out)
+    return tuple(out), fault
 
 
 def members(graph: Graph, links: tuple[Link, ...] | None = None) -> dict[int, list[int]]:
