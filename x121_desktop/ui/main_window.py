@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import QByteArray, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self._focus_state: QByteArray | None = None
         self._closing = False
         self._saved_on_close = False
+        self._shutdown_steps: list[Callable[[], Awaitable[None]]] = []
 
     # ------------------------------------------------------------ assembly
 
@@ -225,13 +227,24 @@ class MainWindow(QMainWindow):
         except Exception as exc:
             log.warning("layout not saved on close: %s", exc)
         try:
-            if self.services.dispatcher is not None:
-                await self.services.dispatcher.stop()  # gives back claimed jobs not yet on a server
-        except Exception as exc:
-            log.warning("local dispatcher did not stop cleanly: %s", exc)
+            await self._stop_background_work()
         finally:
             self._saved_on_close = True
             self.close()
+
+    def add_shutdown_step(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Work a panel started that must end with the window (listeners, presence), run on close or shutdown()."""
+        self._shutdown_steps.append(step)
+
+    async def _stop_background_work(self) -> None:
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [(repr(s), s) for s in self._shutdown_steps]
+        if self.services.dispatcher is not None:  # gives back claimed jobs not yet on a server
+            steps.insert(0, ("the local dispatcher", self.services.dispatcher.stop))
+        for what, step in steps:
+            try:
+                await asyncio.wait_for(step(), SAVE_ON_CLOSE_S)
+            except Exception as exc:
+                log.warning("%s did not stop cleanly: %s", what, exc)
 
     # ------------------------------------------------------------ behaviour
 
@@ -362,7 +375,6 @@ class MainWindow(QMainWindow):
         """Stop polling and wait for running tasks (tests; app quit); a later close() saves nothing."""
         self._saved_on_close = True
         self.monitor.stop()
-        if self.services.dispatcher is not None:
-            await self.services.dispatcher.stop()
+        await self._stop_background_work()
         await self.tasks.drain()
         self.notifier.close()

@@ -294,4 +294,5 @@ def install_collab(
             opener.open(link)
 
     window.started.connect(lambda: window.tasks.spawn(start(), what="start live collaboration"))
+    window.add_shutdown_step(wiring.stop)  # the LISTEN thread, the presence row and the link socket end with it
     return wiring
