@@ -1,0 +1,438 @@
+"""The job board: what the Jobs panel shows and does, over the shared queue.
+
+`JobBoardService(studio)` reads the queue as rows ready to show (workflow name, owner, server,
+latest per-node progress, GPU-seconds, the job a retry came from) and a job's details (its event
+log described in sentences, its output files), and acts on one job per call, each in one
+transaction committed here:
+
+- `cancel`: `JobQueueService.cancel` (own jobs; admins any; other jobs are never touched).
+- `retry`: an explicit retry of a FAILED or CANCELLED job is a NEW job with the same kind, workflow
+  version, inputs (the same stored files, the same seed), priority and policy; both jobs log a LOG
+  event naming the other (`retry_of` / `retried_as`), so the link is in the log, never silent.
+- `move_to_front`: puts a QUEUED job first among its owner's queued jobs without passing anyone
+  else's: it takes the owner's highest queued priority, and the owner's own jobs tied there with an
+  earlier id step down one band (fair share numbers turns per owner and priority, so other users'
+  jobs meet the same turn as before). An admin moves it to the front of the whole queue.
+- Pausing a user's queue is not in the schema (no column or function holds it): `PAUSE_UNSUPPORTED`.
+
+Live updates: `listen(callback)` starts a LISTEN thread on the job channel; the callback gets a
+`BoardNotice` on that thread and must hand it over (the panel uses a queued signal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from x121_desktop.core.enums import JobEventKind, JobKind, JobStatus
+from x121_desktop.core.errors import InvalidInput, PermissionDenied
+from x121_desktop.core.ids import FileId, JobId, UserId
+from x121_desktop.db.engine import translate_db_error
+from x121_desktop.db.notify import JobListener, JobNotice, Notice
+from x121_desktop.db.repositories import jobs as repo
+from x121_desktop.db.repositories.job_events import log_event
+from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.job_board_text import EventLine, describe_event
+from x121_desktop.services.orchestrator.queue import JobQueueService
+
+__all__ = [
+    "PAUSE_UNSUPPORTED",
+    "BoardFilter",
+    "BoardListener",
+    "BoardNotice",
+    "EventLine",
+    "JobBoardRow",
+    "JobBoardService",
+    "JobDetails",
+    "OutputFile",
+    "Progress",
+    "Viewer",
+]
+
+PAUSE_UNSUPPORTED = (
+    "Pausing your queue is not possible yet: the database has no place to keep a paused queue "
+    "(no column or function for it); cancel the jobs you want to hold back instead."
+)
+RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
+SMALLINT_MIN, SMALLINT_MAX = -32768, 32767
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    node: str | None
+    value: int
+    max: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobBoardRow:
+    id: JobId
+    kind: JobKind
+    workflow: str | None
+    """`name vN`, or None for a job sent as a raw API prompt."""
+    owner_id: UserId
+    owner: str
+    priority: int
+    status: JobStatus
+    server: str | None
+    progress: Progress | None
+    """The last progress event (while it runs)."""
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    gpu_seconds: float | None
+    retry_of: JobId | None
+    error: str | None
+    cancel_requested: bool
+    attempts: int
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    node_id: str
+    file_id: FileId
+    path: Path
+    sha256: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetails:
+    row: JobBoardRow
+    events: tuple[EventLine, ...]
+    outputs: tuple[OutputFile, ...]
+    retried_as: tuple[JobId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardFilter:
+    mine: bool = False
+    statuses: tuple[JobStatus, ...] = ()
+    text: str = ""
+    """Matches the job id, kind, workflow, owner or server (case-insensitive)."""
+    limit: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking: the signed-in studio user and whether the database counts them as admin."""
+
+    user_id: UserId
+    admin: bool
+    may_submit: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BoardNotice:
+    """A committed job change (job_id None: the listener reconnected, re-read everything)."""
+
+    job_id: JobId | None
+    status: JobStatus | None = None
+    event: JobEventKind | None = None
+
+
+_ROWS = """
+SELECT j.id, j.job_kind_id, w.name, v.version_no, j.owner_id, u.display_name, j.priority, j.job_status_id, s.name,
+       j.created_at, j.started_at, j.finished_at,
+       (SELECT sum(c.gpu_seconds) FROM cost_records c WHERE c.job_id = j.id),
+       (SELECT e.data FROM job_events e WHERE e.job_id = j.id AND e.job_event_kind_id = :progress
+         ORDER BY e.id DESC LIMIT 1),
+       (SELECT (e.data->>'retry_of')::int FROM job_events e
+         WHERE e.job_id = j.id AND e.job_event_kind_id = :log AND e.data ? 'retry_of' ORDER BY e.id LIMIT 1),
+       j.error, j.cancel_requested, j.attempts, j.max_attempts
+FROM jobs j
+JOIN users u ON u.id = j.owner_id
+JOIN job_kind k ON k.id = j.job_kind_id
+LEFT JOIN workflow_versions v ON v.id = j.workflow_version_id
+LEFT JOIN workflows w ON w.id = v.workflow_id
+LEFT JOIN comfy_servers s ON s.id = j.server_id
+"""
+
+
+def _row(r: Sequence[Any]) -> JobBoardRow:
+    progress = None
+    data = r[13]
+    if isinstance(data, Mapping) and isinstance(data.get("value"), int) and isinstance(data.get("max"), int):
+        node = data.get("node")
+        progress = Progress(None if node is None else str(node), int(data["value"]), int(data["max"]))
+    return JobBoardRow(
+        id=JobId(r[0]),
+        kind=JobKind(r[1]),
+        workflow=None if r[2] is None else f"{r[2]} v{r[3]}",
+        owner_id=UserId(r[4]),
+        owner=str(r[5]),
+        priority=int(r[6]),
+        status=JobStatus(r[7]),
+        server=r[8],
+        progress=progress,
+        created_at=r[9],
+        started_at=r[10],
+        finished_at=r[11],
+        gpu_seconds=None if r[12] is None else float(r[12]),
+        retry_of=None if r[14] is None else JobId(r[14]),
+        error=r[15],
+        cancel_requested=bool(r[16]),
+        attempts=int(r[17]),
+        max_attempts=int(r[18]),
+    )
+
+
+def board_rows(conn: Connection, me: int | None, f: BoardFilter, job_id: int | None = None) -> list[JobBoardRow]:
+    where: list[str] = []
+    params: dict[str, object] = {
+        "progress": int(JobEventKind.PROGRESS),
+        "log": int(JobEventKind.LOG),
+        "limit": max(1, f.limit),
+    }
+    if job_id is not None:
+        where.append("j.id = :job_id")
+        params["job_id"] = job_id
+    if f.mine and me is not None:
+        where.append("j.owner_id = :me")
+        params["me"] = me
+    if f.statuses:
+        where.append("j.job_status_id = ANY(:statuses)")
+        params["statuses"] = [int(s) for s in f.statuses]
+    needle = f.text.strip()
+    if needle:
+        where.append(
+            "(CAST(j.id AS text) = :exact OR k.label ILIKE :like OR w.name ILIKE :like "
+            "OR u.display_name ILIKE :like OR s.name ILIKE :like)"
+        )
+        params["exact"] = needle.lstrip("#")
+        params["like"] = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    rows = conn.execute(text(_ROWS + clause + "ORDER BY j.id DESC LIMIT :limit"), params).all()
+    return [_row(r) for r in rows]
+
+
+def whoami(conn: Connection) -> Viewer:
+    row = conn.execute(
+        text(
+            "SELECT x121_current_user_id(), x121_is_admin(), has_table_privilege(current_user, 'public.jobs', 'INSERT')"
+        )
+    ).one()
+    if row[0] is None:
+        raise PermissionDenied("This database login is not a studio user", "Ask an admin to add you (x121 user add)")
+    return Viewer(UserId(row[0]), bool(row[1]), bool(row[2]))
+
+
+def _owned(conn: Connection, job_id: int, doing: str) -> tuple[Viewer, repo.JobRow]:
+    viewer = whoami(conn)
+    job = repo.get_job(conn, job_id)
+    if job.owner_id != viewer.user_id and not viewer.admin:
+        raise PermissionDenied(
+            f"Job {job_id} belongs to another user, so you cannot {doing} it",
+            "Ask its owner or a studio admin to do it",
+        )
+    return viewer, job
+
+
+def retry_job(conn: Connection, job_id: int) -> repo.JobRow:
+    """A new QUEUED job repeating `job_id` (same version, inputs, seed), linked both ways in the event log."""
+    viewer, old = _owned(conn, job_id, "retry")
+    if old.status not in RETRYABLE:
+        raise InvalidInput(
+            f"Job {job_id} is {old.status.label.lower()}; only a failed or cancelled job can be retried",
+            "Wait until it ends, or cancel it first",
+        )
+    new = repo.enqueue(
+        conn,
+        repo.NewJob(
+            kind=old.kind,
+            inputs=old.inputs,
+            priority=old.priority,
+            workflow_version_id=old.workflow_version_id,
+            project_id=old.project_id,
+            take_id=old.take_id,
+            cache_key=old.cache_key,
+            redispatch_allowed=old.redispatch_allowed,
+            max_attempts=old.max_attempts,
+            work_estimate=old.work_estimate,
+        ),
+    )
+    log_event(
+        conn,
+        new.id,
+        JobEventKind.LOG,
+        status=new.status,
+        owner_id=new.owner_id,
+        data={"retry_of": int(old.id), "by_user": int(viewer.user_id), "message": f"Retry of job {old.id}"},
+    )
+    log_event(
+        conn,
+        old.id,
+        JobEventKind.LOG,
+        status=old.status,
+        owner_id=old.owner_id,
+        data={"retried_as": int(new.id), "by_user": int(viewer.user_id), "message": f"Retried as job {new.id}"},
+    )
+    return new
+
+
+def move_to_front(conn: Connection, job_id: int) -> int:
+    """Put a queued job first among its owner's queued jobs (admins: first of the whole queue); its new priority."""
+    viewer, job = _owned(conn, job_id, "move")
+    conn.execute(text("SELECT 1 FROM jobs WHERE id = :id FOR UPDATE"), {"id": job_id})
+    job = repo.get_job(conn, job_id)
+    if job.status is not JobStatus.QUEUED:
+        raise InvalidInput(
+            f"Job {job_id} is {job.status.label.lower()}; only a queued job can be moved to the front",
+            "Pick a job that is still waiting in the queue",
+        )
+    queued = int(JobStatus.QUEUED)
+    if viewer.admin:
+        top = conn.execute(
+            text("SELECT max(priority) FROM jobs WHERE job_status_id = :q AND id <> :id"), {"q": queued, "id": job_id}
+        ).scalar_one()
+        target = job.priority if top is None or top < job.priority else min(SMALLINT_MAX, int(top) + 1)
+        demote: list[int] = []
+    else:
+        top = conn.execute(
+            text("SELECT max(priority) FROM jobs WHERE job_status_id = :q AND owner_id = :o AND id <> :id"),
+            {"q": queued, "o": job.owner_id, "id": job_id},
+        ).scalar_one()
+        target = job.priority if top is None or top < job.priority else int(top)
+        demote = [
+            int(r[0])
+            for r in conn.execute(
+                text(
+                    "SELECT id FROM jobs WHERE job_status_id = :q AND owner_id = :o AND priority = :p "
+                    "AND id < :id ORDER BY id FOR UPDATE"
+                ),
+                {"q": queued, "o": job.owner_id, "p": target, "id": job_id},
+            ).all()
+        ]
+        if demote and target == SMALLINT_MIN:
+            raise InvalidInput(f"Job {job_id} is at the lowest priority already", "Cancel the jobs before it instead")
+    if target == job.priority and not demote:
+        return target
+    by = int(viewer.user_id)
+    for other in demote:
+        conn.execute(
+            text("UPDATE jobs SET priority = :p, updated_at = now() WHERE id = :id"), {"p": target - 1, "id": other}
+        )
+        log_event(
+            conn,
+            other,
+            JobEventKind.LOG,
+            status=JobStatus.QUEUED,
+            owner_id=job.owner_id,
+            data={"priority": target - 1, "by_user": by, "message": f"Stepped down behind job {job_id}"},
+        )
+    conn.execute(text("UPDATE jobs SET priority = :p, updated_at = now() WHERE id = :id"), {"p": target, "id": job_id})
+    where = "the whole queue" if viewer.admin else "its owner's queue"
+    log_event(
+        conn,
+        job_id,
+        JobEventKind.LOG,
+        status=JobStatus.QUEUED,
+        owner_id=job.owner_id,
+        data={"priority": target, "by_user": by, "message": f"Moved to the front of {where}"},
+    )
+    return target
+
+
+def _details(conn: Connection, job_id: int, media_root: Path) -> JobDetails:
+    rows = board_rows(conn, None, BoardFilter(limit=1), job_id=job_id)
+    if not rows:
+        raise repo.JobNotFound(job_id)
+    events = repo.job_events(conn, job_id)
+    files = conn.execute(
+        text(
+            "SELECT o.node_id, f.id, f.rel_path, f.sha256, k.label FROM job_outputs o JOIN files f ON f.id = o.file_id "
+            "JOIN file_kind k ON k.id = f.file_kind_id WHERE o.job_id = :id ORDER BY o.node_id, f.id"
+        ),
+        {"id": job_id},
+    ).all()
+    retried = tuple(JobId(int(e.data["retried_as"])) for e in events if isinstance(e.data.get("retried_as"), int))
+    return JobDetails(
+        row=rows[0],
+        events=tuple(describe_event(e.id, e.kind, e.at, e.attempt_no, e.data) for e in events),
+        outputs=tuple(OutputFile(str(f[0]), FileId(f[1]), media_root / str(f[2]), str(f[3]), str(f[4])) for f in files),
+        retried_as=retried,
+    )
+
+
+class BoardListener:
+    """The LISTEN thread for job changes; `stop()` joins it."""
+
+    def __init__(self, studio: Studio, on_notice: Callable[[BoardNotice], None]) -> None:
+        def hand_over(notice: Notice) -> None:
+            if isinstance(notice, JobNotice):
+                on_notice(BoardNotice(notice.job_id, notice.status, notice.event))
+            else:
+                on_notice(BoardNotice(None))
+
+        self._listener = JobListener.for_engine(studio.engine, hand_over)
+
+    def start(self) -> BoardListener:
+        self._listener.start()
+        return self
+
+    def wait_listening(self, timeout: float = 10.0) -> bool:
+        return self._listener.listening.wait(timeout)
+
+    def stop(self) -> None:
+        self._listener.stop()
+
+
+class JobBoardService:
+    """Read the queue for the Jobs panel and act on one job per call (one transaction each)."""
+
+    def __init__(self, studio: Studio) -> None:
+        self._studio = studio
+        self._runtime = studio.runtime
+        self._queue = JobQueueService(studio)
+
+    async def _tx[T](self, write: bool, work: Callable[[Connection], T]) -> T:
+        pool = self._runtime.db_writer if write else self._runtime.db_read
+        return await self._runtime.run(pool, _in_transaction, self._studio, work)
+
+    async def viewer(self) -> Viewer:
+        return await self._tx(False, whoami)
+
+    async def rows(self, f: BoardFilter) -> list[JobBoardRow]:
+        def work(conn: Connection) -> list[JobBoardRow]:
+            me = whoami(conn).user_id if f.mine else None
+            return board_rows(conn, me, f)
+
+        return await self._tx(False, work)
+
+    async def details(self, job_id: int) -> JobDetails:
+        root = self._studio.paths.media_root
+        return await self._tx(False, lambda c: _details(c, job_id, root))
+
+    async def cancel(self, job_id: int) -> str:
+        """Cancel one job; the sentence saying what happened."""
+        outcome = await self._queue.cancel(job_id)
+        return {
+            repo.CancelOutcome.CANCELLED: f"Job {job_id} was cancelled.",
+            repo.CancelOutcome.REQUESTED: f"Job {job_id} is running; its dispatcher was asked to stop it.",
+            repo.CancelOutcome.ALREADY_ENDED: f"Job {job_id} had already ended; nothing changed.",
+        }[outcome]
+
+    async def retry(self, job_id: int) -> JobId:
+        return (await self._tx(True, lambda c: retry_job(c, job_id))).id
+
+    async def move_to_front(self, job_id: int) -> int:
+        return await self._tx(True, lambda c: move_to_front(c, job_id))
+
+    def listen(self, on_notice: Callable[[BoardNotice], None]) -> BoardListener:
+        return BoardListener(self._studio, on_notice).start()
+
+
+def _in_transaction[T](studio: Studio, work: Callable[[Connection], T]) -> T:
+    try:
+        with studio.engine.begin() as conn:
+            return work(conn)
+    except DBAPIError as exc:
+        raise translate_db_error(exc) from exc
