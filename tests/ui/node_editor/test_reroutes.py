@@ -21,6 +21,7 @@ from tests.core.graph.reroute_docs import rerouted_04, rerouted_subgraph, rerout
 from tests.ui.node_editor.conftest import drag, recorded_catalog
 from x121_desktop.comfy.convert import load_workflow, to_api, ui_to_api
 from x121_desktop.core.graph.document import dump_document, load_document
+from x121_desktop.core.graph.edits import MoveNodes
 from x121_desktop.services.node_editor import NodeEditorService
 from x121_desktop.services.runtime import Runtime
 from x121_desktop.ui.node_editor.editor import NodeEditor
@@ -135,3 +136,17 @@ def test_a_subgraphs_reroutes_show_on_its_nested_canvas(rerouted: NodeEditor) ->
     rerouted.enter_subgraph(sub_id)
     assert sorted(rerouted.scene.reroutes) == [1, 2]
     assert [d.reroute_id for d in rerouted.scene.links[196].via] == [1, 2]
+
+
+def test_dragging_a_group_carries_the_reroutes_inside_it(rerouted: NodeEditor) -> None:
+    rerouted.push(MoveNodes(None, (), reroutes=((5, (700.0, 760.0)),)))  # into the "Video size" frame
+    dot, node = rerouted.scene.reroutes[5], rerouted.scene.nodes["77"]
+    node_at = (node.x(), node.y())
+    depth = rerouted.session.depth
+    drag(rerouted, QPointF(700.0, 615.0), QPointF(740.0, 655.0))  # by the frame's title
+    assert (dot.x(), dot.y()) == (740.0, 800.0)
+    assert (node.x(), node.y()) == (node_at[0] + 40.0, node_at[1] + 40.0)
+    assert rerouted.session.depth == depth + 1  # frame, nodes and reroute: one step
+    moved = rerouted.document.graph.reroute(5)
+    assert moved is not None
+    assert moved.pos == (740.0, 800.0)

@@ -103,7 +103,7 @@ class CanvasController(QObject):
         return False
 
     def _press_group(self, pos: QPointF) -> bool:
-        """Pressing a group's title selects the group and the nodes inside, so one drag moves them all."""
+        """Pressing a group's title selects the group and the nodes and reroutes inside: one drag moves all."""
         for group in self.scene.groups:
             if group.scene_rect().contains(pos) and group.title_hit(group.mapFromScene(pos).y()):
                 self.scene.clearSelection()
@@ -112,6 +112,8 @@ class CanvasController(QObject):
                 for node in self.scene.nodes.values():
                     if node.flags() & node.GraphicsItemFlag.ItemIsMovable and area.contains(node.sceneBoundingRect()):
                         node.setSelected(True)
+                for dot in self.scene.reroutes.values():  # the frame carries its reroutes too
+                    dot.setSelected(area.contains(dot.scenePos()))
                 return False
         return False
 
