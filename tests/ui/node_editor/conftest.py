@@ -69,17 +69,23 @@ def chain_document() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def editor(qtbot: QtBot) -> Iterator[NodeEditor]:
+def editor_on_screen(qtbot: QtBot, raw: dict[str, Any], centre: QPointF) -> NodeEditor:
+    """An editor shown at 1200x800 with `raw` open at 100 % zoom, centred on `centre` (scene)."""
     widget = NodeEditor(recorded_catalog())
     qtbot.addWidget(widget)
     widget.resize(1200, 800)
     widget.show()
     qtbot.waitExposed(widget)
-    widget.open_document(load_document(chain_document()))
+    widget.open_document(load_document(raw))
     widget.view.set_zoom(1.0)
     widget.view.ensure_room()
-    widget.view.centerOn(QPointF(300, 200))
+    widget.view.centerOn(centre)
+    return widget
+
+
+@pytest.fixture
+def editor(qtbot: QtBot) -> Iterator[NodeEditor]:
+    widget = editor_on_screen(qtbot, chain_document(), QPointF(300, 200))
     yield widget
     widget.close()
 

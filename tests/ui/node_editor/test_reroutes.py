@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.comfy.test_convert_support import OBJECT_INFO_PATH, recorded_info
 from tests.core.graph.reroute_docs import rerouted_04, rerouted_subgraph, rerouted_v1, template
-from tests.ui.node_editor.conftest import drag, recorded_catalog
+from tests.ui.node_editor.conftest import drag, editor_on_screen
 from x121_desktop.comfy.convert import load_workflow, to_api, ui_to_api
 from x121_desktop.core.graph.document import dump_document, load_document
 from x121_desktop.core.graph.edits import MoveNodes
@@ -30,15 +30,7 @@ from x121_desktop.ui.node_editor.items.link import LinkItem
 
 @pytest.fixture
 def rerouted(qtbot: QtBot) -> Iterator[NodeEditor]:
-    widget = NodeEditor(recorded_catalog())
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.open_document(load_document(rerouted_04()))
-    widget.view.set_zoom(1.0)
-    widget.view.ensure_room()
-    widget.view.centerOn(QPointF(600, 400))
+    widget = editor_on_screen(qtbot, rerouted_04(), QPointF(600, 400))
     yield widget
     widget.close()
 
