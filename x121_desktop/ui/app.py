@@ -98,10 +98,13 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     from x121_desktop.ui.docks import WindowServices, default_panels
     from x121_desktop.ui.main_window import MainWindow
     from x121_desktop.ui.node_editor.panel import node_editor_panel_spec
+    from x121_desktop.ui.panels.jobs import jobs_panel_spec
     from x121_desktop.ui.panels.library import LibraryPanel
     from x121_desktop.ui.panels.notifications import Level
     from x121_desktop.ui.panels.pulse import collab_for, install_collab, register_collab_panels, runtime_socket
+    from x121_desktop.ui.panels.servers import servers_panel_spec
     from x121_desktop.ui.review.panel import review_panel_spec
+    from x121_desktop.ui.scene.install import install_scene_workspace
     from x121_desktop.ui.theme_qt import ThemeSwitcher, apply_theme_named
 
     choice = apply_theme_named(app, studio.settings.theme)
@@ -110,10 +113,14 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     panels.register(_library_spec(studio))
     panels.register(node_editor_panel_spec(studio))
     panels.register(review_panel_spec())
+    panels.register(jobs_panel_spec(studio))
+    panels.register(servers_panel_spec(studio))
     register_collab_panels(panels, collab := collab_for(studio))
     window = MainWindow(WindowServices.from_studio(studio), panels=panels, keymap=studio.settings.keymap, themes=themes)
     wiring = install_collab(window, collab, socket_path=runtime_socket(studio.paths.home))
+    install_scene_workspace(window, studio)
     _open_linked_takes_in_review(window, wiring.opener)
+    _open_job_links_in_jobs(window, wiring.opener)
     library = window.panel("library", LibraryPanel)
     if library is not None:
         window.started.connect(library.reload_soon)
@@ -140,6 +147,29 @@ def _open_linked_takes_in_review(window: MainWindow, opener: LinkOpener) -> None
         window.tasks.spawn(tools.open_take(take_id, frame), what="open the linked take in Review")
 
     opener.take_requested.connect(open_take)
+
+
+def _open_job_links_in_jobs(window: MainWindow, opener: LinkOpener) -> None:
+    """`x121://jobs/<id>` links (a failed job's notification in Studio Pulse) select that job in the Jobs panel.
+
+    core/collab/deeplink.py has no job link kind, so the link opener would refuse them as malformed:
+    Pulse links go through here first and only other links reach the opener.
+    """
+    from x121_desktop.ui.panels.jobs import JobsPanel
+    from x121_desktop.ui.panels.pulse import PulsePanel
+
+    jobs, pulse = window.panel("jobs", JobsPanel), window.panel("pulse", PulsePanel)
+    if jobs is None or pulse is None:
+        return
+
+    def route(url: str) -> None:
+        if jobs.open_link(url):
+            window.show_panel("jobs")
+        else:
+            opener.open(url)
+
+    pulse.link_activated.disconnect(opener.open)
+    pulse.link_activated.connect(route)
 
 
 def _library_spec(studio: Studio) -> PanelSpec:
