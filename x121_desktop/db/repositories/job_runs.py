@@ -108,3 +108,15 @@ def mean_job_seconds(conn: Connection, last: int = 50) -> Mapping[int, float]:
         {"last": last},
     ).all()
     return {int(r[0]): float(r[1]) for r in rows}
+
+
+def measured_throughput(conn: Connection, last: int = 20) -> Mapping[int, float]:
+    """Server id → work per GPU second (pixel-frames/s) over its last `last` billed jobs with a work estimate."""
+    rows = run(
+        conn,
+        "SELECT s.id, sum(j.work_estimate) / sum(c.gpu_seconds) FROM comfy_servers s CROSS JOIN LATERAL ("
+        "  SELECT c.job_id, c.gpu_seconds FROM cost_records c JOIN jobs j ON j.id = c.job_id"
+        "  WHERE c.server_id = s.id AND c.gpu_seconds > 0 AND j.work_estimate IS NOT NULL"
+        f"  ORDER BY c.id DESC LIMIT {int(last)}) c JOIN jobs j ON j.id = c.job_id GROUP BY s.id",
+    )
+    return {int(r[0]): float(r[1]) for r in rows if r[1] is not None and float(r[1]) > 0}

@@ -37,6 +37,7 @@ from x121_desktop.comfy.stream import ServerEvent, ServerRestarted
 from x121_desktop.core.enums import JobEventKind, JobStatus, ServerStatus
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId, ServerId
+from x121_desktop.core.orchestration.speeds import server_speeds
 from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.notify import JobListener, JobNotice, Notice
@@ -45,6 +46,7 @@ from x121_desktop.services.orchestrator.claims import Claimer
 from x121_desktop.services.orchestrator.fleet import (
     Fleet,
     ServerHandle,
+    ServerRow,
     load_servers,
     mark_server,
     pump,
@@ -194,7 +196,7 @@ class Dispatcher:
                 rows = load_servers(conn, self.server_names)
                 enabled = conn.execute(text("SELECT count(*) FROM comfy_servers WHERE is_enabled")).scalar_one()
                 self._covers_all = len(rows) == enabled
-                self._speeds = {ServerId(k): v for k, v in job_runs.mean_job_seconds(conn).items()}
+                self._speeds = _speeds(conn, rows)
                 return rows, server_capabilities.load(conn, [r.id for r in rows])
 
         rows, stored = await self.runtime.run(self.runtime.db_read, load)
@@ -324,6 +326,7 @@ class Dispatcher:
 
             def beat(conn: Connection, mine: list[JobId] = mine) -> tuple[set[JobId], set[JobId], list[JobId]]:
                 held, cancel = job_runs.renew(conn, self.holder, mine, timedelta(seconds=self.lease_s))
+                self._speeds = _speeds(conn, [h.row for h in self.fleet.handles.values()])
                 return held, cancel, job_leases.reclaim_expired(conn)
 
             try:
@@ -384,3 +387,9 @@ class Dispatcher:
             mark_server(conn, server_id, status, seen)
 
         await self.runtime.run(self.db_pool, self._tx, mark)
+
+
+def _speeds(conn: Connection, rows: list[ServerRow]) -> dict[ServerId, float]:
+    """Each server's speed in pixel-frames per GPU second: measured, else its factor in that unit."""
+    factors = {int(r.id): r.speed_factor for r in rows}
+    return {ServerId(k): v for k, v in server_speeds(factors, job_runs.measured_throughput(conn)).items()}

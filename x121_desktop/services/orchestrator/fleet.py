@@ -6,8 +6,8 @@ dispatcher, so execution messages of prompts we submitted reach only us. Capabil
 placement (a job goes only where every node type and model it names exists): the stored
 `server_capabilities` (written by `x121 server check`) when the server has any, else the server's
 own /object_info, read once; after a restart /object_info is read again and stored (`dirty`).
-Speed is measured from recorded node timings (seconds per job on that server); a server with no
-history uses its speed factor.
+Speeds (`core.orchestration.speeds`) are the dispatcher's: each server's measured work per GPU
+second, or its registered speed factor scaled to that unit while it has no history.
 """
 
 from __future__ import annotations
@@ -171,7 +171,6 @@ class Fleet:
             if h.capabilities is None:
                 return None
             up = h.healthy and h.id not in down
-            measured = speeds.get(h.id)
             snaps.append(
                 ServerSnapshot(
                     server_id=int(h.id),
@@ -181,8 +180,7 @@ class Fleet:
                     node_types=h.capabilities[0],
                     models=h.capabilities[1],
                     loaded_models=h.loaded,
-                    # measured seconds per job when there is history, else the registered factor
-                    speed=1.0 / measured if measured else h.row.speed_factor,
+                    speed=speeds.get(h.id, h.row.speed_factor),
                 )
             )
         return snaps

@@ -9,6 +9,11 @@ are converted), copies every `image`/`video` input into the studio's media store
 can upload it later) and stores the job's inputs as `{"params": {...}, "files": {name: file_id}}`,
 the shape the runner applies to the workflow.
 
+Each job gets its work estimate when it is queued (`comfy.needs.work_estimate` of its rendered
+prompt, pixel-frames; None when the prompt cannot be rendered yet, and the claim then refuses it
+with the reason). `submit_batch` queues several jobs in one transaction: they form one batch
+(one `created_at`), which the queue starts largest estimate first (docs/QUEUE.md).
+
 Warm-start cache: the key is `core.orchestration.cache_key.warm_start_key(version content hash,
 params, {file input: sha256 of its bytes}, seed)` where the seed is the `seed` parameter (given,
 or the manifest default; None when the workflow has none). If a SUCCEEDED job with the same key
@@ -27,13 +32,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from x121_desktop.comfy.needs import work_estimate
+from x121_desktop.comfy.templates import parse_manifest
 from x121_desktop.core.enums import JobKind, JobStatus
-from x121_desktop.core.errors import InvalidInput, NotFound, PermissionDenied
+from x121_desktop.core.errors import InvalidInput, NotFound, PermissionDenied, X121Error
 from x121_desktop.core.ids import FileId, JobId, UserId
 from x121_desktop.core.orchestration.cache_key import warm_start_key
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.orchestrator.claims import not_allowed
 from x121_desktop.services.storage import Blob, MediaStore, kind_for
 
@@ -96,6 +104,20 @@ class _Version:
     version_no: int
     content_hash: str
     parameters: Mapping[str, Mapping[str, Any]]
+    api_json: Mapping[str, Any]
+    manifest: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A submission with its files copied into the store, ready to be written."""
+
+    request: SubmitRequest
+    version: _Version
+    params: dict[str, object]
+    paths: dict[str, Path]
+    blobs: dict[str, Blob]
+    key: str
 
 
 def view(job: repo.JobRow) -> JobView:
@@ -126,7 +148,7 @@ def view(job: repo.JobRow) -> JobView:
 
 def _resolve_version(conn: Connection, name: str, version: int | None) -> _Version:
     query = (
-        "SELECT v.id, v.version_no, v.content_hash, v.manifest FROM workflow_versions v "
+        "SELECT v.id, v.version_no, v.content_hash, v.manifest, v.api_json FROM workflow_versions v "
         "JOIN workflows w ON w.id = v.workflow_id WHERE w.name = :name"
     )
     if version is not None:
@@ -138,7 +160,16 @@ def _resolve_version(conn: Connection, name: str, version: int | None) -> _Versi
         which = f"version {version} of workflow" if version is not None else "workflow"
         raise NotFound(f"There is no {which} {name!r}", "Check the name with `x121 workflow list`")
     params = row[3].get("parameters") if isinstance(row[3], Mapping) else None
-    return _Version(int(row[0]), int(row[1]), str(row[2]), dict(params or {}))
+    return _Version(int(row[0]), int(row[1]), str(row[2]), dict(params or {}), dict(row[4] or {}), row[3])
+
+
+def _work(version: _Version, inputs: Mapping[str, Any]) -> float | None:
+    """The job's work estimate in pixel-frames, or None while its prompt cannot be rendered."""
+    try:
+        manifest = parse_manifest(version.manifest, f"workflow version {version.id}")
+        return work_estimate(rec.render(inputs, rec.Workflow(dict(version.api_json), manifest)))
+    except X121Error:
+        return None  # the claim refuses the job, saying why
 
 
 def _coerce(name: str, spec: Mapping[str, Any], value: object) -> object:
@@ -204,6 +235,22 @@ class JobQueueService:
         return await self._runtime.run(pool, _in_transaction, self._studio, work)
 
     async def submit(self, request: SubmitRequest) -> SubmitResult:
+        """Queue one job (or record a cache hit), in one transaction."""
+        return (await self.submit_batch([request]))[0]
+
+    async def submit_batch(self, requests: Sequence[SubmitRequest]) -> list[SubmitResult]:
+        """Queue several jobs in one transaction: one batch, started largest estimated work first."""
+        prepared = [await self._prepare(r) for r in requests]
+
+        def work(conn: Connection) -> list[SubmitResult]:
+            return [self._record(conn, p) for p in prepared]
+
+        try:
+            return await self._tx(True, work)
+        except PermissionDenied as exc:
+            raise not_allowed("submit jobs", exc) from exc
+
+    async def _prepare(self, request: SubmitRequest) -> _Prepared:
         version = await self._tx(False, lambda c: _resolve_version(c, request.workflow, request.version))
         params, paths = split_inputs(version, request.workflow, request.inputs)
         blobs: dict[str, Blob] = {}
@@ -212,31 +259,29 @@ class JobQueueService:
         key = warm_start_key(
             version.content_hash, params, {n: b.sha256 for n, b in blobs.items()}, _seed(version, params)
         )
+        return _Prepared(request, version, params, paths, blobs, key)
 
-        def work(conn: Connection) -> SubmitResult:
-            files: dict[str, FileId] = {
-                n: self._store.record(conn, b, kind=kind_for(paths[n].name)).file_id for n, b in blobs.items()
-            }
-            new = repo.NewJob(
-                kind=request.kind,
-                inputs={"params": params, "files": files},
-                priority=request.priority,
-                workflow_version_id=version.id,
-                project_id=request.project_id,
-                take_id=request.take_id,
-                cache_key=key,
-                redispatch_allowed=request.redispatch_allowed,
-                max_attempts=request.max_attempts,
-            )
-            source = repo.find_cache_hit(conn, key) if request.use_cache else None
-            if source is not None:
-                return SubmitResult(view(repo.record_cache_hit(conn, new, source)), True, source.id)
-            return SubmitResult(view(repo.enqueue(conn, new)), False, None)
-
-        try:
-            return await self._tx(True, work)
-        except PermissionDenied as exc:
-            raise not_allowed("submit jobs", exc) from exc
+    def _record(self, conn: Connection, p: _Prepared) -> SubmitResult:
+        files: dict[str, FileId] = {
+            n: self._store.record(conn, b, kind=kind_for(p.paths[n].name)).file_id for n, b in p.blobs.items()
+        }
+        inputs = {"params": p.params, "files": files}
+        new = repo.NewJob(
+            kind=p.request.kind,
+            inputs=inputs,
+            priority=p.request.priority,
+            workflow_version_id=p.version.id,
+            project_id=p.request.project_id,
+            take_id=p.request.take_id,
+            cache_key=p.key,
+            redispatch_allowed=p.request.redispatch_allowed,
+            max_attempts=p.request.max_attempts,
+            work_estimate=_work(p.version, inputs),
+        )
+        source = repo.find_cache_hit(conn, p.key) if p.request.use_cache else None
+        if source is not None:
+            return SubmitResult(view(repo.record_cache_hit(conn, new, source)), True, source.id)
+        return SubmitResult(view(repo.enqueue(conn, new)), False, None)
 
     async def status(self, job_id: int) -> JobView:
         return await self._tx(False, lambda c: view(repo.get_job(c, job_id)))

@@ -58,12 +58,19 @@ def render_prompt(job: JobRow, workflow: Workflow | None, names: Mapping[str, st
     `inputs.files` maps a manifest parameter (or `node.input` for inline prompts) to a stored file id;
     `names` gives the names the server returned for those uploads (placeholders when None).
     """
-    files: dict[str, Any] = dict(job.inputs.get("files") or {})
+    return render(job.inputs, workflow, names)
+
+
+def render(
+    inputs: Mapping[str, Any], workflow: Workflow | None, names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """`render_prompt` of a job's `inputs` document (before the job exists, e.g. to estimate its work)."""
+    files: dict[str, Any] = dict(inputs.get("files") or {})
     uploaded = dict(names) if names is not None else dict.fromkeys(files, UPLOAD_PLACEHOLDER)
     if workflow is not None:
-        params = {**dict(job.inputs.get("params") or {}), **uploaded}
+        params = {**dict(inputs.get("params") or {}), **uploaded}
         return dict(apply(workflow.manifest, workflow.api_json, params))
-    prompt: dict[str, Any] = {k: {**v, "inputs": dict(v.get("inputs", {}))} for k, v in job.inputs["prompt"].items()}
+    prompt: dict[str, Any] = {k: {**v, "inputs": dict(v.get("inputs", {}))} for k, v in inputs["prompt"].items()}
     for target, name in uploaded.items():
         node_id, _, input_name = target.partition(".")
         prompt[node_id]["inputs"][input_name] = name
