@@ -225,7 +225,10 @@ class EditorRunJob:
         entry = self._history()
         files = [] if entry is None else [(o.node_id, f) for o in entry.outputs for f in o.files]
         self._move(JobStatus.DOWNLOADING, JobEventKind.OUTPUT_STORED, {"files": len(files)})
-        blobs = [(node_id, f.filename, self._download(f)) for node_id, f in files]
+        blobs = []
+        for node_id, f in files:
+            self.heartbeat()  # big outputs take a while: keep the lease
+            blobs.append((node_id, f.filename, self._download(f)))
         timings = [(t.node_id, t.class_type, t.seconds) for t in self.timings]
         if self.started_ms is not None and ended.finished_ms is not None:
             gpu_s = max(0.0, (ended.finished_ms - self.started_ms) / 1000.0)
