@@ -144,7 +144,11 @@ class Graph:
         return self._nodes_by_id().get(_key(node_id))
 
     def reroute(self, reroute_id: int) -> Reroute | None:
-        return next((r for r in self.reroutes if r.id == reroute_id), None)
+        cache: dict[int, Reroute] | None = self.__dict__.get("_reroute_index")
+        if cache is None:
+            cache = {r.id: r for r in self.reroutes}
+            object.__setattr__(self, "_reroute_index", cache)
+        return cache.get(reroute_id)
 
     def link(self, link_id: int) -> Link | None:
         return self._links_by_id().get(link_id)
