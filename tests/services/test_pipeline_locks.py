@@ -16,6 +16,7 @@ import asyncio
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -81,7 +82,7 @@ def _locks(studio: Studio, scene_id: int) -> dict[int, str]:
         return {int(r[0]): str(r[1]) for r in rows}
 
 
-def _one(studio: Studio, sql: str, **params: object) -> object:
+def _one(studio: Studio, sql: str, **params: object) -> Any:
     with studio.engine.connect() as conn:
         return conn.execute(text(sql), params).one()
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from skimage import data
 from sqlalchemy import text
 
 from tests.fixtures.database import fresh_migrated
+from tests.seam_fixtures import photo
 from tests.services.seed_fixtures import photos, unique, write_png
 from x121_desktop.core.enums import RetentionClass, SeedKind, SeedOrigin
 from x121_desktop.core.preprocess import read_image
@@ -36,8 +36,9 @@ def db_url(new_database: Callable[[], str]) -> str:
 def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("photos")
     found = photos(folder)
-    found["mirrored"] = write_png(folder, "mirrored.png", data.astronaut()[:, ::-1])
-    found["brighter"] = write_png(folder, "brighter.png", np.clip(data.astronaut() * 1.1, 0, 255).astype(np.uint8))
+    astronaut = photo("astronaut")
+    found["mirrored"] = write_png(folder, "mirrored.png", astronaut[:, ::-1])
+    found["brighter"] = write_png(folder, "brighter.png", np.clip(astronaut * 1.1, 0, 255).astype(np.uint8))
     return found
 
 
