@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,12 @@ import pytest
 from sqlalchemy import text
 
 from tests.comfyui_server import ComfyTestServer
-from tests.db.security_studio import SUPERUSER, SecureStudio, build_secure_studio, drop_secure_studio
+from tests.db.security_studio import SUPERUSER, SecureStudio
 from tests.services.pipeline_studio import SMALL, setup_graded_studio
 from tests.services.test_pipeline_e2e import Cli, server
+from tests.services.test_pipeline_roles import roles_studio
 from x121_desktop.core.enums import JobStatus, SceneStatus, SegmentStatus, TakeStatus
 from x121_desktop.core.pipeline.values import SceneRef
-from x121_desktop.db.embedded import EmbeddedServer
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
 from x121_desktop.services.locks import LockHeld, LockService
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
@@ -35,18 +35,9 @@ from x121_desktop.services.orchestrator.queue import JobQueueService
 from x121_desktop.services.scene_director import SceneDirector
 from x121_desktop.services.scenes import Downstream, SceneService
 
-__all__ = ["server"]
+__all__ = ["roles_studio", "server"]
 P = ("--project", "Default")  # the populated studio has another Ada in project Privileges
 WAIT = "Wait for it to be released, or ask an admin to break it"
-
-
-@pytest.fixture
-def roles_studio(pg_server: EmbeddedServer, new_database: Callable[[], str]) -> Iterator[SecureStudio]:
-    studio = build_secure_studio(pg_server, new_database)
-    try:
-        yield studio
-    finally:
-        drop_secure_studio(studio)
 
 
 @pytest.fixture

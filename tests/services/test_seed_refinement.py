@@ -8,28 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import text
 
-from tests.fixtures.database import fresh_migrated
 from tests.seam_fixtures import photo
 from tests.services.seed_fixtures import photos, unique, write_png
+from tests.services.test_seeds import db_url, engine, studio
 from x121_desktop.core.enums import RetentionClass, SeedKind, SeedOrigin
 from x121_desktop.core.preprocess import read_image
-from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.characters import AddCharacterRequest, CharacterService
 from x121_desktop.services.script_engine import BUILTIN_SCRIPTS, ScriptEngine, ScriptFailed
 from x121_desktop.services.seed_refinement import SKIN_TEXTURE, SYMMETRY, SeedRefiner, script_digest
 from x121_desktop.services.seeds import GeneratedSeed, SeedService, SeedView
 
-
-@pytest.fixture(scope="module")
-def db_url(new_database: Callable[[], str]) -> str:
-    return fresh_migrated(new_database)
+__all__ = ["db_url", "engine", "studio"]
 
 
 @pytest.fixture(scope="module")
@@ -40,20 +36,6 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     found["mirrored"] = write_png(folder, "mirrored.png", astronaut[:, ::-1])
     found["brighter"] = write_png(folder, "brighter.png", np.clip(astronaut * 1.1, 0, 255).astype(np.uint8))
     return found
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> ScriptEngine:
-    return ScriptEngine(tmp_path_factory.mktemp("scripts-cache"))
-
-
-@pytest.fixture
-def studio(db_url: str, tmp_path: Path) -> Iterator[Studio]:
-    built = open_studio(LaunchOptions(database_url=db_url, home=str(tmp_path / "home")))
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def _check_refined(studio: Studio, engine: ScriptEngine, refined: SeedView, parent: SeedView) -> None:
