@@ -7,9 +7,11 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
-from tests.media_factory import make_video, read_stripe
+from tests.media_factory import decode_all, make_video, read_stripe
 from x121_desktop.core.media import FrameReader, probe
 from x121_desktop.core.review.clock import PlayOrder
 from x121_desktop.services.review_media import FrameSource, SourceWant, make_review_proxy
@@ -49,6 +51,32 @@ def test_source_fills_a_bounded_window_around_the_playhead(clip: Path) -> None:
     finally:
         source.close()
     assert not source.alive
+
+
+def test_a_new_size_gets_frames_decoded_at_that_size_never_the_cached_ones(clip: Path) -> None:
+    """rgb24 frames are handed out only at the size asked for: after a new size the source drops the
+    frames of the old one and decodes again (the same as a decode resized straight to the new size)."""
+    reference = decode_all(clip)[20]
+    order = PlayOrder(0, 60, False, 60)
+    source = FrameSource(clip, budget_bytes=160 * 96 * 3 * 11).start()
+    try:
+        wait_for(lambda: source.info is not None)
+        for size, interpolation in (((80, 48), cv2.INTER_AREA), ((120, 72), cv2.INTER_LINEAR)):
+            source.want(SourceWant(20, 0, order, rgb_size=size))
+            wait_for(lambda size=size: source.usable(20, size) is not None and source.idle)
+            frame = source.usable(20, size)
+            assert frame is not None
+            assert frame.rgb is not None
+            expected = cv2.resize(reference, size, interpolation=interpolation)
+            assert np.array_equal(frame.rgb, expected)
+            assert all(
+                (f := source.get(i)) is not None and f.rgb is not None and f.rgb.shape == (size[1], size[0], 3)
+                for i in source.cached()
+            )  # nothing of the other size is kept
+        assert source.usable(20, (80, 48)) is None
+        assert source.usable(20, None) is None  # no Y/U/V planes were asked for
+    finally:
+        source.close()
 
 
 def test_a_file_that_cannot_be_decoded_reports_a_media_error(tmp_path: Path) -> None:

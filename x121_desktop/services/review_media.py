@@ -9,7 +9,9 @@ No Qt here: the UI never waits on the worker and the worker never touches a widg
 
 Pixel forms: a GPU view draws Y/U/V planes (`YuvFrame`, views of the decoder's buffers: no
 conversion at all); the QPainter fallback wants rgb24 already at the size it draws, which the
-worker makes off the UI thread.
+worker makes off the UI thread. The cache is honest about sizes: a frame is handed out (`usable`)
+only in the form and at the exact size asked for, and a new size re-plans the window (frames of
+other sizes are dropped and decoded again from the file, never re-scaled from a scaled copy).
 
 Review proxies (`REVIEW_PROXY`): H.264 with a 1 s GOP, no B-frames and x264's `fastdecode` tune
 (CAVLC, no deblocking): about twice the decode speed of a default encode, so random access
@@ -165,22 +167,34 @@ class FrameSource:
                 return
             self._want = want
             self._gen += 1
-            if want.playhead not in self._cache:  # a jump: stop the prefetch in flight
+            if self._usable(want.playhead, want.rgb_size) is None:  # a jump or a new size: stop the run in flight
                 self._stale.cancel()
             self._cond.notify()
 
     def _near(self, planned: SourceWant, want: SourceWant) -> bool:
         if (planned.direction, planned.order, planned.rgb_size) != (want.direction, want.order, want.rgb_size):
             return False
-        if want.playhead not in self._cache:
+        if self._usable(want.playhead, want.rgb_size) is None:
             return False
         d = -1 if planned.direction < 0 else 1
         moved = (want.playhead - planned.playhead) * d
         return -max(1, self.window.behind // 2) <= moved <= max(1, self.window.ahead // 4)
 
     def get(self, index: int) -> DecodedFrame | None:
+        """The cached frame `index` in whatever form and size it was decoded (see `usable`)."""
         with self._cond:
             return self._cache.get(index)
+
+    def usable(self, index: int, rgb_size: tuple[int, int] | None) -> DecodedFrame | None:
+        """Frame `index` if it is cached in the form a view draws: rgb24 of exactly `rgb_size`
+        (w, h), or Y/U/V planes where `rgb_size` is None. A frame cached for another size is not
+        handed out: scaled again it would not be what a decode at this size gives."""
+        with self._cond:
+            return self._usable(index, rgb_size)
+
+    def _usable(self, index: int, rgb_size: tuple[int, int] | None) -> DecodedFrame | None:
+        frame = self._cache.get(index)
+        return frame if frame is not None and fits(frame, rgb_size) else None
 
     def has(self, index: int) -> bool:
         with self._cond:
@@ -244,7 +258,7 @@ class FrameSource:
                     stale = self._stale = CancelToken()
                     todo, pos = self._plan(want, reader.info), 0
                     keep = set(todo)
-                    for i in [i for i in self._cache if i not in keep or not self._fits(self._cache[i], want)]:
+                    for i in [i for i in self._cache if i not in keep or not fits(self._cache[i], want.rgb_size)]:
                         del self._cache[i]
                 while pos < len(todo) and todo[pos] in self._cache:
                     pos += 1
@@ -269,10 +283,6 @@ class FrameSource:
         return wanted_frames(want.playhead, want.direction, self.window, order)
 
     @staticmethod
-    def _fits(frame: DecodedFrame, want: SourceWant) -> bool:
-        return (frame.rgb is not None) == (want.rgb_size is not None)
-
-    @staticmethod
     def _decode(reader: FrameReader, index: int, want: SourceWant, stale: CancelToken) -> DecodedFrame:
         f = reader.av_frame(index, cancel=stale)
         if want.rgb_size is None:
@@ -287,3 +297,10 @@ class FrameSource:
     def _fail(self, exc: X121Error) -> None:
         self.error = exc
         self._on_change()
+
+
+def fits(frame: DecodedFrame, rgb_size: tuple[int, int] | None) -> bool:
+    """The frame is in the form asked for: Y/U/V planes (`rgb_size` None) or rgb24 of exactly that (w, h)."""
+    if rgb_size is None:
+        return frame.yuv is not None
+    return frame.rgb is not None and (frame.rgb.shape[1], frame.rgb.shape[0]) == rgb_size

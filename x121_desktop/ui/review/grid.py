@@ -3,8 +3,9 @@
 Layout only. The sync-play grid proper (pinning, compare modes, ROI) builds on this: every
 cell is a FrameView the PlayerController drives from one clock, so lockstep comes for free.
 `reshape` switches the layout in place: the clock (frame, in/out, loop) and the cells that stay
-go on, cells past the new size stop, and clips that now fit open. A QPainter cell whose size
-changed has its decoder reopened at the new size (PlayerController.refit); a GL cell keeps it.
+go on, cells past the new size stop, and clips that now fit open. Every cell keeps its decoder;
+a QPainter cell whose size changed gets its frames decoded at the new size (the player asks for
+them; a source never hands out a frame cached at another size), a GL cell draws the same planes.
 """
 
 from __future__ import annotations
@@ -78,4 +79,4 @@ def reshape(grid: ReviewGrid, player: PlayerController, paths: Sequence[Path], r
     grid.set_shape(rows, columns)
     for path in paths[len(player.cells) : capacity]:
         player.add_source(path, grid.add_cell(path.name))
-    player.refit()  # frames cached at the old cell size would otherwise be stretched
+    player.tick()  # ask at once for frames at the cells' new sizes

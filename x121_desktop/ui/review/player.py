@@ -5,6 +5,13 @@ Threads: workers decode and fill their caches; they report through `on_change`, 
 Qt signal (queued to this thread). Everything else (clock, drop policy, views) runs on the UI
 thread, on a precise timer while playing or while a view waits for its frame. The frame number
 a view prints is the index the decoder delivered with the picture, never the clock's.
+
+Sizes: a QPainter view draws rgb24 made at its own size (the full frame under a region of
+interest). Each tick asks every source for that size, and a source hands out only frames of that
+exact size (`FrameSource.usable`), so when a cell is resized (a layout switch, a dock dragged, a
+zoom region set) its old frame stays on screen until the frame at the new size is decoded, then
+that frame replaces it: nothing is stretched and no decoder is reopened. The controller watches
+its views' resizes itself; `tick()` after a region change asks at once.
 """
 
 from __future__ import annotations
@@ -15,11 +22,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 
 from x121_desktop.core.review import DisplayScheduler, PlaybackClock, map_frame
 from x121_desktop.core.review.clock import order_for
-from x121_desktop.services.review_media import DEFAULT_BUDGET, FrameSource, SourceWant
+from x121_desktop.services.review_media import DEFAULT_BUDGET, FrameSource, SourceWant, fits
 from x121_desktop.ui.review.frame_view import FrameView
 
 TICK_MS = 4
@@ -29,15 +36,17 @@ class _Wake(QObject):
     changed = Signal()
 
 
-def _drawable(source: FrameSource, *, rgb: bool) -> Callable[[int], bool]:
-    """Frames the view can draw: rgb24 for a QPainter view, Y/U/V planes for a GL one. A worker
-    briefly holds frames of the other form (decoded before the view's first want reached it)."""
+def _drawable(source: FrameSource, size: tuple[int, int] | None) -> Callable[[int], bool]:
+    """Frames the view can draw: rgb24 at exactly its size for a QPainter view, Y/U/V planes for a
+    GL one. A worker briefly holds frames of another form or size (decoded before the view's
+    latest want reached it)."""
+    return lambda index: source.usable(index, size) is not None
 
-    def ok(index: int) -> bool:
-        frame = source.get(index)
-        return frame is not None and (frame.rgb is not None) == rgb
 
-    return ok
+def _outdated(view: FrameView, size: tuple[int, int] | None) -> bool:
+    """The view shows a frame of another form or size than it now draws (it was resized)."""
+    frame = view.state.frame
+    return frame is not None and not fits(frame, size)
 
 
 @dataclass(eq=False)
@@ -46,8 +55,6 @@ class PlayerCell:
     view: FrameView
     scheduler: DisplayScheduler = field(default_factory=DisplayScheduler)
     failed: bool = False
-    reopened_for: tuple[int, int] | None = None
-    """The rgb24 size `refit` last reopened the source for (its new frames come at that size)."""
 
     def target(self, frame: int, rate: Fraction) -> int:
         info = self.source.info
@@ -93,37 +100,26 @@ class PlayerController(QObject):
 
     # ------------------------------------------------------------------ cells
     def add_source(self, path: Path | str, view: FrameView) -> PlayerCell:
-        cell = PlayerCell(self._source(path), view)
+        source = FrameSource(path, budget_bytes=self._budget, on_change=self._wake.changed.emit, hwaccel=self._hwaccel)
+        cell = PlayerCell(source, view)
         self.cells.append(cell)
-        cell.source.start()
+        view.installEventFilter(self)
+        source.start()
         return cell
 
     def remove_cell(self, cell: PlayerCell) -> None:
         """Stop a cell's decoding (thread joined) and drop it; the clock and the other cells go on."""
         cell.source.close()
+        cell.view.removeEventFilter(self)
         self.cells.remove(cell)
         if self._rate_from is cell:
             self._rate_from = next((c for c in self.cells if c.source.info is not None), None)
 
-    def refit(self) -> None:
-        """Reopen the sources whose frames are not at the size their views now want, then show the
-        frame due again. A region of interest asks for full-size rgb24; a source keeps the frames it
-        has cached whatever their size (FrameSource re-decodes only on a change of pixel form), so
-        frames made at the cell's size would stay, resampled twice, while the in/out range loops."""
-        for cell in self.cells:
-            info, frame = cell.source.info, cell.view.state.frame
-            if info is None or cell.failed or frame is None or frame.rgb is None:
-                continue
-            want = cell.view.rgb_size((info.width, info.height))
-            if want is not None and (frame.rgb.shape[1], frame.rgb.shape[0]) != want and want != cell.reopened_for:
-                cell.source.close()
-                cell.source = self._source(cell.source.path).start()
-                cell.scheduler.reset()
-                cell.reopened_for = want
-        self.tick()
-
-    def _source(self, path: Path | str) -> FrameSource:
-        return FrameSource(path, budget_bytes=self._budget, on_change=self._wake.changed.emit, hwaccel=self._hwaccel)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A view was resized: ask its source for frames at the new size on the next turn."""
+        if event.type() == QEvent.Type.Resize and not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+        return False
 
     def close(self) -> None:
         """Stop the timer and every decode thread (joined)."""
@@ -140,7 +136,14 @@ class PlayerController(QObject):
     def frames_ready(self, frame: int) -> bool:
         """Every playable cell holds its frame for clock frame `frame`."""
         rate = self.clock.rate
-        return all(c.failed or c.source.has(c.target(frame, rate)) for c in self.cells if c.source.info or c.failed)
+
+        def ready(c: PlayerCell) -> bool:
+            info = c.source.info
+            if c.failed or info is None:
+                return True
+            return c.source.usable(c.target(frame, rate), c.view.rgb_size((info.width, info.height))) is not None
+
+        return all(ready(c) for c in self.cells)
 
     def cached_everywhere(self) -> list[int]:
         """Clock frames ready in every playable cell (what the cache bar shows)."""
@@ -240,13 +243,15 @@ class PlayerController(QObject):
             corder = order_for(order, info.frame_count)
             size = cell.view.rgb_size((info.width, info.height))
             cell.source.want(SourceWant(target, direction, corder, size))
-            pick = cell.scheduler.decide(target, direction, corder, _drawable(cell.source, rgb=size is not None))
+            if _outdated(cell.view, size):
+                cell.scheduler.reset()  # put up the frame due at the new size as soon as it is decoded
+            pick = cell.scheduler.decide(target, direction, corder, _drawable(cell.source, size))
             if pick is not None:
-                decoded = cell.source.get(pick)
+                decoded = cell.source.usable(pick, size)
                 if decoded is not None:
                     cell.view.show_frame(decoded)
                     shown = True
-            waiting = waiting or cell.view.shown_index != target
+            waiting = waiting or cell.view.shown_index != target or _outdated(cell.view, size)
         if frame != self._last_frame:
             self._last_frame = frame
             self.frame_changed.emit(frame)

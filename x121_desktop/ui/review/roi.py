@@ -70,7 +70,7 @@ class RoiController(QObject):
         elif roi is None and had and self._loop_before is not None:
             player.set_loop(self._loop_before)
             self._loop_before = None
-        player.refit()
+        player.tick()  # full-size frames for the crop (or cell-size ones again)
         self.roi_changed.emit()
 
     def handlers(self) -> dict[str, Callable[[], object]]:
@@ -95,7 +95,7 @@ class RoiController(QObject):
             view.set_roi(self.roi)
         if self.roi is not None:
             self.panel.controller.set_loop(True)
-            self.panel.controller.refit()
+            self.panel.controller.tick()
 
     # ------------------------------------------------------------------ mouse
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
