@@ -1,11 +1,17 @@
-"""Review player: 4 x 1080p30 H.264 in the 2x2 grid for 20 s (dropped frames), frame step inside
-the cache window, random seek on a 1 s GOP 1080p file — originals and review proxies.
+"""Review player: Ambilight cost per frame, 4 x 1080p30 H.264 in the 2x2 grid for 20 s (dropped
+frames), frame step inside the cache window, random seek on a 1 s GOP 1080p file — originals and
+review proxies.
 
 Runs offscreen (QPainter fallback: the decode workers deliver rgb24 at the cell size) with the
-real monotonic clock. Inputs: four 20 s 1080p30 clips (libx264 veryfast crf 20, GOP 30 = 1 s,
-B-frames allowed) from real photos, and their review proxies (services.review_media.REVIEW_PROXY:
-1 s GOP, no B-frames, fastdecode). They are kept in $TMPDIR/x121-bench-player between runs
-(the first run spends about two minutes making them).
+real monotonic clock. Inputs: four 20 s 1080p30 clips (libx264 veryfast crf 20, GOP 30 = 1 s) from
+real photos — x264 chose P-frames only for them (B-frames were allowed, none were used) — one more
+with a B-pyramid (3 B-frames, b-pyramid normal, b-adapt 0), and the review proxies of the four
+(services.review_media.REVIEW_PROXY: 1 s GOP, no B-frames, fastdecode). They are kept in
+$TMPDIR/x121-bench-player-v1 between runs (the first run spends about two minutes making them).
+
+Seeks are measured before and after this round's changes in alternating blocks of 10 on the same
+targets: "before" re-creates the former decode path in the worker (non-reference pictures decoded,
+a stale prefetch run finished before the seek is served), "after" is the code as it is.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,7 +36,7 @@ PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 GOALS = {"dropped": 0, "step_p95_ms": 5.0, "seek_p95_ms": 60.0, "ambilight_p95_ms": 2.0}
 
 
-def _inputs() -> tuple[list[Path], list[Path]]:
+def _inputs() -> tuple[list[Path], list[Path], Path]:
     from tests.media_factory import make_video
     from x121_desktop.services.review_media import make_review_proxy
 
@@ -50,7 +57,15 @@ def _inputs() -> tuple[list[Path], list[Path]]:
             print(f"  made {proxy.name} in {time.perf_counter() - t0:.1f} s")
         originals.append(src)
         proxies.append(proxy)
-    return originals, proxies
+    pyramid = root / "astronaut.bpyramid.mp4"
+    if not pyramid.exists():
+        t0 = time.perf_counter()
+        tmp = root / "astronaut.bpyramid.part.mp4"
+        x264 = {"x264-params": "b-pyramid=normal:b-adapt=0"}
+        make_video(tmp, SECONDS * RATE, rate=RATE, size=SIZE, gop=RATE, bframes=3, options=x264)
+        tmp.replace(pyramid)
+        print(f"  made {pyramid.name} in {time.perf_counter() - t0:.1f} s")
+    return originals, proxies, pyramid
 
 
 def _pump(app: object, until: Callable[[], bool], timeout: float) -> bool:
@@ -138,8 +153,31 @@ def _shows(view: Any, frame: int) -> bool:
     return bool(view.shown_index == frame)
 
 
-def _seeks(app: object, path: Path, count: int = 40) -> list[float]:
-    """Random seeks to frames not in the cache: seek → the frame on screen (ms)."""
+@contextmanager
+def _former_decode_path() -> Iterator[None]:
+    """The worker's reader as it was before: every picture decoded, and a request in flight never
+    cancelled (so a seek waits for the prefetch run in progress)."""
+    from x121_desktop.core.cancel import CancelToken
+    from x121_desktop.services import review_media
+
+    current = review_media._ReviewReader
+
+    class Former(current):  # type: ignore[valid-type,misc]  # a class made at run time on purpose
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, skip_nonref=False, **kwargs)
+
+        def av_frame(self, index: int, *, cancel: CancelToken | None = None) -> Any:
+            return super().av_frame(index)
+
+    review_media._ReviewReader = Former  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        review_media._ReviewReader = current  # type: ignore[misc]
+
+
+def _seeks(app: object, path: Path, targets: list[int]) -> list[float]:
+    """Seeks to `targets` (frames not in the cache: a fresh player): seek → the frame on screen (ms)."""
     from x121_desktop.ui.review.frame_view import FrameView
     from x121_desktop.ui.review.player import PlayerController
 
@@ -148,13 +186,10 @@ def _seeks(app: object, path: Path, count: int = 40) -> list[float]:
     view.show()
     controller = PlayerController()
     cell = controller.add_source(path, view)
-    rng = random.Random(121)
     times: list[float] = []
     try:
         _pump(app, lambda: controller.ready and controller.clock.frame_count > 1, 20)
-        n = controller.clock.frame_count
-        while len(times) < count:
-            target = rng.randrange(n)
+        for target in targets:
             if cell.source.has(target):
                 continue
             t0 = time.perf_counter()
@@ -166,6 +201,22 @@ def _seeks(app: object, path: Path, count: int = 40) -> list[float]:
         controller.close()
         view.deleteLater()
     return times
+
+
+def _seeks_before_after(app: object, path: Path, count: int = 40, block: int = 10) -> dict[str, list[float]]:
+    """Random seeks, before and after in alternating blocks (same targets, each block a new player)."""
+    rng = random.Random(121)
+    frames = SECONDS * RATE
+    out: dict[str, list[float]] = {"before": [], "after": []}
+    for b in range(count // block):
+        targets = [rng.randrange(frames) for _ in range(block)]
+        for label in ("before", "after")[:: 1 if b % 2 == 0 else -1]:
+            if label == "before":
+                with _former_decode_path():
+                    out[label] += _seeks(app, path, targets)
+            else:
+                out[label] += _seeks(app, path, targets)
+    return out
 
 
 def _ambilight(frames: int = 120) -> dict[str, list[float]]:
@@ -245,11 +296,11 @@ def run() -> None:
     app = QApplication.instance() or QApplication([])
     print(f"load average before: {os.getloadavg()[0]:.1f} (2 cores; figures are wall-clock on a shared machine)")
     _print_ambilight(_ambilight())
-    originals, proxies = _inputs()
+    originals, proxies, pyramid = _inputs()
     print(f"load average before: {os.getloadavg()[0]:.1f} (2 cores; figures are wall-clock on a shared machine)")
     print(f"4 x {SIZE[0]}x{SIZE[1]} {RATE} fps H.264, {SECONDS} s, 2x2 grid offscreen (QPainter path), real clock")
     print(f"{'':24}{'dropped':>8}{'shown/due':>14}{'late ticks':>11}{'behind':>7}{'CPU':>7}{'step p95':>10}")
-    for label, paths in (("originals (GOP 30, B)", originals), ("review proxies", proxies)):
+    for label, paths in (("originals (GOP 30, P)", originals), ("review proxies", proxies)):
         r = _grid_play(app, paths)
         met = "MET" if r["dropped"] <= GOALS["dropped"] else "NOT MET"
         step_met = "MET" if r["step"] <= GOALS["step_p95_ms"] else "NOT MET"
@@ -258,11 +309,14 @@ def run() -> None:
             f"{r['behind_max']:7.0f}{r['cpu_share']:6.0%} {r['step']:7.2f} ms"
             f"   drops {met} (goal 0), step {step_met} (goal ≤ 5 ms)"
         )
-    print("random seek, 1080p 1 s GOP, frames not cached, seek → frame painted (ms)")
-    for label, path in (("original (GOP 30, B)", originals[0]), ("review proxy", proxies[0])):
-        t = _seeks(app, path)
-        met = "MET" if _p(t, 0.95) <= GOALS["seek_p95_ms"] else "NOT MET"
-        print(
-            f"  {label:22} p50 {statistics.median(t):6.1f}  p95 {_p(t, 0.95):6.1f}  max {max(t):6.1f}"
-            f"   {met} (goal p95 ≤ 60 ms)"
-        )
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    print("random seek, 1080p 1 s GOP, frames not cached, seek → frame painted (ms), p50 / p95 / max")
+    print(f"  {'':28}{'before':>22}{'after':>22}")
+    for label, path in (("original (GOP 30, P only)", originals[0]), ("original (GOP 30, B-pyramid)", pyramid),
+                        ("review proxy", proxies[0])):  # fmt: skip
+        t = _seeks_before_after(app, path)
+        cells = "".join(f"{statistics.median(v):7.1f} /{_p(v, 0.95):6.1f} /{max(v):6.1f}" for v in t.values())
+        p95 = _p(t["after"], 0.95)
+        met = "MET" if p95 <= GOALS["seek_p95_ms"] else "NOT MET"
+        print(f"  {label:28}{cells}   {met} (goal p95 ≤ 60 ms; after/before p95 {p95 / _p(t['before'], 0.95):.2f})")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
