@@ -39,10 +39,11 @@ import av.video.stream
 import numpy as np
 import pytest
 
+from tests.core.stitching.planes import as_planes
 from tests.media_factory import make_video, photo_frames
 from tests.seam_fixtures import chained_segments, defect_set, seed_a
 from x121_desktop.core.likeness import reference_from_image
-from x121_desktop.core.media import FrameReader, YuvFrame, yuv_from_av
+from x121_desktop.core.media import FrameReader, YuvFrame
 from x121_desktop.core.stitching.frames import AnalysisGeometry, Frame, extract
 from x121_desktop.core.stitching.metrics import (
     analyze_seam,
@@ -217,18 +218,13 @@ def test_kept_sides_of_other_sizes_fall_back_to_frames() -> None:
     )
 
 
-def _as_planes(frames: list[Frame]) -> list[YuvFrame]:
-    """Frames through swscale to yuv420p (untagged BT.601, as an encoder gets them)."""
-    return [yuv_from_av(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p")) for f in frames]
-
-
 def test_defect_set_through_the_yuv_path(capsys: pytest.CaptureFixture[str]) -> None:
     seed = reference_from_image(seed_a(), "Seed A (astronaut)")
     caught = alarms = defects = cleans = 0
     for case in defect_set():
         tail, head = case.window()
         ref = seed if case.photo == "astronaut" else None
-        report = analyze_seam(_as_planes(list(tail)), _as_planes(list(head)), reference=ref)
+        report = analyze_seam(as_planes(tail), as_planes(head), reference=ref)
         flagged = report.grade is not Grade.GREEN
         if case.defect.is_clean:
             cleans += 1

@@ -4,15 +4,24 @@ Every frame is reduced once; the metrics then compare features, never full frame
 
 Scales (documented accuracy, see ARCHITECTURE/PLATFORM and the tests):
 
-* **¼ size grayscale** (``ANALYSIS_DIVISOR``) for SSIM and frozen-frame detection. PLATFORM.md
-  measured ¼-size SSIM at 0.3-1.2 ms; a 0.6 px shift or a colour cast still moves it by > 0.02.
+* **¼ size grayscale** (``ANALYSIS_DIVISOR``) for frozen-frame detection, pHash and SSIM.
+  PLATFORM.md measured ¼-size SSIM at 0.3-1.2 ms; a 0.6 px shift or a colour cast still moves it
+  by > 0.02. **SSIM on large frames**: when the ¼ size is taller than ``SSIM_MAX_SIDE`` (144 px:
+  720p, 1080p, 4K) SSIM runs on the ⅛ size (halved again for 4K), so its 11-px window covers
+  about as much of the picture as at the sizes the thresholds were calibrated on (320 px frames:
+  80 px SSIM images) and the pair costs a quarter (1080p: 0.47 → 0.12 ms a frame). The seam defect
+  set rebuilt at 1080x1080 keeps recall 1.0 with no false alarm (test_large_frames.py, which prints
+  the drops beside the ¼-size ones: jumps and zooms drop more, clean seams stay at ~0).
 * **½ size grayscale** (``SHARPNESS_DIVISOR``) for the variance of the Laplacian: at ¼ size a
   visible blur (Gaussian sigma 2 px at full size) is averaged away, at ½ size it still halves the value.
   It is divided by the grey-level variance of the same image, so a darker or flatter frame (an
   exposure jump scales the raw value by the contrast squared) does not read as a blurred one.
 * **⅛ size** (``COLOUR_DIVISOR``, ``MOTION_DIVISOR``) for Lab colour statistics, histograms and
   DIS optical flow (motion.py): colour casts and exposure are global, and flow magnitudes are compared
-  as ratios across/within, which do not depend on scale.
+  as ratios across/within, which do not depend on scale. Where half the ⅛ size still has
+  ``MIN_SIDE`` pixels (1080p: 120x67) the flow image is that half and DIS stops one pyramid level
+  earlier: the flow is estimated on the same grid (1/32 of the frame) without building the level
+  above it (0.21 → 0.13 ms a pair at 1080p; the defect set's motion ratios move by < 10 %).
 
 No side is reduced below ``MIN_SIDE`` pixels, so small frames are analysed at (near) full size.
 Frames are RGB ``uint8`` arrays of shape (H, W, 3), as PyAV's ``to_ndarray(format="rgb24")`` gives,
@@ -30,6 +39,7 @@ path. Mixing paths across one seam is allowed but adds their small offsets to th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import cast
 
@@ -37,7 +47,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from x121_desktop.core.media.yuv import YuvFrame, rgb_affine
+from x121_desktop.core.media.yuv import YuvFrame, YuvMatrix, rgb_affine
+from x121_desktop.core.stitching.buffers import ArrayPool, scratch, take
 from x121_desktop.core.stitching.phash import phash
 from x121_desktop.core.stitching.ssim import SsimStats, ssim_stats
 
@@ -48,6 +59,8 @@ SHARPNESS_DIVISOR = 2
 COLOUR_DIVISOR = 8
 MOTION_DIVISOR = 8
 MIN_SIDE = 64
+SSIM_MAX_SIDE = 144
+"""SSIM's image is the ¼ size, halved further while its short side exceeds this (see the notes)."""
 _HIST_BINS = 8
 SHARPNESS_EPS = 1.0
 
@@ -60,6 +73,10 @@ class AnalysisGeometry:
     half: tuple[int, int]
     quarter: tuple[int, int]
     eighth: tuple[int, int]
+    ssim: tuple[int, int]
+    """The SSIM image: ``quarter``, or for large frames ``eighth`` (or its halvings)."""
+    motion: tuple[int, int]
+    """The optical-flow image: ``eighth``, or its halving where that keeps ``MIN_SIDE``."""
 
     @classmethod
     def for_frame(cls, frame: Frame | YuvFrame) -> AnalysisGeometry:
@@ -79,7 +96,41 @@ class AnalysisGeometry:
             d = max(1.0, min(float(divisor), min(h, w) / MIN_SIDE))
             return max(1, round(w / d)), max(1, round(h / d))
 
-        return cls((w, h), reduced(SHARPNESS_DIVISOR), reduced(ANALYSIS_DIVISOR), reduced(COLOUR_DIVISOR))
+        quarter, eighth = reduced(ANALYSIS_DIVISOR), reduced(COLOUR_DIVISOR)
+        ssim = quarter
+        if min(quarter) > SSIM_MAX_SIDE:
+            ssim = eighth
+            while min(ssim) > SSIM_MAX_SIDE and min(ssim) // 2 >= MIN_SIDE:
+                ssim = _halved(ssim)
+        motion = _halved(eighth) if min(eighth) // 2 >= MIN_SIDE else eighth
+        return cls((w, h), reduced(SHARPNESS_DIVISOR), quarter, eighth, ssim, motion)
+
+    @property
+    def motion_scale(self) -> float:
+        """Full-frame pixels per pixel of the optical-flow image."""
+        return self.full[0] / self.motion[0]
+
+    @property
+    def motion_halvings(self) -> int:
+        """How many times the optical-flow image is halved from the ⅛ size (0 or 1)."""
+        return 0 if self.motion == self.eighth else 1
+
+
+def _halved(size: tuple[int, int]) -> tuple[int, int]:
+    return size[0] // 2, size[1] // 2
+
+
+def _halve_to(img: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
+    """``img`` reduced to ``size`` by exact 2x area steps (an odd last row or column is dropped
+    first: OpenCV's 2x area path is ~10x cheaper than a fractional one); ``img`` itself when it is
+    that size already."""
+    while (img.shape[1], img.shape[0]) != size:
+        h, w = img.shape
+        even = img[: h - h % 2, : w - w % 2]
+        img = cast("NDArray[np.uint8]", cv2.resize(even, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+        if img.shape[1] < size[0] or img.shape[0] < size[1]:
+            raise ValueError(f"{size} is not a halving of the image")
+    return img
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -88,15 +139,21 @@ class SegmentFeatures:
     not mutate). The seam analysis uses the richer ``FrameFeatures``."""
 
     gray: NDArray[np.uint8]
-    """Grayscale at ¼ size: SSIM and frozen detection."""
+    """Grayscale at ¼ size: frozen detection (and pHash)."""
     ssim: SsimStats
-    """The per-frame SSIM terms of ``gray`` (so a pair costs one blur, not five)."""
+    """The per-frame SSIM terms of the SSIM image (``geometry.ssim``: ``gray`` itself, or the ⅛
+    size for large frames), so a pair costs one blur, not five."""
     motion_gray: NDArray[np.uint8]
-    """Grayscale at ⅛ size, normalised to mean 128 / std 48: optical flow."""
+    """Grayscale at ``geometry.motion`` size (⅛, or half that), normalised to mean 128 / std 48:
+    optical flow."""
     luma_percentiles: tuple[float, float, float]
     """L* at the 5th, 50th and 95th percentile."""
     sharpness: float
     """Variance of the Laplacian at ½ size divided by the grey-level variance (contrast-free)."""
+
+    def arrays(self) -> tuple[NDArray[np.generic], ...]:
+        """The large arrays, for ``ArrayPool.give`` once these features are dropped."""
+        return (self.gray, *self.ssim.arrays())
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -127,7 +184,15 @@ def _resize(img: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
     return cast("NDArray[np.uint8]", cv2.resize(img, size, interpolation=cv2.INTER_AREA))
 
 
-def _normalise(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
+def _resize_into(img: NDArray[np.uint8], size: tuple[int, int], dst: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """``_resize`` written into ``dst`` (of shape ``size``; a copy when no resize is needed)."""
+    if (img.shape[1], img.shape[0]) == size:
+        np.copyto(dst, img)
+        return dst
+    return cast("NDArray[np.uint8]", cv2.resize(img, size, dst=dst, interpolation=cv2.INTER_AREA))
+
+
+def normalised(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Mean 128, standard deviation 48: a brightness change must not read as optical flow."""
     mean, std = cv2.meanStdDev(gray)
     alpha = 48.0 / max(float(std[0, 0]), 1.0)
@@ -161,10 +226,7 @@ def _reduce(frame: Frame, geometry: AnalysisGeometry) -> _Reduced:
     half = cast("NDArray[np.uint8]", cv2.cvtColor(half_rgb, cv2.COLOR_RGB2GRAY))
     quarter = _resize(half, geometry.quarter)
     eighth = _resize(quarter, geometry.eighth)
-    if geometry.half == (2 * geometry.quarter[0], 2 * geometry.quarter[1]) and geometry.quarter == (
-        2 * geometry.eighth[0],
-        2 * geometry.eighth[1],
-    ):
+    if _halvings(geometry):
         # Exact halvings (1080p, 512², …): two 2x area steps average the same 4x4 blocks as one
         # 4x step, within one 8-bit level of rounding, at a third of the cost.
         small_rgb = _resize(_resize(half_rgb, geometry.quarter), geometry.eighth)
@@ -173,11 +235,17 @@ def _reduce(frame: Frame, geometry: AnalysisGeometry) -> _Reduced:
     return half, quarter, eighth, small_rgb
 
 
+def _halvings(geometry: AnalysisGeometry) -> bool:
+    """True when ½ → ¼ → ⅛ size are exact halvings (1080p, 512², …)."""
+    (hw, hh), (qw, qh), (ew, eh) = geometry.half, geometry.quarter, geometry.eighth
+    return (hw, hh) == (2 * qw, 2 * qh) and (qw, qh) == (2 * ew, 2 * eh)
+
+
 def _sharpness(half: NDArray[np.uint8]) -> float:
     # int16 holds the 3x3 Laplacian of uint8 exactly (|value| <= 1020), and is cheaper than float32.
     # Its variance from the sum and the sum of squares (exact in float64 at these sizes):
     # cv2.meanStdDev on int16 has no SIMD path and took 0.35 ms at 960x540, these take 0.03 ms.
-    lap = cv2.Laplacian(half, cv2.CV_16S)
+    lap = cv2.Laplacian(half, cv2.CV_16S, dst=scratch("frames.laplacian", half.shape, np.int16))
     n = float(lap.size)
     mean = cv2.sumElems(lap)[0] / n
     lap_var = max(0.0, cv2.norm(lap, cv2.NORM_L2SQR) / n - mean * mean)
@@ -186,37 +254,32 @@ def _sharpness(half: NDArray[np.uint8]) -> float:
 
 
 def _lab(small_rgb: Frame) -> NDArray[np.float32]:
-    return cast("NDArray[np.float32]", cv2.cvtColor(small_rgb.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2LAB))
+    unit = scratch("frames.unit_rgb", small_rgb.shape, np.float32)
+    np.multiply(small_rgb, np.float32(1.0 / 255.0), out=unit, dtype=np.float32)  # = astype * (1/255)
+    return cast("NDArray[np.float32]", cv2.cvtColor(unit, cv2.COLOR_RGB2LAB))
 
 
-def extract_segment(frame: Frame | YuvFrame, geometry: AnalysisGeometry) -> SegmentFeatures:
+def extract_segment(
+    frame: Frame | YuvFrame, geometry: AnalysisGeometry, pool: ArrayPool | None = None
+) -> SegmentFeatures:
     """The along-segment features of one frame: the same values as ``extract`` gives for them,
-    without the colour statistics and pHash (frames of another size are resized)."""
+    without the colour statistics and pHash (frames of another size are resized). ``pool``
+    supplies the feature arrays (see buffers.py)."""
     if isinstance(frame, YuvFrame):
-        half, quarter, eighth = _reduce_yuv(frame, geometry)
-        return SegmentFeatures(
-            gray=quarter,
-            ssim=ssim_stats(quarter),
-            motion_gray=_normalise(eighth),
-            luma_percentiles=_lstar_percentiles(eighth),
-            sharpness=_sharpness(half),
-        )
-    half, quarter, eighth, small_rgb = _reduce(frame, geometry)
-    lum = _lab(small_rgb)[..., 0]
-    return SegmentFeatures(
-        gray=quarter,
-        ssim=ssim_stats(quarter),
-        motion_gray=_normalise(eighth),
-        luma_percentiles=_percentiles(lum),
-        sharpness=_sharpness(half),
-    )
+        half, quarter, eighth = _reduce_yuv(frame, geometry, pool)
+        percentiles = _lstar_percentiles(eighth)
+    else:
+        half, quarter, eighth, small_rgb = _reduce(frame, geometry)
+        percentiles = _percentiles(_lab(small_rgb)[..., 0])
+    stats, motion, sharpness = _shared(half, quarter, eighth, geometry, pool)
+    return SegmentFeatures(quarter, stats, motion, percentiles, sharpness)
 
 
-def extract(frame: Frame | YuvFrame, geometry: AnalysisGeometry) -> FrameFeatures:
+def extract(frame: Frame | YuvFrame, geometry: AnalysisGeometry, pool: ArrayPool | None = None) -> FrameFeatures:
     """Reduce one frame to its features at ``geometry`` (as ``extract_segment``, plus colour and
     pHash)."""
     if isinstance(frame, YuvFrame):
-        half, quarter, eighth = _reduce_yuv(frame, geometry)
+        half, quarter, eighth = _reduce_yuv(frame, geometry, pool)
         small_rgb = _small_rgb_yuv(frame, eighth, geometry)
         percentiles = _lstar_percentiles(eighth)
     else:
@@ -227,17 +290,30 @@ def extract(frame: Frame | YuvFrame, geometry: AnalysisGeometry) -> FrameFeature
     lab8 = cv2.cvtColor(small_rgb, cv2.COLOR_RGB2LAB)
     hist = cast("NDArray[np.float32]", cv2.calcHist([lab8], [0, 1, 2], None, [_HIST_BINS] * 3, [0, 256] * 3))
     cv2.normalize(hist, hist, 1.0, 0.0, cv2.NORM_L1)
+    stats, motion, sharpness = _shared(half, quarter, eighth, geometry, pool)
     return FrameFeatures(
         gray=quarter,
-        ssim=ssim_stats(quarter),
-        motion_gray=_normalise(eighth),
+        ssim=stats,
+        motion_gray=motion,
         luma_percentiles=percentiles or _percentiles(lab[..., 0]),
-        sharpness=_sharpness(half),
+        sharpness=sharpness,
         lab=lab,
         lab_mean=(float(mean[0]), float(mean[1]), float(mean[2])),
         histogram=hist,
-        phash=phash(quarter),
+        phash=_phash(quarter, eighth),
     )
+
+
+def _shared(
+    half: NDArray[np.uint8],
+    quarter: NDArray[np.uint8],
+    eighth: NDArray[np.uint8],
+    geometry: AnalysisGeometry,
+    pool: ArrayPool | None,
+) -> tuple[SsimStats, NDArray[np.uint8], float]:
+    """SSIM terms, the normalised optical-flow image and the sharpness, from the reduced grays."""
+    ssim_image = quarter if geometry.ssim == geometry.quarter else _halve_to(eighth, geometry.ssim)
+    return ssim_stats(ssim_image, pool), normalised(_halve_to(eighth, geometry.motion)), _sharpness(half)
 
 
 def rgb_of(frame: Frame | YuvFrame) -> Frame:
@@ -264,39 +340,76 @@ _LSTAR = _lstar_table()
 
 
 def _reduce_yuv(
-    frame: YuvFrame, geometry: AnalysisGeometry
+    frame: YuvFrame, geometry: AnalysisGeometry, pool: ArrayPool | None
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]:
     """(½, ¼, ⅛-size gray) from the Y' plane: one area-resize, then the range expansion on the ¼
     size (a LUT on ½ size cost 0.17 ms at 1080p, 4x this). The ½-size gray stays as coded: it only
-    feeds the sharpness, a ratio of two variances that the expansion scales alike."""
-    half = _resize(frame.y, geometry.half)
-    quarter = _resize(half, geometry.quarter)
-    if not frame.full_range:
-        quarter = cast("NDArray[np.uint8]", cv2.LUT(quarter, _EXPAND))
+    feeds the sharpness, a ratio of two variances that the expansion scales alike. The ½ size is
+    scratch memory (valid until the next frame); the ¼ size (kept in the features) is ``pool``'s."""
+    hw, hh = geometry.half
+    qw, qh = geometry.quarter
+    half = frame.y
+    if (frame.y.shape[1], frame.y.shape[0]) != geometry.half:
+        half = _resize_into(frame.y, geometry.half, scratch("frames.half", (hh, hw), np.uint8))
+    quarter = take(pool, (qh, qw), np.uint8)
+    if frame.full_range:
+        _resize_into(half, geometry.quarter, quarter)
+    else:
+        coded = half
+        if (half.shape[1], half.shape[0]) != geometry.quarter:
+            coded = _resize_into(half, geometry.quarter, scratch("frames.quarter", (qh, qw), np.uint8))
+        cv2.LUT(coded, _EXPAND, dst=quarter)
     return half, quarter, _resize(quarter, geometry.eighth)
+
+
+def _phash(quarter: NDArray[np.uint8], eighth: NDArray[np.uint8]) -> int:
+    """``phash(quarter)``, starting from the ⅛ size when that is the first halving phash does
+    itself (the same INTER_AREA step, so the same hash)."""
+    h, w = quarter.shape
+    if min(h, w) >= 256 and eighth.shape == (h // 2, w // 2):
+        return phash(eighth)
+    return phash(quarter)
 
 
 def _small_rgb_yuv(frame: YuvFrame, eighth: NDArray[np.uint8], geometry: AnalysisGeometry) -> Frame:
     """⅛-size RGB from the ⅛-size (expanded) luma and the area-reduced chroma planes."""
-    u = _resize(frame.u, geometry.eighth)
-    v = _resize(frame.v, geometry.eighth)
-    m = rgb_affine(frame.matrix, frame.full_range).copy()
-    m[:, 0] = 1.0  # luma is already full range
-    m[:, 3] = -128.0 * (m[:, 1] + m[:, 2])
+    u, v = _chroma_eighth(frame.u, geometry), _chroma_eighth(frame.v, geometry)
+    m = _expanded_luma_affine(frame.matrix, frame.full_range)
     return cast("Frame", cv2.transform(cv2.merge([eighth, u, v]), m))  # uint8: rounded, saturated
+
+
+def _chroma_eighth(plane: NDArray[np.uint8], geometry: AnalysisGeometry) -> NDArray[np.uint8]:
+    """A 4:2:0 chroma plane (½ size) area-reduced to ⅛ size: by two exact 2x steps where the
+    geometry halves exactly (7x cheaper than one 4x step in OpenCV, within one level of it)."""
+    if (plane.shape[1], plane.shape[0]) == geometry.half and _halvings(geometry):
+        return _resize(_resize(plane, geometry.quarter), geometry.eighth)
+    return _resize(plane, geometry.eighth)
+
+
+@functools.cache
+def _expanded_luma_affine(matrix: YuvMatrix, full_range: bool) -> NDArray[np.float32]:
+    """``rgb_affine`` for luma that is already expanded to full range (chroma as coded)."""
+    m = rgb_affine(matrix, full_range).copy()
+    m[:, 0] = 1.0
+    m[:, 3] = -128.0 * (m[:, 1] + m[:, 2])
+    m.setflags(write=False)
+    return m
+
+
+_QUANTILES = np.array([0.05, 0.5, 0.95])
 
 
 def _lstar_percentiles(gray: NDArray[np.uint8]) -> tuple[float, float, float]:
     """``_percentiles`` of L* per pixel, from a 256-bin histogram of the grey levels (L* is
-    monotonic in the level, so the k-th smallest L* is the L* of the k-th smallest level)."""
-    cum = np.cumsum(np.bincount(gray.ravel(), minlength=256))
-    last = int(cum[-1]) - 1
-    out: list[float] = []
-    for q in (0.05, 0.5, 0.95):
-        pos = q * last
-        lo = int(pos)
-        hi = min(lo + 1, last)
-        low = float(_LSTAR[int(np.searchsorted(cum, lo, side="right"))])
-        high = float(_LSTAR[int(np.searchsorted(cum, hi, side="right"))])
-        out.append(low + (high - low) * (pos - lo))
-    return out[0], out[1], out[2]
+    monotonic in the level, so the k-th smallest L* is the L* of the k-th smallest level).
+    cv2.calcHist counts exactly in float32 below 2**24 pixels (4x cheaper than np.bincount)."""
+    counts = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+    cum = np.cumsum(counts, dtype=np.float64)
+    last = float(cum[-1]) - 1.0
+    pos = _QUANTILES * last
+    lo = np.floor(pos)
+    hi = np.minimum(lo + 1.0, last)
+    levels = _LSTAR[np.searchsorted(cum, np.concatenate([lo, hi]), side="right")]
+    low, high = levels[:3], levels[3:]
+    out = low + (high - low) * (pos - lo)
+    return float(out[0]), float(out[1]), float(out[2])

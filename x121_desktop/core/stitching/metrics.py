@@ -49,6 +49,7 @@ from x121_desktop.core.stitching.segment import (
     scan_segment,
     seam_side,
 )
+from x121_desktop.core.stitching.workers import opencv_serial
 
 
 def _median(values: Sequence[float], empty: float) -> float:
@@ -82,11 +83,12 @@ def analyze_seam(
             "Check that both segments decode to at least one frame.",
         )
     geometry = AnalysisGeometry.for_frame(tail[-1])
-    feats_t = [extract(f, geometry) for f in tail]
-    if cancel is not None:
-        cancel.raise_if_cancelled("Seam analysis")
-    feats_h = [extract(f, geometry) for f in head]
-    return _seam_report(feats_t, feats_h, geometry, (tail[-1], head[0]), reference, identity, thresholds, cancel)
+    with opencv_serial():
+        feats_t = [extract(f, geometry) for f in tail]
+        if cancel is not None:
+            cancel.raise_if_cancelled("Seam analysis")
+        feats_h = [extract(f, geometry) for f in head]
+        return _seam_report(feats_t, feats_h, geometry, (tail[-1], head[0]), reference, identity, thresholds, cancel)
 
 
 def analyze_seam_sides(
@@ -111,9 +113,10 @@ def analyze_seam_sides(
             tail.frames, head.frames, reference=reference, identity=identity, thresholds=thresholds, cancel=cancel
         )
     seam = (tail.frames[-1], head.frames[0])
-    return _seam_report(
-        list(tail.features), list(head.features), tail.geometry, seam, reference, identity, thresholds, cancel
-    )
+    with opencv_serial():
+        return _seam_report(
+            list(tail.features), list(head.features), tail.geometry, seam, reference, identity, thresholds, cancel
+        )
 
 
 def _seam_report(

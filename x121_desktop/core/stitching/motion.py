@@ -20,7 +20,13 @@ scale 0 did (0.20 vs 0.22 px at ⅛ size); motion is graded as a ratio, and on t
 frames → 64x64) every motion grade stayed the same: clean ratios 0.5-1.2 (were 0.6-1.0), jumps
 14-17 (15-17), zooms 4.0-7.6 (5.3-9.0: the coarser flow smooths a zoom's spatially varying field).
 
-One DIS instance is kept per thread and image shape: instances hold buffers and are not
+Large frames (frames.py): where half the ⅛ size keeps ``MIN_SIDE`` pixels (1080p: 120x67 instead
+of 240x135) the flow image is that half and ``coarser=1`` lowers the finest scale by one, so DIS
+estimates on the same 60x33 grid as before and skips building and upsampling the level above it.
+On the 1080x1080 defect set (tests/core/stitching/test_large_frames.py) jump ratios read 14.2-16.7
+(13.4-16.5 at ⅛ size), zooms 5.1-7.6 (5.3-7.5), clean seams 0.0-1.0 (0.0-1.0).
+
+One DIS instance is kept per thread, image shape and ``coarser``: instances hold buffers and are not
 thread-safe, and an instance first used on small images stays slow on larger ones (a 240x135 pair
 took 3.8 ms instead of 0.26 ms after the instance had seen 64x64 images).
 """
@@ -39,16 +45,16 @@ from x121_desktop.core.stitching.report import FrameRun
 _local = threading.local()
 
 
-def _dis(shape: tuple[int, ...]) -> cv2.DISOpticalFlow:
-    cache: dict[tuple[int, ...], cv2.DISOpticalFlow] | None = getattr(_local, "dis", None)
+def _dis(shape: tuple[int, ...], coarser: int) -> cv2.DISOpticalFlow:
+    cache: dict[tuple[tuple[int, ...], int], cv2.DISOpticalFlow] | None = getattr(_local, "dis", None)
     if cache is None:
         cache = _local.dis = {}
-    dis = cache.get(shape)
+    dis = cache.get((shape, coarser))
     if dis is None:
         if len(cache) >= 8:
             cache.clear()
-        dis = cache[shape] = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        finest = _finest_scale(shape, dis.getPatchSize(), dis.getFinestScale())
+        dis = cache[(shape, coarser)] = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        finest = _finest_scale(shape, dis.getPatchSize(), max(0, dis.getFinestScale() - coarser))
         if finest is not None:
             dis.setFinestScale(finest)
     return dis
@@ -64,13 +70,17 @@ def _finest_scale(shape: tuple[int, ...], patch: int, preset: int) -> int | None
     return max(0, min(preset, coarsest)) if coarsest >= 0 else None
 
 
-def flow_magnitude(a: NDArray[np.uint8], b: NDArray[np.uint8], scale: float = 1.0) -> float:
-    """Mean optical-flow magnitude from grayscale ``a`` to ``b``, multiplied by ``scale``."""
+def flow_magnitude(a: NDArray[np.uint8], b: NDArray[np.uint8], scale: float = 1.0, coarser: int = 0) -> float:
+    """Mean optical-flow magnitude from grayscale ``a`` to ``b``, multiplied by ``scale``.
+
+    ``coarser`` n > 0 says the images are already 2**n times smaller than the ⅛ size the preset's
+    finest scale was chosen for: DIS then stops n levels earlier, so the flow is estimated on the
+    same grid as from the ⅛ size (the pyramid above it is just not built)."""
     if a.shape != b.shape:
         raise ValueError(f"flow needs two images of one shape, got {a.shape} and {b.shape}")
     if a.ndim != 2:
         raise ValueError(f"flow needs grayscale images, got shape {a.shape}")
-    flow = _dis(a.shape).calc(a, b, None)  # type: ignore[call-overload]
+    flow = _dis(a.shape, coarser).calc(a, b, None)  # type: ignore[call-overload]
     mag = cv2.magnitude(flow[..., 0], flow[..., 1])
     return float(cv2.mean(mag)[0]) * scale  # float64 accumulation, 3x cheaper than numpy's mean
 

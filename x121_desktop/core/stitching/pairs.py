@@ -52,7 +52,7 @@ def _exposure_jump(a: SegmentFeatures, b: SegmentFeatures) -> float:
 
 
 def _motion(a: SegmentFeatures, b: SegmentFeatures, geometry: AnalysisGeometry) -> float:
-    return flow_magnitude(a.motion_gray, b.motion_gray, geometry.full[0] / geometry.eighth[0])
+    return flow_magnitude(a.motion_gray, b.motion_gray, geometry.motion_scale, geometry.motion_halvings)
 
 
 def compare_segment_features(a: SegmentFeatures, b: SegmentFeatures, geometry: AnalysisGeometry) -> SegmentPair:

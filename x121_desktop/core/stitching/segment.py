@@ -47,6 +47,7 @@ from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.likeness.faces import IdentityReference, face_distance, observe_face
 from x121_desktop.core.media.reader import FrameReader
 from x121_desktop.core.media.yuv import YuvFrame
+from x121_desktop.core.stitching.buffers import ArrayPool
 from x121_desktop.core.stitching.frames import (
     AnalysisGeometry,
     Frame,
@@ -67,6 +68,7 @@ from x121_desktop.core.stitching.score import (
     SeamThresholds,
     worst,
 )
+from x121_desktop.core.stitching.workers import opencv_serial
 
 DEFAULT_IDENTITY_EVERY = 16
 
@@ -156,13 +158,14 @@ def scan_segment(
     head_n = max(0, seam_window)
     tail_n = head_n if tail_window is None else max(0, tail_window)
     args = _Args(reference, identity_every, thresholds, frame_count, cancel, progress, head_n, tail_n)
-    if read_ahead > 0:
-        source = _ReadAhead(frames, read_ahead)
-        try:
-            return _analyze(source, args)
-        finally:
-            source.close()
-    return _analyze(frames, args)
+    with opencv_serial():
+        if read_ahead > 0:
+            source = _ReadAhead(frames, read_ahead)
+            try:
+                return _analyze(source, args)
+            finally:
+                source.close()
+        return _analyze(frames, args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,7 @@ class _Pass:
         self.head_feats: list[FrameFeatures] = []
         self.head_frames: list[AnyFrame] = []
         self.tail_frames: deque[tuple[int, AnyFrame]] = deque(maxlen=args.tail_window or 1)
+        self.pool = ArrayPool()  # the arrays of dropped features serve the next frames
 
     def add(self, index: int, frame: AnyFrame) -> None:
         window = self.args.seam_window
@@ -201,12 +205,12 @@ class _Pass:
             self.geometry = AnalysisGeometry.for_frame(frame)
         geometry = self.geometry
         if index < window:
-            full = extract(frame, geometry)
+            full = extract(frame, geometry, self.pool)
             self.head_feats.append(full)
             self.head_frames.append(frame)
             feats: SegmentFeatures = full
         else:
-            feats = extract_segment(frame, geometry)
+            feats = extract_segment(frame, geometry, self.pool)
         if self.args.tail_window:
             self.tail_frames.append((index, frame))
         self.sharp.append(feats.sharpness)
@@ -216,6 +220,8 @@ class _Pass:
             self.motions.append(pair.motion)
             self.diffs.append(pair.difference)
             self.exposures.append(abs(pair.exposure_jump))
+            if index - 1 >= window:  # not kept for the seam: nothing holds it any more
+                self.pool.give(*self.prev.arrays())
         self.prev = feats
         every = self.args.identity_every
         if every > 0 and index % every == 0:
