@@ -82,3 +82,13 @@ def test_restart_mid_job_is_reported_and_nothing_is_resubmitted(comfy_server: Co
     assert client.queue().pending == ()
     assert client.history(accepted.prompt_id) is None
     assert client.object_info() is not object_info  # a restart invalidates the cache
+
+
+def test_closing_an_idle_stream_wakes_its_reader_at_once(comfy_client: ComfyClient) -> None:
+    stream = ComfyStream(comfy_client).start()
+    _until(stream.events, (Connected,))
+    time.sleep(0.5)  # the reader is now blocked in recv() on a quiet socket
+    started = time.monotonic()
+    stream.close()
+    assert time.monotonic() - started < 2.0  # was the whole 5 s join timeout
+    assert not stream._thread.is_alive()

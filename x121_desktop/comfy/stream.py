@@ -8,8 +8,10 @@ It never resubmits anything; that is the orchestrator's decision.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -116,6 +118,12 @@ class ComfyStream:
         with self._lock:
             ws = self._ws
         if ws is not None:
+            # Closing a socket does not wake a thread blocked in recv() on it (Linux); shutting it down does,
+            # so an idle stream closes at once instead of waiting out the join timeout.
+            raw = getattr(ws, "sock", None)
+            if raw is not None:
+                with contextlib.suppress(OSError):
+                    raw.shutdown(socket.SHUT_RDWR)
             ws.shutdown()  # type: ignore[no-untyped-call]  # websocket-client leaves it unannotated
         if self._thread.is_alive():
             self._thread.join(timeout)
