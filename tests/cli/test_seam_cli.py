@@ -14,6 +14,8 @@ from tests.seam_fixtures import Defect, animate, default_path, lab_shift, make_c
 from x121_desktop.cli import main as cli_main
 from x121_desktop.cli import seam as seam_cli
 from x121_desktop.cli.seam import EXIT_NEEDS_REGENERATION
+from x121_desktop.core.media import FrameReader
+from x121_desktop.core.stitching.metrics import analyze_seam
 
 FRAMES = 14
 SIZE = 320
@@ -65,6 +67,24 @@ def test_analyze_reports_a_colour_shift(tmp_path: Path, capsys: pytest.CaptureFi
     code, out, _ = _run(capsys, "seam", "analyze", str(a), str(b))
     assert code == 0
     assert "seam: red" in out
+
+
+def test_analyze_measures_on_the_yuv_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`seam analyze` grades the decoded planes (the path benchmarks/bench_seam.py times), not rgb24."""
+    a, b = _pair(tmp_path, "coffee", Defect.EXPOSURE_UP)
+    code, out, _ = _run(capsys, "seam", "analyze", str(a), str(b), "--json")
+    assert code == 0
+    report = json.loads(out)["report"]
+    with FrameReader(a) as ra, FrameReader(b) as rb:
+        assert ra.yuv_native  # H.264 yuv420p
+        n, k = ra.frame_count, seam_cli.WINDOW
+        planes = analyze_seam(list(ra.frames_yuv(n - k, n)), list(rb.frames_yuv(0, k)))
+        rgb = analyze_seam(list(ra.frames(n - k, n)), list(rb.frames(0, k)))
+    assert report["grade"] == planes.grade.value != "green"
+    for key in ("ssim_across", "ssim_within", "exposure_jump", "delta_e_cast", "histogram_distance"):
+        assert report[key] == pytest.approx(getattr(planes, key), rel=1e-9, abs=1e-12), key
+    assert report["motion_across"] == pytest.approx(planes.motion_across, rel=1e-6)  # DIS threads
+    assert (report["ssim_across"], report["exposure_jump"]) != pytest.approx((rgb.ssim_across, rgb.exposure_jump))
 
 
 def test_analyze_with_seed_a_passes_a_clean_portrait_seam(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

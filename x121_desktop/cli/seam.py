@@ -5,7 +5,9 @@
     x121 stitch FILES… -o OUT [--mode simple|advanced] [--json]
 
 Pure file work (no database), so these call core.media and core.stitching directly, as
-`x121 media probe` does. Exit codes: 0 done; 2 bad input (not a video, unreadable image, no face
+`x121 media probe` does. `seam analyze` measures decoded planes (the YUV path of
+core/stitching/frames.py, what benchmarks/bench_seam.py times); `heal` and `stitch` change or
+write pixels, so they read rgb24 frames. Exit codes: 0 done; 2 bad input (not a video, unreadable image, no face
 in the seed); 5 a file is missing; 10 `seam heal` found no remedy: the boundary needs
 regeneration (nothing is written). `seam analyze` exits 0 whatever the grade: read it from the output.
 """
@@ -69,11 +71,15 @@ def _pair_args(p: argparse.ArgumentParser) -> None:
 
 def _analyze(args: argparse.Namespace) -> int:
     from x121_desktop.core.media import FrameReader
-    from x121_desktop.core.stitching.metrics import analyze_seam
+    from x121_desktop.core.stitching.metrics import analyze_seam, frames_for_analysis
 
     reference = _seed(args.seed_a)
     with FrameReader(args.a) as ra, FrameReader(args.b) as rb:
-        tail, head = _tail(ra, WINDOW), _head(rb, WINDOW)
+        # The YUV path (decoded planes, no rgb24 conversion; rgb24 for other pixel formats), as
+        # benchmarks/bench_seam.py measures it. The planes view decoder memory: kept frames stay valid.
+        n = ra.frame_count
+        tail = list(frames_for_analysis(ra, max(0, n - WINDOW), n))
+        head = list(frames_for_analysis(rb, 0, min(WINDOW, rb.frame_count)))
     report = analyze_seam(tail, head, reference=reference)
     if args.json:
         print_json({"a": args.a, "b": args.b, "seed_a": args.seed_a, "report": report})
