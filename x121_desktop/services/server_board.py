@@ -79,6 +79,18 @@ class ServerBoardService:
         speeds, running = await self._read("read the servers' speed and jobs", work)
         return [ServerBoardRow(v, speeds.get(int(v.id)), tuple(running.get(int(v.id), ()))) for v in views]
 
+    async def may_administer(self) -> bool:
+        """Whether the signed-in user may add, drain, resume and remove servers (the database's grant)."""
+
+        def work(session: Session) -> bool:
+            return bool(
+                session.execute(
+                    text("SELECT has_table_privilege(current_user, 'public.comfy_servers', 'DELETE')")
+                ).scalar_one()
+            )
+
+        return await self._read("read your server permissions", work)
+
     async def add(self, name: str, url: str) -> ServerView:
         return await self.servers.add(name, url)
 

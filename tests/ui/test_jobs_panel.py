@@ -1,0 +1,258 @@
+"""The Jobs panel on a real database with real logins and the ComfyUI stand-in running the jobs.
+
+Jobs are submitted through `JobQueueService` and run by the real `Dispatcher` in the window's loop;
+the panel hears every change through its LISTEN thread. Checked: a job shows up live and moves
+through its states to its stored outputs; a failed job's details name the node and the exception;
+job.retry makes a new linked job; job.move_to_front and job.cancel change the database as intended;
+a creator's cancel of another user's job is refused with the sentence shown and changes nothing;
+an `x121://jobs/<id>` link selects that job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+from PySide6.QtGui import QAction
+
+from tests.comfy.conftest import comfy_server
+from tests.comfyui_server import ComfyTestServer
+from tests.db.security_studio import SUPERUSER, SecureStudio
+from tests.services.test_runner import CORRUPT, QUICK_PNG, tiny_png
+from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
+from x121_desktop.core.enums import JobStatus, ServerStatus
+from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.services.orchestrator.dispatcher import Dispatcher
+from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
+from x121_desktop.ui.docks import PanelRegistry, WindowServices, default_panels
+from x121_desktop.ui.main_window import MainWindow
+from x121_desktop.ui.panels.jobs import JobsPanel, jobs_panel_spec
+
+__all__ = ["comfy_server", "qloop", "secure_studio", "services_as", "window_for"]
+
+
+def _manifest(name: str, parameters: dict[str, object]) -> str:
+    manifest = {"format": "x121.workflow-manifest", "version": 1, "workflow": f"{name}.api.json"}
+    return json.dumps({**manifest, "parameters": parameters})
+
+
+@pytest.fixture
+def stage(secure_studio: SecureStudio, comfy_server: ComfyTestServer) -> SecureStudio:
+    """Two workflows (a quick PNG, and one whose second branch loads a corrupt image) and the stand-in registered."""
+    bad = {"type": "image", "required": True, "targets": [{"node": "4", "input": "image"}]}
+    with secure_studio.connect(SUPERUSER) as conn:
+        for name, api, params in (("quick-png", QUICK_PNG, {}), ("corrupt-branch", CORRUPT, {"bad": bad})):
+            row = conn.execute(  # the studio database lives for the module: stage it once
+                "INSERT INTO workflows (name) VALUES (%s) ON CONFLICT (name) DO NOTHING RETURNING id", (name,)
+            ).fetchone()
+            if row is None:
+                continue
+            conn.execute(
+                "INSERT INTO workflow_versions (workflow_id, version_no, content_hash, api_json, manifest) "
+                "VALUES (%s, 1, encode(sha256(%s::bytea), 'hex'), %s::jsonb, %s::jsonb)",
+                (row[0], name.encode(), json.dumps(api), _manifest(name, params)),
+            )
+        conn.execute("UPDATE comfy_servers SET is_enabled = false")  # the fixture's unreachable gpu-1
+        conn.execute(  # and its placeholder job, which has no prompt to run
+            "UPDATE jobs SET job_status_id = %s, finished_at = now() WHERE id = %s",
+            (int(JobStatus.CANCELLED), secure_studio.ids["job"]),
+        )
+        conn.execute(
+            "INSERT INTO comfy_servers (name, base_url, server_status_id, slots, queued_slots) "
+            "VALUES ('stand-in', %s, %s, 1, 1) ON CONFLICT (name) DO UPDATE SET base_url = EXCLUDED.base_url",
+            (comfy_server.url, int(ServerStatus.ONLINE)),
+        )
+    return secure_studio
+
+
+@pytest.fixture
+def studios(stage: SecureStudio, tmp_path: Path) -> Iterator[Callable[[str], Studio]]:
+    opened: dict[str, Studio] = {}
+
+    def make(who: str) -> Studio:
+        if who not in opened:
+            home = tmp_path / "home"  # one media store for everyone, as on a studio share
+            opened[who] = open_studio(LaunchOptions(database_url=stage.url(who), home=str(home)))
+        return opened[who]
+
+    yield make
+    for studio in opened.values():
+        studio.close()
+
+
+@pytest.fixture
+def jobs_window(
+    window_for: Callable[..., MainWindow], services_as: Callable[[str], WindowServices]
+) -> Iterator[Callable[[Studio], tuple[MainWindow, JobsPanel]]]:
+    """A window with the Jobs panel on `studio` (signed in as the creator), started; its listener stopped after."""
+    panels_made: list[JobsPanel] = []
+
+    def make(studio: Studio) -> tuple[MainWindow, JobsPanel]:
+        panels: PanelRegistry = default_panels()
+        panels.register(jobs_panel_spec(studio))
+        window = window_for(services_as("creator"), panels=panels)
+        panel = window.panel("jobs", JobsPanel)
+        assert panel is not None
+        panels_made.append(panel)
+        window.started.emit()  # what MainWindow.start() ends with: the panel starts listening and loads
+        assert panel.listener is not None
+        assert panel.listener.wait_listening(10)
+        return window, panel
+
+    yield make
+    for panel in panels_made:
+        panel.stop()
+
+
+def _submit(loop: qasync.QEventLoop, studio: Studio, workflow: str, inputs: dict[str, object] | None = None) -> int:
+    request = SubmitRequest(workflow, inputs or {}, use_cache=False)
+    return int(run(loop, JobQueueService(studio).submit(request)).job.id)
+
+
+def _status(s: SecureStudio, job_id: int) -> JobStatus:
+    with s.connect(SUPERUSER) as conn:
+        row = conn.execute("SELECT job_status_id FROM jobs WHERE id = %s", (job_id,)).fetchone()
+    assert row is not None
+    return JobStatus(row[0])
+
+
+def _dispatch(qloop: qasync.QEventLoop, studio: Studio) -> None:
+    dispatcher = Dispatcher(studio, lease_s=3.0, poll_s=0.5, once=True)
+    run(qloop, dispatcher.run(), timeout=45)
+
+
+def _seen_states(panel: JobsPanel, job_id: int) -> list[JobStatus]:
+    seen: list[JobStatus] = []
+
+    def look() -> None:
+        at = panel.model.row_of(job_id)
+        row = panel.model.job_at(at)
+        if row is not None and (not seen or seen[-1] is not row.status):
+            seen.append(row.status)
+
+    panel.reloaded.connect(look)
+    return seen
+
+
+def test_a_submitted_job_shows_up_live_moves_through_its_states_and_a_failure_names_node_and_exception(
+    qloop: qasync.QEventLoop,
+    jobs_window: Callable[[Studio], tuple[MainWindow, JobsPanel]],
+    studios: Callable[[str], Studio],
+    comfy_server: ComfyTestServer,
+    stage: SecureStudio,
+    tmp_path: Path,
+) -> None:
+    creator = studios("creator")
+    window, panel = jobs_window(creator)
+    comfy_server.faults.node_delay_s = 0.4  # slow enough for the running state to be seen
+    good = _submit(qloop, creator, "quick-png")
+    seen = _seen_states(panel, good)
+    run(qloop, until(lambda: panel.model.row_of(good) >= 0, what="the submitted job in the table"))
+    row = panel.model.job_at(panel.model.row_of(good))
+    assert row is not None
+    assert (row.status, row.workflow, row.kind.label) == (JobStatus.QUEUED, "quick-png v1", "Generate segment")
+    _dispatch(qloop, creator)
+    run(qloop, until(lambda: seen and seen[-1] is JobStatus.SUCCEEDED, what="the job to succeed in the table"))
+    assert seen[0] is JobStatus.QUEUED
+    assert set(seen[1:-1]) & {JobStatus.SUBMITTED, JobStatus.RUNNING}, seen  # seen live on the way
+    panel.select_job(good)
+    run(qloop, until(lambda: panel.details.details is not None and panel.details.details.row.id == good))
+    details = panel.details.details
+    assert details is not None
+    assert details.row.server == "stand-in"
+    assert details.row.gpu_seconds is not None
+    assert details.row.gpu_seconds > 0
+    texts = panel.details.event_texts()
+    assert texts[0] == "Created"
+    assert any(t.startswith("Claimed by ") for t in texts)
+    assert texts[-1].startswith("Succeeded: 1 output file(s)")
+    [output] = details.outputs
+    assert output.node_id == "3"
+    assert output.path.is_file()
+    assert panel.details.failure.isHidden()
+
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(tiny_png(2)[:60])  # a truncated PNG: LoadImage raises while running
+    bad = _submit(qloop, creator, "corrupt-branch", {"bad": str(corrupt)})
+    comfy_server.faults.node_delay_s = 0.0
+    _dispatch(qloop, creator)
+    panel.select_job(bad)
+    run(
+        qloop, until(lambda: panel.details.details is not None and panel.details.details.row.status is JobStatus.FAILED)
+    )
+    assert not panel.details.failure.isHidden()
+    failure = panel.details.failure.text()
+    assert failure.startswith("Failed at node 4 (LoadImage): ")
+    assert failure.split(": ")[1]  # the exception type the server reported
+    assert _status(stage, bad) is JobStatus.FAILED
+    assert panel.model.job_at(panel.model.row_of(bad)).status is JobStatus.FAILED  # type: ignore[union-attr]
+
+    # an explicit retry: a new job linked to the failed one, selected in the table
+    retry: QAction = window.qactions["job.retry"]
+    assert retry.isEnabled()
+    assert not window.qactions["job.move_to_front"].isEnabled()
+    retry.trigger()
+    run(qloop, until(lambda: panel.selected_id() not in (None, bad), what="the retry selected"))
+    new = panel.selected_row()
+    assert new is not None
+    assert (new.retry_of, new.status, new.workflow) == (bad, JobStatus.QUEUED, "corrupt-branch v1")
+    assert (
+        panel.message.text() == f"Job {bad} was queued again as job {new.id} (same workflow version, inputs and seed)."
+    )
+    # job links from the failure notification select the job
+    assert panel.open_link(f"x121://jobs/{bad}")
+    run(qloop, until(lambda: panel.selected_id() == bad, what="the linked job selected"))
+    assert not panel.open_link("x121://project/1/scene/1")
+
+
+def test_cancel_and_move_to_front_change_the_database_and_another_users_job_is_refused(
+    qloop: qasync.QEventLoop,
+    jobs_window: Callable[[Studio], tuple[MainWindow, JobsPanel]],
+    studios: Callable[[str], Studio],
+    stage: SecureStudio,
+) -> None:
+    creator, admin = studios("creator"), studios("admin")
+    window, panel = jobs_window(creator)
+    theirs = _submit(qloop, admin, "quick-png")
+    mine = [_submit(qloop, creator, "quick-png") for _ in range(3)]
+    run(qloop, until(lambda: all(panel.model.row_of(j) >= 0 for j in [theirs, *mine]), what="all four jobs live"))
+    cancel, front = window.qactions["job.cancel"], window.qactions["job.move_to_front"]
+    assert not cancel.isEnabled()  # nothing selected
+
+    panel.select_job(theirs)
+    run(qloop, until(lambda: panel.selected_id() == theirs))
+    assert cancel.isEnabled()
+    cancel.trigger()
+    run(qloop, until(lambda: not panel.message.isHidden(), what="the refusal"))
+    assert panel.message.text() == (
+        f"Job {theirs} belongs to another user. Ask its owner or a studio admin to cancel it"
+    )
+    assert _status(stage, theirs) is JobStatus.QUEUED
+
+    panel.select_job(mine[2])
+    run(qloop, until(lambda: panel.selected_id() == mine[2]))
+    front.trigger()
+    run(qloop, until(lambda: "is now first" in panel.message.text(), what="the move"))
+    with stage.connect(SUPERUSER) as conn:
+        priorities = [conn.execute("SELECT priority FROM jobs WHERE id = %s", (j,)).fetchone() for j in [*mine, theirs]]
+    assert [p[0] for p in priorities if p is not None] == [-1, -1, 0, 0]
+    run(qloop, until(lambda: panel.selected_row() is not None and panel.selected_row().priority == 0))  # type: ignore[union-attr]
+
+    cancel.trigger()
+    run(qloop, until(lambda: panel.message.text() == f"Job {mine[2]} was cancelled.", what="the cancel"))
+    assert _status(stage, mine[2]) is JobStatus.CANCELLED
+    assert [_status(stage, j) for j in (mine[0], mine[1], theirs)] == [JobStatus.QUEUED] * 3
+    run(qloop, until(lambda: not cancel.isEnabled() and window.qactions["job.retry"].isEnabled()))
+
+    # mine / everyone and the state filter
+    panel.scope.setCurrentIndex(1)
+    run(qloop, until(lambda: panel.model.row_of(theirs) < 0 and panel.model.row_of(mine[0]) >= 0))
+    panel.state.setCurrentIndex(panel.state.findText(JobStatus.CANCELLED.label))
+    run(qloop, until(lambda: {r.status for r in panel.model.rows()} == {JobStatus.CANCELLED}, what="cancelled only"))
+    shown = {r.id for r in panel.model.rows()}
+    assert mine[2] in shown
+    assert not shown & {mine[0], mine[1], theirs}
+    assert {r.owner_id for r in panel.model.rows()} == {stage.user_ids["creator"]}

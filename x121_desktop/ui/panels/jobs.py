@@ -1,0 +1,371 @@
+"""The Jobs panel: the shared queue live, a selected job's details, and the job.* actions.
+
+Live, not polled: `JobBoardService.listen` runs one LISTEN thread on the job channel and hands each
+committed change to `notice_arrived` (a queued signal, so it is handled on the main thread). A burst
+of notices becomes one re-read (debounced); the selected job's details are re-read when it changed.
+A one-second timer moves only the age/duration column. Reads and actions run through the task
+runner, never blocking the GUI thread.
+
+Actions (window QActions, enabled exactly when the selected job's state allows them; who may act is
+decided by the service and the database, whose refusal sentence is shown in the panel and posted):
+job.cancel (not yet ended), job.retry (failed or cancelled: a new linked job), job.move_to_front
+(queued). job.pause_queue stays disabled: the schema has no paused queue (`PAUSE_UNSUPPORTED`).
+`x121://jobs/<id>` links (the orchestrator's failure notifications) open here (`open_link`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from x121_desktop.core.enums import JobStatus
+from x121_desktop.core.errors import X121Error
+from x121_desktop.core.ids import JobId
+from x121_desktop.core.orchestration.states import TERMINAL
+from x121_desktop.services.job_board import (
+    PAUSE_UNSUPPORTED,
+    BoardFilter,
+    BoardListener,
+    BoardNotice,
+    JobBoardRow,
+    JobBoardService,
+    Viewer,
+)
+from x121_desktop.ui.docks import PanelContext, PanelSpec
+from x121_desktop.ui.panels.jobs_details import JobDetailsView
+from x121_desktop.ui.panels.jobs_model import JobsModel
+from x121_desktop.ui.panels.notifications import Level
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QAction
+
+    from x121_desktop.services.bootstrap import Studio
+    from x121_desktop.ui.concurrency import TaskRunner
+    from x121_desktop.ui.panels.notifications import Notifier
+
+JOB_ACTIONS = ("job.cancel", "job.retry", "job.move_to_front")
+JOB_LINK = re.compile(r"x121://jobs/([1-9][0-9]{0,9})/?", re.IGNORECASE)
+ACTIVE_STATES = (
+    JobStatus.QUEUED,
+    JobStatus.CLAIMED,
+    JobStatus.UPLOADING,
+    JobStatus.SUBMITTED,
+    JobStatus.RUNNING,
+    JobStatus.DOWNLOADING,
+    JobStatus.LOST,
+)
+DEBOUNCE_MS = 150
+
+
+def job_link_id(url: str) -> int | None:
+    """The job id of an `x121://jobs/<id>` link, or None for any other text."""
+    match = JOB_LINK.fullmatch(url.strip())
+    return int(match.group(1)) if match else None
+
+
+def may(action_id: str, row: JobBoardRow | None) -> bool:
+    """Whether the job's state lets `action_id` act on it (ownership is the service's and database's call)."""
+    if row is None:
+        return False
+    if action_id == "job.cancel":
+        return row.status not in TERMINAL and not row.cancel_requested
+    if action_id == "job.retry":
+        return row.status in (JobStatus.FAILED, JobStatus.CANCELLED)
+    if action_id == "job.move_to_front":
+        return row.status is JobStatus.QUEUED
+    return False
+
+
+class JobsPanel(QWidget):
+    notice_arrived = Signal(object)
+    """A BoardNotice; emitted on the listener thread, handled on the main thread (queued)."""
+    reloaded = Signal()
+    details_shown = Signal(int)
+    selection_changed = Signal()
+    message_shown = Signal(str)
+
+    def __init__(
+        self, board: JobBoardService, tasks: TaskRunner, notifier: Notifier, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("JobsPanel")
+        self._board = board
+        self._tasks = tasks
+        self._notifier = notifier
+        self.viewer: Viewer | None = None
+        self.listener: BoardListener | None = None
+        self._want_selected: int | None = None
+        self._build_filters()
+        self._build_table()
+        self._build_layout()
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.reload)
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self.model.tick)
+        self._clock.start()
+        self.scope.currentIndexChanged.connect(lambda _i: self.reload())
+        self.state.currentIndexChanged.connect(lambda _i: self.reload())
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selected())
+        self.notice_arrived.connect(self._on_notice, Qt.ConnectionType.QueuedConnection)
+
+    def _build_filters(self) -> None:
+        self.scope = QComboBox(self)
+        self.scope.addItem("Everyone's jobs", False)
+        self.scope.addItem("My jobs", True)
+        self.state = QComboBox(self)
+        self.state.addItem("All states", ())
+        self.state.addItem("Active", ACTIVE_STATES)
+        self.state.addItem("Failed or lost", (JobStatus.FAILED, JobStatus.LOST))
+        for status in JobStatus:
+            self.state.addItem(status.label, (status,))
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Filter: id, kind, workflow, owner, server")
+        self.search.setClearButtonEnabled(True)
+        self.count = QLabel(self)
+        self.message = QLabel(self)
+        self.message.setObjectName("JobsMessage")
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+    def _build_table(self) -> None:
+        self.model = JobsModel(self)
+        self.table = QTableView(self)
+        self.table.setObjectName("JobsTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.details = JobDetailsView(self)
+        self.details.job_link_activated.connect(self.select_job)
+
+    def _build_layout(self) -> None:
+        self.buttons = QHBoxLayout()
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(self.table)
+        split.addWidget(self.details)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        bar = QHBoxLayout()
+        for widget in (self.scope, self.state, self.search):
+            bar.addWidget(widget)
+        bar.addWidget(self.count)
+        bar.addStretch(1)
+        bar.addLayout(self.buttons)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(split, 1)
+
+    # ------------------------------------------------------------ live
+    def start(self) -> None:
+        """Listen for job changes and load the queue (idempotent)."""
+        if self.listener is None:
+            self.listener = self._board.listen(self.notice_arrived.emit)
+        self._spawn(self._who(), "read who you are")
+        self.reload()
+
+    def stop(self) -> None:
+        self._clock.stop()
+        self._debounce.stop()
+        self.stop_listening()
+
+    def stop_listening(self) -> None:
+        """End the LISTEN thread (no Qt calls: also safe once the widget itself is deleted)."""
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+
+    def _on_notice(self, notice: BoardNotice) -> None:
+        self._debounce.start()
+
+    async def _who(self) -> None:
+        self.viewer = await self._board.viewer()
+
+    # ------------------------------------------------------------ loading
+    def current_filter(self) -> BoardFilter:
+        return BoardFilter(
+            mine=bool(self.scope.currentData()), statuses=tuple(self.state.currentData()), text=self.search.text()
+        )
+
+    def reload(self) -> None:
+        self._spawn(self._reload(), "load the job queue")
+
+    async def _reload(self) -> None:
+        rows = await self._board.rows(self.current_filter())
+        keep = self._want_selected if self._want_selected is not None else self.selected_id()
+        self.model.set_rows(rows)
+        self.count.setText(f"{len(rows)} job{'s' if len(rows) != 1 else ''}")
+        if keep is not None and (at := self.model.row_of(keep)) >= 0:
+            self._want_selected = None
+            self.table.selectionModel().select(
+                self.model.index(at, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            self.table.scrollTo(self.model.index(at, 0))
+            self._spawn(self._show(int(keep)), "read the job's details")
+        else:
+            self._selected()
+        self.reloaded.emit()
+
+    def selected_row(self) -> JobBoardRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.job_at(rows[0].row()) if rows else None
+
+    def selected_id(self) -> JobId | None:
+        row = self.selected_row()
+        return None if row is None else row.id
+
+    def _selected(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            self.details.clear()
+        elif self.details.details is None or self.details.details.row != row:
+            self._spawn(self._show(int(row.id)), "read the job's details")
+        self.selection_changed.emit()
+
+    async def _show(self, job_id: int) -> None:
+        details = await self._board.details(job_id)
+        if self.selected_id() == job_id:
+            self.details.show_details(details)
+            self.details_shown.emit(job_id)
+
+    def select_job(self, job_id: int) -> None:
+        """Show this job: filters widened if it is hidden by them, then selected with its details."""
+        self._want_selected = job_id
+        if self.model.row_of(job_id) < 0 and (self.scope.currentIndex() or self.state.currentIndex()):
+            for combo in (self.scope, self.state):
+                combo.blockSignals(True)
+                combo.setCurrentIndex(0)
+                combo.blockSignals(False)
+        if self.search.text():
+            self.search.blockSignals(True)
+            self.search.clear()
+            self.search.blockSignals(False)
+        self.reload()
+
+    def open_link(self, url: str) -> bool:
+        """Select the job an `x121://jobs/<id>` link names; False for any other link."""
+        job_id = job_link_id(url)
+        if job_id is not None:
+            self.select_job(job_id)
+        return job_id is not None
+
+    # ------------------------------------------------------------ actions
+    def can(self, action_id: str) -> bool:
+        return may(action_id, self.selected_row())
+
+    def cancel_selected(self) -> None:
+        self._act(self._board.cancel, "cancel the job")
+
+    def retry_selected(self) -> None:
+        async def retry(job_id: int) -> str:
+            new = await self._board.retry(job_id)
+            self._want_selected = int(new)
+            return f"Job {job_id} was queued again as job {new} (same workflow version, inputs and seed)."
+
+        self._act(retry, "retry the job")
+
+    def move_selected_to_front(self) -> None:
+        async def move(job_id: int) -> str:
+            priority = await self._board.move_to_front(job_id)
+            return f"Job {job_id} is now first of its owner's queued jobs (priority {priority})."
+
+        self._act(move, "move the job to the front")
+
+    def _act(self, work: Callable[[int], Coroutine[Any, Any, str]], what: str) -> None:
+        job_id = self.selected_id()
+        if job_id is None:
+            return
+
+        async def run() -> None:
+            try:
+                sentence = await work(int(job_id))
+            except X121Error as exc:
+                self.show_message(exc.sentence, error=True)
+                return
+            self.show_message(sentence)
+            self.reload()
+
+        self._spawn(run(), what)
+
+    def show_message(self, sentence: str, *, error: bool = False) -> None:
+        self.message.setText(sentence)
+        self.message.setProperty("error", error)
+        self.message.show()
+        self._notifier.post(Level.ERROR if error else Level.INFO, sentence)
+        self.message_shown.emit(sentence)
+
+    def bind_actions(self, qactions: dict[str, QAction]) -> None:
+        """Connect the job.* actions, keep them enabled exactly when they can act, and show them as buttons."""
+        handlers = {
+            "job.cancel": self.cancel_selected,
+            "job.retry": self.retry_selected,
+            "job.move_to_front": self.move_selected_to_front,
+        }
+        for action_id, handler in handlers.items():
+            qactions[action_id].triggered.connect(lambda _c=False, h=handler: h())
+
+        def update() -> None:
+            for action_id in JOB_ACTIONS:
+                qactions[action_id].setEnabled(self.can(action_id))
+
+        self.selection_changed.connect(update)
+        self.reloaded.connect(update)
+        update()
+        pause = qactions["job.pause_queue"]
+        pause.setEnabled(False)
+        pause.setToolTip(PAUSE_UNSUPPORTED)
+        pause.setStatusTip(PAUSE_UNSUPPORTED)
+        for action_id in (*JOB_ACTIONS, "job.pause_queue"):
+            button = QToolButton(self)
+            button.setDefaultAction(qactions[action_id])
+            button.setObjectName(f"JobsButton.{action_id}")
+            self.buttons.addWidget(button)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        self._tasks.spawn(coro, what=what)
+
+
+def jobs_panel_spec(studio: Studio) -> PanelSpec:
+    """The Jobs dock (Ctrl+3), tabbed with the library below the central view; live once the window starts."""
+
+    def make(context: PanelContext) -> QWidget:
+        panel = JobsPanel(JobBoardService(studio), context.tasks, context.notifier)
+        qactions = getattr(context.window, "qactions", None)
+        if qactions is not None:
+            panel.bind_actions(qactions)
+        started = getattr(context.window, "started", None)
+        if started is not None:
+            started.connect(panel.start)
+        stop = panel.stop_listening  # not aboutToQuit: qasync emits it each time a run_until_complete ends
+        context.window.destroyed.connect(lambda *_: stop())
+        return panel
+
+    area = Qt.DockWidgetArea.BottomDockWidgetArea
+    return PanelSpec("jobs", "Jobs", area, make, action_id="view.panel.jobs", tab_with="library")
