@@ -1,10 +1,14 @@
 """On-frame drawing: a transparent overlay over a player cell that draws notes and takes new strokes.
 
-`AnnotationOverlay` sits on top of a `FrameView` (over the GL or the painter canvas) and maps
-normalised note coordinates onto the picture's rectangle (the same fit as the canvas). It draws
-the notes covering the frame on screen at full strength and notes of nearby frames ghosted
-(earlier in red, later in green, fading with distance, as OpenRV does). With a tool chosen, mouse
-drags add shapes to `pending`; with none, mouse events pass through to the player.
+`AnnotationOverlay` sits on top of a `FrameView` (over the GL or the painter canvas). Notes are
+stored in normalised coordinates of the whole frame; the overlay maps them onto the picture the
+cell shows: the cell's `picture_rect` displays `shown_window()` of the frame (the whole frame, or
+the pixels of a region-of-interest zoom, ui/review/roi.py), so a stroke drawn on a zoomed cell is
+stored where it lies in the whole frame, and a stored note is drawn where that spot is on screen
+(clipped to the picture; pen widths grow with the zoom, as the picture does). It draws the notes
+covering the frame on screen at full strength and notes of nearby frames ghosted (earlier in red,
+later in green, fading with distance, as OpenRV does). With a tool chosen, mouse drags add shapes
+to `pending`; with none, mouse events pass through to the player (and its zoom window).
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ from x121_desktop.core.review.notes import (
     shapes_to_data,
 )
 from x121_desktop.services.review import CommentValue
-from x121_desktop.ui.review.frame_view import FrameView, fit_size
+from x121_desktop.ui.review.frame_view import FrameView
+from x121_desktop.ui.review.roi_math import Roi
 from x121_desktop.ui.review.tasks import SentenceTasks
 from x121_desktop.ui.review.verdicts import ReviewSession
 
@@ -123,26 +128,26 @@ class AnnotationOverlay(QWidget):
 
     # ------------------------------------------------------------------ geometry
     def picture_rect(self) -> QRect:
-        """Where the frame is drawn inside the overlay (the canvas's fit), or the whole overlay if none yet."""
-        rect = self.rect()
-        frame = self.view.state.frame
-        size: tuple[int, int] | None = None
-        if frame is not None and frame.rgb is not None:
-            size = (frame.rgb.shape[1], frame.rgb.shape[0])
-        elif frame is not None and frame.yuv is not None:
-            size = (frame.yuv.y.shape[1], frame.yuv.y.shape[0])
-        if size is None:
-            return rect
-        w, h = fit_size(size, rect.size())
-        return QRect(rect.left() + (rect.width() - w) // 2, rect.top() + (rect.height() - h) // 2, w, h)
+        """Where the cell draws its picture, in overlay coordinates (the overlay covers the view)."""
+        return self.view.picture_rect()
 
-    def to_widget(self, p: Point, r: QRect | None = None) -> QPointF:
+    def to_widget(self, p: Point, r: QRect | None = None, window: Roi | None = None) -> QPointF:
+        """Where the whole-frame point `p` lies on screen (outside `r` when the zoom hides it)."""
         r = r or self.picture_rect()
-        return QPointF(r.left() + p[0] * r.width(), r.top() + p[1] * r.height())
+        u, v = (window or self.view.shown_window()).to_local(*p)
+        return QPointF(r.left() + u * r.width(), r.top() + v * r.height())
+
+    def stroke_width(self) -> float:
+        """The width a new shape is stored with: `width_px` on the picture as shown, so a stroke drawn
+        on a zoomed cell is as thin on the whole frame as it looked while drawing."""
+        return round(self.width_px * self.view.shown_window().h, 4)
 
     def to_picture(self, pos: QPointF) -> Point:
+        """The whole-frame point under `pos`, kept on the picture shown (a drag may leave it)."""
         r = self.picture_rect()
-        return clamp_point((pos.x() - r.left()) / max(1, r.width()), (pos.y() - r.top()) / max(1, r.height()))
+        u = min(max((pos.x() - r.left()) / max(1, r.width()), 0.0), 1.0)
+        v = min(max((pos.y() - r.top()) / max(1, r.height()), 0.0), 1.0)
+        return clamp_point(*self.view.shown_window().to_picture(u, v))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.view and event.type() == QEvent.Type.Resize:
@@ -158,7 +163,7 @@ class AnnotationOverlay(QWidget):
         if self._tool is Tool.TEXT:
             text = self.text_provider(self)
             if text:
-                self._finish(Shape(Tool.TEXT, (point,), self.color, self.width_px, text))
+                self._finish(Shape(Tool.TEXT, (point,), self.color, self.stroke_width(), text))
             return
         self._drag = [point, point] if self._tool is not Tool.PEN else [point]
         self.update()
@@ -180,7 +185,7 @@ class AnnotationOverlay(QWidget):
         points, self._drag = tuple(self._drag), []
         if self._tool is Tool.PEN and len(points) == 1:
             points = (points[0], points[0])
-        self._finish(Shape(self._tool, points, self.color, self.width_px))
+        self._finish(Shape(self._tool, points, self.color, self.stroke_width()))
 
     def _finish(self, shape: Shape) -> None:
         self.pending.append(shape)
@@ -191,30 +196,32 @@ class AnnotationOverlay(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        r = self.picture_rect()
+        r, window = self.picture_rect(), self.view.shown_window()
+        p.setClipRect(r)  # parts of notes outside a zoom window stay hidden
         for note, alpha, side in self.visible_notes():
             ghost = None if side == 0 else (GHOST_BEFORE if side < 0 else GHOST_AFTER)
             for shape in note.shapes:
-                paint_shape(p, self, r, shape, alpha if side == 0 else alpha * GHOST_STRENGTH, ghost)
+                paint_shape(p, self, r, window, shape, alpha if side == 0 else alpha * GHOST_STRENGTH, ghost)
         for shape in self.pending:
-            paint_shape(p, self, r, shape, 1.0, None)
+            paint_shape(p, self, r, window, shape, 1.0, None)
         if self._drag and self._tool is not None:
             drag = tuple(self._drag) if len(self._drag) > 1 else (self._drag[0], self._drag[0])
-            paint_shape(p, self, r, Shape(self._tool, drag, self.color, self.width_px), 1.0, None)
+            paint_shape(p, self, r, window, Shape(self._tool, drag, self.color, self.stroke_width()), 1.0, None)
         p.end()
 
 
 def paint_shape(
-    p: QPainter, overlay: AnnotationOverlay, r: QRect, shape: Shape, alpha: float, ghost: str | None
+    p: QPainter, overlay: AnnotationOverlay, r: QRect, window: Roi, shape: Shape, alpha: float, ghost: str | None
 ) -> None:
-    """Draw one shape on the picture rectangle `r` (pen width scaled to the drawn picture height)."""
+    """Draw one shape on the picture rectangle `r`, which shows `window` of the frame (pen width
+    scaled to the height the whole frame would have on screen, so it grows with the zoom)."""
     color = QColor(ghost or shape.color)
     color.setAlphaF(max(0.0, min(1.0, alpha)))
-    width = max(1.5, shape.width * r.height() / 360)
+    width = max(1.5, shape.width * r.height() / window.h / 360)
     pen = QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
     p.setPen(pen)
     p.setBrush(Qt.BrushStyle.NoBrush)
-    pts = [overlay.to_widget(pt, r) for pt in shape.points]
+    pts = [overlay.to_widget(pt, r, window) for pt in shape.points]
     if shape.tool is Tool.PEN:
         path = QPainterPath(pts[0])
         for q in pts[1:]:

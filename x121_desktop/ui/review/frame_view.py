@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from x121_desktop.services.review_media import DecodedFrame
 from x121_desktop.ui.review.colors import color
-from x121_desktop.ui.review.roi_math import Roi, crop_box, fit_wh, zoom_rgb
+from x121_desktop.ui.review.roi_math import FULL, Roi, crop_box, fit_wh, shown_window, zoom_rgb
 
 NO_GL_PLATFORMS = frozenset({"offscreen", "minimal", "vnc"})
 
@@ -227,6 +227,13 @@ class FrameView(QWidget):
             self.state.roi = roi
             self._canvas_changed()
 
+    def shown_window(self) -> Roi:
+        """The part of the whole frame on screen, in normalised image coordinates (FULL unzoomed):
+        what `picture_rect` shows, so a point p of the frame lies at picture_rect's
+        `shown_window().to_local(*p)` fraction."""
+        size = frame_size(self.state.frame)
+        return FULL if size is None else shown_window(self.state.roi, *size)
+
     def set_band(self, band: Roi | None) -> None:
         """Draw the zoom window being dragged (relative to the picture on screen); None hides it."""
         if band != self.state.band:
@@ -243,6 +250,7 @@ class FrameView(QWidget):
         if callable(refresh):
             refresh()
         self.canvas.update()
+        self.update()  # and what lies over the picture (notes)
 
     def set_info_text(self, text: str) -> None:
         if text != self.state.info_text:

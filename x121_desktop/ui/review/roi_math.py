@@ -5,7 +5,8 @@ The window is a fraction of the picture (0..1 both ways), so every cell shows th
 whatever its clip's resolution. A drag on a cell that already shows a region picks a window
 inside it (`within`), so zooming nests. The QPainter path crops the decoded rgb24 frame to
 `crop_box` and scales the crop to the cell with `zoom_rgb`; the GL path samples the same box as
-texture coordinates.
+texture coordinates. Notes drawn on a zoomed cell map through `shown_window` (the pixels on
+screen, as a window of the whole picture): `to_local` / `to_picture` convert between the two.
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ class Roi:
         cx, cy = self.x + self.w / 2, self.y + self.h / 2
         return Roi(_clamp(cx - w / 2, 0.0, 1.0 - w), _clamp(cy - h / 2, 0.0, 1.0 - h), w, h)
 
+    def to_local(self, x: float, y: float) -> tuple[float, float]:
+        """A whole-picture point as a fraction of this region (outside 0..1 when it lies outside)."""
+        return (x - self.x) / self.w, (y - self.y) / self.h
+
+    def to_picture(self, u: float, v: float) -> tuple[float, float]:
+        """A point given as a fraction of this region, in whole-picture coordinates (`to_local`'s inverse)."""
+        return self.x + u * self.w, self.y + v * self.h
+
     def moved(self, dx: float, dy: float) -> Roi:
         """Moved by (dx, dy) of its own size, stopping at the picture's edges."""
         return Roi(
@@ -107,6 +116,15 @@ def crop_box(roi: Roi, width: int, height: int) -> tuple[int, int, int, int]:
     x1 = max(min(math.ceil((roi.x + roi.w) * width - 1e-6), width), x0 + 1)
     y1 = max(min(math.ceil((roi.y + roi.h) * height - 1e-6), height), y0 + 1)
     return x0, y0, x1, y1
+
+
+def shown_window(roi: Roi | None, width: int, height: int) -> Roi:
+    """What a cell shows of a `width` x `height` frame under `roi`, in normalised image coordinates:
+    the whole pixels of `crop_box` (a little more than `roi` where its edges fall inside pixels)."""
+    if roi is None:
+        return FULL
+    x0, y0, x1, y1 = crop_box(roi, width, height)
+    return Roi(x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height)
 
 
 def zoom_rgb(rgb: Rgb, roi: Roi, box: tuple[int, int]) -> Rgb:
