@@ -33,15 +33,8 @@ from x121_desktop.db.repositories import characters as repo
 from x121_desktop.db.repositories import seeds as seed_repo
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.seed_refinement import SeedRefiner
-from x121_desktop.services.seeds import (
-    SeedGenerationRequest,
-    SeedGenerator,
-    SeedView,
-    aspect_of,
-    insert_prepared,
-    prepare_and_refine,
-    write_blobs,
-)
+from x121_desktop.services.seed_rows import aspect_of, insert_prepared, prepare_and_refine, write_blobs
+from x121_desktop.services.seeds import SeedGenerationRequest, SeedGenerator, SeedView
 from x121_desktop.services.storage import MediaStore
 
 CharacterView = repo.CharacterRecord
