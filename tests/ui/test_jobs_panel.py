@@ -10,6 +10,7 @@ an `x121://jobs/<id>` link selects that job.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,19 +18,26 @@ from pathlib import Path
 import pytest
 import qasync
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from tests.comfy.conftest import comfy_server
 from tests.comfyui_server import ComfyTestServer
 from tests.db.security_studio import SUPERUSER, SecureStudio
 from tests.services.test_runner import CORRUPT, QUICK_PNG, tiny_png
 from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
-from x121_desktop.core.enums import JobStatus, ServerStatus
+from x121_desktop.core.enums import JobKind, JobStatus, ServerStatus
+from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.services.job_board import PAUSE_UNSUPPORTED
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
+from x121_desktop.ui.app import _build_window
 from x121_desktop.ui.docks import PanelRegistry, WindowServices, default_panels
 from x121_desktop.ui.main_window import MainWindow
 from x121_desktop.ui.panels.jobs import JobsPanel, jobs_panel_spec
+from x121_desktop.ui.panels.pulse import PulsePanel
+from x121_desktop.ui.panels.servers import ServersPanel
 
 __all__ = ["comfy_server", "qloop", "secure_studio", "services_as", "window_for"]
 
@@ -256,3 +264,38 @@ def test_cancel_and_move_to_front_change_the_database_and_another_users_job_is_r
     assert mine[2] in shown
     assert not shown & {mine[0], mine[1], theirs}
     assert {r.owner_id for r in panel.model.rows()} == {stage.user_ids["creator"]}
+
+
+def test_the_real_window_has_both_panels_and_a_failed_jobs_pulse_link_opens_it_in_jobs(
+    qtbot: QtBot, qloop: qasync.QEventLoop, pg_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X121_HOME", str(pg_tmp))
+    studio = open_studio(LaunchOptions())
+    try:
+        with studio.engine.begin() as conn:
+            job = repo.enqueue(conn, repo.NewJob(kind=JobKind.GENERATE, inputs={"prompt": {}})).id
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        window = _build_window(app, studio)
+        jobs, servers = window.panel("jobs", JobsPanel), window.panel("servers", ServersPanel)
+        pulse = window.panel("pulse", PulsePanel)
+        assert jobs is not None
+        assert servers is not None
+        assert pulse is not None
+        for action_id, keys in (("view.panel.jobs", "Ctrl+3"), ("view.panel.servers", "Ctrl+4")):
+            assert window.qactions[action_id].isEnabled()
+            assert window.qactions[action_id].shortcut().toString() == keys
+        run(qloop, asyncio.sleep(0))  # the panel disables it again after the window enabled its `always` actions
+        assert not window.qactions["job.pause_queue"].isEnabled()
+        assert window.qactions["job.pause_queue"].toolTip() == PAUSE_UNSUPPORTED
+        pulse.link_activated.emit(f"x121://jobs/{job}")  # as a failed job's notification in Studio Pulse
+        run(qloop, until(lambda: jobs.selected_id() == job, what="the linked job selected in Jobs"))
+        assert all("malformed" not in n.text for n in window.notifier.items())
+        run(qloop, window.shutdown())
+        jobs.stop()
+        servers.stop()
+        window.close()
+        window.deleteLater()
+        run(qloop, asyncio.sleep(0.01))
+    finally:
+        studio.close()

@@ -339,9 +339,15 @@ class JobsPanel(QWidget):
         self.reloaded.connect(update)
         update()
         pause = qactions["job.pause_queue"]
-        pause.setEnabled(False)
-        pause.setToolTip(PAUSE_UNSUPPORTED)
-        pause.setStatusTip(PAUSE_UNSUPPORTED)
+
+        def no_pause() -> None:
+            pause.setEnabled(False)
+            pause.setToolTip(PAUSE_UNSUPPORTED)
+            pause.setStatusTip(PAUSE_UNSUPPORTED)
+
+        no_pause()
+        # the window enables every `always` action once its panels are built: disable it again after that
+        QTimer.singleShot(0, self, no_pause)
         for action_id in (*JOB_ACTIONS, "job.pause_queue"):
             button = QToolButton(self)
             button.setDefaultAction(qactions[action_id])

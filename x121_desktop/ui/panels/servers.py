@@ -221,12 +221,11 @@ class ServersPanel(QWidget):
     def _act(self, work: Coroutine[Any, Any, str], what: str) -> None:
         async def run() -> None:
             try:
-                sentence = await work
+                sentence, error = await work, False
             except X121Error as exc:
-                self.show_message(exc.sentence, error=True)
-            else:
-                self.show_message(sentence)
-            await self._reload()
+                sentence, error = exc.sentence, True
+            await self._reload()  # the table first, so the sentence never describes a stale row
+            self.show_message(sentence, error=error)
 
         self._spawn(run(), what)
 
