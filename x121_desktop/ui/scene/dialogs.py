@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 
 from x121_desktop.core.enums import SeedPolicy, StitchMode
 from x121_desktop.core.errors import InvalidInput
-from x121_desktop.core.pipeline.values import parse_duration
+from x121_desktop.core.pipeline.chain import ChainLimits
+from x121_desktop.core.pipeline.values import parse_duration, parse_frame_rule, parse_span
 from x121_desktop.services.scenes import CreateSceneRequest, Downstream
 
 DOWNSTREAM_CHOICES = (
@@ -161,12 +162,17 @@ class NewSceneDialog(QDialog):
             self.mode.addItem(mode.label, mode)
         self.params = QLineEdit(self)
         self.params.setPlaceholderText("width=256 height=144")
+        self.segment_frames = QLineEdit(self)
+        self.segment_frames.setPlaceholderText("the workflow's (e.g. 9-17)")
+        self.frame_rule = QLineEdit(self)
+        self.frame_rule.setPlaceholderText("any (e.g. 4n+1)")
         form = QFormLayout()
         rows: list[tuple[str, QWidget]] = [
             ("&Character", self.character), ("&Name", self.name), ("&Duration", self.duration),
             ("&Workflow", self.workflow), ("&Version", self.version), ("&Prompt", self.prompt),
             ("Ne&gative prompt", self.negative), ("&Seed policy", self.policy), ("S&eed", self.seed),
             ("&Likeness weight", self.likeness), ("Stitch &mode", self.mode), ("P&arameters", self.params),
+            ("Segment &frames", self.segment_frames), ("Frame r&ule", self.frame_rule),
         ]  # fmt: skip
         for label, widget in rows:
             form.addRow(label, widget)
@@ -199,8 +205,18 @@ class NewSceneDialog(QDialog):
             workflow_version=self.version.value() or None, prompt=self.prompt.text(),
             negative_prompt=self.negative.text(), seed_policy=self.policy.currentData(),
             base_seed=self.seed.value(), likeness_weight=self.likeness.value(), mode=self.mode.currentData(),
-            params=parse_params(self.params.text()), project=project,
+            params=parse_params(self.params.text()), limits=self.limits(), project=project,
         )  # fmt: skip
+
+    def limits(self) -> ChainLimits | None:
+        """Segment length limits as `x121 scene create --segment-frames/--frame-rule` take them."""
+        frames, rule = self.segment_frames.text().strip(), self.frame_rule.text().strip()
+        if not frames and not rule:
+            return None
+        if not frames:
+            raise InvalidInput("A frame rule needs segment frames", "Give both, e.g. segment frames 9-17, rule 4n+1")
+        span, counts = parse_span(frames, "segment length"), parse_frame_rule(rule or "n")
+        return ChainLimits(span.min_frames, span.max_frames, counts.step, counts.offset)
 
     def show_error(self, sentence: str) -> None:
         self.error.setText(sentence)

@@ -113,10 +113,15 @@ class SceneWindowWiring:
         dialog = NewSceneDialog(pairs, await self.service.workflows(), rates, self.window)
         dialog.submitted.connect(lambda request: self.window.tasks.spawn(self.create(dialog, request),
                                                                          what="create the scene"))  # fmt: skip
-        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(lambda _result: self._closed(dialog))
         self.new_scene = dialog
         dialog.open()
         return dialog
+
+    def _closed(self, dialog: NewSceneDialog) -> None:
+        if self.new_scene is dialog:
+            self.new_scene = None
+        dialog.deleteLater()
 
     async def create(self, dialog: NewSceneDialog, request: CreateSceneRequest) -> int | None:
         """Create the scene; a refusal stays in the dialog as the service's sentence."""

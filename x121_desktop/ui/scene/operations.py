@@ -202,10 +202,15 @@ class SceneOperations(QObject):
         first, last = self.workspace.chain.selected_range() or (link.segment.position, link.segment.position)
         dialog = RegenerateDialog(len(ws.chain), first, last, self.workspace)
         dialog.submitted.connect(self.regenerate)
-        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(lambda _result: self._closed(dialog))
         self.dialog = dialog
         dialog.open()
         return dialog
+
+    def _closed(self, dialog: RegenerateDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+        dialog.deleteLater()
 
     def regenerate(self, first: int, last: int, downstream: Downstream) -> None:
         scene_id = self.workspace.scene_id
