@@ -19,7 +19,10 @@ segment, plus the likeness samples (identity runs on every 16th frame and the la
 Timings on the shared 2-core machine vary by +-20 % or more from run to run, so decode and QA
 are timed alternately, ``REPEATS`` rounds each, and the medians are compared; the per-round
 ratios are printed as a range. The QA overlaps decoding and analysis on two threads, so it gains
-only when a second core is free; the serial figure (no read-ahead) is printed beside it.
+only when a second core is free; the serial figure (no read-ahead) is printed beside it, and so
+is the ratio of CPU time (all threads): when other work keeps every core busy, the wall ratio
+tends to that. The analysis sizes printed per clip come from ``AnalysisGeometry`` (frames.py:
+SSIM on the ⅛ size and flow on half of it for frames as large as 1080p).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from skimage.metrics import structural_similarity
 from x121_desktop.core.likeness import observe_face, reference_from_image
 from x121_desktop.core.media.reader import FrameReader
 from x121_desktop.core.media.yuv import YuvFrame, yuv_from_av
+from x121_desktop.core.stitching.frames import AnalysisGeometry
 from x121_desktop.core.stitching.metrics import (
     analyze_seam,
     analyze_seam_sides,
@@ -187,10 +191,9 @@ def _segment_figures(label: str, size: tuple[int, int], tmp: Path) -> bool:
     for _ in range(REPEATS):  # alternate, so all see the same machine load
         loads.append(os.getloadavg()[0])
         for key, fn in runs.items():
-            c0 = os.times()
+            c0 = time.process_time()  # all threads of the process, ns resolution (os.times: 10 ms)
             times[key].append(_timed(fn))
-            c1 = os.times()
-            cpu[key].append(c1.user + c1.system - c0.user - c0.system)
+            cpu[key].append(time.process_time() - c0)
     med = {k: statistics.median(v) for k, v in times.items()}
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
     decode, qa = med["decode"], med["qa"]
@@ -207,9 +210,11 @@ def _segment_figures(label: str, size: tuple[int, int], tmp: Path) -> bool:
     def line(text: str, key: str, extra: str = "") -> None:
         print(f"    {text:42s}{_ms(med[key])}  {extra}(CPU {_ms(cpu_med[key])})")
 
+    g = AnalysisGeometry.for_size(*size)
     print(
         f"  {label} ({FRAMES} frames, H.264 crf 20, GOP 24), medians of {REPEATS} alternating rounds "
-        f"(1-min load {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores):"
+        f"(1-min load {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores); analysis sizes: "
+        f"SSIM {g.ssim[0]}x{g.ssim[1]}, flow {g.motion[0]}x{g.motion[1]}, sharpness {g.half[0]}x{g.half[1]}:"
     )
     line("pure decode (planes, no conversion)", "decode", f"({FRAMES / decode:4.0f} fps) ")
     line("decode to rgb24 (FrameReader.frames)", "decode_rgb", f"= {med['decode_rgb'] / decode:4.2f}x decode ")
@@ -219,6 +224,10 @@ def _segment_figures(label: str, size: tuple[int, int], tmp: Path) -> bool:
         f"= {qa / decode:4.2f}x decode (rounds {ratios[0]:.2f}-{ratios[-1]:.2f}x) ",
     )
     line("seam QA, YUV path, serial", "serial", f"= {med['serial'] / decode:4.2f}x decode ")
+    print(
+        f"    CPU of the QA / CPU of the decode: read-ahead {cpu_med['qa'] / cpu_med['decode']:.2f}x, "
+        f"serial {cpu_med['serial'] / cpu_med['decode']:.2f}x (what the wall ratio tends to when no core is free)"
+    )
     line(
         f"seam QA, rgb24 path, read-ahead {READ_AHEAD} (before)",
         "qa_rgb",

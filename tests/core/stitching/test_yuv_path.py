@@ -190,6 +190,11 @@ def test_seam_from_kept_features_equals_analyze_seam(clips: dict[str, Path]) -> 
     assert scan.head is not None
     assert scan.tail is not None
     assert len(scan.head.features) == len(scan.tail.features) == 4
+    # the scan's pair metrics within each side travel with it (the seam report reuses them)
+    assert [p.ssim for p in scan.head.pairs] == list(scan.report.ssim[:3])
+    assert [p.ssim for p in scan.tail.pairs] == list(scan.report.ssim[-3:])
+    assert [p.motion for p in scan.tail.pairs] == list(scan.report.motion[-3:])
+    assert seam_side(frames[6:10]).pairs == ()
     _same_reports(scan.report, analyze_segment(frames[10:20], identity_every=0))
     tail, head = frames[6:10], frames[10:14]
     _same_reports(

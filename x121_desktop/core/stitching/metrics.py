@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from x121_desktop.core.cancel import CancelToken
 from x121_desktop.core.errors import InvalidInput
@@ -29,7 +30,7 @@ from x121_desktop.core.likeness.faces import IdentityReference
 from x121_desktop.core.stitching.frames import AnalysisGeometry, FrameFeatures, extract, rgb_of
 from x121_desktop.core.stitching.identity import check_identity, grade_identity
 from x121_desktop.core.stitching.motion import frozen_runs
-from x121_desktop.core.stitching.pairs import PairMetrics, compare_features, compare_frames
+from x121_desktop.core.stitching.pairs import PairMetrics, SegmentPair, compare_features, compare_frames
 from x121_desktop.core.stitching.report import IdentityCheck, MetricGrade, SeamReport
 from x121_desktop.core.stitching.score import (
     DEFAULT_THRESHOLDS,
@@ -88,7 +89,8 @@ def analyze_seam(
         if cancel is not None:
             cancel.raise_if_cancelled("Seam analysis")
         feats_h = [extract(f, geometry) for f in head]
-        return _seam_report(feats_t, feats_h, geometry, (tail[-1], head[0]), reference, identity, thresholds, cancel)
+        sides = _Sides(feats_t, feats_h)
+        return _seam_report(sides, geometry, (tail[-1], head[0]), reference, identity, thresholds, cancel)
 
 
 def analyze_seam_sides(
@@ -114,14 +116,30 @@ def analyze_seam_sides(
         )
     seam = (tail.frames[-1], head.frames[0])
     with opencv_serial():
-        return _seam_report(
-            list(tail.features), list(head.features), tail.geometry, seam, reference, identity, thresholds, cancel
-        )
+        sides = _Sides(list(tail.features), list(head.features), tail.pairs, head.pairs)
+        return _seam_report(sides, tail.geometry, seam, reference, identity, thresholds, cancel)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sides:
+    """Both sides' seam features, and their consecutive pairs where a scan measured them."""
+
+    tail: list[FrameFeatures]
+    head: list[FrameFeatures]
+    tail_pairs: tuple[SegmentPair, ...] = ()
+    head_pairs: tuple[SegmentPair, ...] = ()
+
+
+def _within(feats: list[FrameFeatures], known: tuple[SegmentPair, ...], g: AnalysisGeometry) -> list[PairMetrics]:
+    """Pair metrics of consecutive frames of one side, reusing the scan's where it kept them."""
+    pairs = list(itertools.pairwise(feats))
+    if len(known) != len(pairs):
+        return [compare_features(x, y, g) for x, y in pairs]
+    return [compare_features(x, y, g, known=k) for (x, y), k in zip(pairs, known, strict=True)]
 
 
 def _seam_report(
-    feats_t: list[FrameFeatures],
-    feats_h: list[FrameFeatures],
+    sides: _Sides,
     geometry: AnalysisGeometry,
     seam: tuple[AnyFrame, AnyFrame],
     reference: IdentityReference | None,
@@ -129,8 +147,8 @@ def _seam_report(
     thresholds: SeamThresholds,
     cancel: CancelToken | None,
 ) -> SeamReport:
-    within = [compare_features(x, y, geometry) for x, y in itertools.pairwise(feats_t)]
-    within += [compare_features(x, y, geometry) for x, y in itertools.pairwise(feats_h)]
+    feats_t, feats_h = sides.tail, sides.head
+    within = _within(feats_t, sides.tail_pairs, geometry) + _within(feats_h, sides.head_pairs, geometry)
     across = compare_features(feats_t[-1], feats_h[0], geometry)
     if cancel is not None:
         cancel.raise_if_cancelled("Seam analysis")

@@ -65,6 +65,12 @@ def compare_segment_features(a: SegmentFeatures, b: SegmentFeatures, geometry: A
     )
 
 
+def _without_motion(a: SegmentFeatures, b: SegmentFeatures) -> SegmentPair:
+    return SegmentPair(
+        ssim_from_stats(a.ssim, b.ssim), mean_abs_difference(a.gray, b.gray), _exposure_jump(a, b), math.nan
+    )
+
+
 _CHANNEL_SUM = np.ones((1, 3), np.float32)
 
 
@@ -76,21 +82,30 @@ def _mean_delta_e(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
 
 
 def compare_features(
-    a: FrameFeatures, b: FrameFeatures, geometry: AnalysisGeometry, *, motion: bool = True
+    a: FrameFeatures,
+    b: FrameFeatures,
+    geometry: AnalysisGeometry,
+    *,
+    motion: bool = True,
+    known: SegmentPair | None = None,
 ) -> PairMetrics:
-    """Pair metrics from already extracted features (same geometry)."""
+    """Pair metrics from already extracted features (same geometry). ``known``: the same pair's
+    ``compare_segment_features`` result, measured already (its SSIM, difference, exposure and
+    motion are taken, not measured again)."""
+    if known is None:
+        known = compare_segment_features(a, b, geometry) if motion else _without_motion(a, b)
     la, lb = np.asarray(a.lab_mean), np.asarray(b.lab_mean)
     delta_pixels = _mean_delta_e(a.lab, b.lab)
     return PairMetrics(
-        ssim=ssim_from_stats(a.ssim, b.ssim),
+        ssim=known.ssim,
         phash_distance=hamming(a.phash, b.phash),
         delta_e_cast=float(np.linalg.norm(lb - la)),
         chroma_shift=float(np.linalg.norm(lb[1:] - la[1:])),
         delta_e_pixels=delta_pixels,
         histogram_distance=float(cv2.compareHist(a.histogram, b.histogram, cv2.HISTCMP_BHATTACHARYYA)),
-        exposure_jump=_exposure_jump(a, b),
-        difference=mean_abs_difference(a.gray, b.gray),
-        motion=_motion(a, b, geometry) if motion else math.nan,
+        exposure_jump=known.exposure_jump,
+        difference=known.difference,
+        motion=known.motion if motion else math.nan,
         sharpness_a=a.sharpness,
         sharpness_b=b.sharpness,
     )

@@ -33,11 +33,8 @@ with the reason "no face found in any sampled frame".
 
 from __future__ import annotations
 
-import contextlib
 import math
-import queue
 import statistics
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -58,7 +55,8 @@ from x121_desktop.core.stitching.frames import (
     rgb_of,
 )
 from x121_desktop.core.stitching.motion import frozen_runs
-from x121_desktop.core.stitching.pairs import compare_segment_features
+from x121_desktop.core.stitching.pairs import SegmentPair, compare_segment_features
+from x121_desktop.core.stitching.readahead import ReadAhead
 from x121_desktop.core.stitching.report import FrameRun, IdentitySample, MetricGrade, SegmentReport
 from x121_desktop.core.stitching.score import (
     DEFAULT_THRESHOLDS,
@@ -77,11 +75,13 @@ type AnyFrame = Frame | YuvFrame
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SeamSide:
-    """The seam features of the frames at one end of a segment (in order), with the frames."""
+    """The seam features of the frames at one end of a segment (in order), with the frames, and
+    the pair metrics between consecutive ones when the scan already measured them (else empty)."""
 
     geometry: AnalysisGeometry
     features: tuple[FrameFeatures, ...]
     frames: tuple[AnyFrame, ...]
+    pairs: tuple[SegmentPair, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -160,7 +160,7 @@ def scan_segment(
     args = _Args(reference, identity_every, thresholds, frame_count, cancel, progress, head_n, tail_n)
     with opencv_serial():
         if read_ahead > 0:
-            source = _ReadAhead(frames, read_ahead)
+            source = ReadAhead(frames, read_ahead)
             try:
                 return _analyze(source, args)
             finally:
@@ -196,6 +196,8 @@ class _Pass:
         self.pending: tuple[int, AnyFrame] | None = None  # the last frame, if not sampled yet
         self.head_feats: list[FrameFeatures] = []
         self.head_frames: list[AnyFrame] = []
+        self.head_pairs: list[SegmentPair] = []
+        self.last_pairs: deque[SegmentPair] = deque(maxlen=max(1, args.tail_window - 1))
         self.tail_frames: deque[tuple[int, AnyFrame]] = deque(maxlen=args.tail_window or 1)
         self.pool = ArrayPool()  # the arrays of dropped features serve the next frames
 
@@ -220,6 +222,10 @@ class _Pass:
             self.motions.append(pair.motion)
             self.diffs.append(pair.difference)
             self.exposures.append(abs(pair.exposure_jump))
+            if index < window:
+                self.head_pairs.append(pair)  # the seam analysis reuses it
+            if self.args.tail_window:
+                self.last_pairs.append(pair)
             if index - 1 >= window:  # not kept for the seam: nothing holds it any more
                 self.pool.give(*self.prev.arrays())
         self.prev = feats
@@ -263,12 +269,15 @@ class _Pass:
             score=min((g.score for g in grades), default=math.nan),
         )
         head_feats = self.head_feats
-        head = SeamSide(geometry, tuple(head_feats), tuple(self.head_frames)) if head_feats else None
+        head = None
+        if head_feats:
+            head = SeamSide(geometry, tuple(head_feats), tuple(self.head_frames), tuple(self.head_pairs))
         tail = None
         if args.tail_window:
             n = len(head_feats)
             feats = tuple(head_feats[i] if i < n else extract(f, geometry) for i, f in self.tail_frames)
-            tail = SeamSide(geometry, feats, tuple(f for _, f in self.tail_frames))
+            pairs = tuple(self.last_pairs)[len(self.last_pairs) - (len(feats) - 1) :] if len(feats) > 1 else ()
+            tail = SeamSide(geometry, feats, tuple(f for _, f in self.tail_frames), pairs)
         return SegmentScan(report, head, tail)
 
 
@@ -283,67 +292,6 @@ def _analyze(frames: Iterable[AnyFrame], args: _Args) -> SegmentScan:
         if args.progress is not None:
             args.progress(float(count), float(args.frame_count or count), "analysing frames")
     return state.finish(count)
-
-
-class _ReadAhead:
-    """Iterates ``frames`` on a daemon thread into a bounded queue; re-raises its errors here.
-
-    ``close()`` stops the thread (it closes the source iterator there) and waits for it.
-    """
-
-    _END = object()
-
-    def __init__(self, frames: Iterable[AnyFrame], depth: int) -> None:
-        self._source = frames
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="x121-segment-read-ahead", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        it = iter(self._source)
-        try:
-            for frame in it:
-                if not self._put(frame):
-                    break
-            else:
-                self._put(self._END)
-        except BaseException as exc:  # handed to the consuming thread, which re-raises it
-            self._put(_Failure(exc))
-        finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                close()
-
-    def __iter__(self) -> Iterator[AnyFrame]:
-        while True:
-            item = self._queue.get()
-            if item is self._END:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
-
-    def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):  # unblock a producer waiting on a full queue
-                self._queue.get(timeout=0.05)
-        self._thread.join()
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    error: BaseException
 
 
 def _identity_curve(
