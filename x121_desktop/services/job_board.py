@@ -6,13 +6,8 @@ log described in sentences, its output files), and acts on one job per call, eac
 transaction committed here:
 
 - `cancel`: `JobQueueService.cancel` (own jobs; admins any; other jobs are never touched).
-- `retry`: an explicit retry of a FAILED or CANCELLED job is a NEW job with the same kind, workflow
-  version, inputs (the same stored files, the same seed), priority and policy; both jobs log a LOG
-  event naming the other (`retry_of` / `retried_as`), so the link is in the log, never silent.
-- `move_to_front`: puts a QUEUED job first among its owner's queued jobs without passing anyone
-  else's: it takes the owner's highest queued priority, and the owner's own jobs tied there with an
-  earlier id step down one band (fair share numbers turns per owner and priority, so other users'
-  jobs meet the same turn as before). An admin moves it to the front of the whole queue.
+- `retry` and `move_to_front`: `services.job_board_actions` (a new linked job; first among the
+  owner's own queued jobs, admins: first of the whole queue).
 - Pausing a user's queue is not in the schema (no column or function holds it): `PAUSE_UNSUPPORTED`.
 
 Live updates: `listen(callback)` starts a LISTEN thread on the job channel; the callback gets a
@@ -29,18 +24,16 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.enums import JobEventKind, JobKind, JobStatus
-from x121_desktop.core.errors import InvalidInput, PermissionDenied
 from x121_desktop.core.ids import FileId, JobId, UserId
-from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.notify import JobListener, JobNotice, Notice
 from x121_desktop.db.repositories import jobs as repo
-from x121_desktop.db.repositories.job_events import log_event
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.job_board_actions import Viewer, move_to_front, retry_job, whoami
 from x121_desktop.services.job_board_text import EventLine, describe_event
 from x121_desktop.services.orchestrator.queue import JobQueueService
+from x121_desktop.services.orchestrator.queue import _in_transaction as in_transaction
 
 __all__ = [
     "PAUSE_UNSUPPORTED",
@@ -60,8 +53,6 @@ PAUSE_UNSUPPORTED = (
     "Pausing your queue is not possible yet: the database has no place to keep a paused queue "
     "(no column or function for it); cancel the jobs you want to hold back instead."
 )
-RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
-SMALLINT_MIN, SMALLINT_MAX = -32768, 32767
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +110,6 @@ class BoardFilter:
     text: str = ""
     """Matches the job id, kind, workflow, owner or server (case-insensitive)."""
     limit: int = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who is looking: the signed-in studio user and whether the database counts them as admin."""
-
-    user_id: UserId
-    admin: bool
-    may_submit: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,133 +196,6 @@ def board_rows(conn: Connection, me: int | None, f: BoardFilter, job_id: int | N
     return [_row(r) for r in rows]
 
 
-def whoami(conn: Connection) -> Viewer:
-    row = conn.execute(
-        text(
-            "SELECT x121_current_user_id(), x121_is_admin(), has_table_privilege(current_user, 'public.jobs', 'INSERT')"
-        )
-    ).one()
-    if row[0] is None:
-        raise PermissionDenied("This database login is not a studio user", "Ask an admin to add you (x121 user add)")
-    return Viewer(UserId(row[0]), bool(row[1]), bool(row[2]))
-
-
-def _owned(conn: Connection, job_id: int, doing: str) -> tuple[Viewer, repo.JobRow]:
-    viewer = whoami(conn)
-    job = repo.get_job(conn, job_id)
-    if job.owner_id != viewer.user_id and not viewer.admin:
-        raise PermissionDenied(
-            f"Job {job_id} belongs to another user, so you cannot {doing} it",
-            "Ask its owner or a studio admin to do it",
-        )
-    return viewer, job
-
-
-def retry_job(conn: Connection, job_id: int) -> repo.JobRow:
-    """A new QUEUED job repeating `job_id` (same version, inputs, seed), linked both ways in the event log."""
-    viewer, old = _owned(conn, job_id, "retry")
-    if old.status not in RETRYABLE:
-        raise InvalidInput(
-            f"Job {job_id} is {old.status.label.lower()}; only a failed or cancelled job can be retried",
-            "Wait until it ends, or cancel it first",
-        )
-    new = repo.enqueue(
-        conn,
-        repo.NewJob(
-            kind=old.kind,
-            inputs=old.inputs,
-            priority=old.priority,
-            workflow_version_id=old.workflow_version_id,
-            project_id=old.project_id,
-            take_id=old.take_id,
-            cache_key=old.cache_key,
-            redispatch_allowed=old.redispatch_allowed,
-            max_attempts=old.max_attempts,
-            work_estimate=old.work_estimate,
-        ),
-    )
-    log_event(
-        conn,
-        new.id,
-        JobEventKind.LOG,
-        status=new.status,
-        owner_id=new.owner_id,
-        data={"retry_of": int(old.id), "by_user": int(viewer.user_id), "message": f"Retry of job {old.id}"},
-    )
-    log_event(
-        conn,
-        old.id,
-        JobEventKind.LOG,
-        status=old.status,
-        owner_id=old.owner_id,
-        data={"retried_as": int(new.id), "by_user": int(viewer.user_id), "message": f"Retried as job {new.id}"},
-    )
-    return new
-
-
-def move_to_front(conn: Connection, job_id: int) -> int:
-    """Put a queued job first among its owner's queued jobs (admins: first of the whole queue); its new priority."""
-    viewer, job = _owned(conn, job_id, "move")
-    conn.execute(text("SELECT 1 FROM jobs WHERE id = :id FOR UPDATE"), {"id": job_id})
-    job = repo.get_job(conn, job_id)
-    if job.status is not JobStatus.QUEUED:
-        raise InvalidInput(
-            f"Job {job_id} is {job.status.label.lower()}; only a queued job can be moved to the front",
-            "Pick a job that is still waiting in the queue",
-        )
-    queued = int(JobStatus.QUEUED)
-    if viewer.admin:
-        top = conn.execute(
-            text("SELECT max(priority) FROM jobs WHERE job_status_id = :q AND id <> :id"), {"q": queued, "id": job_id}
-        ).scalar_one()
-        target = job.priority if top is None or top < job.priority else min(SMALLINT_MAX, int(top) + 1)
-        demote: list[int] = []
-    else:
-        top = conn.execute(
-            text("SELECT max(priority) FROM jobs WHERE job_status_id = :q AND owner_id = :o AND id <> :id"),
-            {"q": queued, "o": job.owner_id, "id": job_id},
-        ).scalar_one()
-        target = job.priority if top is None or top < job.priority else int(top)
-        demote = [
-            int(r[0])
-            for r in conn.execute(
-                text(
-                    "SELECT id FROM jobs WHERE job_status_id = :q AND owner_id = :o AND priority = :p "
-                    "AND id < :id ORDER BY id FOR UPDATE"
-                ),
-                {"q": queued, "o": job.owner_id, "p": target, "id": job_id},
-            ).all()
-        ]
-        if demote and target == SMALLINT_MIN:
-            raise InvalidInput(f"Job {job_id} is at the lowest priority already", "Cancel the jobs before it instead")
-    if target == job.priority and not demote:
-        return target
-    by = int(viewer.user_id)
-    for other in demote:
-        conn.execute(
-            text("UPDATE jobs SET priority = :p, updated_at = now() WHERE id = :id"), {"p": target - 1, "id": other}
-        )
-        log_event(
-            conn,
-            other,
-            JobEventKind.LOG,
-            status=JobStatus.QUEUED,
-            owner_id=job.owner_id,
-            data={"priority": target - 1, "by_user": by, "message": f"Stepped down behind job {job_id}"},
-        )
-    conn.execute(text("UPDATE jobs SET priority = :p, updated_at = now() WHERE id = :id"), {"p": target, "id": job_id})
-    where = "the whole queue" if viewer.admin else "its owner's queue"
-    log_event(
-        conn,
-        job_id,
-        JobEventKind.LOG,
-        status=JobStatus.QUEUED,
-        owner_id=job.owner_id,
-        data={"priority": target, "by_user": by, "message": f"Moved to the front of {where}"},
-    )
-    return target
-
-
 def _details(conn: Connection, job_id: int, media_root: Path) -> JobDetails:
     rows = board_rows(conn, None, BoardFilter(limit=1), job_id=job_id)
     if not rows:
@@ -395,7 +250,7 @@ class JobBoardService:
 
     async def _tx[T](self, write: bool, work: Callable[[Connection], T]) -> T:
         pool = self._runtime.db_writer if write else self._runtime.db_read
-        return await self._runtime.run(pool, _in_transaction, self._studio, work)
+        return await self._runtime.run(pool, in_transaction, self._studio, work)
 
     async def viewer(self) -> Viewer:
         return await self._tx(False, whoami)
@@ -428,11 +283,3 @@ class JobBoardService:
 
     def listen(self, on_notice: Callable[[BoardNotice], None]) -> BoardListener:
         return BoardListener(self._studio, on_notice).start()
-
-
-def _in_transaction[T](studio: Studio, work: Callable[[Connection], T]) -> T:
-    try:
-        with studio.engine.begin() as conn:
-            return work(conn)
-    except DBAPIError as exc:
-        raise translate_db_error(exc) from exc

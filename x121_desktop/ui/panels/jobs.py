@@ -168,8 +168,9 @@ class JobsPanel(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.table)
         split.addWidget(self.details)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 1)
+        split.setSizes([1000, 500])  # the table's ten columns first; the details take the rest
         bar = QHBoxLayout()
         for widget in (self.scope, self.state, self.search):
             bar.addWidget(widget)

@@ -38,7 +38,9 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 def span(seconds: float) -> str:
-    s = max(0, int(seconds))
+    if seconds < 10:
+        return f"{max(0.0, seconds):.1f}s"
+    s = int(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:

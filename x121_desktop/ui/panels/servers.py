@@ -50,7 +50,8 @@ def cells(row: ServerBoardRow) -> tuple[str, ...]:
     capacity = f"{s.slots} running + {s.queued_slots} queued"
     caps = f"{s.node_count} node types, {row.models} models" if s.node_count or row.models else "not checked yet"
     vram = f"{row.vram_used / GIB:.1f} / {row.vram_total / GIB:.1f} GiB" if row.vram_total else ""
-    speed = "" if row.seconds_per_job is None else f"{row.seconds_per_job:.1f} s/job"
+    per_job = row.seconds_per_job
+    speed = "" if per_job is None else f"{per_job:.1f} s/job" if per_job >= 1 else f"{per_job * 1000:.0f} ms/job"
     jobs = ", ".join(f"#{j}" for j in row.current_jobs)
     return (s.name, s.url, state, capacity, caps, vram, speed, jobs)
 

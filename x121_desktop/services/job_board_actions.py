@@ -1,0 +1,165 @@
+"""The job board's writes: an explicit retry and move-to-front, each inside the caller's transaction.
+
+`retry_job`: a FAILED or CANCELLED job is repeated as a NEW job with the same kind, workflow
+version, inputs (the same stored files, the same seed), priority and policy; both jobs log a LOG
+event naming the other (`retry_of` / `retried_as`), so the link is in the log, never silent.
+
+`move_to_front`: a QUEUED job goes first among its owner's queued jobs without passing anyone
+else's: it takes the owner's highest queued priority, and the owner's own jobs tied there with an
+earlier id step down one band (fair share numbers turns per owner and priority, so other users'
+jobs meet the same turn as before). An admin moves it to the front of the whole queue.
+
+Only the job's owner or an admin may do either (`PermissionDenied` with the sentence otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from x121_desktop.core.enums import JobEventKind, JobStatus
+from x121_desktop.core.errors import InvalidInput, PermissionDenied
+from x121_desktop.core.ids import UserId
+from x121_desktop.db.repositories import jobs as repo
+from x121_desktop.db.repositories.job_events import log_event
+
+RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
+SMALLINT_MIN, SMALLINT_MAX = -32768, 32767
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking: the signed-in studio user and whether the database counts them as admin."""
+
+    user_id: UserId
+    admin: bool
+    may_submit: bool
+
+
+def whoami(conn: Connection) -> Viewer:
+    row = conn.execute(
+        text(
+            "SELECT x121_current_user_id(), x121_is_admin(), has_table_privilege(current_user, 'public.jobs', 'INSERT')"
+        )
+    ).one()
+    if row[0] is None:
+        raise PermissionDenied("This database login is not a studio user", "Ask an admin to add you (x121 user add)")
+    return Viewer(UserId(row[0]), bool(row[1]), bool(row[2]))
+
+
+def _owned(conn: Connection, job_id: int, doing: str) -> tuple[Viewer, repo.JobRow]:
+    viewer = whoami(conn)
+    job = repo.get_job(conn, job_id)
+    if job.owner_id != viewer.user_id and not viewer.admin:
+        raise PermissionDenied(
+            f"Job {job_id} belongs to another user, so you cannot {doing} it",
+            "Ask its owner or a studio admin to do it",
+        )
+    return viewer, job
+
+
+def retry_job(conn: Connection, job_id: int) -> repo.JobRow:
+    """A new QUEUED job repeating `job_id` (same version, inputs, seed), linked both ways in the event log."""
+    viewer, old = _owned(conn, job_id, "retry")
+    if old.status not in RETRYABLE:
+        raise InvalidInput(
+            f"Job {job_id} is {old.status.label.lower()}; only a failed or cancelled job can be retried",
+            "Wait until it ends, or cancel it first",
+        )
+    new = repo.enqueue(
+        conn,
+        repo.NewJob(
+            kind=old.kind,
+            inputs=old.inputs,
+            priority=old.priority,
+            workflow_version_id=old.workflow_version_id,
+            project_id=old.project_id,
+            take_id=old.take_id,
+            cache_key=old.cache_key,
+            redispatch_allowed=old.redispatch_allowed,
+            max_attempts=old.max_attempts,
+            work_estimate=old.work_estimate,
+        ),
+    )
+    log_event(
+        conn,
+        new.id,
+        JobEventKind.LOG,
+        status=new.status,
+        owner_id=new.owner_id,
+        data={"retry_of": int(old.id), "by_user": int(viewer.user_id), "message": f"Retry of job {old.id}"},
+    )
+    log_event(
+        conn,
+        old.id,
+        JobEventKind.LOG,
+        status=old.status,
+        owner_id=old.owner_id,
+        data={"retried_as": int(new.id), "by_user": int(viewer.user_id), "message": f"Retried as job {new.id}"},
+    )
+    return new
+
+
+def move_to_front(conn: Connection, job_id: int) -> int:
+    """Put a queued job first among its owner's queued jobs (admins: first of the whole queue); its new priority."""
+    viewer, job = _owned(conn, job_id, "move")
+    conn.execute(text("SELECT 1 FROM jobs WHERE id = :id FOR UPDATE"), {"id": job_id})
+    job = repo.get_job(conn, job_id)
+    if job.status is not JobStatus.QUEUED:
+        raise InvalidInput(
+            f"Job {job_id} is {job.status.label.lower()}; only a queued job can be moved to the front",
+            "Pick a job that is still waiting in the queue",
+        )
+    queued = int(JobStatus.QUEUED)
+    if viewer.admin:
+        top = conn.execute(
+            text("SELECT max(priority) FROM jobs WHERE job_status_id = :q AND id <> :id"), {"q": queued, "id": job_id}
+        ).scalar_one()
+        target = job.priority if top is None or top < job.priority else min(SMALLINT_MAX, int(top) + 1)
+        demote: list[int] = []
+    else:
+        top = conn.execute(
+            text("SELECT max(priority) FROM jobs WHERE job_status_id = :q AND owner_id = :o AND id <> :id"),
+            {"q": queued, "o": job.owner_id, "id": job_id},
+        ).scalar_one()
+        target = job.priority if top is None or top < job.priority else int(top)
+        demote = [
+            int(r[0])
+            for r in conn.execute(
+                text(
+                    "SELECT id FROM jobs WHERE job_status_id = :q AND owner_id = :o AND priority = :p "
+                    "AND id < :id ORDER BY id FOR UPDATE"
+                ),
+                {"q": queued, "o": job.owner_id, "p": target, "id": job_id},
+            ).all()
+        ]
+        if demote and target == SMALLINT_MIN:
+            raise InvalidInput(f"Job {job_id} is at the lowest priority already", "Cancel the jobs before it instead")
+    if target == job.priority and not demote:
+        return target
+    by = int(viewer.user_id)
+    for other in demote:
+        conn.execute(
+            text("UPDATE jobs SET priority = :p, updated_at = now() WHERE id = :id"), {"p": target - 1, "id": other}
+        )
+        log_event(
+            conn,
+            other,
+            JobEventKind.LOG,
+            status=JobStatus.QUEUED,
+            owner_id=job.owner_id,
+            data={"priority": target - 1, "by_user": by, "message": f"Stepped down behind job {job_id}"},
+        )
+    conn.execute(text("UPDATE jobs SET priority = :p, updated_at = now() WHERE id = :id"), {"p": target, "id": job_id})
+    where = "the whole queue" if viewer.admin else "its owner's queue"
+    log_event(
+        conn,
+        job_id,
+        JobEventKind.LOG,
+        status=JobStatus.QUEUED,
+        owner_id=job.owner_id,
+        data={"priority": target, "by_user": by, "message": f"Moved to the front of {where}"},
+    )
+    return target
