@@ -165,7 +165,7 @@ class CompareController(QObject):
 
     def pin(self, path: Path | str | None) -> None:
         """Pin a reference take (None unpins); the grid reloads with it first."""
-        self.pinned = None if path is None else Path(path)
+        self.pinned = self.panel.pinned = None if path is None else Path(path)
         self.show([p for p in self.panel.paths if p != self.pinned])
 
     def set_layout(self, rows: int, columns: int) -> None:

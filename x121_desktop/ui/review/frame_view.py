@@ -9,6 +9,9 @@ out invalid once shown is replaced by the painter one.
 Region of interest (ui/review/roi.py): with `set_roi`, both canvases show only that window of the
 frame, scaled to the cell (the painter crops the full-size rgb24 frame, the GL canvas samples the
 same pixels as texture coordinates); `set_band` draws the zoom window being dragged.
+
+The cell the reviewer works in (the last one clicked or tabbed to; ReviewGrid.current) has an
+accent line over its label band; vinyl mode takes its sound from it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFocusEvent, QFont, QGuiApplication, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from x121_desktop.services.review_media import DecodedFrame
@@ -73,6 +76,8 @@ class CellState:
         """The zoom window shown (None: the whole frame)."""
         self.band: Roi | None = None
         """A zoom window being dragged, relative to the picture on screen."""
+        self.current = False
+        """The cell the reviewer works in (marked on its label band)."""
 
 
 def paint_overlay(p: QPainter, rect: QRect, state: CellState) -> None:
@@ -93,9 +98,11 @@ def paint_overlay(p: QPainter, rect: QRect, state: CellState) -> None:
         text = f"{text}  ·  zoom {state.roi.zoom:.1f}x"
     if state.info_text:
         text = f"{text}  ·  {state.info_text}"
-    if text:
+    if text or state.current:
         band = QRect(rect.left(), rect.bottom() - 20, rect.width(), 21)
         p.fillRect(band, color("canvas.bg").darker(120))
+        if state.current:
+            p.fillRect(QRect(band.left(), band.top(), band.width(), 2), color("timeline.in_out"))
         p.setPen(color("fg.primary"))
         p.drawText(band.adjusted(8, 0, -8, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
 
@@ -178,10 +185,14 @@ class PainterFrameCanvas(QWidget):
 
 
 class FrameView(QWidget):
-    """A cell of the player. `show_frame` draws a decoded frame; `shown_index` is the frame on screen."""
+    """A cell of the player. `show_frame` draws a decoded frame; `shown_index` is the frame on screen.
+    Emits `focused` when it takes the keyboard focus (a click or Tab: the reviewer works in it)."""
+
+    focused = Signal()
 
     def __init__(self, label: str = "", parent: QWidget | None = None, *, prefer_gl: bool = True) -> None:
         super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.state = CellState()
         self.state.label = label
         self.fallback_reason = ""
@@ -251,6 +262,16 @@ class FrameView(QWidget):
             refresh()
         self.canvas.update()
         self.update()  # and what lies over the picture (notes)
+
+    def set_current(self, current: bool) -> None:
+        """Mark (or unmark) this as the cell the reviewer works in."""
+        if current != self.state.current:
+            self.state.current = current
+            self.canvas.update()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.focused.emit()
 
     def set_info_text(self, text: str) -> None:
         if text != self.state.info_text:

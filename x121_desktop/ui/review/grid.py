@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from x121_desktop.ui.review.frame_view import FrameView
@@ -20,6 +21,11 @@ from x121_desktop.ui.review.player import PlayerController
 
 
 class ReviewGrid(QWidget):
+    """Emits `current_changed` when the cell the reviewer works in (`current`) changes: the cell
+    last clicked or tabbed to, None until then and after that cell is removed."""
+
+    current_changed = Signal()
+
     def __init__(
         self, rows: int = 2, columns: int = 2, parent: QWidget | None = None, *, prefer_gl: bool = True
     ) -> None:
@@ -30,6 +36,7 @@ class ReviewGrid(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(2)
         self.cells: list[FrameView] = []
+        self.current: FrameView | None = None
         self._stretch(rows, columns)
 
     def add_cell(self, label: str) -> FrameView:
@@ -40,9 +47,23 @@ class ReviewGrid(QWidget):
         n = len(self.cells)
         self._layout.addWidget(view, n // self.columns, n % self.columns)
         self.cells.append(view)
+        view.focused.connect(lambda: self.set_current(view))
         return view
 
+    def set_current(self, view: FrameView | None) -> None:
+        """Make `view` (one of the cells, or None) the cell the reviewer works in."""
+        if view is self.current or (view is not None and view not in self.cells):
+            return
+        if self.current is not None:
+            self.current.set_current(False)
+        self.current = view
+        if view is not None:
+            view.set_current(True)
+        self.current_changed.emit()
+
     def remove_cell(self, view: FrameView) -> None:
+        if view is self.current:
+            self.set_current(None)
         self._layout.removeWidget(view)
         self.cells.remove(view)
         view.hide()

@@ -6,6 +6,7 @@ the "timeline" scope (J/K/L, ←/→, I/O, …) are live while focus is inside t
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -39,6 +40,8 @@ class ReviewPanel(QWidget):
         self.paths: list[Path] = []
         self.tools: object | None = None
         """The review tools (ui/review/tools.py) when the panel runs on a studio database."""
+        self.pinned: Path | None = None
+        """The pinned reference clip (CompareController.pin): vinyl mode never plays it."""
         self.controller = PlayerController(self)
         self.grid = ReviewGrid(rows, columns, self, prefer_gl=prefer_gl)
         self.cache_bar = CacheBar(self)
@@ -86,7 +89,7 @@ class ReviewPanel(QWidget):
         self.jog.shuttle_changed.connect(lambda speed: self.controller.play(speed))  # noqa: PLW0108
         self.timeline.scrub_started.connect(lambda: self.vinyl.set_scrubbing(True))
         self.timeline.scrub_finished.connect(lambda: self.vinyl.set_scrubbing(False))
-        self.vinyl.follow(self.controller)
+        self._follow_vinyl()
         return row
 
     def load(self, paths: Sequence[Path | str]) -> None:
@@ -109,9 +112,20 @@ class ReviewPanel(QWidget):
         self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
         self.controller.cache_changed.connect(self._update_cache)
-        self.vinyl.follow(self.controller)
+        self._follow_vinyl()
         self._cache_timer.start()
         self.loaded.emit()
+
+    def _follow_vinyl(self) -> None:
+        """Vinyl listens to this player and grid and skips the pinned reference (through a weak
+        reference: the scrubber is the panel's child and must not keep it alive)."""
+        me = weakref.ref(self)
+
+        def pinned() -> Path | None:
+            panel = me()
+            return None if panel is None else panel.pinned
+
+        self.vinyl.follow(self.controller, self.grid, pinned)
 
     @property
     def grid_shape(self) -> tuple[int, int]:

@@ -8,9 +8,12 @@ back plays it backwards. Grains are
 decoded by `core.media.audio` on one worker thread (only the newest request is kept while one is
 decoding) and played through QtMultimedia (QAudioSink, push mode, s16 stereo 48 kHz).
 
-The sound comes from the first cell whose clip has opened; its frame for the clock frame is the
-cell's own (`PlayerCell.target`). Where there is no audio output device, or the clip has no audio
-track, vinyl mode turns itself off and says why in one sentence (`message`); nothing else changes.
+The sound follows the cell the reviewer works in (`ReviewGrid.current`: the cell last clicked
+or tabbed to), never the pinned reference: focusing the reference keeps the sound where it was,
+and with no cell chosen yet it comes from the first clip that opened and is not the reference.
+Its frame for the clock frame is that cell's own (`PlayerCell.target`). Where there is no audio
+output device, or that clip has no audio track, vinyl mode turns itself off and says why in one
+sentence (`message`); nothing else changes.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from PySide6.QtWidgets import QLabel, QToolButton, QWidget
 
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.media.audio import AudioFormat, AudioReader, AudioWindow, scrub_grain
-from x121_desktop.ui.review.player import PlayerController
+from x121_desktop.ui.review.grid import ReviewGrid
+from x121_desktop.ui.review.player import PlayerCell, PlayerController
 
 FORMAT = AudioFormat(48000, 2, "s16")
 MAX_GRAIN_FRAMES = 6
@@ -119,7 +123,10 @@ class VinylScrubber(QObject):
         self.output: AudioOut | None = None
         self.enabled = False
         self._controller: PlayerController | None = None
-        self._source: tuple[Path, Fraction] | None = None
+        self._grid: ReviewGrid | None = None
+        self._reference: Callable[[], Path | None] = lambda: None
+        self.cell: PlayerCell | None = None
+        """The cell whose clip vinyl mode plays."""
         self._silent: Path | None = None  # the clip known to have no audio
         self.last_frame: int | None = None
         self._scrubbing = False
@@ -143,7 +150,7 @@ class VinylScrubber(QObject):
             if self.output is None:
                 self._set(False, NO_OUTPUT)
                 return
-        if on and self._silent is not None and self._source is not None and self._silent == self._source[0]:
+        if on and self._silent is not None and self.cell is not None and self._silent == self.cell.source.path:
             self._set(False, no_audio_message(self._silent.name))
             return
         self._set(on, "")
@@ -159,45 +166,64 @@ class VinylScrubber(QObject):
             self.enabled_changed.emit(on)
 
     # ------------------------------------------------------------------ following the player
-    def follow(self, controller: PlayerController) -> None:
-        """Listen to this player (the panel makes a new one per load)."""
-        self._controller = controller
-        self._source, self.last_frame = None, None
+    def follow(
+        self,
+        controller: PlayerController,
+        grid: ReviewGrid | None = None,
+        reference: Callable[[], Path | None] = lambda: None,
+    ) -> None:
+        """Listen to this player (the panel makes a new one per load) and take the sound from the cell
+        of `grid` the reviewer works in; `reference()` is the pinned reference clip, never played."""
+        self._controller, self._grid, self._reference = controller, grid, reference
+        self.cell, self.last_frame = None, None
         controller.frame_changed.connect(self._frame_changed)
         controller.state_changed.connect(self._pick_source)
+        if grid is not None:
+            grid.current_changed.connect(self._pick_source)
         self._pick_source()
 
     def set_scrubbing(self, scrubbing: bool) -> None:
         """The timeline is being scrubbed: grains play even while the player runs."""
         self._scrubbing = scrubbing
 
-    def _pick_source(self) -> None:
+    def sound_cell(self) -> PlayerCell | None:
+        """The cell to hear: the working cell, else the one heard so far, else the first opened (never
+        the pinned reference, a failed cell or one still opening)."""
         controller = self._controller
         if controller is None:
-            return
-        cell = next((c for c in controller.cells if c.source.info is not None and not c.failed), None)
-        if cell is None or cell.source.info is None:
+            return None
+        reference = self._reference()
+        playable = [
+            c for c in controller.cells if c.source.info is not None and not c.failed and c.source.path != reference
+        ]
+        working = self._grid.current if self._grid is not None else None
+        chosen = next((c for c in playable if c.view is working), None)
+        if chosen is None:
+            chosen = self.cell if self.cell in playable else None
+        return chosen if chosen is not None else next(iter(playable), None)
+
+    def _pick_source(self) -> None:
+        cell, controller = self.sound_cell(), self._controller
+        if cell is None or cell is self.cell or cell.source.info is None or controller is None:
             return
         info = cell.source.info
-        if self._source is not None and self._source[0] == info.path:
-            return
-        self._source = (info.path, info.rate)
-        self._silent = None if info.has_audio else info.path
+        self.last_frame = cell.target(controller.clock.frame(), controller.clock.rate)  # the next move is heard
+        self.cell = cell
+        self._silent = None if info.has_audio else cell.source.path
         if not info.has_audio and self.enabled:
             self._set(False, no_audio_message(info.path.name))
 
     def _frame_changed(self, clock_frame: int) -> None:
-        controller = self._controller
-        if controller is None or self._source is None:
+        controller, cell = self._controller, self.cell
+        if controller is None or cell is None or cell not in controller.cells or cell.source.info is None:
             return
-        cell = next(
-            (c for c in controller.cells if c.source.info is not None and c.source.info.path == self._source[0]), None
-        )
-        frame = cell.target(clock_frame, controller.clock.rate) if cell is not None else clock_frame
+        frame = cell.target(clock_frame, controller.clock.rate)
         previous, self.last_frame = self.last_frame, frame
-        # No previous frame: the player just opened (frame 0 appearing is not a move, so no sound).
-        if self.enabled and previous is not None and (controller.clock.speed == 0 or self._scrubbing):
-            self.request(GrainRequest(self._source[0], self._source[1], frame, previous))
+        # The clip's own frame did not move (its first frame appearing, or a clock step within one of
+        # its frames): no sound.
+        moved = previous is not None and frame != previous
+        if self.enabled and moved and (controller.clock.speed == 0 or self._scrubbing):
+            self.request(GrainRequest(cell.source.path, cell.source.info.rate, frame, previous))
 
     # ------------------------------------------------------------------ decoding (worker) and playing (GUI)
     def request(self, req: GrainRequest) -> None:
@@ -242,8 +268,8 @@ class VinylScrubber(QObject):
         self._next()
 
     def _failed(self, sentence: str) -> None:
-        if self._source is not None:
-            self._silent = self._source[0]
+        if self.cell is not None:
+            self._silent = self.cell.source.path
         self._set(False, sentence)
         self._next()
 
