@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from tests.db.security_studio import SUPERUSER, SecureStudio, secure_studio
 from x121_desktop.core.enums import JobEventKind, JobStatus, ServerStatus
 from x121_desktop.core.errors import InvalidInput, PermissionDenied
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
-from x121_desktop.services.job_board import BoardFilter, JobBoardService
+from x121_desktop.services.job_board import BoardFilter, JobBoardService, Progress
+from x121_desktop.services.job_board_text import describe_event
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
 from x121_desktop.services.server_board import ServerBoardService
 
@@ -147,3 +149,51 @@ def test_servers_drain_resume_and_remove_follow_the_database_grants(
     assert [r.server.name for r in rows] == ["gpu-1"]
     assert rows[0].current_jobs == ()
     assert rows[0].seconds_per_job is None
+
+
+def test_a_running_jobs_row_carries_its_latest_node_progress(
+    studio_as: Callable[[str], Studio], secure_studio: SecureStudio
+) -> None:
+    creator = studio_as("creator")
+    job = _submit(creator, seed=9)
+    with secure_studio.connect(SUPERUSER) as conn:  # what the runner records while ComfyUI reports steps
+        conn.execute(
+            "UPDATE jobs SET job_status_id = %s, lease_holder = 'w:1', lease_expires_at = now() + interval '1 min', "
+            "started_at = now(), server_id = %s WHERE id = %s",
+            (int(JobStatus.RUNNING), secure_studio.ids["server"], job),
+        )
+        for value in (3, 7):
+            conn.execute(
+                "INSERT INTO job_events (job_id, job_event_kind_id, attempt_no, data) VALUES (%s, %s, 1, %s::jsonb)",
+                (job, int(JobEventKind.PROGRESS), f'{{"node": "5", "value": {value}, "max": 20}}'),
+            )
+    [row] = [r for r in asyncio.run(JobBoardService(creator).rows(BoardFilter(mine=True))) if r.id == job]
+    assert (row.status, row.server, row.progress) == (JobStatus.RUNNING, "gpu-1", Progress("5", 7, 20))
+
+
+def test_event_sentences_name_the_node_exception_server_and_redispatch() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    failed = describe_event(
+        1,
+        JobEventKind.FAILED,
+        at,
+        1,
+        {
+            "node_id": "4",
+            "node_type": "LoadImage",
+            "exception_type": "OSError",
+            "exception_message": "truncated",
+            "error": "Node 4 (LoadImage) failed on a: OSError: truncated",
+        },
+    )
+    assert (failed.text, failed.failure) == ("Failed at node 4 (LoadImage): OSError: truncated", True)
+    lost = describe_event(
+        2, JobEventKind.LOST, at, 1, {"reason": "socket gone", "server": "a", "will_redispatch": True}
+    )
+    assert lost.text == "Lost on a: socket gone; it will be re-dispatched"
+    again = describe_event(3, JobEventKind.REQUEUED, at, 1, {"redispatched": True, "from_server": "a"})
+    assert again.text == "Queued again for another server (was on a, same prompt id)"
+    expired = describe_event(4, JobEventKind.LOST, at, 2, {"holder": "box:12", "was": "running"})
+    assert expired.text == "Lost: box:12"
+    refused = describe_event(5, JobEventKind.FAILED, at, None, {"error": "No server has VHS_VideoCombine", "x": 1})
+    assert refused.text == "Failed: No server has VHS_VideoCombine (x=1)"

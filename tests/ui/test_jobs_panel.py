@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,15 +29,17 @@ from tests.db.security_studio import SUPERUSER, SecureStudio
 from tests.services.test_runner import CORRUPT, QUICK_PNG, tiny_png
 from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
 from x121_desktop.core.enums import JobKind, JobStatus, ServerStatus
+from x121_desktop.core.ids import JobId, UserId
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
-from x121_desktop.services.job_board import PAUSE_UNSUPPORTED
+from x121_desktop.services.job_board import PAUSE_UNSUPPORTED, JobBoardRow, Progress
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
 from x121_desktop.ui.app import _build_window
 from x121_desktop.ui.docks import PanelRegistry, WindowServices, default_panels
 from x121_desktop.ui.main_window import MainWindow
 from x121_desktop.ui.panels.jobs import JobsPanel, jobs_panel_spec
+from x121_desktop.ui.panels.jobs_model import cell_text
 from x121_desktop.ui.panels.pulse import PulsePanel
 from x121_desktop.ui.panels.servers import ServersPanel
 
@@ -299,3 +303,27 @@ def test_the_real_window_has_both_panels_and_a_failed_jobs_pulse_link_opens_it_i
         run(qloop, asyncio.sleep(0.01))
     finally:
         studio.close()
+
+
+def test_table_cells_say_progress_time_retry_and_cancelling() -> None:
+    now = datetime.now(UTC)
+    row = JobBoardRow(
+        id=JobId(12), kind=JobKind.GENERATE, workflow=None, owner_id=UserId(1), owner="Ada", priority=2,
+        status=JobStatus.RUNNING, server="gpu-1", progress=Progress("5", 7, 20),
+        created_at=now - timedelta(seconds=90), started_at=now - timedelta(seconds=75), finished_at=None,
+        gpu_seconds=None, retry_of=JobId(9), error=None, cancel_requested=True, attempts=2, max_attempts=3,
+    )  # fmt: skip
+    assert cell_text(row, "id") == "#12 ← #9"
+    assert cell_text(row, "workflow") == "API prompt"
+    assert cell_text(row, "progress") == "node 5: 7/20 (35%)"
+    assert cell_text(row, "state") == "Running (cancelling) · attempt 2/3"
+    assert cell_text(row, "time").startswith("running 1m 1")
+    done = replace(row, status=JobStatus.SUCCEEDED, finished_at=now - timedelta(seconds=70), gpu_seconds=4.25)
+    assert (cell_text(done, "time"), cell_text(done, "gpu"), cell_text(done, "progress")) == (
+        "took 5.0s",
+        "4.25",
+        "done",
+    )
+    waiting = replace(row, status=JobStatus.QUEUED, started_at=None, progress=None, cancel_requested=False)
+    assert cell_text(waiting, "time").startswith("queued 1m 3")
+    assert cell_text(waiting, "progress") == ""
