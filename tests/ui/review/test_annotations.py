@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import qasync
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMainWindow
 from pytestqt.qtbot import QtBot
@@ -65,7 +66,10 @@ def drag(overlay: AnnotationOverlay, a: tuple[float, float], b: tuple[float, flo
 def red_at(overlay: AnnotationOverlay, point: tuple[float, float]) -> bool:
     image = overlay.view.grab().toImage()
     q: QPointF = overlay.to_widget(point)
-    c = image.pixelColor(round(q.x()), round(q.y()))
+    return is_red(image.pixelColor(round(q.x()), round(q.y())))
+
+
+def is_red(c: QColor) -> bool:
     return c.red() > 180 and c.green() < 110 and c.blue() < 110
 
 

@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.db.security_studio import SUPERUSER
 from tests.services.review_studio import CLIP_SIZE, ReviewStudio, review_studio, studio_as
-from tests.ui.review.test_annotations import at_frame, noting
+from tests.ui.review.test_annotations import at_frame, is_red, noting
 from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.core.review.notes import Tool
 from x121_desktop.services.bootstrap import Studio
@@ -106,10 +106,6 @@ def pixel(overlay: AnnotationOverlay, at: tuple[float, float], *, notes: bool) -
 
 def approx(expected: tuple[float, float]) -> object:
     return pytest.approx(expected, abs=1e-9)
-
-
-def is_red(c: QColor) -> bool:
-    return c.red() > 180 and c.green() < 110 and c.blue() < 110
 
 
 def test_a_note_drawn_on_a_zoomed_cell_is_stored_and_shown_in_whole_frame_coordinates(
