@@ -3,8 +3,8 @@
 Live, not polled: `JobBoardService.listen` runs one LISTEN thread on the job channel and hands each
 committed change to `notice_arrived` (a queued signal, so it is handled on the main thread). A burst
 of notices becomes one re-read (debounced); the selected job's details are re-read when it changed.
-A one-second timer moves only the age/duration column. Reads and actions run through the task
-runner, never blocking the GUI thread.
+A one-second timer moves only the age/duration column (while the panel is visible). Reads and
+actions run through the task runner, never blocking the GUI thread.
 
 Actions (window QActions, enabled exactly when the selected job's state allows them; who may act is
 decided by the service and the database, whose refusal sentence is shown in the panel and posted):
@@ -120,7 +120,7 @@ class JobsPanel(QWidget):
         self._debounce.timeout.connect(self.reload)
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
-        self._clock.timeout.connect(self.model.tick)
+        self._clock.timeout.connect(lambda: self.model.tick() if self.isVisible() else None)
         self._clock.start()
         self.scope.currentIndexChanged.connect(lambda _i: self.reload())
         self.state.currentIndexChanged.connect(lambda _i: self.reload())
@@ -158,8 +158,12 @@ class JobsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Interactive, fitted once to the first rows: ResizeToContents re-measured all 500 rows on every
+        # reload (~110 ms) and every clock tick (~75 ms), on the GUI thread.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setResizeContentsPrecision(50)
         header.setStretchLastSection(True)
+        self._fitted = False
         self.details = JobDetailsView(self)
         self.details.job_link_activated.connect(self.select_job)
 
@@ -221,6 +225,9 @@ class JobsPanel(QWidget):
         rows = await self._board.rows(self.current_filter())
         keep = self._want_selected if self._want_selected is not None else self.selected_id()
         self.model.set_rows(rows)
+        if rows and not self._fitted:
+            self._fitted = True
+            self.table.resizeColumnsToContents()
         self.count.setText(f"{len(rows)} job{'s' if len(rows) != 1 else ''}")
         if keep is not None and (at := self.model.row_of(keep)) >= 0:
             self._want_selected = None
