@@ -164,3 +164,49 @@ def test_held_work_is_read_from_the_rows_so_a_claimer_knows_when_another_dispatc
         wipe_jobs(queue_db)
         with queue_db.begin() as conn:
             conn.execute(text("DELETE FROM comfy_servers WHERE name LIKE 'take-%'"))
+
+
+def test_a_running_jobs_elapsed_time_shortens_what_its_server_has_left_when_speeds_are_per_second(
+    queue_db: Engine, secure_studio: SecureStudio
+) -> None:
+    """`a` (speed 2/s) runs a job of work 200 (100 s) that started 95 s ago: it frees up in 5 s and would end
+    the next job (work 100) at 55 s, before the free `b` (speed 1/s) at 100 s, so the claim leaves it for `a`.
+    Counted as not started (speeds without a unit), `a` looks busy for 100 s and `b` takes the job."""
+    owner = secure_studio.user_ids["creator"]
+    ids: dict[str, int] = {}
+    with queue_db.begin() as conn:
+        for name in ("a", "b"):
+            ids[name] = int(
+                conn.execute(
+                    text(
+                        "INSERT INTO comfy_servers (name, base_url, server_status_id, slots, queued_slots) "
+                        "VALUES (:n, :u, :s, 1, 0) RETURNING id"
+                    ),
+                    {"n": f"take-{name}", "u": f"http://take-{name}:8188", "s": int(ServerStatus.ONLINE)},
+                ).scalar_one()
+            )
+        running = repo.enqueue(conn, new_job(owner, work_estimate=200.0)).id
+        job_dispatch.assign(conn, running, holder("other"), LEASE, ids["a"], {})
+        conn.execute(
+            text("UPDATE jobs SET job_status_id = :r, updated_at = now() - interval '95 seconds' WHERE id = :j"),
+            {"r": int(JobStatus.RUNNING), "j": running},
+        )
+        enqueue_many(conn, owner, 1)
+    capacity = dict.fromkeys(ids.values(), 1)
+
+    def hundred(_: repo.JobRow) -> job_dispatch.JobPlan:
+        return job_dispatch.JobPlan(plan().needs, 100.0)
+
+    try:
+        with queue_db.begin() as conn:
+            timed = job_dispatch.claim_placed(
+                conn, holder("w"), LEASE, snapshots(ids), capacity, hundred, per_second=True
+            )
+        with queue_db.begin() as conn:
+            untimed = job_dispatch.claim_placed(conn, holder("w"), LEASE, snapshots(ids), capacity, hundred)
+        assert timed.job is None
+        assert untimed.server_id == ids["b"]
+    finally:
+        wipe_jobs(queue_db)
+        with queue_db.begin() as conn:
+            conn.execute(text("DELETE FROM comfy_servers WHERE name LIKE 'take-%'"))

@@ -35,6 +35,23 @@ def test_per_owner_fifo_never_starts_an_owners_later_job_first() -> None:
     assert pick in (None, (2, SLOW))
 
 
+def test_inside_a_batch_a_slow_server_takes_a_smaller_job_the_busy_fast_one_would_not_finish_sooner() -> None:
+    # one submission, largest first: the fast server (busy for 10 more) would end the 100 at 35 and the 4 at 36;
+    # on paper the 100 goes there and the 4 lands on the free slow server (ends at 4): it starts now
+    batch = [QueuedWork(100.0, owner=7, batch="t1"), QueuedWork(4.0, owner=7, batch="t1")]
+    assert next_start(batch, {FAST: 10.0}, SPEEDS, {SLOW}) == (1, SLOW)
+    # the same two jobs submitted one after the other: the later may not start before the earlier
+    assert next_start([QueuedWork(100.0, owner=7), QueuedWork(4.0, owner=7)], {FAST: 10.0}, SPEEDS, {SLOW}) is None
+
+
+def test_a_later_batch_never_starts_before_an_earlier_batch_of_the_same_owner() -> None:
+    queue = [QueuedWork(100.0, owner=7, batch="t1"), QueuedWork(4.0, owner=7, batch="t2")]
+    assert next_start(queue, {FAST: 10.0}, SPEEDS, {SLOW}) is None
+    # another owner's batch is free to go
+    other = [*queue, QueuedWork(4.0, owner=8, batch="t2")]
+    assert next_start(other, {FAST: 10.0}, SPEEDS, {SLOW}) == (2, SLOW)
+
+
 def test_capabilities_limit_where_a_job_may_go() -> None:
     queue = [QueuedWork(10.0, servers=frozenset({SLOW}))]
     assert next_start(queue, {}, SPEEDS, {FAST, SLOW}) == (0, SLOW)

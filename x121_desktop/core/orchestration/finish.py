@@ -3,29 +3,35 @@
 The queue is walked in claim order (`fairshare.order_queue`). On paper each job goes to the capable
 server that would *finish* it earliest: the time that server's current work ends (`busy_until`, the
 work estimates of the jobs it holds over its speed) plus the job's work over its speed; ties go to
-the faster server, then the lower id. Without the FIFO limit below, the first job that lands on a
-server with a free slot is the one to take, on that server; when every job in the look-ahead lands
-on a busy server, nothing is taken now: those servers will finish the jobs sooner.
+a server with a free slot (it starts now), then the faster server, then the lower id. Without the
+FIFO limit below, the first job that lands on a server with a free slot is the one to take, on that
+server; when every job in the look-ahead lands on a busy server, nothing is taken now: those
+servers will finish the jobs sooner.
 
-`per_owner_fifo=True` (what the dispatcher uses) keeps each owner's jobs starting in their queue
-order: only an owner's *first* remaining job may start, on the open server where it would finish
-earliest, and only if either
+`per_owner_fifo=True` (what the dispatcher uses) keeps each owner's *batches* starting in their
+queue order: only jobs of an owner's first remaining batch may start (a batch is the jobs one
+submission created together, `QueuedWork.batch`; a job without one is a batch of its own, so for
+single submissions this is plain per-owner FIFO). First the paper walk above: the first of those
+jobs that lands on a server with a free slot starts there (inside a batch the queue is largest
+first, `fairshare`, so this is the LPT list schedule, online). If none lands on a free slot, each
+of those jobs in queue order may still start on the open server where it would finish earliest, if
 - it would end there before the fleet could finish all the work it knows of even if spread
   perfectly over every server (busy servers' remaining work + the look-ahead, over the total
   speed), while more jobs are queued than the look-ahead sees; or
 - starting it ends the look-ahead's paper plan no later than leaving the server idle until the next
   busy server frees up.
-So a slow server never takes a job it would still be running when everything else is done. This
-only ever delays a start; it never reorders one user's jobs. `per_owner_fifo=False` is the plain
-walk above: a slow server may take a small job from further down (a user's later job may then
-start before their earlier one; benchmarks/bench_fleet.py has the figures).
+So a slow server never takes a job it would still be running when everything else is done, but it
+may take a smaller job of the same batch that a faster server would not finish sooner. A later
+batch's job never starts before an earlier batch's of the same owner. `per_owner_fifo=False` is
+the plain walk over the whole queue (a user's later submission may then start before their earlier
+one).
 
 Work is in any unit shared by all jobs (e.g. pixel-frames); speeds are relative throughputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 DEFAULT_LOOKAHEAD = 24
@@ -39,6 +45,8 @@ class QueuedWork:
     owner: int = 0
     servers: frozenset[int] | None = None
     """Servers able to run it (None: all of them)."""
+    batch: Hashable | None = None
+    """Jobs of one owner with the same batch were submitted together (None: a batch of its own)."""
 
 
 def next_start(
@@ -64,11 +72,13 @@ def next_start(
     long_queue = more_queued or len(queue) > lookahead
     if not per_owner_fifo:
         return _first_landing(window, clock, speeds, open_servers, long_queue)
-    seen: set[int] = set()
-    for index, item in enumerate(window):  # each owner's first remaining job, in claim order
-        if item.owner in seen:
+    eligible = _first_batches(window)
+    landed = _first_landing(window, dict(clock), speeds, open_servers, False, eligible)
+    if landed is not None:
+        return landed
+    for index, item in enumerate(window):
+        if index not in eligible:
             continue
-        seen.add(item.owner)
         for server in sorted(open_servers, key=lambda s: (clock[s] + item.work / speeds[s], -speeds[s], s)):
             if server in speeds and (item.servers is None or server in item.servers):
                 if (long_queue and _within_fluid_end(window, item, server, clock, speeds, now)) or _worth_starting(
@@ -79,25 +89,38 @@ def next_start(
     return None
 
 
+def _first_batches(window: Sequence[QueuedWork]) -> set[int]:
+    """Indexes of the jobs in each owner's first remaining batch (the only ones that may start)."""
+    first: dict[int, Hashable] = {}
+    out: set[int] = set()
+    for index, item in enumerate(window):
+        batch = ("job", index) if item.batch is None else ("batch", item.batch)
+        if first.setdefault(item.owner, batch) == batch:
+            out.add(index)
+    return out
+
+
 def _first_landing(
     window: Sequence[QueuedWork],
     clock: dict[int, float],
     speeds: Mapping[int, float],
     open_servers: Collection[int],
     more: bool,
+    eligible: Collection[int] | None = None,
 ) -> tuple[int, int] | None:
+    """The first job (of `eligible`, if given) that the paper plan puts on an open server."""
     for index, item in enumerate(window):
         able = [s for s in clock if item.servers is None or s in item.servers]
         if not able:
             continue
-        best = min(able, key=lambda s: (clock[s] + item.work / speeds[s], -speeds[s], s))
-        if best in open_servers:
+        best = min(able, key=lambda s: (clock[s] + item.work / speeds[s], s not in open_servers, -speeds[s], s))
+        if best in open_servers and (eligible is None or index in eligible):
             return index, best
         clock[best] += item.work / speeds[best]
     if more:
         for index, item in enumerate(window):
             able = [s for s in open_servers if s in speeds and (item.servers is None or s in item.servers)]
-            if able:
+            if able and (eligible is None or index in eligible):
                 return index, min(able, key=lambda s: (-speeds[s], s))
     return None
 

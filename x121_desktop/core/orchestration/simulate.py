@@ -12,13 +12,13 @@ Policies:
   A slow server then leaves the last big jobs to a fast one that frees up soon, which is where plain
   work stealing loses time on a very unequal fleet; while the queue is long it behaves exactly like
   plain work stealing.
-- `Policy.FINISH_AWARE_FIFO` (what the real dispatcher does, `finish.next_start` with
-  `per_owner_fifo=True`): like FINISH_AWARE, but a server may only start an owner's first remaining
-  job (or wait), so every user's jobs start in their queue order. `owners` gives each job's owner
-  (default: one owner, i.e. "start the head of the queue, or wait for a faster server").
+- `Policy.FINISH_AWARE_FIFO` (`finish.next_start` with `per_owner_fifo=True`, every job submitted on
+  its own): like FINISH_AWARE, but a server may only start an owner's first remaining job (or wait),
+  so every user's jobs start in their queue order. `owners` gives each job's owner (default: one
+  owner, i.e. "start the head of the queue, or wait for a faster server").
 - `Policy.FINISH_AWARE_LPT`: finish-aware over the look-ahead sorted by work, largest first (an
-  online LPT). Best makespans on small batches, but it reorders everyone's jobs by size: shown in
-  the benchmark as the price of per-user FIFO, not used by the dispatcher.
+  online LPT) and without per-owner order. The dispatcher does this inside one submission (a batch,
+  see `fairshare`); benchmarks/bench_fleet.py measures the real claim path, not this simulator.
 - `Policy.EVEN_SPLIT` (SwarmUI #247, "queues equally at start, instead of sequentially"): job i is
   pre-assigned to server i mod m when the batch is queued, and each server works through its own
   list, however slow it is.

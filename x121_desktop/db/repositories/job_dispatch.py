@@ -14,7 +14,9 @@ This is the one queue path the dispatcher uses (`claim_placed`), in two round tr
    server could ever take, refuses that job before any GPU time (QUEUED → FAILED, reasons, owner
    notified). Choose job and server with `core.orchestration.placement` (capabilities,
    availability, model affinity, speed) and the finish-time-aware rule
-   `core.orchestration.finish.next_start` (only an owner's first remaining job may start, or none).
+   `core.orchestration.finish.next_start` (only jobs of an owner's first remaining batch may start;
+   a held job counts with its stored estimate, less the time it has been running when speeds are
+   measured per second).
 3. *Take* (one round trip): `pg_advisory_xact_lock(121, server_id)`, then, in later statements
    (so their snapshot sees every claim committed while this one waited for the lock), the
    server's slot count and the assignment guarded by it: lock the job (SKIP LOCKED), CLAIMED,
@@ -160,7 +162,11 @@ class PlacedClaim:
 
 # ---------------------------------------------------------------------------------------- statements
 
-_SLOTS = f"SELECT server_id, id, work_estimate FROM jobs WHERE job_status_id IN ({_ACTIVE}) AND server_id IS NOT NULL"
+_SLOTS = (
+    "SELECT server_id, id, work_estimate, CASE WHEN job_status_id = "
+    f"{int(JobStatus.RUNNING)} THEN EXTRACT(EPOCH FROM now() - updated_at) ELSE 0 END "
+    f"FROM jobs WHERE job_status_id IN ({_ACTIVE}) AND server_id IS NOT NULL"
+)
 _FILES_OF = (
     "(SELECT COALESCE(json_agg(json_build_array(f.id, f.sha256, f.rel_path)), '[]') FROM files f WHERE f.id IN "
     "(SELECT CAST(t.v AS bigint) FROM jsonb_each_text(CASE WHEN jsonb_typeof(j.inputs->'files') = 'object' "
@@ -189,16 +195,28 @@ class Candidate:
     """(file id, sha256, rel_path) of the stored files its inputs name that exist."""
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A job holding a slot on a server."""
+
+    job_id: int
+    work: float | None
+    """Its stored work estimate (None: unknown)."""
+    running_s: float
+    """Seconds since it started running (RUNNING: updated_at is when it moved there); 0 while it waits."""
+
+
 def look(
     conn: Connection, window: int, open_servers: Mapping[int, int]
-) -> tuple[dict[int, list[tuple[int, float | None]]], list[Candidate]]:
-    """One round trip: (server id → [(job id, work estimate)] holding a slot on it, the first `window`
-    queued jobs in claim order). No candidates when none of `open_servers` (id → capacity) has a free slot."""
+) -> tuple[dict[int, list[Held]], list[Candidate]]:
+    """One round trip: (server id → the jobs holding a slot on it, the first `window` queued jobs in claim
+    order). No candidates when none of `open_servers` (id → capacity) has a free slot."""
     params = {"sids": list(open_servers), "caps": list(open_servers.values())}
     slots, ranked = run_all(conn, [(_SLOTS, None), (_rank_sql(window), params)])
-    holding: dict[int, list[tuple[int, float | None]]] = {}
-    for server_id, job_id, work in slots:
-        holding.setdefault(int(server_id), []).append((int(job_id), None if work is None else float(work)))
+    holding: dict[int, list[Held]] = {}
+    for server_id, job_id, work, running in slots:
+        held = Held(int(job_id), None if work is None else float(work), max(0.0, float(running or 0)))
+        holding.setdefault(int(server_id), []).append(held)
     width = len(job_columns().split(", "))
     found = [Candidate(job_from_row(r), tuple((int(f[0]), str(f[1]), str(f[2])) for f in r[width])) for r in ranked]
     return holding, found
@@ -324,6 +342,7 @@ def claim_placed(
     work_of: Callable[[int], float | None] | None = None,
     window: int = 8,
     refuse_impossible: bool = True,
+    per_second: bool = False,
 ) -> PlacedClaim:
     """Claim the next job for one of `servers` (see the module docstring).
 
@@ -331,7 +350,8 @@ def claim_placed(
     one's running + queued slots. A job already on a server counts with its stored work estimate,
     else `work_of(job_id)` (None: unknown, taken as the candidates' median), to know when each
     server frees up. `refuse_impossible=False` (a dispatcher that drives only some of the servers)
-    leaves jobs no server here can run in the queue.
+    leaves jobs no server here can run in the queue. `per_second`: the servers' speeds are work per
+    second (measured), so the time a held job has been running shortens what is left of it.
     """
     usable = {s.server_id: capacity.get(s.server_id, 0) for s in servers if s.enabled and s.status in DISPATCHABLE}
     holding, queued = look(conn, window, usable)
@@ -363,7 +383,7 @@ def claim_placed(
         refuse(conn, item.job.id, item.sentence, item.reasons)
     done = tuple(refused)
     more = len(queued) >= window  # the queue may go on beyond what was read
-    for job, planned, server_id in _order(queue, snaps, holding, work_of, more):
+    for job, planned, server_id in _order(queue, snaps, holding, work_of, more, per_second):
         ranked = rank_servers(planned.needs, snaps)
         ranked.sort(key=lambda s: s.server_id != server_id)
         if job.attempts:  # servers it was lost on go last
@@ -382,9 +402,10 @@ def claim_placed(
 def _order(
     queue: list[tuple[JobRow, JobPlan, Placement]],
     snaps: Sequence[ServerSnapshot],
-    holding: Mapping[int, list[tuple[int, float | None]]],
+    holding: Mapping[int, list[Held]],
     work_of: Callable[[int], float | None] | None,
     more: bool,
+    per_second: bool,
 ) -> list[tuple[JobRow, JobPlan, int]]:
     """(job, server) pairs to try, best first: the finish-aware pick, then the rest in claim order.
 
@@ -398,14 +419,16 @@ def _order(
     works = sorted(p.work for _, p, _ in queue)
     typical = works[len(works) // 2]  # a held job whose estimate nobody knows
 
-    def held(job_id: int, stored: float | None) -> float:
-        known = stored if stored is not None else (work_of(job_id) if work_of is not None else None)
-        return typical if known is None else known
+    def left(held: Held, speed: float) -> float:
+        """Time until it ends: its work over the speed, less the time it has run (speeds per second)."""
+        known = held.work if held.work is not None else (work_of(held.job_id) if work_of is not None else None)
+        total = (typical if known is None else known) / speed
+        return max(0.0, total - held.running_s) if per_second else total
 
-    busy = {s: sum(held(j, w) for j, w in holding.get(s, [])) / speeds[s] for s in speeds}
+    busy = {s: sum(left(h, speeds[s]) for h in holding.get(s, [])) for s in speeds}
     open_now = {s.server_id for s in usable if s.free_slots > 0}
     items = [
-        QueuedWork(p.work, int(j.owner_id), frozenset(s.server_id for s in usable if _capable(p, s)))
+        QueuedWork(p.work, int(j.owner_id), frozenset(s.server_id for s in usable if _capable(p, s)), j.created_at)
         for j, p, _ in queue
     ]
     pick = next_start(items, busy, speeds, open_now, lookahead=len(items), more_queued=more)

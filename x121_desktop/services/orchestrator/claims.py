@@ -70,7 +70,15 @@ class Claimer:
             self._conn.close()
             self._conn = None
 
-    def claim(self, down: set[ServerId], speeds: Mapping[ServerId, float], covers_all: bool) -> Claim | None:
+    def claim(
+        self, down: set[ServerId], speeds: Mapping[ServerId, float], covers_all: bool, per_second: bool = False
+    ) -> Claim | None:
+        """Claim one job for one of the fleet's servers (None: nothing to take now).
+
+        `speeds`: each server's speed; `per_second`: they are measured work per second, so a held job's
+        running time counts (`job_dispatch.claim_placed`). `covers_all`: this fleet is every enabled
+        server, so a job none of them can run is refused.
+        """
         started = time.perf_counter()
         snaps = self.fleet.snapshots(down, speeds)
         if snaps is None or not any(h.healthy and h.id not in down for h in self.fleet.handles.values()):
@@ -95,6 +103,7 @@ class Claimer:
                     work_of=lambda job_id: self.work.get(JobId(job_id)),
                     window=CANDIDATES,
                     refuse_impossible=covers_all and live,
+                    per_second=per_second,
                 )
         except DBAPIError as exc:
             self.close()  # a fresh connection next time (this one may be broken; prepared statements are cheap)

@@ -120,6 +120,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._down: set[ServerId] = set()
         self._speeds: dict[ServerId, float] = {}
+        self._per_second = False
+        """Whether `_speeds` are measured work per second (then a running job's elapsed time counts)."""
         self._covers_all = False
 
     # ------------------------------------------------------------ callbacks from runners
@@ -196,7 +198,7 @@ class Dispatcher:
                 rows = load_servers(conn, self.server_names)
                 enabled = conn.execute(text("SELECT count(*) FROM comfy_servers WHERE is_enabled")).scalar_one()
                 self._covers_all = len(rows) == enabled
-                self._speeds = _speeds(conn, rows)
+                self._speeds, self._per_second = measured_speeds(conn, rows)
                 return rows, server_capabilities.load(conn, [r.id for r in rows])
 
         rows, stored = await self.runtime.run(self.runtime.db_read, load)
@@ -284,7 +286,7 @@ class Dispatcher:
 
     def _claim_tx(self) -> JobRunner | None:
         """Claim on this db thread and start uploading + POSTing on the io pool at once (no event-loop hop)."""
-        claim = self.claimer.claim(self._down, self._speeds, self._covers_all)
+        claim = self.claimer.claim(self._down, self._speeds, self._covers_all, self._per_second)
         self.stats.refused = self.claimer.refused
         if claim is None:
             return None
@@ -326,7 +328,7 @@ class Dispatcher:
 
             def beat(conn: Connection, mine: list[JobId] = mine) -> tuple[set[JobId], set[JobId], list[JobId]]:
                 held, cancel = job_runs.renew(conn, self.holder, mine, timedelta(seconds=self.lease_s))
-                self._speeds = _speeds(conn, [h.row for h in self.fleet.handles.values()])
+                self._speeds, self._per_second = measured_speeds(conn, [h.row for h in self.fleet.handles.values()])
                 return held, cancel, job_leases.reclaim_expired(conn)
 
             try:
@@ -389,7 +391,10 @@ class Dispatcher:
         await self.runtime.run(self.db_pool, self._tx, mark)
 
 
-def _speeds(conn: Connection, rows: list[ServerRow]) -> dict[ServerId, float]:
-    """Each server's speed in pixel-frames per GPU second: measured, else its factor in that unit."""
+def measured_speeds(conn: Connection, rows: list[ServerRow]) -> tuple[dict[ServerId, float], bool]:
+    """Each server's speed in pixel-frames per GPU second (measured, else its factor in that unit), and
+    whether any was measured (if none was, the speeds are the bare factors, not per second)."""
     factors = {int(r.id): r.speed_factor for r in rows}
-    return {ServerId(k): v for k, v in server_speeds(factors, job_runs.measured_throughput(conn)).items()}
+    measured = job_runs.measured_throughput(conn)
+    speeds = server_speeds(factors, measured)
+    return {ServerId(k): v for k, v in speeds.items()}, any(s in factors for s in measured)
