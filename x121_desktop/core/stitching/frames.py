@@ -9,7 +9,7 @@ Scales (documented accuracy, see ARCHITECTURE/PLATFORM and the tests):
   by > 0.02. **SSIM on large frames**: when the ¼ size is taller than ``SSIM_MAX_SIDE`` (144 px:
   720p, 1080p, 4K) SSIM runs on the ⅛ size (halved again for 4K), so its 11-px window covers
   about as much of the picture as at the sizes the thresholds were calibrated on (320 px frames:
-  80 px SSIM images) and the pair costs a quarter (1080p: 0.47 → 0.12 ms a frame). The seam defect
+  80 px SSIM images) at a quarter of the cost (1080p: 0.48 → 0.14 ms a frame, terms + pair). The seam defect
   set rebuilt at 1080x1080 keeps recall 1.0 with no false alarm (test_large_frames.py, which prints
   the drops beside the ¼-size ones: jumps and zooms drop more, clean seams stay at ~0).
 * **½ size grayscale** (``SHARPNESS_DIVISOR``) for the variance of the Laplacian: at ¼ size a
@@ -21,7 +21,8 @@ Scales (documented accuracy, see ARCHITECTURE/PLATFORM and the tests):
   as ratios across/within, which do not depend on scale. Where half the ⅛ size still has
   ``MIN_SIDE`` pixels (1080p: 120x67) the flow image is that half and DIS stops one pyramid level
   earlier: the flow is estimated on the same grid (1/32 of the frame) without building the level
-  above it (0.21 → 0.13 ms a pair at 1080p; the defect set's motion ratios move by < 10 %).
+  above it (1080p: 0.22 → 0.16 ms a pair; on the 1080x1080 defect set jump and zoom ratios stay
+  within 6 % of the ⅛-size ones and clean seams read 0.0-1.0 either way).
 
 No side is reduced below ``MIN_SIDE`` pixels, so small frames are analysed at (near) full size.
 Frames are RGB ``uint8`` arrays of shape (H, W, 3), as PyAV's ``to_ndarray(format="rgb24")`` gives,

@@ -3,16 +3,19 @@
 Frames are consumed one at a time from any iterable (a decoder can stream into it), and only the
 features of the previous frame are kept, so memory does not grow with length. Identity runs on
 sampled frames only (every ``identity_every`` frames plus the last, ~0.08-0.2 s each). The rest,
-measured on decoded frames on the shared 2-core dev machine (load ~3): **YUV path** (planes from
-``FrameReader.frames_yuv()``) ~1.6 ms per frame at 1080p and ~0.27 ms at 512²; rgb24 frames
-~2.4 ms and ~0.4 ms, plus the rgb24 conversion in the decoder (earlier: 2.1 / 0.55 ms, and 7-8 /
+CPU per frame on the YUV path (planes from ``FrameReader.frames_yuv()``), 81 decoded frames
+analysed after decoding, 2-core dev machine at load ~2: **0.87 ms at 1080p, 0.25 ms at 512²**
+(before the work arrays were reused and large frames got the capped SSIM / halved flow images
+of frames.py: 1.46-1.51 and 0.26-0.27 ms; earlier 1.6 / 0.27, rgb24 frames 2.4 / 0.4, and 7-8 /
 1.1 ms before that; see benchmarks/bench_seam.py). One area-resize to ½ size, the along-segment
 features only (``frames.extract_segment``: no colour statistics or pHash, which only the seam
-grades use), SSIM from per-frame precomputed terms, and DIS optical flow at ⅛ size.
+grades use), SSIM from per-frame precomputed terms, DIS optical flow, OpenCV run serially
+(workers.py) and the arrays of dropped frames reused for the next ones (buffers.py).
 
-``read_ahead=n`` iterates ``frames`` on a helper thread, up to n frames ahead of the analysis, so
-decoding (PyAV releases the GIL) overlaps the analysis (OpenCV releases it too). Use it with a
-decoder such as ``FrameReader.frames()``; the iterator is then advanced, and closed, on that thread.
+``read_ahead=n`` iterates ``frames`` on a helper thread (readahead.py), up to n frames ahead of
+the analysis, so decoding (PyAV releases the GIL) overlaps the analysis (OpenCV releases it too).
+Use it with a decoder such as ``FrameReader.frames()``; the iterator is then advanced, and closed,
+on that thread. It gains only when a core is free: the decoder's own threads use ~1.2-1.5 cores.
 
 Frames may be RGB arrays or decoded planes (``FrameReader.frames_yuv()``: the YUV path of
 frames.py, which skips the rgb24 conversion; identity samples alone are converted to RGB).
@@ -20,8 +23,9 @@ frames.py, which skips the rgb24 conversion; identity samples alone are converte
 falls back to rgb24 frames for any other pixel format.
 
 ``scan_segment(..., seam_window=k)`` also keeps the seam features of the first and last k frames
-(``tail_window`` sets the last ones apart; 0 skips them)
-(``SeamSide``), so ``metrics.analyze_seam_sides`` grades a seam without extracting them again.
+(``tail_window`` sets the last ones apart; 0 skips them) and the pair metrics between them
+(``SeamSide``), so ``metrics.analyze_seam_sides`` grades a seam without extracting or comparing
+those frames again.
 
 Graded like a seam (score.py bands), with the segment's own median as the baseline:
 ssim (median - lowest consecutive SSIM), exposure (largest consecutive |ΔL*| - median), motion
