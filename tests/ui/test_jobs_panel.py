@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,10 +29,12 @@ from tests.comfyui_server import ComfyTestServer
 from tests.db.security_studio import SUPERUSER, SecureStudio
 from tests.services.test_runner import CORRUPT, QUICK_PNG, tiny_png
 from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
+from x121_desktop.core.collab.handoff import runtime_socket
 from x121_desktop.core.enums import JobKind, JobStatus, ServerStatus
 from x121_desktop.core.ids import JobId, UserId
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.services.handoff import forward
 from x121_desktop.services.job_board import PAUSE_UNSUPPORTED, JobBoardRow, Progress
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
@@ -295,6 +298,16 @@ def test_the_real_window_has_both_panels_and_a_failed_jobs_pulse_link_opens_it_i
         pulse.link_activated.emit(f"x121://jobs/{job}")  # as a failed job's notification in Studio Pulse
         run(qloop, until(lambda: jobs.selected_id() == job, what="the linked job selected in Jobs"))
         assert all("malformed" not in n.text for n in window.notifier.items())
+        # The same link handed over by `x121 open` from another process.
+        with studio.engine.begin() as conn:
+            other = repo.enqueue(conn, repo.NewJob(kind=JobKind.GENERATE, inputs={"prompt": {}})).id
+        replies: list[str | None] = []
+        socket_path = runtime_socket(studio.paths.home)
+        sender = threading.Thread(target=lambda: replies.append(forward(socket_path, f"x121://jobs/{other}")))
+        sender.start()
+        run(qloop, until(lambda: jobs.selected_id() == other, what="the handed-over job link selected in Jobs"))
+        sender.join(5)
+        assert replies == [None]
         run(qloop, window.shutdown())
         jobs.stop()
         servers.stop()

@@ -28,6 +28,7 @@ from x121_desktop.ui.signin import sign_in
 
 if TYPE_CHECKING:
     from x121_desktop.ui.main_window import MainWindow
+    from x121_desktop.ui.panels.pulse import CollabWiring
     from x121_desktop.ui.single_instance import LinkOpener
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     wiring = install_collab(window, collab, socket_path=runtime_socket(studio.paths.home))
     install_scene_workspace(window, studio)
     _open_linked_takes_in_review(window, wiring.opener)
-    _open_job_links_in_jobs(window, wiring.opener)
+    _open_job_links_in_jobs(window, wiring)
     library = window.panel("library", LibraryPanel)
     if library is not None:
         window.started.connect(library.reload_soon)
@@ -149,15 +150,13 @@ def _open_linked_takes_in_review(window: MainWindow, opener: LinkOpener) -> None
     opener.take_requested.connect(open_take)
 
 
-def _open_job_links_in_jobs(window: MainWindow, opener: LinkOpener) -> None:
-    """`x121://jobs/<id>` links (a failed job's notification in Studio Pulse) select that job in the Jobs panel.
-
-    core/collab/deeplink.py has no job link kind, so the link opener would refuse them as malformed:
-    Pulse links go through here first and only other links reach the opener.
-    """
+def _open_job_links_in_jobs(window: MainWindow, wiring: CollabWiring) -> None:
+    """`x121://jobs/<id>` links (a failed job's notification in Studio Pulse, `x121 open`) select that job in
+    the Jobs panel; scene links go on to the link opener."""
     from x121_desktop.ui.panels.jobs import JobsPanel
     from x121_desktop.ui.panels.pulse import PulsePanel
 
+    opener = wiring.opener
     jobs, pulse = window.panel("jobs", JobsPanel), window.panel("pulse", PulsePanel)
     if jobs is None or pulse is None:
         return
@@ -170,6 +169,9 @@ def _open_job_links_in_jobs(window: MainWindow, opener: LinkOpener) -> None:
 
     pulse.link_activated.disconnect(opener.open)
     pulse.link_activated.connect(route)
+    if wiring.server is not None:
+        wiring.server.link_received.disconnect(opener.open)
+        wiring.server.link_received.connect(route)
 
 
 def _library_spec(studio: Studio) -> PanelSpec:

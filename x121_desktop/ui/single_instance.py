@@ -21,7 +21,7 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QWidget
 
 from x121_desktop.core.collab import handoff
-from x121_desktop.core.collab.deeplink import parse_link
+from x121_desktop.core.collab.deeplink import job_link_id, parse_link
 from x121_desktop.core.collab.values import LinkTarget
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import SceneId
@@ -78,7 +78,7 @@ class SingleInstanceServer(QObject):
         error: str | None = None
         if url is None:
             error = "not an open request"
-        elif url:
+        elif url and job_link_id(url) is None:
             try:
                 parse_link(url)
             except X121Error as exc:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from x121_desktop.core.collab.deeplink import MAX_ID, DeepLink, MalformedLink, format_link, parse_link
+from x121_desktop.core.collab.deeplink import MAX_ID, DeepLink, MalformedLink, format_link, job_link_id, parse_link
 from x121_desktop.core.ids import ProjectId, SceneId, TakeId
 
 
@@ -76,3 +76,10 @@ def test_values_cannot_be_built_inconsistent() -> None:
         DeepLink(ProjectId(1), SceneId(1), None, TakeId(2))
     with pytest.raises(MalformedLink):
         DeepLink(ProjectId(1), SceneId(1), 1, None, 5)
+
+
+def test_job_links_name_a_job_and_nothing_else_is_one() -> None:
+    assert job_link_id("x121://jobs/42") == 42
+    assert job_link_id(" X121://jobs/42/ ") == 42
+    for other in ("x121://jobs/0", "x121://jobs/042", "x121://jobs/-1", "x121://jobs/42/x", "x121://project/1/scene/2"):
+        assert job_link_id(other) is None, other

@@ -1,6 +1,7 @@
 """`x121://` deep links: parse and format, nothing else.
 
-Shape: ``x121://project/<p>/scene/<s>[/segment/<n>[/take/<t>]][@<frame>]``
+Shape: ``x121://project/<p>/scene/<s>[/segment/<n>[/take/<t>]][@<frame>]``, and ``x121://jobs/<id>`` for a
+job (the orchestrator's failure notifications link to the job).
 
 - `<p>`, `<s>`, `<t>` are database ids; `<n>` is the segment's number in its scene as people say it
   (1-based: segment 1 is the first segment, position 0 in the database).
@@ -24,6 +25,18 @@ _NUMBER = r"(0|[1-9][0-9]{0,9})"
 _LINK = re.compile(
     rf"x121://project/{_NUMBER}/scene/{_NUMBER}(?:/segment/{_NUMBER}(?:/take/{_NUMBER})?)?(?:@{_NUMBER})?/?"
 )
+
+
+_JOB_LINK = re.compile(rf"x121://jobs/{_NUMBER}/?", re.IGNORECASE)
+
+
+def job_link_id(raw: str) -> int | None:
+    """The job id of an `x121://jobs/<id>` link, or None when `raw` is not a job link."""
+    match = _JOB_LINK.fullmatch(raw.strip())
+    if match is None:
+        return None
+    job_id = int(match.group(1))
+    return job_id if 1 <= job_id <= MAX_ID else None
 
 
 class MalformedLink(InvalidInput):

@@ -15,7 +15,6 @@ job.cancel (not yet ended), job.retry (failed or cancelled: a new linked job), j
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from x121_desktop.core.collab.deeplink import job_link_id
 from x121_desktop.core.enums import JobStatus
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
     from x121_desktop.ui.panels.notifications import Notifier
 
 JOB_ACTIONS = ("job.cancel", "job.retry", "job.move_to_front")
-JOB_LINK = re.compile(r"x121://jobs/([1-9][0-9]{0,9})/?", re.IGNORECASE)
 ACTIVE_STATES = (
     JobStatus.QUEUED,
     JobStatus.CLAIMED,
@@ -71,12 +70,6 @@ ACTIVE_STATES = (
     JobStatus.LOST,
 )
 DEBOUNCE_MS = 150
-
-
-def job_link_id(url: str) -> int | None:
-    """The job id of an `x121://jobs/<id>` link, or None for any other text."""
-    match = JOB_LINK.fullmatch(url.strip())
-    return int(match.group(1)) if match else None
 
 
 def may(action_id: str, row: JobBoardRow | None) -> bool:
