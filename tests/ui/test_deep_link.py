@@ -148,6 +148,8 @@ def test_x121_open_refuses_malformed_links_and_desktop_install_registers_the_sch
     assert "is malformed" in capsys.readouterr().err
     assert cli_main(["open", "--no-start", "x121://project/1/scene/2"]) != 0
     assert "No X121 Studio window is running" in capsys.readouterr().err
+    assert cli_main(["open", "--no-start", "x121://jobs/7"]) != 0  # a job link is a link: it looks for the window
+    assert "No X121 Studio window is running" in capsys.readouterr().err
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     monkeypatch.setenv("PATH", "")  # no xdg-mime here: the file alone, and a sentence saying so
     assert cli_main(["desktop", "install", "--exec", "/opt/x121/bin/x121 open"]) == 0

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from x121_desktop.core.collab import handoff
-from x121_desktop.core.collab.deeplink import parse_link
+from x121_desktop.core.collab.deeplink import job_link_id, parse_link
 from x121_desktop.core.collab.feed import describe
 from x121_desktop.core.collab.values import LockKind
 from x121_desktop.core.enums import ActivityKind
@@ -74,7 +74,7 @@ def handoff_socket(home: Path) -> Path:
 
 def _open(args: argparse.Namespace) -> int:
     url = args.url or ""
-    if url:
+    if url and job_link_id(url) is None:
         parse_link(url)  # a malformed link is refused here, with its sentence
     home = resolve_home(args.home).home
     path = handoff_socket(home)
