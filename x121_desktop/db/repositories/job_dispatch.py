@@ -42,20 +42,18 @@ from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.enums import JobEventKind, JobStatus
 from x121_desktop.core.errors import NotFound, X121Error
-from x121_desktop.core.orchestration.finish import QueuedWork, next_start
 from x121_desktop.core.orchestration.placement import (
     DISPATCHABLE,
-    JobNeeds,
     Placement,
     PlacementOutcome,
     ServerSnapshot,
-    capability_reasons,
     choose_server,
     explain_refusal,
     rank_servers,
 )
 from x121_desktop.core.orchestration.states import ACTIVE
 from x121_desktop.db.repositories.job_events import NOTICE_SQL, log_event, notify_owner
+from x121_desktop.db.repositories.job_order import Held, JobPlan, tries_in_order
 from x121_desktop.db.repositories.job_records import JobRow, StoredFile, job_columns, job_from_row
 
 ADVISORY_CLASS = 121
@@ -131,15 +129,6 @@ def run_all(conn: Connection, statements: Sequence[Statement]) -> list[list[tupl
 
 
 @dataclass(frozen=True, slots=True)
-class JobPlan:
-    """What the caller worked out about a candidate."""
-
-    needs: JobNeeds
-    work: float = 1.0
-    """Estimated work on a speed-1.0 server, in a unit shared by all jobs (e.g. pixel-frames)."""
-
-
-@dataclass(frozen=True, slots=True)
 class Refused:
     job: JobRow
     sentence: str
@@ -193,17 +182,6 @@ class Candidate:
     job: JobRow
     found: tuple[tuple[int, str, str], ...]
     """(file id, sha256, rel_path) of the stored files its inputs name that exist."""
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    """A job holding a slot on a server."""
-
-    job_id: int
-    work: float | None
-    """Its stored work estimate (None: unknown)."""
-    running_s: float
-    """Seconds since it started running (RUNNING: updated_at is when it moved there); 0 while it waits."""
 
 
 def look(
@@ -383,7 +361,7 @@ def claim_placed(
         refuse(conn, item.job.id, item.sentence, item.reasons)
     done = tuple(refused)
     more = len(queued) >= window  # the queue may go on beyond what was read
-    for job, planned, server_id in _order(queue, snaps, holding, work_of, more, per_second):
+    for job, planned, server_id in tries_in_order(queue, snaps, holding, work_of, more, per_second):
         ranked = rank_servers(planned.needs, snaps)
         ranked.sort(key=lambda s: s.server_id != server_id)
         if job.attempts:  # servers it was lost on go last
@@ -397,49 +375,3 @@ def claim_placed(
             if room:
                 break  # another claimer has this job: try the next one
     return PlacedClaim(refused=done, placements=placements)
-
-
-def _order(
-    queue: list[tuple[JobRow, JobPlan, Placement]],
-    snaps: Sequence[ServerSnapshot],
-    holding: Mapping[int, list[Held]],
-    work_of: Callable[[int], float | None] | None,
-    more: bool,
-    per_second: bool,
-) -> list[tuple[JobRow, JobPlan, int]]:
-    """(job, server) pairs to try, best first: the finish-aware pick, then the rest in claim order.
-
-    Empty when the finish-aware rule says every queued job is better left to a busy, faster server
-    (it claims when it frees up, woken by the NOTIFY of its job's end).
-    """
-    usable = [s for s in snaps if s.enabled and s.status in DISPATCHABLE]
-    speeds = {s.server_id: max(s.speed, 1e-9) for s in usable}
-    if not queue or not speeds:
-        return []
-    works = sorted(p.work for _, p, _ in queue)
-    typical = works[len(works) // 2]  # a held job whose estimate nobody knows
-
-    def left(held: Held, speed: float) -> float:
-        """Time until it ends: its work over the speed, less the time it has run (speeds per second)."""
-        known = held.work if held.work is not None else (work_of(held.job_id) if work_of is not None else None)
-        total = (typical if known is None else known) / speed
-        return max(0.0, total - held.running_s) if per_second else total
-
-    busy = {s: sum(left(h, speeds[s]) for h in holding.get(s, [])) for s in speeds}
-    open_now = {s.server_id for s in usable if s.free_slots > 0}
-    items = [
-        QueuedWork(p.work, int(j.owner_id), frozenset(s.server_id for s in usable if _capable(p, s)), j.created_at)
-        for j, p, _ in queue
-    ]
-    pick = next_start(items, busy, speeds, open_now, lookahead=len(items), more_queued=more)
-    if pick is None:
-        return []
-    tries = [(queue[pick[0]][0], queue[pick[0]][1], pick[1])]
-    for job, planned, placement in queue:
-        if placement.placed and job.id != tries[0][0].id:
-            tries.append((job, planned, int(placement.server_id or 0)))
-    return tries
-
-
-def _capable(plan: JobPlan, server: ServerSnapshot) -> bool:
-    return not capability_reasons(plan.needs, server)

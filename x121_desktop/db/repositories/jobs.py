@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from x121_desktop.core.enums import JobEventKind, JobStatus
 from x121_desktop.core.ids import FileId
 from x121_desktop.core.orchestration.states import TERMINAL
-from x121_desktop.db.repositories.job_dispatch import JobPlan, PlacedClaim, claim_placed
+from x121_desktop.db.repositories.job_dispatch import PlacedClaim, claim_placed
 from x121_desktop.db.repositories.job_events import NOTICE_SQL, job_events, log_event, notify_owner, to_json
 from x121_desktop.db.repositories.job_leases import (
     HELD,
@@ -40,6 +40,7 @@ from x121_desktop.db.repositories.job_leases import (
     renew_leases,
     transition,
 )
+from x121_desktop.db.repositories.job_order import JobPlan
 from x121_desktop.db.repositories.job_records import (
     CHANNEL,
     CancelOutcome,

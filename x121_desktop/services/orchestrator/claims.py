@@ -26,6 +26,7 @@ from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.core.orchestration.placement import PlacementOutcome
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.repositories import job_dispatch
+from x121_desktop.db.repositories.job_order import JobPlan
 from x121_desktop.services.orchestrator import records as rec
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class Claimer:
         self.refused = 0
         self.work: dict[JobId, float] = {}
         """Work estimates of the jobs this dispatcher holds (dropped when they end)."""
-        self._plans: dict[JobId, tuple[job_dispatch.JobPlan, rec.Workflow | None]] = {}
+        self._plans: dict[JobId, tuple[JobPlan, rec.Workflow | None]] = {}
         self._workflows: dict[int, rec.Workflow] = {}
         self._conn: Connection | None = None
 
@@ -125,13 +126,13 @@ class Claimer:
         self.work[result.job.id] = plan.work
         return Claim(result.job, handle, rec.Resolved(workflow, result.files), started)
 
-    def _plan(self, conn: Connection, job: JobRow) -> job_dispatch.JobPlan:
+    def _plan(self, conn: Connection, job: JobRow) -> JobPlan:
         cached = self._plans.get(job.id)
         if cached is None:
             workflow = self._workflow(conn, job)
             prompt = rec.render_prompt(job, workflow)
             work = job.work_estimate if job.work_estimate is not None else work_estimate(prompt)
-            cached = self._plans[job.id] = (job_dispatch.JobPlan(self.fleet.needs(prompt), work), workflow)
+            cached = self._plans[job.id] = (JobPlan(self.fleet.needs(prompt), work), workflow)
         return cached[0]
 
     def _workflow(self, conn: Connection, job: JobRow) -> rec.Workflow | None:
