@@ -74,8 +74,10 @@ def build_chain(review: ReviewStudio, grades: tuple[SeamGrade, SeamGrade], score
         scene = _one(
             conn,
             "INSERT INTO scenes (character_id, name, scene_status_id, min_frames, max_frames, fps_num, fps_den, "
-            "seed_policy_id, stitch_mode_id, created_by) VALUES (%s, %s, %s, 24, 240, 24, 1, %s, %s, %s) RETURNING id",
-            s.ids["character"], name, SceneStatus.IN_REVIEW, SeedPolicy.FIXED, StitchMode.SIMPLE, cre,
+            "seed_policy_id, stitch_mode_id, workflow_version_id, created_by) "
+            "VALUES (%s, %s, %s, 24, 240, 24, 1, %s, %s, %s, %s) RETURNING id",
+            s.ids["character"], name, SceneStatus.IN_REVIEW, SeedPolicy.FIXED, StitchMode.SIMPLE,
+            s.ids["workflow_version"], cre,
         )  # fmt: skip
 
         def take(segment: int, n: int, reason: TakeReason, status: TakeStatus, parent: int | None) -> int:
@@ -133,6 +135,7 @@ class SceneWindow:
         """Open the scene as a person does (the navigator's scene → MainWindow.open_scene) and wait for it."""
         nav = self.window.navigator
         assert nav is not None
+        nav.refresh()  # the scene may be newer than the tree the window loaded
         run(loop, until(lambda: nav.data is not None and nav.data.find_scene(scene_id) is not None, what="navigator"))  # type: ignore[arg-type]
         self.window.open_scene(scene_id)  # type: ignore[arg-type]
         ws = self.wiring.workspace

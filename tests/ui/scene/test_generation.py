@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from tests.comfyui_server import ComfyTestServer
 from tests.services.test_pipeline_e2e import CREATE, Cli, database, rows, server, setup_studio
 from tests.ui.scene.scene_studio import SceneWindow
 from tests.ui.studio_fixtures import qloop, run, until
-from x121_desktop.core.enums import SegmentStatus, TakeReason
+from x121_desktop.core.enums import SceneStatus, SegmentStatus, TakeReason
+from x121_desktop.core.media import probe
 from x121_desktop.services.bootstrap import LaunchOptions, open_studio
 from x121_desktop.services.scenes import Downstream
 from x121_desktop.ui.docks import WindowServices
@@ -35,6 +37,7 @@ from x121_desktop.ui.scene.install import install_scene_workspace
 
 __all__ = ["database", "qloop", "server"]
 SETTLE_S = 120.0
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
 @pytest.fixture
@@ -110,7 +113,7 @@ def _regenerate(qloop: qasync.QEventLoop, sw: SceneWindow, position: int, how: D
     ws.chain.select_range(position, position)
     _activate(qloop, sw)
     ws.chain.setFocus()
-    QTest.keyClick(ws.chain, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(ws.chain, Qt.Key.Key_R, CTRL_SHIFT)
     dialog = sw.wiring.ops.dialog
     assert isinstance(dialog, RegenerateDialog)
     run(qloop, until(dialog.isVisible, what="the regenerate dialog"))
@@ -122,8 +125,8 @@ def _regenerate(qloop: qasync.QEventLoop, sw: SceneWindow, position: int, how: D
     return before
 
 
-def test_generate_regenerate_each_way_and_heal_from_the_workspace(
-    qloop: qasync.QEventLoop, generated: tuple[SceneWindow, Engine, int]
+def test_generate_regenerate_each_way_heal_approve_and_assemble_from_the_workspace(
+    qloop: qasync.QEventLoop, generated: tuple[SceneWindow, Engine, int], tmp_path: Path
 ) -> None:
     sw, engine, scene_id = generated
     ws, a = sw.wiring.workspace, sw.window.qactions
@@ -164,12 +167,48 @@ def test_generate_regenerate_each_way_and_heal_from_the_workspace(
     assert a["segment.heal"].isEnabled()
     before = sw.wiring.ops.directing.get(scene_id)
     _activate(qloop, sw)
-    QTest.keyClick(ws.chain, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(ws.chain, Qt.Key.Key_H, CTRL_SHIFT)
     _settled(qloop, sw, scene_id, before)
     restitched = _chain(engine, scene_id)
     assert restitched[2].take == offered[2].take  # heal-only: the same take, the boundary measured again
     assert [SegmentStatus(r.status) for r in restitched] == [SegmentStatus.IN_REVIEW] * 3
     assert (offered[1].take, offered[2].take) in _pairs(engine, scene_id)
+    _assemble_and_export(qloop, sw, engine, scene_id, tmp_path)
+
+
+def _shows_final(sw: SceneWindow, position: int) -> bool:
+    item = sw.wiring.workspace.chain.item(position, 2)
+    return item is not None and "· final" in item.text()
+
+
+def _assemble_and_export(
+    qloop: qasync.QEventLoop, sw: SceneWindow, engine: Engine, scene_id: int, tmp_path: Path
+) -> None:
+    """Without final approval Export writes a draft only; approving every current take (Ctrl+Shift+Return)
+    and Assemble write the master into final/ and deliver the scene."""
+    ws, ops = sw.wiring.workspace, sw.wiring.ops
+    draft = tmp_path / "out" / "draft.mp4"
+    task = ops.export(scene_id, draft)
+    run(qloop, task)
+    result = task.result()
+    assert result is not None
+    assert result.draft
+    assert probe(draft).frame_count == 41
+    [status] = rows(engine, "SELECT scene_status_id FROM scenes WHERE id = :s", s=scene_id)
+    assert SceneStatus(status.scene_status_id) is SceneStatus.IN_REVIEW
+    for position in range(3):
+        ws.chain.select_range(position, position)
+        _activate(qloop, sw)
+        ws.chain.setFocus()
+        QTest.keyClick(ws.chain, Qt.Key.Key_Return, CTRL_SHIFT)
+        approved = partial(_shows_final, sw, position)
+        run(qloop, until(approved, what=f"segment {position + 1} approved"))
+    sw.window.qactions["scene.assemble"].trigger()
+    master = sw.studio.paths.media_root / "final" / "Ada" / "intro.mp4"
+    run(qloop, until(lambda: ws.workspace is not None and ws.workspace.view.scene.status is SceneStatus.DELIVERED,
+                     SETTLE_S, "the scene delivered"), SETTLE_S + 5)  # fmt: skip
+    assert probe(master).frame_count == 41
+    assert master.with_suffix(".json").is_file()
 
 
 def test_new_scene_dialog_shows_the_manifest_check_and_opens_the_created_scene(
