@@ -149,8 +149,10 @@ def _steps(app: object, controller: object) -> float:
     return _p(times, 0.95)
 
 
-def _shows(view: Any, frame: int) -> bool:
-    return bool(view.shown_index == frame)
+def _painted(view: Any, frame: int, paints_before: int) -> bool:
+    """`frame` is on the view and the canvas has painted since the seek (paused, the scheduler shows
+    the target only, so that paint drew it)."""
+    return bool(view.shown_index == frame and view.canvas.paints > paints_before)
 
 
 @contextmanager
@@ -178,12 +180,14 @@ def _former_decode_path() -> Iterator[None]:
 
 def _seeks(app: object, path: Path, targets: list[int]) -> list[float]:
     """Seeks to `targets` (frames not in the cache: a fresh player): seek → the frame on screen (ms)."""
-    from x121_desktop.ui.review.frame_view import FrameView
+    from x121_desktop.ui.review.frame_view import FrameView, PainterFrameCanvas
     from x121_desktop.ui.review.player import PlayerController
 
     view = FrameView(path.name, prefer_gl=False)
     view.resize(1280, 720)
     view.show()
+    canvas = view.canvas
+    assert isinstance(canvas, PainterFrameCanvas)
     controller = PlayerController()
     cell = controller.add_source(path, view)
     times: list[float] = []
@@ -192,9 +196,10 @@ def _seeks(app: object, path: Path, targets: list[int]) -> list[float]:
         for target in targets:
             if cell.source.has(target):
                 continue
+            paints = canvas.paints
             t0 = time.perf_counter()
             controller.seek(target)
-            _pump(app, partial(_shows, view, target), 5)
+            _pump(app, partial(_painted, view, target, paints), 5)
             times.append((time.perf_counter() - t0) * 1000)
             _pump(app, lambda: False, 0.25)  # a reviewer's pause between clicks; prefetch runs
     finally:
