@@ -337,6 +337,8 @@ class MainWindow(QMainWindow):
         data = self.navigator.data if self.navigator is not None else None
         found = data.find_scene(scene_id) if data is not None else None
         if found is None:
+            if self.overview.open_scene(scene_id):  # the scene workspace reads it from the database itself
+                return
             self.notifier.post(Level.WARNING, f"Scene #{scene_id} is not in the navigator; refresh it and retry.")
             return
         self.overview.show_scene(*found)

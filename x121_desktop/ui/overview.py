@@ -71,10 +71,16 @@ class OverviewView(QWidget):
         workspace.setParent(self)
         self.stack.addWidget(workspace)
 
+    def open_scene(self, scene_id: int) -> bool:
+        """Show the scene in the workspace (it reads the scene itself); False when there is no workspace."""
+        if self.workspace is None:
+            return False
+        self.stack.setCurrentWidget(self.workspace)
+        self.workspace.open_scene(scene_id)
+        return True
+
     def show_scene(self, project: ProjectNode, character: CharacterNode, scene: SceneNode) -> None:
-        if self.workspace is not None:
-            self.stack.setCurrentWidget(self.workspace)
-            self.workspace.open_scene(int(scene.id))
+        if self.open_scene(int(scene.id)):
             return
         self.title.setText(scene.name)
         self.subtitle.setText(f"{project.name}  /  {character.name}")

@@ -31,7 +31,7 @@ __all__ = ["qloop", "review_studio", "studio_as"]
 @pytest.fixture
 def built(
     qloop: qasync.QEventLoop, studio_as: Callable[[str], Studio], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SceneWindow]:
+) -> Iterator[tuple[SceneWindow, CollabWiring]]:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     collabs: list[CollabWiring] = []
@@ -56,7 +56,7 @@ def built(
     app.aboutToQuit.disconnect(review.close_player)
     window.show()
     run(qloop, window.start())
-    yield SceneWindow(window, scenes[0], studio)
+    yield SceneWindow(window, scenes[0], studio), collabs[0]
     review.close_player()
     run(qloop, scenes[0].stop())
     for wiring in collabs:
@@ -68,17 +68,18 @@ def built(
 
 
 def test_compare_with_previous_take_and_open_the_workflow(
-    qloop: qasync.QEventLoop, review_studio: ReviewStudio, built: SceneWindow
+    qloop: qasync.QEventLoop, review_studio: ReviewStudio, built: tuple[SceneWindow, CollabWiring]
 ) -> None:
+    sw, _collab = built
     chain = build_chain(review_studio, (SeamGrade.GREEN, SeamGrade.AMBER), (0.93, 0.61))
-    built.open(qloop, chain.scene_id)
-    ws, a = built.wiring.workspace, built.window.qactions
+    sw.open(qloop, chain.scene_id)
+    ws, a = sw.wiring.workspace, sw.window.qactions
     ws.chain.select_range(1, 1)
     assert ws.takes.selected_take() == chain.currents[1]
     compare = a["take.compare_previous"]
     assert compare.isEnabled()
     compare.trigger()
-    review = built.window.panel("review", ReviewPanel)
+    review = sw.window.panel("review", ReviewPanel)
     assert review is not None
     media = review_studio.home / "media" / "scene-ws"
     wanted = [
@@ -87,12 +88,12 @@ def test_compare_with_previous_take_and_open_the_workflow(
     ]
     run(qloop, until(lambda: review.paths == wanted, what="the parent and the take in Review"))
     assert review.grid_shape == (1, 2)
-    assert built.window.docks["review"].isVisible()
+    assert sw.window.docks["review"].isVisible()
     # the first take has no parent: nothing to compare with
     assert ws.takes.select_take(chain.older)
     assert not compare.isEnabled()
 
-    editor = built.window.panel("node_editor", NodeEditorPanel)
+    editor = sw.window.panel("node_editor", NodeEditorPanel)
     assert editor is not None
     assert editor.versions is not None
     opened: list[int] = []
@@ -101,4 +102,17 @@ def test_compare_with_previous_take_and_open_the_workflow(
     a["segment.open_workflow"].trigger()
     run(qloop, until(lambda: opened == [1], what="version 1 opened in the node editor"))
     assert editor.versions.name_field.text() == "wan-i2v"
-    assert built.window.docks["node_editor"].isVisible()
+    assert sw.window.docks["node_editor"].isVisible()
+
+
+def test_a_link_to_a_take_selects_it_in_the_workspace(
+    qloop: qasync.QEventLoop, review_studio: ReviewStudio, built: tuple[SceneWindow, CollabWiring]
+) -> None:
+    sw, collab = built
+    chain = build_chain(review_studio, (SeamGrade.RED, SeamGrade.GREEN), (0.2, 0.9))
+    project = review_studio.secure.ids["project"]
+    collab.opener.open(f"x121://project/{project}/scene/{chain.scene_id}/segment/2/take/{chain.older}")
+    ws = sw.wiring.workspace
+    run(qloop, until(lambda: ws.takes.selected_take() == chain.older, what="the linked take selected"))
+    assert ws.chain.current_position() == 1
+    assert ws.title.text().endswith(f"/ {chain.name}")

@@ -74,6 +74,7 @@ class SceneWorkspace(QWidget):
         self.workspace: Workspace | None = None
         self.listener: WorkspaceListener | None = None
         self._reading: asyncio.Task[Workspace | None] | None = None
+        self._pending_take: int | None = None
         self._again = False
         self.title = QLabel("", self)
         self.title.setProperty("role", "heading")
@@ -167,9 +168,16 @@ class SceneWorkspace(QWidget):
         self.notice.setText("\n".join(notes))
         self.notice.setVisible(bool(notes))
         self.chain.show_chain(ws)
+        pending, self._pending_take = self._pending_take, None
+        position = next((p for p, link in enumerate(ws.chain) if pending in {t.take.id for t in
+                         ws.takes.get(int(link.segment.id), ())}), -1)  # fmt: skip
+        if position >= 0:
+            self.chain.select_range(position, position)
         if self.chain.current_position() < 0 and ws.chain:
             self.chain.select_range(0, 0)
         self._segment_selected(self.chain.current_position())
+        if pending is not None and position >= 0:
+            self.takes.select_take(pending)
         self.loaded.emit()
 
     def _segment_selected(self, position: int) -> None:
@@ -181,6 +189,11 @@ class SceneWorkspace(QWidget):
         else:
             self.takes.clear()
         self.selection_changed.emit()
+
+    def show_take(self, take_id: int) -> None:
+        """Select `take_id` (its segment first) once the open scene is read next (an x121:// link)."""
+        self._pending_take = take_id
+        self.refresh()
 
     # ------------------------------------------------------------ what is selected
 
