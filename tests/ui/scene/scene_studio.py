@@ -41,7 +41,16 @@ from x121_desktop.ui.docks import WindowServices
 from x121_desktop.ui.main_window import MainWindow
 from x121_desktop.ui.scene.install import SceneWindowWiring, install_scene_workspace
 
-__all__ = ["Chain", "build_chain", "qloop", "review_studio", "scene_window", "studio_as"]
+__all__ = [
+    "Chain",
+    "build_chain",
+    "close_scene_window",
+    "open_scene_window",
+    "qloop",
+    "review_studio",
+    "scene_window",
+    "studio_as",
+]
 
 FRAMES = 12
 _names = itertools.count(1)
@@ -149,22 +158,30 @@ def scene_window(
     made: list[SceneWindow] = []
 
     def make(who: str) -> SceneWindow:
-        studio = studio_as(who)
-        window = MainWindow(WindowServices.from_studio(studio), health_interval_ms=60_000, use_tray=False)
-        wiring = install_scene_workspace(window, studio)
-        app = QApplication.instance()
-        assert isinstance(app, QApplication)
-        app.aboutToQuit.disconnect(wiring.workspace.stop)  # qasync's run() quits the app after each run
-        window.show()
-        run(qloop, window.start())
-        made.append(SceneWindow(window, wiring, studio))
+        made.append(open_scene_window(qloop, studio_as(who)))
         return made[-1]
 
     yield make
     for sw in made:
-        run(qloop, sw.wiring.stop())
-        run(qloop, sw.window.shutdown())
-        sw.window.close()
-        sw.window.deleteLater()
+        close_scene_window(qloop, sw)
+
+
+def open_scene_window(qloop: qasync.QEventLoop, studio: Studio) -> SceneWindow:
+    """A started window on `studio` with the scene workspace installed (as ui.app does)."""
+    window = MainWindow(WindowServices.from_studio(studio), health_interval_ms=60_000, use_tray=False)
+    wiring = install_scene_workspace(window, studio)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.aboutToQuit.disconnect(wiring.workspace.stop)  # qasync's run() quits the app after each run
+    window.show()
+    run(qloop, window.start())
+    return SceneWindow(window, wiring, studio)
+
+
+def close_scene_window(qloop: qasync.QEventLoop, sw: SceneWindow) -> None:
+    run(qloop, sw.wiring.stop())
+    run(qloop, sw.window.shutdown())
+    sw.window.close()
+    sw.window.deleteLater()
     run(qloop, asyncio.sleep(0.01))
     QApplication.processEvents()

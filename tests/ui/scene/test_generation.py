@@ -19,21 +19,18 @@ import pytest
 import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox
 from sqlalchemy.engine import Engine
 
 from tests.comfyui_server import ComfyTestServer
 from tests.services.test_pipeline_e2e import CREATE, Cli, database, rows, server, setup_studio
-from tests.ui.scene.scene_studio import SceneWindow
+from tests.ui.scene.scene_studio import SceneWindow, close_scene_window, open_scene_window
 from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.core.enums import SceneStatus, SegmentStatus, TakeReason
 from x121_desktop.core.media import probe
 from x121_desktop.services.bootstrap import LaunchOptions, open_studio
 from x121_desktop.services.scenes import Downstream
-from x121_desktop.ui.docks import WindowServices
-from x121_desktop.ui.main_window import MainWindow
 from x121_desktop.ui.scene.dialogs import RegenerateDialog
-from x121_desktop.ui.scene.install import install_scene_workspace
 
 __all__ = ["database", "qloop", "server"]
 SETTLE_S = 120.0
@@ -54,25 +51,15 @@ def generated(
     scene_id = int(cli.json(*CREATE)["id"])
     asyncio.set_event_loop(qloop)  # each `x121` command ran its own asyncio.run(), which unset it
     studio = open_studio(LaunchOptions(database_url=url, home=str(tmp_path / "home")))
-    window = MainWindow(WindowServices.from_studio(studio), health_interval_ms=60_000, use_tray=False)
-    wiring = install_scene_workspace(window, studio)
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    app.aboutToQuit.disconnect(wiring.workspace.stop)  # qasync's run() quits the app after each run
-    window.show()
-    run(qloop, window.start())
-    sw = SceneWindow(window, wiring, studio)
+    sw = open_scene_window(qloop, studio)
     try:
         sw.open(qloop, scene_id)
-        assert window.services.dispatcher is not None
-        run(qloop, window.services.dispatcher.start())
+        dispatcher = sw.window.services.dispatcher
+        assert dispatcher is not None
+        run(qloop, dispatcher.start())
         yield sw, engine, scene_id
     finally:
-        run(qloop, wiring.stop())
-        run(qloop, window.shutdown())
-        window.close()
-        window.deleteLater()
-        run(qloop, asyncio.sleep(0.01))
+        close_scene_window(qloop, sw)
         studio.close()
 
 

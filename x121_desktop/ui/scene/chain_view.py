@@ -9,7 +9,7 @@ to the take tree beside it (`take_tree_requested`).
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPixmap
+from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -21,25 +21,13 @@ from PySide6.QtWidgets import (
 
 from x121_desktop.core.collab import leases
 from x121_desktop.services.scene_workspace import ChainLink, Workspace
+from x121_desktop.ui.panels.notifications import dot_icon
 from x121_desktop.ui.review.seams import grade_color
 
 COLUMNS = ("#", "Frames", "Status", "Current take", "Seam in", "Lock")
 SEAM_COLUMN = 4
 LOCK_COLUMN = 5
 UNMEASURED = QColor("#6e7681")
-
-
-def light(color: QColor, size: int = 12) -> QIcon:
-    """A round traffic light of `color`."""
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(color)
-    painter.drawEllipse(1, 1, size - 2, size - 2)
-    painter.end()
-    return QIcon(pixmap)
 
 
 def seam_text(link: ChainLink) -> tuple[str, QColor | None]:
@@ -113,7 +101,7 @@ class ChainView(QTableWidget):
             item = QTableWidgetItem(value)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             if column == SEAM_COLUMN and colour is not None:
-                item.setIcon(light(colour))
+                item.setIcon(dot_icon(colour, 12))
                 item.setData(Qt.ItemDataRole.UserRole, colour.name())
                 if link.seam_before is not None:
                     reasons = link.seam_before.metrics.get("reasons") or []
