@@ -118,12 +118,21 @@ def test_generate_regenerate_each_way_heal_approve_and_assemble_from_the_workspa
     sw, engine, scene_id = generated
     ws, a = sw.wiring.workspace, sw.window.qactions
     assert a["scene.generate"].isEnabled()
+    progress = sw.window.progress
+    seen: list[tuple[float, float, str]] = []
+    progress.operation_progressed.connect(
+        lambda op_id: seen.append((op.done, op.total, op.message)) if (op := progress.get(op_id)) else None
+    )
     a["scene.generate"].trigger()
     run(qloop, until(lambda: any(op.title.startswith("Generate Ada/intro") for op in sw.window.progress.operations()),
                      what="the progress row"))  # fmt: skip
     _settled(qloop, sw, scene_id)
     first = _chain(engine, scene_id)
     assert [SegmentStatus(r.status) for r in first] == [SegmentStatus.IN_REVIEW] * 3
+    # live progress from the job notices: the chain's ready segments out of 3, growing
+    assert {total for _, total, _ in seen} == {3}
+    assert max(done for done, _, _ in seen) >= 2
+    assert all("segments ready" in message for _, _, message in seen)
     assert {(first[0].take, first[1].take), (first[1].take, first[2].take)} <= _pairs(engine, scene_id)
     lights = [ws.chain.item(r, 4).text().split()[0] for r in (1, 2)]  # type: ignore[union-attr]
     assert all(light in ("green", "amber", "red") for light in lights)
