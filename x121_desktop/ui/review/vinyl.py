@@ -10,7 +10,8 @@ decoding) and played through QtMultimedia (QAudioSink, push mode, s16 stereo 48 
 
 The sound follows the cell the reviewer works in (`ReviewGrid.current`: the cell last clicked
 or tabbed to), never the pinned reference: focusing the reference keeps the sound where it was,
-and with no cell chosen yet it comes from the first clip that opened and is not the reference.
+and with no cell chosen it comes from the first cell in grid order that has opened and is not
+the reference.
 Its frame for the clock frame is that cell's own (`PlayerCell.target`). Where there is no audio
 output device, or that clip has no audio track, vinyl mode turns itself off and says why in one
 sentence (`message`); nothing else changes.
@@ -178,6 +179,7 @@ class VinylScrubber(QObject):
         self.cell, self.last_frame = None, None
         controller.frame_changed.connect(self._frame_changed)
         controller.state_changed.connect(self._pick_source)
+        controller.cache_changed.connect(self._pick_source)  # also after each worker change: a clip opened
         if grid is not None:
             grid.current_changed.connect(self._pick_source)
         self._pick_source()
@@ -187,8 +189,9 @@ class VinylScrubber(QObject):
         self._scrubbing = scrubbing
 
     def sound_cell(self) -> PlayerCell | None:
-        """The cell to hear: the working cell, else the one heard so far, else the first opened (never
-        the pinned reference, a failed cell or one still opening)."""
+        """The cell to hear: the working cell; while that is the pinned reference (or cannot play) the
+        cell heard so far; with no working cell the first in grid order. Never the pinned reference,
+        a failed cell or one still opening."""
         controller = self._controller
         if controller is None:
             return None
@@ -198,7 +201,7 @@ class VinylScrubber(QObject):
         ]
         working = self._grid.current if self._grid is not None else None
         chosen = next((c for c in playable if c.view is working), None)
-        if chosen is None:
+        if chosen is None and working is not None:  # the reference or a cell that cannot play: keep the sound
             chosen = self.cell if self.cell in playable else None
         return chosen if chosen is not None else next(iter(playable), None)
 
