@@ -200,3 +200,28 @@ def test_a_reviewer_sees_creator_actions_disabled_and_is_refused_with_the_senten
         ).fetchone()
     assert takes is not None
     assert takes[0] == 0
+
+
+def test_closing_the_window_gives_back_the_segment_locks_taken_there(
+    qloop: qasync.QEventLoop, review_studio: ReviewStudio, scene_window: Make
+) -> None:
+    chain = build_chain(review_studio, (SeamGrade.GREEN, SeamGrade.GREEN), (0.9, 0.9))
+    sw = scene_window("creator")
+    sw.open(qloop, chain.scene_id)
+    sw.wiring.workspace.chain.select_range(1, 1)
+    sw.window.qactions["segment.lock"].trigger()
+    run(qloop, until(lambda: sw.wiring.locks.holds(chain.segments[1]), what="the lock taken"))
+
+    def live() -> int:
+        with review_studio.secure.connect(SUPERUSER) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM segment_locks WHERE segment_id = %s AND expires_at > clock_timestamp()",
+                (chain.segments[1],),
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    assert live() == 1
+    sw.window.close()
+    run(qloop, until(lambda: live() == 0, what="the lock given back on close"))
+    assert sw.wiring.locks.held() == ()

@@ -132,6 +132,7 @@ class NewSceneDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("NewSceneDialog")
         self.setWindowTitle("New scene")
+        self.setMinimumWidth(560)
         self.rates = rates
         self.character = QComboBox(self)
         for name, project in characters:

@@ -9,6 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from x121_desktop.core.errors import X121Error
@@ -33,10 +34,11 @@ NO_DISPATCHER = (
 )
 
 
-class SceneWindowWiring:
+class SceneWindowWiring(QObject):
     """What the workspace needs from the window; built by `install_scene_workspace`."""
 
     def __init__(self, window: MainWindow, studio: Studio) -> None:
+        super().__init__(window)
         self.window = window
         self.service = SceneWorkspaceService(studio)
         self.workspace = SceneWorkspace(self.service, window.tasks)
@@ -62,6 +64,13 @@ class SceneWindowWiring:
         if window.navigator is not None:
             window.navigator.tree_loaded.connect(self.ops.update_enabled)
         window.started.connect(lambda: window.tasks.spawn(self._learn_role(), what="read your studio role"))
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Closing the window gives back the segment locks taken here (the window saves its layout meanwhile)."""
+        if watched is self.window and event.type() == QEvent.Type.Close and self.locks.held():
+            self.window.tasks.spawn(self.locks.release_all(), what="release your segment locks")
+        return False
 
     async def _learn_role(self) -> None:
         self.ops.is_creator = await self.service.am_creator()

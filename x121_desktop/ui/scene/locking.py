@@ -30,6 +30,9 @@ class SegmentLocks(QObject):
     def holds(self, segment_id: int) -> bool:
         return segment_id in self._held
 
+    def held(self) -> tuple[int, ...]:
+        return tuple(self._held)
+
     async def toggle(self, ws: Workspace, link: ChainLink) -> bool:
         """True when this window now holds the segment's lock."""
         segment_id = int(link.segment.id)
