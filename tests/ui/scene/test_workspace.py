@@ -79,6 +79,14 @@ def test_chain_with_traffic_lights_and_take_tree(
     assert not a["take.approve"].isEnabled()
     assert a["segment.heal"].isEnabled()
     assert a["segment.regenerate"].isEnabled()
+    # Shift+↓ makes a range; the regenerate dialog opens on it (Escape leaves it, nothing written)
+    QTest.keyClick(ws.chain, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert ws.chain.selected_range() == (1, 2)
+    dialog = sw.wiring.ops.ask_regenerate()
+    assert dialog is not None
+    assert (dialog.first.value(), dialog.last.value()) == (2, 3)
+    QTest.keyClick(dialog, Qt.Key.Key_Escape)
+    assert sw.wiring.ops.dialog is None
 
 
 def test_use_an_earlier_take_then_approve_it(
