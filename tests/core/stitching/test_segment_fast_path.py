@@ -6,9 +6,11 @@ Checked against the straightforward computations on real photographs and a real 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -17,11 +19,14 @@ from tests.seam_fixtures import chained_segments
 from x121_desktop.core.cancel import CancelToken
 from x121_desktop.core.errors import Cancelled, MediaError
 from x121_desktop.core.media.reader import FrameReader
+from x121_desktop.core.stitching.buffers import ArrayPool
 from x121_desktop.core.stitching.frames import AnalysisGeometry, extract, extract_segment
 from x121_desktop.core.stitching.metrics import analyze_segment, compare_frames
 from x121_desktop.core.stitching.motion import flow_magnitude
 from x121_desktop.core.stitching.pairs import compare_segment_features
+from x121_desktop.core.stitching.readahead import ReadAhead
 from x121_desktop.core.stitching.ssim import ssim, ssim_from_stats, ssim_stats
+from x121_desktop.core.stitching.workers import opencv_serial
 
 
 def test_ssim_from_per_frame_terms_equals_ssim() -> None:
@@ -117,3 +122,57 @@ def test_read_ahead_re_raises_decoder_errors_and_stops_on_cancel(clip: tuple[Pat
         analyze_segment(endless(), identity_every=0, read_ahead=2, cancel=token)
     assert closed.is_set()  # the source was closed on its own thread
     assert len(produced) < 20
+
+
+def test_opencv_runs_serially_during_a_scan_and_the_setting_comes_back() -> None:
+    seg = chained_segments("coffee", segments=1, frames=4)[0]
+    before = cv2.getNumThreads()
+    seen: list[int] = []
+
+    def frames() -> Iterator[np.ndarray]:
+        for f in seg:
+            seen.append(cv2.getNumThreads())
+            yield f
+
+    analyze_segment(frames(), identity_every=0)
+    assert seen == [1] * len(seg)
+    assert cv2.getNumThreads() == before
+    with opencv_serial():
+        with opencv_serial():  # nested, as a scan inside another
+            assert cv2.getNumThreads() == 1
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == before
+
+
+def test_array_pool_reuses_only_the_arrays_it_handed_out() -> None:
+    pool = ArrayPool()
+    a = pool.take((4, 5), np.float32)
+    stranger = np.empty((4, 5), np.float32)
+    pool.give(a, stranger)
+    assert pool.take((4, 5), np.float32) is a  # reused
+    fresh = pool.take((4, 5), np.float32)
+    assert fresh is not stranger  # a foreign array is never handed out
+    pool.give(a)
+    pool.give(a)  # given twice: taken back once
+    assert pool.take((4, 5), np.float32) is a
+    assert pool.take((4, 5), np.float32) is not a
+
+
+@pytest.mark.parametrize(("depth", "batch"), [(1, 4), (3, 2), (8, 4)])
+def test_read_ahead_delivers_every_item_in_order(depth: int, batch: int) -> None:
+    def slow() -> Iterator[int]:
+        for i in range(40):
+            if i % 7 == 0:
+                time.sleep(0.002)  # a decoder that sometimes lags behind the consumer
+            yield i
+
+    source = ReadAhead(slow(), depth, wake_batch=batch)
+    try:
+        got = []
+        for i in source:
+            got.append(i)
+            if i % 5 == 0:
+                time.sleep(0.001)  # and a consumer that sometimes lags behind the decoder
+    finally:
+        source.close()
+    assert got == list(range(40))
