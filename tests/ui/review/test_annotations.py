@@ -45,6 +45,18 @@ def noting(qtbot: QtBot, studio: Studio) -> tuple[QMainWindow, ReviewPanel, Revi
     return window, panel, session, notes
 
 
+def reopened(
+    qtbot: QtBot, qloop: qasync.QEventLoop, studio: Studio, review: ReviewStudio, take: int, count: int
+) -> tuple[QMainWindow, ReviewPanel, NotesController]:
+    """A fresh panel (another session of the app) on `take`, once its `count` notes have loaded."""
+    window, panel, session, notes = noting(qtbot, studio)
+    loaded: list[int] = []
+    notes.notes_loaded.connect(loaded.append)
+    run(qloop, session.open_scene(review.scene_id, take))
+    run(qloop, until(lambda: loaded == [count], what="the notes to load"))
+    return window, panel, notes  # the caller keeps the window (the panel's owner) alive
+
+
 def at_frame(qloop: qasync.QEventLoop, panel: ReviewPanel, notes: NotesController, frame: int) -> AnnotationOverlay:
     run(qloop, until(lambda: panel.controller.clock.frame_count > 1, what="the take to open"))
     panel.controller.seek(frame)
@@ -120,12 +132,8 @@ def test_notes_persist_and_reload_at_their_frames(
     assert comment == [(24, f"the hand melts here @{creator}")]
 
     # A fresh panel (another session of the app) reloads them at their frames.
-    _window2, panel, session, notes = noting(qtbot, studio_as("reviewer2"))
-    loaded: list[int] = []
-    notes.notes_loaded.connect(loaded.append)
+    _window2, panel, notes = reopened(qtbot, qloop, studio_as("reviewer2"), review_studio, take, 2)
     try:
-        run(qloop, session.open_scene(review_studio.scene_id, take))
-        run(qloop, until(lambda: loaded == [2], what="the notes to load"))
         overlay = at_frame(qloop, panel, notes, 10)
         [(note, alpha, side)] = overlay.visible_notes()
         assert (note.frame_start, alpha, side) == (10, 1.0, 0)

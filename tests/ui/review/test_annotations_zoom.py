@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.db.security_studio import SUPERUSER
 from tests.services.review_studio import CLIP_SIZE, ReviewStudio, review_studio, studio_as
-from tests.ui.review.test_annotations import at_frame, is_red, noting
+from tests.ui.review.test_annotations import at_frame, is_red, noting, reopened
 from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.core.review.notes import Tool
 from x121_desktop.services.bootstrap import Studio
@@ -140,13 +140,9 @@ def test_a_note_drawn_on_a_zoomed_cell_is_stored_and_shown_in_whole_frame_coordi
     assert row == (10, expected)  # whole-frame coordinates in the database
 
     # Another reviewer's panel, zoomed on another region: the arrow is where that spot is on screen.
-    _window2, panel, session, notes = noting(qtbot, studio_as("reviewer2"))
+    _window2, panel, notes = reopened(qtbot, qloop, studio_as("reviewer2"), review_studio, take, 1)
     roi = RoiController(panel)
-    loaded: list[int] = []
-    notes.notes_loaded.connect(loaded.append)
     try:
-        run(qloop, session.open_scene(review_studio.scene_id, take))
-        run(qloop, until(lambda: loaded == [1], what="the note to load"))
         overlay = at_frame(qloop, panel, notes, 10)
         canvas = zoom(qloop, panel, roi, SHOWN_ON)
         window = Window(SHOWN_ON, canvas)
