@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 
 from tests.db.security_studio import SUPERUSER
 from tests.services.review_studio import ReviewStudio
-from tests.ui.scene.scene_studio import SceneWindow, build_chain, qloop, review_studio, scene_window, studio_as
+from tests.ui.scene.scene_studio import Chain, SceneWindow, build_chain, qloop, review_studio, scene_window, studio_as
 from tests.ui.studio_fixtures import run, until
 from x121_desktop.core.enums import SceneStatus, SeamGrade, SegmentStatus, TakeReason, TakeStatus
 from x121_desktop.services.bootstrap import Studio
@@ -26,6 +26,21 @@ __all__ = ["qloop", "review_studio", "scene_window", "studio_as"]
 Make = Callable[[str], SceneWindow]
 
 
+def _opened(
+    qloop: qasync.QEventLoop,
+    review: ReviewStudio,
+    scene_window: Make,
+    who: str,
+    grades: tuple[SeamGrade, SeamGrade],
+    scores: tuple[float, float],
+) -> tuple[Chain, SceneWindow]:
+    """A new chain with these seams, opened in a window signed in as `who`."""
+    chain = build_chain(review, grades, scores)
+    sw = scene_window(who)
+    sw.open(qloop, chain.scene_id)
+    return chain, sw
+
+
 def _notes(sw: SceneWindow) -> list[str]:
     return [n.text for n in sw.window.notifier.items()]
 
@@ -38,9 +53,7 @@ def _row(sw: SceneWindow, row: int) -> list[str]:
 def test_chain_with_traffic_lights_and_take_tree(
     qloop: qasync.QEventLoop, review_studio: ReviewStudio, scene_window: Make
 ) -> None:
-    chain = build_chain(review_studio, (SeamGrade.GREEN, SeamGrade.RED), (0.91, 0.27))
-    sw = scene_window("creator")
-    sw.open(qloop, chain.scene_id)
+    chain, sw = _opened(qloop, review_studio, scene_window, "creator", (SeamGrade.GREEN, SeamGrade.RED), (0.91, 0.27))
     ws = sw.wiring.workspace
     assert ws.title.text().endswith(f" / {chain.name}")
     assert ws.chain.rowCount() == 3
@@ -92,9 +105,7 @@ def test_chain_with_traffic_lights_and_take_tree(
 def test_use_an_earlier_take_then_approve_it(
     qloop: qasync.QEventLoop, review_studio: ReviewStudio, scene_window: Make
 ) -> None:
-    chain = build_chain(review_studio, (SeamGrade.GREEN, SeamGrade.AMBER), (0.88, 0.55))
-    sw = scene_window("creator")
-    sw.open(qloop, chain.scene_id)
+    chain, sw = _opened(qloop, review_studio, scene_window, "creator", (SeamGrade.GREEN, SeamGrade.AMBER), (0.88, 0.55))
     ws = sw.wiring.workspace
     ws.chain.select_range(1, 1)
     assert ws.takes.select_take(chain.older)
@@ -131,9 +142,7 @@ def test_use_an_earlier_take_then_approve_it(
 def test_lock_toggle_and_a_lock_someone_else_holds(
     qloop: qasync.QEventLoop, review_studio: ReviewStudio, scene_window: Make, studio_as: Callable[[str], Studio]
 ) -> None:
-    chain = build_chain(review_studio, (SeamGrade.GREEN, SeamGrade.GREEN), (0.9, 0.92))
-    sw = scene_window("creator")
-    sw.open(qloop, chain.scene_id)
+    chain, sw = _opened(qloop, review_studio, scene_window, "creator", (SeamGrade.GREEN, SeamGrade.GREEN), (0.9, 0.92))
     ws = sw.wiring.workspace
     lock = sw.window.qactions["segment.lock"]
     ws.chain.select_range(0, 0)
@@ -174,9 +183,7 @@ def test_lock_toggle_and_a_lock_someone_else_holds(
 def test_a_reviewer_sees_creator_actions_disabled_and_is_refused_with_the_sentence(
     qloop: qasync.QEventLoop, review_studio: ReviewStudio, scene_window: Make
 ) -> None:
-    chain = build_chain(review_studio, (SeamGrade.AMBER, SeamGrade.RED), (0.6, 0.3))
-    sw = scene_window("reviewer")
-    sw.open(qloop, chain.scene_id)
+    chain, sw = _opened(qloop, review_studio, scene_window, "reviewer", (SeamGrade.AMBER, SeamGrade.RED), (0.6, 0.3))
     ws = sw.wiring.workspace
     ws.chain.select_range(1, 1)
     a = sw.window.qactions
@@ -213,9 +220,7 @@ def test_a_reviewer_sees_creator_actions_disabled_and_is_refused_with_the_senten
 def test_closing_the_window_gives_back_the_segment_locks_taken_there(
     qloop: qasync.QEventLoop, review_studio: ReviewStudio, scene_window: Make
 ) -> None:
-    chain = build_chain(review_studio, (SeamGrade.GREEN, SeamGrade.GREEN), (0.9, 0.9))
-    sw = scene_window("creator")
-    sw.open(qloop, chain.scene_id)
+    chain, sw = _opened(qloop, review_studio, scene_window, "creator", (SeamGrade.GREEN, SeamGrade.GREEN), (0.9, 0.9))
     sw.wiring.workspace.chain.select_range(1, 1)
     sw.window.qactions["segment.lock"].trigger()
     run(qloop, until(lambda: sw.wiring.locks.holds(chain.segments[1]), what="the lock taken"))
