@@ -102,6 +102,7 @@ class SceneWorkspace(QWidget):
         split.addWidget(lower)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 18, 24, 12)
         layout.setSpacing(6)
