@@ -92,6 +92,19 @@ class SceneWorkspace(QWidget):
         self.details.setProperty("role", "mono")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._lay_out()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_DELAY_MS)
+        self._timer.timeout.connect(self.refresh)
+        self.changed_remotely.connect(lambda _event: self._timer.start())
+        self.chain.segment_selected.connect(self._segment_selected)
+        self.chain.take_tree_requested.connect(self.takes.setFocus)
+        self.takes.chain_requested.connect(self.chain.setFocus)
+        self.takes.take_selected.connect(lambda _t: self.selection_changed.emit())
+
+    def _lay_out(self) -> None:
+        """Heading, summary and notes above; the chain over the segment's details and take tree."""
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.chain)
         lower = QWidget(split)
@@ -109,15 +122,6 @@ class SceneWorkspace(QWidget):
         for widget in (self.title, self.summary, self.notice):
             layout.addWidget(widget)
         layout.addWidget(split, 1)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REFRESH_DELAY_MS)
-        self._timer.timeout.connect(self.refresh)
-        self.changed_remotely.connect(lambda _event: self._timer.start())
-        self.chain.segment_selected.connect(self._segment_selected)
-        self.chain.take_tree_requested.connect(self.takes.setFocus)
-        self.takes.chain_requested.connect(self.chain.setFocus)
-        self.takes.take_selected.connect(lambda _t: self.selection_changed.emit())
 
     # ------------------------------------------------------------ opening and reading
 
