@@ -36,12 +36,11 @@ through OpenCV's L* of that grey level (exact for neutral pixels; for saturated 
 luminance: see tests/core/stitching/test_yuv_path.py for the measured tolerances). Colour statistics
 (seam only) convert ⅛-size Y'/Cb/Cr to RGB with the frame's matrix and range, then follow the rgb
 path. Mixing paths across one seam is allowed but adds their small offsets to the seam grades.
+The YUV-path reductions live in yuv_path.py.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 from dataclasses import dataclass
 from typing import cast
 
@@ -49,10 +48,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from x121_desktop.core.media.yuv import YuvFrame, YuvMatrix, rgb_affine
-from x121_desktop.core.stitching.buffers import ArrayPool, scratch, take
+from x121_desktop.core.media.yuv import YuvFrame
+from x121_desktop.core.stitching.buffers import ArrayPool, scratch
 from x121_desktop.core.stitching.phash import phash
 from x121_desktop.core.stitching.ssim import SsimStats, ssim_stats
+from x121_desktop.core.stitching.yuv_path import area, halvings, lstar_percentiles, reduce_yuv, small_rgb_yuv
 
 type Frame = NDArray[np.uint8]
 
@@ -180,20 +180,6 @@ def check_frame(frame: object) -> None:
         raise ValueError(f"a frame must be at least 2x2 pixels, got {frame.shape[1]}x{frame.shape[0]}")
 
 
-def _resize(img: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
-    if (img.shape[1], img.shape[0]) == size:
-        return img
-    return cast("NDArray[np.uint8]", cv2.resize(img, size, interpolation=cv2.INTER_AREA))
-
-
-def _resize_into(img: NDArray[np.uint8], size: tuple[int, int], dst: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """``_resize`` written into ``dst`` (of shape ``size``; a copy when no resize is needed)."""
-    if (img.shape[1], img.shape[0]) == size:
-        np.copyto(dst, img)
-        return dst
-    return cast("NDArray[np.uint8]", cv2.resize(img, size, dst=dst, interpolation=cv2.INTER_AREA))
-
-
 def normalised(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Mean 128, standard deviation 48: a brightness change must not read as optical flow."""
     mean, std = cv2.meanStdDev(gray)
@@ -222,25 +208,19 @@ type _Reduced = tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8], F
 def _reduce(frame: Frame, geometry: AnalysisGeometry) -> _Reduced:
     """(½, ¼ and ⅛-size gray, ⅛-size RGB) from one area-resize of the full frame."""
     check_frame(frame)
-    rgb = frame if (frame.shape[1], frame.shape[0]) == geometry.full else _resize(frame, geometry.full)
+    rgb = frame if (frame.shape[1], frame.shape[0]) == geometry.full else area(frame, geometry.full)
     # One area-resize of the full frame; everything else comes from the half-size copy (cheap).
-    half_rgb = _resize(rgb, geometry.half)
+    half_rgb = area(rgb, geometry.half)
     half = cast("NDArray[np.uint8]", cv2.cvtColor(half_rgb, cv2.COLOR_RGB2GRAY))
-    quarter = _resize(half, geometry.quarter)
-    eighth = _resize(quarter, geometry.eighth)
-    if _halvings(geometry):
+    quarter = area(half, geometry.quarter)
+    eighth = area(quarter, geometry.eighth)
+    if halvings(geometry):
         # Exact halvings (1080p, 512², …): two 2x area steps average the same 4x4 blocks as one
         # 4x step, within one 8-bit level of rounding, at a third of the cost.
-        small_rgb = _resize(_resize(half_rgb, geometry.quarter), geometry.eighth)
+        small_rgb = area(area(half_rgb, geometry.quarter), geometry.eighth)
     else:  # e.g. 320 px frames, whose ⅛ size is held at MIN_SIDE: one area-resize
-        small_rgb = _resize(half_rgb, geometry.eighth)
+        small_rgb = area(half_rgb, geometry.eighth)
     return half, quarter, eighth, small_rgb
-
-
-def _halvings(geometry: AnalysisGeometry) -> bool:
-    """True when ½ → ¼ → ⅛ size are exact halvings (1080p, 512², …)."""
-    (hw, hh), (qw, qh), (ew, eh) = geometry.half, geometry.quarter, geometry.eighth
-    return (hw, hh) == (2 * qw, 2 * qh) and (qw, qh) == (2 * ew, 2 * eh)
 
 
 def _sharpness(half: NDArray[np.uint8]) -> float:
@@ -268,8 +248,8 @@ def extract_segment(
     without the colour statistics and pHash (frames of another size are resized). ``pool``
     supplies the feature arrays (see buffers.py)."""
     if isinstance(frame, YuvFrame):
-        half, quarter, eighth = _reduce_yuv(frame, geometry, pool)
-        percentiles = _lstar_percentiles(eighth)
+        half, quarter, eighth = reduce_yuv(frame, geometry, pool)
+        percentiles = lstar_percentiles(eighth)
     else:
         half, quarter, eighth, small_rgb = _reduce(frame, geometry)
         percentiles = _percentiles(_lab(small_rgb)[..., 0])
@@ -281,9 +261,9 @@ def extract(frame: Frame | YuvFrame, geometry: AnalysisGeometry, pool: ArrayPool
     """Reduce one frame to its features at ``geometry`` (as ``extract_segment``, plus colour and
     pHash)."""
     if isinstance(frame, YuvFrame):
-        half, quarter, eighth = _reduce_yuv(frame, geometry, pool)
-        small_rgb = _small_rgb_yuv(frame, eighth, geometry)
-        percentiles = _lstar_percentiles(eighth)
+        half, quarter, eighth = reduce_yuv(frame, geometry, pool)
+        small_rgb = small_rgb_yuv(frame, eighth, geometry)
+        percentiles = lstar_percentiles(eighth)
     else:
         half, quarter, eighth, small_rgb = _reduce(frame, geometry)
         percentiles = None
@@ -323,48 +303,6 @@ def rgb_of(frame: Frame | YuvFrame) -> Frame:
     return frame.to_rgb() if isinstance(frame, YuvFrame) else frame
 
 
-# ---------------------------------------------------------------- the YUV path
-def _expand_lut() -> NDArray[np.uint8]:
-    """Limited-range Y' (16-235) → full range 0-255, rounded and clipped."""
-    codes = np.arange(256, dtype=np.float64)
-    return np.clip(np.rint((codes - 16.0) * 255.0 / 219.0), 0, 255).astype(np.uint8)
-
-
-def _lstar_table() -> NDArray[np.float64]:
-    """L* of each full-range grey level, exactly as the rgb path's cv2 RGB→Lab computes it."""
-    ramp = np.repeat(np.arange(256, dtype=np.float32)[:, None, None] / 255.0, 3, axis=2)
-    lab = cv2.cvtColor(np.ascontiguousarray(ramp), cv2.COLOR_RGB2LAB)
-    return np.asarray(lab[:, 0, 0], dtype=np.float64)
-
-
-_EXPAND = _expand_lut()
-_LSTAR = _lstar_table()
-_LSTAR_VALUES: list[float] = _LSTAR.tolist()
-
-
-def _reduce_yuv(
-    frame: YuvFrame, geometry: AnalysisGeometry, pool: ArrayPool | None
-) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]:
-    """(½, ¼, ⅛-size gray) from the Y' plane: one area-resize, then the range expansion on the ¼
-    size (a LUT on ½ size cost 0.17 ms at 1080p, 4x this). The ½-size gray stays as coded: it only
-    feeds the sharpness, a ratio of two variances that the expansion scales alike. The ½ size is
-    scratch memory (valid until the next frame); the ¼ size (kept in the features) is ``pool``'s."""
-    hw, hh = geometry.half
-    qw, qh = geometry.quarter
-    half = frame.y
-    if (frame.y.shape[1], frame.y.shape[0]) != geometry.half:
-        half = _resize_into(frame.y, geometry.half, scratch("frames.half", (hh, hw), np.uint8))
-    quarter = take(pool, (qh, qw), np.uint8)
-    if frame.full_range:
-        _resize_into(half, geometry.quarter, quarter)
-    else:
-        coded = half
-        if (half.shape[1], half.shape[0]) != geometry.quarter:
-            coded = _resize_into(half, geometry.quarter, scratch("frames.quarter", (qh, qw), np.uint8))
-        cv2.LUT(coded, _EXPAND, dst=quarter)
-    return half, quarter, _resize(quarter, geometry.eighth)
-
-
 def _phash(quarter: NDArray[np.uint8], eighth: NDArray[np.uint8]) -> int:
     """``phash(quarter)``, starting from the ⅛ size when that is the first halving phash does
     itself (the same INTER_AREA step, so the same hash)."""
@@ -372,47 +310,3 @@ def _phash(quarter: NDArray[np.uint8], eighth: NDArray[np.uint8]) -> int:
     if min(h, w) >= 256 and eighth.shape == (h // 2, w // 2):
         return phash(eighth)
     return phash(quarter)
-
-
-def _small_rgb_yuv(frame: YuvFrame, eighth: NDArray[np.uint8], geometry: AnalysisGeometry) -> Frame:
-    """⅛-size RGB from the ⅛-size (expanded) luma and the area-reduced chroma planes."""
-    u, v = _chroma_eighth(frame.u, geometry), _chroma_eighth(frame.v, geometry)
-    m = _expanded_luma_affine(frame.matrix, frame.full_range)
-    return cast("Frame", cv2.transform(cv2.merge([eighth, u, v]), m))  # uint8: rounded, saturated
-
-
-def _chroma_eighth(plane: NDArray[np.uint8], geometry: AnalysisGeometry) -> NDArray[np.uint8]:
-    """A 4:2:0 chroma plane (½ size) area-reduced to ⅛ size: by two exact 2x steps where the
-    geometry halves exactly (7x cheaper than one 4x step in OpenCV, within one level of it)."""
-    if (plane.shape[1], plane.shape[0]) == geometry.half and _halvings(geometry):
-        return _resize(_resize(plane, geometry.quarter), geometry.eighth)
-    return _resize(plane, geometry.eighth)
-
-
-@functools.cache
-def _expanded_luma_affine(matrix: YuvMatrix, full_range: bool) -> NDArray[np.float32]:
-    """``rgb_affine`` for luma that is already expanded to full range (chroma as coded)."""
-    m = rgb_affine(matrix, full_range).copy()
-    m[:, 0] = 1.0
-    m[:, 3] = -128.0 * (m[:, 1] + m[:, 2])
-    m.setflags(write=False)
-    return m
-
-
-def _lstar_percentiles(gray: NDArray[np.uint8]) -> tuple[float, float, float]:
-    """``_percentiles`` of L* per pixel, from a 256-bin histogram of the grey levels (L* is
-    monotonic in the level, so the k-th smallest L* is the L* of the k-th smallest level).
-    cv2.calcHist counts exactly in float32 below 2**24 pixels (4x cheaper than np.bincount); the
-    six ranks are looked up in one searchsorted, the rest is float arithmetic as before."""
-    cum = np.cumsum(cv2.calcHist([gray], [0], None, [256], [0, 256]), dtype=np.float64)
-    last = float(cum[-1]) - 1.0
-    pos = [0.05 * last, 0.5 * last, 0.95 * last]
-    lo = [math.floor(p) for p in pos]
-    ranks = np.searchsorted(cum, [*lo, *(min(x + 1.0, last) for x in lo)], side="right").tolist()
-    levels = [_LSTAR_VALUES[r] for r in ranks]
-    low, high = levels[:3], levels[3:]
-    return (
-        low[0] + (high[0] - low[0]) * (pos[0] - lo[0]),
-        low[1] + (high[1] - low[1]) * (pos[1] - lo[1]),
-        low[2] + (high[2] - low[2]) * (pos[2] - lo[2]),
-    )
