@@ -5,9 +5,11 @@ tests/comfyui_server), each in its own process as a real ComfyUI would be, on th
 Jobs are the quick-png workflow with a stored input image each, so every job pays: the claim
 with placement (fair share, capabilities, the finish-aware rule, the server's advisory lock), the
 upload and POST /prompt (the UPLOADING and SUBMITTED state changes are written right after the
-POST, off this path). Each run starts two fresh stand-ins: the stand-in lists its whole input
-folder on every POST /prompt (as ComfyUI's LoadImage validation does), so its handler time grows
-with every file earlier runs left there, and runs would not be comparable.
+POST, off this path). The upload starts when the claim has chosen job and server, beside the
+claim's last round trip and commit; "upload" below is the time the POST still waited for it.
+Each run starts two fresh stand-ins: the stand-in lists its whole input folder on every POST
+/prompt (as ComfyUI's LoadImage validation does), so its handler time grows with every file
+earlier runs left there, and runs would not be comparable.
 
 Goal: p50 ≤ 15 ms, as the median over `X121_BENCH_DISPATCH_RUNS` (3) runs of
 `X121_BENCH_DISPATCH_JOBS` (200) jobs. Printed beside it: the machine's load average, where the

@@ -147,6 +147,8 @@ class PlacedClaim:
     """Job id → placement of every candidate looked at (why the others wait)."""
     files: Mapping[str, StoredFile] = field(default_factory=dict)
     """The claimed job's input files: upload target → stored file."""
+    room_left: bool = False
+    """After this claim some usable server still had a free slot (as this transaction saw it)."""
 
 
 # ---------------------------------------------------------------------------------------- statements
@@ -321,6 +323,7 @@ def claim_placed(
     window: int = 8,
     refuse_impossible: bool = True,
     per_second: bool = False,
+    taking: Callable[[JobRow, int, Mapping[str, StoredFile]], object] | None = None,
 ) -> PlacedClaim:
     """Claim the next job for one of `servers` (see the module docstring).
 
@@ -330,6 +333,8 @@ def claim_placed(
     server frees up. `refuse_impossible=False` (a dispatcher that drives only some of the servers)
     leaves jobs no server here can run in the queue. `per_second`: the servers' speeds are work per
     second (measured), so the time a held job has been running shortens what is left of it.
+    `taking(job, server_id, files)` is called just before each attempt to take a job (the caller may
+    start uploading its inputs meanwhile).
     """
     usable = {s.server_id: capacity.get(s.server_id, 0) for s in servers if s.enabled and s.status in DISPATCHABLE}
     holding, queued = look(conn, window, usable)
@@ -369,9 +374,12 @@ def claim_placed(
             ranked.sort(key=lambda s: s.server_id in lost)
         for snap in ranked:
             data = {"server": snap.name, "holder": holder}
+            if taking is not None:
+                taking(job, snap.server_id, files[int(job.id)])
             room, claimed = assign_if_room(conn, job.id, holder, lease, snap.server_id, capacity[snap.server_id], data)
             if claimed is not None:
-                return PlacedClaim(claimed, snap.server_id, planned, done, placements, files[int(job.id)])
+                left = sum(max(0, s.free_slots) for s in snaps if s.enabled and s.status in DISPATCHABLE) > 1
+                return PlacedClaim(claimed, snap.server_id, planned, done, placements, files[int(job.id)], left)
             if room:
                 break  # another claimer has this job: try the next one
     return PlacedClaim(refused=done, placements=placements)

@@ -30,15 +30,19 @@ from x121_desktop.db.repositories.job_order import JobPlan
 from x121_desktop.services.orchestrator import records as rec
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
+    from concurrent.futures import Future
 
     from sqlalchemy.engine import Connection, Engine
 
-    from x121_desktop.db.repositories.job_records import JobRow
+    from x121_desktop.db.repositories.job_records import JobRow, StoredFile
     from x121_desktop.services.orchestrator.fleet import Fleet, ServerHandle
 
 CANDIDATES = 24
-"""Queued jobs looked at (and row-locked) per claim: the finish-aware rule's look-ahead."""
+"""Queued jobs looked at per claim: the finish-aware rule's look-ahead."""
+
+type UploadAhead = Callable[[ServerId, Mapping[str, StoredFile]], Future[dict[str, str]]]
+"""Starts uploading input files to a server (on another thread); its future gives target → server name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +52,19 @@ class Claim:
     resolved: rec.Resolved
     started: float
     """perf_counter() when the claim transaction began."""
+    room_left: bool = False
+    """A server still had a free slot after this claim: claim again at once."""
+    uploads: Future[dict[str, str]] | None = None
+    """The job's inputs going to its server, started while the claim took the job (first attempts)."""
 
 
 class Claimer:
-    def __init__(self, engine: Engine, fleet: Fleet, holder: str, lease_s: float) -> None:
+    def __init__(
+        self, engine: Engine, fleet: Fleet, holder: str, lease_s: float, upload_ahead: UploadAhead | None = None
+    ) -> None:
         self.engine, self.fleet, self.holder, self.lease = engine, fleet, holder, timedelta(seconds=lease_s)
+        self.upload_ahead = upload_ahead
+        self._ahead: dict[tuple[int, int], Future[dict[str, str]]] = {}
         self.refused = 0
         self.work: dict[JobId, float] = {}
         """Work estimates of the jobs this dispatcher holds (dropped when they end)."""
@@ -105,6 +117,7 @@ class Claimer:
                     window=CANDIDATES,
                     refuse_impossible=covers_all and live,
                     per_second=per_second,
+                    taking=self._taking,
                 )
         except DBAPIError as exc:
             self.close()  # a fresh connection next time (this one may be broken; prepared statements are cheap)
@@ -124,7 +137,16 @@ class Claimer:
         plan, workflow = self._plans.pop(result.job.id)
         handle.loaded = plan.needs.models
         self.work[result.job.id] = plan.work
-        return Claim(result.job, handle, rec.Resolved(workflow, result.files), started)
+        uploads = self._ahead.pop((int(result.job.id), int(handle.id)), None)
+        self._ahead.clear()  # uploads for tries that were not taken finish on their own (harmless files)
+        resolved = rec.Resolved(workflow, result.files)
+        return Claim(result.job, handle, resolved, started, result.room_left, uploads)
+
+    def _taking(self, job: JobRow, server_id: int, files: Mapping[str, StoredFile]) -> None:
+        """About to take a first attempt on `server_id`: start its uploads now, beside the take and commit."""
+        key = (int(job.id), server_id)
+        if self.upload_ahead is not None and files and job.attempts == 0 and key not in self._ahead:
+            self._ahead[key] = self.upload_ahead(ServerId(server_id), files)
 
     def _plan(self, conn: Connection, job: JobRow) -> JobPlan:
         cached = self._plans.get(job.id)

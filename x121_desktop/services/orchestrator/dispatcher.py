@@ -42,6 +42,7 @@ from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.notify import JobListener, JobNotice, Notice
 from x121_desktop.db.repositories import job_leases, job_runs, server_capabilities
+from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.orchestrator.claims import Claimer
 from x121_desktop.services.orchestrator.fleet import (
     Fleet,
@@ -56,8 +57,12 @@ from x121_desktop.services.orchestrator.runner import CancelRequested, JobRunner
 from x121_desktop.services.storage import MediaStore
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from concurrent.futures import Future
+
     from sqlalchemy.engine import Connection
 
+    from x121_desktop.db.repositories.job_records import StoredFile
     from x121_desktop.services.bootstrap import Studio
 
 log = logging.getLogger(__name__)
@@ -110,7 +115,7 @@ class Dispatcher:
         self.lost_after_s, self.max_jobs, self.once, self.grace_s = lost_after_s, max_jobs, once, grace_s
         self.events: Queue[ServerEvent] = Queue()
         self.fleet: Fleet = Fleet([], self.holder, self.events)
-        self.claimer = Claimer(self.engine, self.fleet, self.holder, lease_s)
+        self.claimer = Claimer(self.engine, self.fleet, self.holder, lease_s, self._upload_ahead)
         self.stats = DispatchStats()
         self.runners: dict[JobId, tuple[JobRunner, asyncio.Task[JobStatus | None]]] = {}
         self._by_prompt: dict[str, JobRunner] = {}
@@ -205,7 +210,7 @@ class Dispatcher:
         if not rows:
             raise X121Error("No ComfyUI server is registered", "Register one with `x121 server add NAME URL`.")
         self.fleet = Fleet(rows, self.holder, self.events)
-        self.claimer = Claimer(self.engine, self.fleet, self.holder, self.lease_s)
+        self.claimer = Claimer(self.engine, self.fleet, self.holder, self.lease_s, self._upload_ahead)
         self.fleet.use_stored(stored)
         self.fleet.start()
         await asyncio.gather(
@@ -218,21 +223,22 @@ class Dispatcher:
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         idle_rounds, idle_since = 0, time.monotonic()
         while not stop.is_set() and not self._done_claiming():
-            runner = await self.runtime.run(self.db_pool, self._claim_tx)
+            self._wake.clear()  # before the claim: a job queued or ended while it runs wakes the next one
+            runner, room_left = await self.runtime.run(self.db_pool, self._claim_tx)
             if runner is not None:
                 idle_rounds, idle_since = 0, time.monotonic()
                 self.stats.claimed += 1
                 task = asyncio.create_task(self._run_one(runner), name=f"x121-job-{runner.job.id}")
                 self.runners[runner.job.id] = (runner, task)
-                continue
-            if self.once and not self.runners:
+                if room_left:
+                    continue  # else wait: a slot frees with a job's end, whose NOTIFY wakes this loop
+            elif self.once and not self.runners:
                 idle_rounds += 1  # a slow health probe must not end a --once run with jobs left
                 stale = any(h.stale for h in self.fleet.handles.values())  # capabilities being re-read
                 if idle_rounds >= 2 and time.monotonic() - idle_since >= ONCE_IDLE_S and not stale:
                     return
             elif self.runners:
                 idle_since = time.monotonic()
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.claim_every_s)
 
@@ -284,19 +290,27 @@ class Dispatcher:
 
     # ------------------------------------------------------------ claiming
 
-    def _claim_tx(self) -> JobRunner | None:
-        """Claim on this db thread and start uploading + POSTing on the io pool at once (no event-loop hop)."""
+    def _claim_tx(self) -> tuple[JobRunner | None, bool]:
+        """Claim on this db thread and start uploading + POSTing on the io pool at once (no event-loop hop).
+
+        (the runner of the claimed job or None, whether a server still had a free slot after the claim).
+        """
         claim = self.claimer.claim(self._down, self._speeds, self._covers_all, self._per_second)
         self.stats.refused = self.claimer.refused
         if claim is None:
-            return None
+            return None, False
         self._claim_started[claim.job.id] = claim.started
         self._claimed_at[claim.job.id] = time.perf_counter()
         self.stats.claim_ms.append((self._claimed_at[claim.job.id] - claim.started) * 1000.0)
         runner = JobRunner(self, claim.job, claim.handle, claim.resolved)
+        runner.uploads = claim.uploads
         if claim.job.attempts == 1:  # a first attempt: nothing of it can be on a server yet
             runner.early = self.runtime.io.submit(runner.upload_and_submit)
-        return runner
+        return runner, claim.room_left
+
+    def _upload_ahead(self, server_id: ServerId, files: Mapping[str, StoredFile]) -> Future[dict[str, str]]:
+        """Upload a job's inputs on the io pool while its claim is still taking it (see `Claimer`)."""
+        return self.runtime.io.submit(rec.upload_inputs, self.fleet.handles[server_id].client, self.store, files)
 
     # ------------------------------------------------------------ background tasks
 

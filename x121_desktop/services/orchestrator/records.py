@@ -22,8 +22,10 @@ from x121_desktop.db.repositories.job_records import LeaseLost, StoredFile
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from x121_desktop.comfy.client import ComfyClient
     from x121_desktop.core.ids import JobId
     from x121_desktop.db.repositories.job_records import JobRow
+    from x121_desktop.services.storage import MediaStore
 
 UPLOAD_PLACEHOLDER = "x121-upload-pending.png"
 
@@ -75,6 +77,18 @@ def render(
         node_id, _, input_name = target.partition(".")
         prompt[node_id]["inputs"][input_name] = name
     return prompt
+
+
+def upload_inputs(client: ComfyClient, store: MediaStore, files: Mapping[str, StoredFile]) -> dict[str, str]:
+    """Upload a job's stored input files (blocking; io pool): upload target → the name the server gave it.
+
+    Named by content (`x121_<sha256 prefix><suffix>`), so a file already on the server is not stored twice.
+    """
+    names: dict[str, str] = {}
+    for target, stored in files.items():
+        path = store.path_of(stored.rel_path)
+        names[target] = client.upload(path, name=f"x121_{stored.sha256[:20]}{path.suffix}").annotated_path
+    return names
 
 
 def move(

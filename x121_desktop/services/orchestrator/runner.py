@@ -76,6 +76,8 @@ class JobRunner:
         self.submitted = False
         self.early: Future[None] | None = None
         """Upload + POST started by the claim's thread (first attempts), awaited by `run`."""
+        self.uploads: Future[dict[str, str]] | None = None
+        """The inputs' upload, started while the claim was taking the job (first attempts)."""
         self._last_progress = 0.0
 
     @property
@@ -150,12 +152,10 @@ class JobRunner:
         began = time.perf_counter()
         if (claimed := self.d.claimed(self.job.id)) is not None:
             self.d.note("handoff", claimed)
-        names: dict[str, str] = {}
-        for target, stored in self.files.items():
-            path = self.d.store.path_of(stored.rel_path)
-            names[target] = self.handle.client.upload(
-                path, name=f"x121_{stored.sha256[:20]}{path.suffix}"
-            ).annotated_path
+        if self.uploads is not None:
+            names = self.uploads.result()
+        else:
+            names = rec.upload_inputs(self.handle.client, self.d.store, self.files)
         if self.files:
             self.d.note("upload", began)
         self.prompt = rec.render_prompt(self.job, self.workflow, names)
