@@ -19,7 +19,6 @@ from tests.seam_fixtures import chained_segments
 from x121_desktop.core.cancel import CancelToken
 from x121_desktop.core.errors import Cancelled, MediaError
 from x121_desktop.core.media.reader import FrameReader
-from x121_desktop.core.stitching.buffers import ArrayPool
 from x121_desktop.core.stitching.frames import AnalysisGeometry, extract, extract_segment
 from x121_desktop.core.stitching.metrics import analyze_segment, compare_frames
 from x121_desktop.core.stitching.motion import flow_magnitude
@@ -142,20 +141,6 @@ def test_opencv_runs_serially_during_a_scan_and_the_setting_comes_back() -> None
             assert cv2.getNumThreads() == 1
         assert cv2.getNumThreads() == 1
     assert cv2.getNumThreads() == before
-
-
-def test_array_pool_reuses_only_the_arrays_it_handed_out() -> None:
-    pool = ArrayPool()
-    a = pool.take((4, 5), np.float32)
-    stranger = np.empty((4, 5), np.float32)
-    pool.give(a, stranger)
-    assert pool.take((4, 5), np.float32) is a  # reused
-    fresh = pool.take((4, 5), np.float32)
-    assert fresh is not stranger  # a foreign array is never handed out
-    pool.give(a)
-    pool.give(a)  # given twice: taken back once
-    assert pool.take((4, 5), np.float32) is a
-    assert pool.take((4, 5), np.float32) is not a
 
 
 @pytest.mark.parametrize(("depth", "batch"), [(1, 4), (3, 2), (8, 4)])

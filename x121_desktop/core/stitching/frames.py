@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from x121_desktop.core.media.yuv import YuvFrame
-from x121_desktop.core.stitching.buffers import ArrayPool, scratch
+from x121_desktop.core.stitching.buffers import scratch
 from x121_desktop.core.stitching.phash import phash
 from x121_desktop.core.stitching.ssim import SsimStats, ssim_stats
 from x121_desktop.core.stitching.yuv_path import area, halvings, lstar_percentiles, reduce_yuv, small_rgb_yuv
@@ -153,10 +153,6 @@ class SegmentFeatures:
     sharpness: float
     """Variance of the Laplacian at ½ size divided by the grey-level variance (contrast-free)."""
 
-    def arrays(self) -> tuple[NDArray[np.generic], ...]:
-        """The large arrays, for ``ArrayPool.give`` once these features are dropped."""
-        return (self.gray, *self.ssim.arrays())
-
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FrameFeatures(SegmentFeatures):
@@ -241,27 +237,24 @@ def _lab(small_rgb: Frame) -> NDArray[np.float32]:
     return cast("NDArray[np.float32]", cv2.cvtColor(unit, cv2.COLOR_RGB2LAB))
 
 
-def extract_segment(
-    frame: Frame | YuvFrame, geometry: AnalysisGeometry, pool: ArrayPool | None = None
-) -> SegmentFeatures:
+def extract_segment(frame: Frame | YuvFrame, geometry: AnalysisGeometry) -> SegmentFeatures:
     """The along-segment features of one frame: the same values as ``extract`` gives for them,
-    without the colour statistics and pHash (frames of another size are resized). ``pool``
-    supplies the feature arrays (see buffers.py)."""
+    without the colour statistics and pHash (frames of another size are resized)."""
     if isinstance(frame, YuvFrame):
-        half, quarter, eighth = reduce_yuv(frame, geometry, pool)
+        half, quarter, eighth = reduce_yuv(frame, geometry)
         percentiles = lstar_percentiles(eighth)
     else:
         half, quarter, eighth, small_rgb = _reduce(frame, geometry)
         percentiles = _percentiles(_lab(small_rgb)[..., 0])
-    stats, motion, sharpness = _shared(half, quarter, eighth, geometry, pool)
+    stats, motion, sharpness = _shared(half, quarter, eighth, geometry)
     return SegmentFeatures(quarter, stats, motion, percentiles, sharpness)
 
 
-def extract(frame: Frame | YuvFrame, geometry: AnalysisGeometry, pool: ArrayPool | None = None) -> FrameFeatures:
+def extract(frame: Frame | YuvFrame, geometry: AnalysisGeometry) -> FrameFeatures:
     """Reduce one frame to its features at ``geometry`` (as ``extract_segment``, plus colour and
     pHash)."""
     if isinstance(frame, YuvFrame):
-        half, quarter, eighth = reduce_yuv(frame, geometry, pool)
+        half, quarter, eighth = reduce_yuv(frame, geometry)
         small_rgb = small_rgb_yuv(frame, eighth, geometry)
         percentiles = lstar_percentiles(eighth)
     else:
@@ -272,7 +265,7 @@ def extract(frame: Frame | YuvFrame, geometry: AnalysisGeometry, pool: ArrayPool
     lab8 = cv2.cvtColor(small_rgb, cv2.COLOR_RGB2LAB)
     hist = cast("NDArray[np.float32]", cv2.calcHist([lab8], [0, 1, 2], None, [_HIST_BINS] * 3, [0, 256] * 3))
     cv2.normalize(hist, hist, 1.0, 0.0, cv2.NORM_L1)
-    stats, motion, sharpness = _shared(half, quarter, eighth, geometry, pool)
+    stats, motion, sharpness = _shared(half, quarter, eighth, geometry)
     return FrameFeatures(
         gray=quarter,
         ssim=stats,
@@ -291,11 +284,10 @@ def _shared(
     quarter: NDArray[np.uint8],
     eighth: NDArray[np.uint8],
     geometry: AnalysisGeometry,
-    pool: ArrayPool | None,
 ) -> tuple[SsimStats, NDArray[np.uint8], float]:
     """SSIM terms, the normalised optical-flow image and the sharpness, from the reduced grays."""
     ssim_image = quarter if geometry.ssim == geometry.quarter else _halve_to(eighth, geometry.ssim)
-    return ssim_stats(ssim_image, pool), normalised(_halve_to(eighth, geometry.motion)), _sharpness(half)
+    return ssim_stats(ssim_image), normalised(_halve_to(eighth, geometry.motion)), _sharpness(half)
 
 
 def rgb_of(frame: Frame | YuvFrame) -> Frame:

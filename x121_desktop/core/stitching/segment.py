@@ -10,7 +10,7 @@ of frames.py: 1.46-1.51 and 0.26-0.27 ms; earlier 1.6 / 0.27, rgb24 frames 2.4 /
 1.1 ms before that; see benchmarks/bench_seam.py). One area-resize to ½ size, the along-segment
 features only (``frames.extract_segment``: no colour statistics or pHash, which only the seam
 grades use), SSIM from per-frame precomputed terms, DIS optical flow, OpenCV run serially
-(workers.py) and the arrays of dropped frames reused for the next ones (buffers.py).
+(workers.py) and the per-frame temporaries in scratch memory that stays mapped (buffers.py).
 
 ``read_ahead=n`` iterates ``frames`` on a helper thread (readahead.py), up to n frames ahead of
 the analysis, so decoding (PyAV releases the GIL) overlaps the analysis (OpenCV releases it too).
@@ -48,7 +48,6 @@ from x121_desktop.core.errors import InvalidInput
 from x121_desktop.core.likeness.faces import IdentityReference, face_distance, observe_face
 from x121_desktop.core.media.reader import FrameReader
 from x121_desktop.core.media.yuv import YuvFrame
-from x121_desktop.core.stitching.buffers import ArrayPool
 from x121_desktop.core.stitching.frames import (
     AnalysisGeometry,
     Frame,
@@ -203,7 +202,6 @@ class _Pass:
         self.head_pairs: list[SegmentPair] = []
         self.last_pairs: deque[SegmentPair] = deque(maxlen=max(1, args.tail_window - 1))
         self.tail_frames: deque[tuple[int, AnyFrame]] = deque(maxlen=args.tail_window or 1)
-        self.pool = ArrayPool()  # the arrays of dropped features serve the next frames
 
     def add(self, index: int, frame: AnyFrame) -> None:
         window = self.args.seam_window
@@ -211,12 +209,12 @@ class _Pass:
             self.geometry = AnalysisGeometry.for_frame(frame)
         geometry = self.geometry
         if index < window:
-            full = extract(frame, geometry, self.pool)
+            full = extract(frame, geometry)
             self.head_feats.append(full)
             self.head_frames.append(frame)
             feats: SegmentFeatures = full
         else:
-            feats = extract_segment(frame, geometry, self.pool)
+            feats = extract_segment(frame, geometry)
         if self.args.tail_window:
             self.tail_frames.append((index, frame))
         self.sharp.append(feats.sharpness)
@@ -230,8 +228,6 @@ class _Pass:
                 self.head_pairs.append(pair)  # the seam analysis reuses it
             if self.args.tail_window:
                 self.last_pairs.append(pair)
-            if index - 1 >= window:  # not kept for the seam: nothing holds it any more
-                self.pool.give(*self.prev.arrays())
         self.prev = feats
         every = self.args.identity_every
         if every > 0 and index % every == 0:

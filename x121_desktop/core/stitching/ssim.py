@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from x121_desktop.core.stitching.buffers import ArrayPool, scratch, take
+from x121_desktop.core.stitching.buffers import scratch
 
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
@@ -63,25 +63,21 @@ class SsimStats:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.x.shape)
 
-    def arrays(self) -> tuple[NDArray[np.generic], ...]:
-        """The float arrays (for ``ArrayPool.give`` once these stats are dropped)."""
-        return self.mu, self.luminance, self.contrast
 
-
-def ssim_stats(a: NDArray[np.generic], pool: ArrayPool | None = None) -> SsimStats:
+def ssim_stats(a: NDArray[np.generic]) -> SsimStats:
     """Precompute the per-image SSIM terms of grayscale ``a`` (uint8 or float on 0..255);
-    uint8 input is kept by reference (do not mutate it). ``pool`` supplies the result arrays."""
+    uint8 input is kept by reference (do not mutate it)."""
     if a.ndim != 2:
         raise ValueError(f"ssim needs a grayscale image, got shape {a.shape}")
     x = cast("Gray", a if a.dtype == np.uint8 else a.astype(np.float32, copy=False))
     shape = (int(x.shape[0]), int(x.shape[1]))
-    mu = _blur(x, take(pool, shape, np.float32))
-    luminance = take(pool, shape, np.float32)
+    mu = _blur(x, np.empty(shape, np.float32))
+    luminance = np.empty(shape, np.float32)
     cv2.multiply(mu, mu, dst=luminance)
     # x² of uint8 is exact in float32 (<= 65025), as is x * x of float32 input.
     squares = scratch("ssim.squares", shape, np.float32)
     cv2.multiply(x, x, dst=squares, dtype=cv2.CV_32F)
-    contrast = _blur(squares, take(pool, shape, np.float32))
+    contrast = _blur(squares, np.empty(shape, np.float32))
     np.subtract(contrast, luminance, out=contrast)  # sigma² = E[x²] - mu²
     np.add(contrast, np.float32(_C2 / 2), out=contrast)
     np.add(luminance, np.float32(_C1 / 2), out=luminance)

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from x121_desktop.core.media.yuv import YuvFrame, YuvMatrix, rgb_affine
-from x121_desktop.core.stitching.buffers import ArrayPool, scratch, take
+from x121_desktop.core.stitching.buffers import scratch
 
 if TYPE_CHECKING:
     from x121_desktop.core.stitching.frames import AnalysisGeometry
@@ -63,18 +63,18 @@ _LSTAR_VALUES: list[float] = _LSTAR.tolist()
 
 
 def reduce_yuv(
-    frame: YuvFrame, geometry: AnalysisGeometry, pool: ArrayPool | None
+    frame: YuvFrame, geometry: AnalysisGeometry
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]:
     """(½, ¼, ⅛-size gray) from the Y' plane: one area-resize, then the range expansion on the ¼
     size (a LUT on ½ size cost 0.17 ms at 1080p, 4x this). The ½-size gray stays as coded: it only
     feeds the sharpness, a ratio of two variances that the expansion scales alike. The ½ size is
-    scratch memory (valid until the next frame); the ¼ size (kept in the features) is ``pool``'s."""
+    scratch memory (valid until the next frame); the ¼ size is the features' own."""
     hw, hh = geometry.half
     qw, qh = geometry.quarter
     half = frame.y
     if (frame.y.shape[1], frame.y.shape[0]) != geometry.half:
         half = area_into(frame.y, geometry.half, scratch("frames.half", (hh, hw), np.uint8))
-    quarter = take(pool, (qh, qw), np.uint8)
+    quarter = np.empty((qh, qw), np.uint8)
     if frame.full_range:
         area_into(half, geometry.quarter, quarter)
     else:
