@@ -243,6 +243,7 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.claim_every_s)
 
     async def _run_one(self, runner: JobRunner) -> JobStatus | None:
+        outcome: JobStatus | None = None
         try:
             outcome = await runner.run()
         except asyncio.CancelledError:
@@ -251,14 +252,14 @@ class Dispatcher:
             log.exception(
                 "job %s: runner crashed; its lease will expire and another dispatcher adopts it", runner.job.id
             )
-            outcome = None
         finally:
             self.runners.pop(runner.job.id, None)
             self.claimer.work.pop(runner.job.id, None)
             self.unwatch(runner)
             self._claim_started.pop(runner.job.id, None)
             self._claimed_at.pop(runner.job.id, None)
-            self._wake.set()
+            if outcome is None or (outcome not in TERMINAL and outcome is not JobStatus.QUEUED):
+                self._wake.set()  # no NOTIFY of its end is coming (lease lost, crashed): look again now
         key = outcome.name.lower() if outcome is not None else "left"
         self.stats.finished[key] = self.stats.finished.get(key, 0) + 1
         return outcome
