@@ -10,45 +10,31 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from tests.db.job_queue_studio import enqueue_many, holder, new_job, queue_db, su_engine, wipe_jobs
+from tests.db.job_queue_studio import enqueue_many, holder, new_job, queue_db, su_engine
 from tests.db.security_studio import SecureStudio, secure_studio
-from tests.db.test_job_dispatch import CKPT, LEASE, NODES, plan, snapshots
-from x121_desktop.core.enums import FileKind, JobStatus, ServerStatus
+from tests.db.test_job_dispatch import LEASE, plan, servers, snapshots
+from x121_desktop.core.enums import FileKind, JobStatus
 from x121_desktop.core.orchestration.placement import ServerSnapshot
 from x121_desktop.db.repositories import job_dispatch
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.storage import MediaStore
 
-__all__ = ["queue_db", "secure_studio", "su_engine"]
+__all__ = ["queue_db", "secure_studio", "servers", "su_engine"]
 
 
-@pytest.fixture
-def one_server(queue_db: Engine) -> Iterator[int]:
-    with queue_db.begin() as conn:
-        server_id = int(
-            conn.execute(
-                text(
-                    "INSERT INTO comfy_servers (name, base_url, server_status_id, slots, queued_slots) "
-                    "VALUES ('take-a', 'http://take-a:8188', :s, 1, 0) RETURNING id"
-                ),
-                {"s": int(ServerStatus.ONLINE)},
-            ).scalar_one()
-        )
-    yield server_id
-    wipe_jobs(queue_db)
-    with queue_db.begin() as conn:
-        conn.execute(text("DELETE FROM comfy_servers WHERE name LIKE 'take-%'"))
+def _only_a(servers: dict[str, int]) -> tuple[int, list[ServerSnapshot], dict[int, int]]:
+    """Server `a` alone, capacity 1: (its id, snapshots, capacity)."""
+    return servers["a"], snapshots({"a": servers["a"]}), {servers["a"]: 1}
 
 
-def _snap(server_id: int) -> list[ServerSnapshot]:
-    return [ServerSnapshot(server_id, "take-a", ServerStatus.ONLINE, 0, NODES, frozenset({CKPT}), frozenset(), 1.0)]
+def hundred(_: repo.JobRow) -> job_dispatch.JobPlan:
+    """Every candidate has work 100."""
+    return job_dispatch.JobPlan(plan().needs, 100.0)
 
 
 def _lock_waiters(conn: Connection) -> int:
@@ -58,16 +44,16 @@ def _lock_waiters(conn: Connection) -> int:
 
 
 def test_a_claimer_waiting_for_the_servers_lock_sees_the_slot_taken_meanwhile(
-    queue_db: Engine, secure_studio: SecureStudio, one_server: int
+    queue_db: Engine, secure_studio: SecureStudio, servers: dict[str, int]
 ) -> None:
+    one_server, snaps, capacity = _only_a(servers)
     with queue_db.begin() as conn:
         first, second = enqueue_many(conn, secure_studio.user_ids["creator"], 2)
     got: list[job_dispatch.PlacedClaim] = []
 
     def waiting_claimer() -> None:
         with queue_db.begin() as conn:
-            got.append(job_dispatch.claim_placed(conn, holder("b"), LEASE, _snap(one_server), {one_server: 1},
-                                                 lambda _: plan()))  # fmt: skip
+            got.append(job_dispatch.claim_placed(conn, holder("b"), LEASE, snaps, capacity, lambda _: plan()))
 
     with queue_db.begin() as holding:  # claimer A holds the server's lock while it assigns `first`
         holding.execute(text("SELECT pg_advisory_xact_lock(121, :s)"), {"s": one_server})
@@ -92,14 +78,14 @@ def test_a_claimer_waiting_for_the_servers_lock_sees_the_slot_taken_meanwhile(
 
 
 def test_a_job_naming_a_stored_file_that_is_gone_is_refused_with_the_file_named(
-    queue_db: Engine, secure_studio: SecureStudio, one_server: int
+    queue_db: Engine, secure_studio: SecureStudio, servers: dict[str, int]
 ) -> None:
+    _, snaps, capacity = _only_a(servers)
     owner = secure_studio.user_ids["creator"]
     with queue_db.begin() as conn:
         gone = repo.enqueue(conn, new_job(owner, inputs={"prompt": {}, "files": {"1.image": 987654321}})).id
     with queue_db.begin() as conn:
-        result = job_dispatch.claim_placed(conn, holder("w"), LEASE, _snap(one_server), {one_server: 1},
-                                           lambda _: plan())  # fmt: skip
+        result = job_dispatch.claim_placed(conn, holder("w"), LEASE, snaps, capacity, lambda _: plan())
     assert result.job is None
     [refused] = result.refused
     assert refused.sentence.startswith(f"Job {gone} names stored file(s) 987654321 that do not exist. Submit")
@@ -108,83 +94,54 @@ def test_a_job_naming_a_stored_file_that_is_gone_is_refused_with_the_file_named(
 
 
 def test_the_claimed_job_comes_with_its_stored_input_files(
-    queue_db: Engine, secure_studio: SecureStudio, one_server: int, tmp_path: Path
+    queue_db: Engine, secure_studio: SecureStudio, servers: dict[str, int], tmp_path: Path
 ) -> None:
+    _, snaps, capacity = _only_a(servers)
     store = MediaStore(tmp_path / "media")
     owner = secure_studio.user_ids["creator"]
     with queue_db.begin() as conn:
         stored = store.record(conn, store.write_bytes(b"\x89PNG input", suffix=".png"), kind=FileKind.IMAGE)
         job = repo.enqueue(conn, new_job(owner, inputs={"prompt": {}, "files": {"1.image": int(stored.file_id)}}))
     with queue_db.begin() as conn:
-        result = job_dispatch.claim_placed(conn, holder("w"), LEASE, _snap(one_server), {one_server: 1},
-                                           lambda _: plan())  # fmt: skip
+        result = job_dispatch.claim_placed(conn, holder("w"), LEASE, snaps, capacity, lambda _: plan())
     assert result.job is not None
     assert result.job.id == job.id
     assert {k: (f.sha256, f.rel_path) for k, f in result.files.items()} == {"1.image": (stored.sha256, stored.rel_path)}
 
 
 def test_held_work_is_read_from_the_rows_so_a_claimer_knows_when_another_dispatchers_server_frees_up(
-    queue_db: Engine, secure_studio: SecureStudio
+    queue_db: Engine, secure_studio: SecureStudio, servers: dict[str, int]
 ) -> None:
     """Fast `a` (speed 2) holds a small job (work 1) that another dispatcher claimed; this claimer has no
     `work_of` for it. The next job (work 100) would end on `a` at 50.5 but on the free, slow `b` only at
     100: the claim leaves it for `a`. Counted as the candidates' median (100) instead, `a` would look busy
     until 50 and `b` would take the job."""
     owner = secure_studio.user_ids["creator"]
-    ids: dict[str, int] = {}
+    ids = servers
     with queue_db.begin() as conn:
-        for name in ("a", "b"):
-            ids[name] = int(
-                conn.execute(
-                    text(
-                        "INSERT INTO comfy_servers (name, base_url, server_status_id, slots, queued_slots) "
-                        "VALUES (:n, :u, :s, 1, 0) RETURNING id"
-                    ),
-                    {"n": f"take-{name}", "u": f"http://take-{name}:8188", "s": int(ServerStatus.ONLINE)},
-                ).scalar_one()
-            )
         held = repo.enqueue(conn, new_job(owner, work_estimate=1.0)).id
         job_dispatch.assign(conn, held, holder("other"), LEASE, ids["a"], {})
         enqueue_many(conn, owner, 1)
     capacity = dict.fromkeys(ids.values(), 1)
-
-    def hundred(_: repo.JobRow) -> job_dispatch.JobPlan:
-        return job_dispatch.JobPlan(plan().needs, 100.0)
-
-    try:
-        with queue_db.begin() as conn:
-            known = job_dispatch.claim_placed(conn, holder("w"), LEASE, snapshots(ids), capacity, hundred)
-        with queue_db.begin() as conn:
-            conn.execute(text("UPDATE jobs SET work_estimate = NULL WHERE id = :j"), {"j": held})
-        with queue_db.begin() as conn:
-            unknown = job_dispatch.claim_placed(conn, holder("w"), LEASE, snapshots(ids), capacity, hundred)
-        assert known.job is None
-        assert unknown.server_id == ids["b"]
-    finally:
-        wipe_jobs(queue_db)
-        with queue_db.begin() as conn:
-            conn.execute(text("DELETE FROM comfy_servers WHERE name LIKE 'take-%'"))
+    with queue_db.begin() as conn:
+        known = job_dispatch.claim_placed(conn, holder("w"), LEASE, snapshots(ids), capacity, hundred)
+    with queue_db.begin() as conn:
+        conn.execute(text("UPDATE jobs SET work_estimate = NULL WHERE id = :j"), {"j": held})
+    with queue_db.begin() as conn:
+        unknown = job_dispatch.claim_placed(conn, holder("w"), LEASE, snapshots(ids), capacity, hundred)
+    assert known.job is None
+    assert unknown.server_id == ids["b"]
 
 
 def test_a_running_jobs_elapsed_time_shortens_what_its_server_has_left_when_speeds_are_per_second(
-    queue_db: Engine, secure_studio: SecureStudio
+    queue_db: Engine, secure_studio: SecureStudio, servers: dict[str, int]
 ) -> None:
     """`a` (speed 2/s) runs a job of work 200 (100 s) that started 95 s ago: it frees up in 5 s and would end
     the next job (work 100) at 55 s, before the free `b` (speed 1/s) at 100 s, so the claim leaves it for `a`.
     Counted as not started (speeds without a unit), `a` looks busy for 100 s and `b` takes the job."""
     owner = secure_studio.user_ids["creator"]
-    ids: dict[str, int] = {}
+    ids = servers
     with queue_db.begin() as conn:
-        for name in ("a", "b"):
-            ids[name] = int(
-                conn.execute(
-                    text(
-                        "INSERT INTO comfy_servers (name, base_url, server_status_id, slots, queued_slots) "
-                        "VALUES (:n, :u, :s, 1, 0) RETURNING id"
-                    ),
-                    {"n": f"take-{name}", "u": f"http://take-{name}:8188", "s": int(ServerStatus.ONLINE)},
-                ).scalar_one()
-            )
         running = repo.enqueue(conn, new_job(owner, work_estimate=200.0)).id
         job_dispatch.assign(conn, running, holder("other"), LEASE, ids["a"], {})
         conn.execute(
@@ -193,20 +150,9 @@ def test_a_running_jobs_elapsed_time_shortens_what_its_server_has_left_when_spee
         )
         enqueue_many(conn, owner, 1)
     capacity = dict.fromkeys(ids.values(), 1)
-
-    def hundred(_: repo.JobRow) -> job_dispatch.JobPlan:
-        return job_dispatch.JobPlan(plan().needs, 100.0)
-
-    try:
-        with queue_db.begin() as conn:
-            timed = job_dispatch.claim_placed(
-                conn, holder("w"), LEASE, snapshots(ids), capacity, hundred, per_second=True
-            )
-        with queue_db.begin() as conn:
-            untimed = job_dispatch.claim_placed(conn, holder("w"), LEASE, snapshots(ids), capacity, hundred)
-        assert timed.job is None
-        assert untimed.server_id == ids["b"]
-    finally:
-        wipe_jobs(queue_db)
-        with queue_db.begin() as conn:
-            conn.execute(text("DELETE FROM comfy_servers WHERE name LIKE 'take-%'"))
+    with queue_db.begin() as conn:
+        timed = job_dispatch.claim_placed(conn, holder("w"), LEASE, snapshots(ids), capacity, hundred, per_second=True)
+    with queue_db.begin() as conn:
+        untimed = job_dispatch.claim_placed(conn, holder("w"), LEASE, snapshots(ids), capacity, hundred)
+    assert timed.job is None
+    assert untimed.server_id == ids["b"]

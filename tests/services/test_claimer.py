@@ -8,33 +8,19 @@ exactly which claims start an upload and that the claim hands that upload on.
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
-from tests.services.test_runner import db_url, insert_job, quick_prompt, register_server, store_file, tiny_png
+from tests.services.test_runner import db_url, insert_job, quick_prompt, register_server, store_file, studio, tiny_png
 from x121_desktop.core.ids import ServerId
 from x121_desktop.db.repositories.job_records import StoredFile
-from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.orchestrator.claims import Claimer
 from x121_desktop.services.orchestrator.fleet import Fleet, ServerRow
 
-__all__ = ["db_url"]
-
-
-@pytest.fixture
-def studio(db_url: str, tmp_path: Path) -> Iterator[Studio]:
-    built = open_studio(LaunchOptions(database_url=db_url, home=str(tmp_path / "home")))
-    with built.engine.begin() as conn:
-        for table in ("notifications", "activity_events", "cost_records", "jobs", "comfy_servers"):
-            conn.execute(text(f"DELETE FROM {table}"))
-    try:
-        yield built
-    finally:
-        built.close()
+__all__ = ["db_url", "studio"]
 
 
 def _claimer(studio: Studio, asked: list[tuple[int, dict[str, str]]]) -> Claimer:

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from tests.comfy.conftest import astronaut_png
-from x121_desktop.db.migrate import upgrade
+from tests.services.test_job_queue_service import db_url, studio
 from x121_desktop.db.repositories import jobs as repo
-from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
+
+__all__ = ["db_url", "studio"]  # fixtures used by this module
 
 API = {
     "1": {"class_type": "LoadImage", "inputs": {"image": "seed.png"}},
@@ -39,14 +39,12 @@ MANIFEST = {
 }
 
 
-@pytest.fixture(scope="module")
-def db_url(new_database: Callable[[], str]) -> str:
-    url = new_database()
-    engine = create_engine(url)
-    try:
-        upgrade(engine)
-        with engine.begin() as conn:
-            wid = conn.execute(text("INSERT INTO workflows (name) VALUES ('segments') RETURNING id")).scalar_one()
+def _segments_workflow(studio: Studio) -> None:
+    with studio.engine.begin() as conn:
+        wid = conn.execute(
+            text("INSERT INTO workflows (name) VALUES ('segments') ON CONFLICT DO NOTHING RETURNING id")
+        ).scalar()
+        if wid is not None:
             conn.execute(
                 text(
                     "INSERT INTO workflow_versions (workflow_id, version_no, content_hash, api_json, manifest) "
@@ -54,23 +52,12 @@ def db_url(new_database: Callable[[], str]) -> str:
                 ),
                 {"w": wid, "h": "5e" * 32, "a": json.dumps(API), "m": json.dumps(MANIFEST)},
             )
-    finally:
-        engine.dispose()
-    return url
-
-
-@pytest.fixture
-def studio(db_url: str, tmp_path: Path) -> Iterator[Studio]:
-    built = open_studio(LaunchOptions(database_url=db_url, home=str(tmp_path / "home")))
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def test_a_batch_is_one_submission_claimed_largest_first_and_later_jobs_wait_for_it(
     studio: Studio, tmp_path: Path
 ) -> None:
+    _segments_workflow(studio)
     seed = tmp_path / "seed.png"
     seed.write_bytes(astronaut_png())
     service = JobQueueService(studio)

@@ -22,8 +22,6 @@ import http.client
 import select
 import threading
 import time
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from x121_desktop.comfy.client import ComfyClient, Response
@@ -104,25 +102,15 @@ class KeptAliveClient(ComfyClient):
             conn.sock.settimeout(timeout)
         return conn
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: bytes | None = None,
-        content_type: str | None = None,
-        query: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        sink: Path | None = None,
-    ) -> Response:
+    def request(self, method: str, path: str, **kw: Any) -> Response:
+        """`ComfyClient.request`; a GET that fails on a reused connection is sent once more on a fresh one."""
         reusing = getattr(self._idle, "conn", None) is not None
-        kw: dict[str, Any] = {"body": body, "content_type": content_type, "query": query, "timeout": timeout}
         try:
-            return super().request(method, path, sink=sink, **kw)
+            return super().request(method, path, **kw)
         except ComfyUnreachable:
             if not (reusing and method == "GET"):
                 raise
-        return super().request(method, path, sink=sink, **kw)  # once more, on a fresh connection
+        return super().request(method, path, **kw)
 
     def close(self) -> None:
         """Close this thread's idle connection (others close when their threads end or on their next use)."""
