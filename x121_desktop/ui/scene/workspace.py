@@ -1,9 +1,10 @@
 """The scene workspace: the open scene's chain (top) and the selected segment's take tree (bottom).
 
 It reads through `SceneWorkspaceService.load` off the GUI thread and re-reads when job, lock or
-activity notices arrive (one LISTEN thread; notices are queued to the main thread and coalesced
-over `REFRESH_DELAY_MS`), after each operation (`refresh`) and when another scene is opened.
-Operations live in operations.py; this widget only shows and selects.
+activity notices arrive (one LISTEN thread; notices are queued to the main thread and those within
+`REFRESH_DELAY_MS` of the first make one re-read, so at most about four a second), after each
+operation (`refresh`) and when another scene is opened. Operations live in operations.py; this
+widget only shows and selects.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class SceneWorkspace(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_DELAY_MS)
         self._timer.timeout.connect(self.refresh)
-        self.changed_remotely.connect(lambda _event: self._timer.start())
+        self.changed_remotely.connect(self._soon)
         self.chain.segment_selected.connect(self._segment_selected)
         self.chain.take_tree_requested.connect(self.takes.setFocus)
         self.takes.chain_requested.connect(self.chain.setFocus)
@@ -137,6 +138,12 @@ class SceneWorkspace(QWidget):
             self.listener = self.service.listen(self._on_event)
         self.refresh()
         self.chain.setFocus()
+
+    def _soon(self, _event: object = None) -> None:
+        """Re-read within REFRESH_DELAY_MS of the first notice; later ones join it (a steady stream of job
+        notices must not postpone the re-read until it stops)."""
+        if not self._timer.isActive():
+            self._timer.start()
 
     def _on_event(self, event: WorkspaceEvent) -> None:
         self.changed_remotely.emit(event)  # listener thread → queued to the main thread
