@@ -7,9 +7,10 @@ with placement (fair share, capabilities, the finish-aware rule, the server's ad
 upload and POST /prompt (the UPLOADING and SUBMITTED state changes are written right after the
 POST, off this path). The upload starts when the claim has chosen job and server, beside the
 claim's last round trip and commit; "upload" below is the time the POST still waited for it.
-Each run starts two fresh stand-ins: the stand-in lists its whole input folder on every POST
-/prompt (as ComfyUI's LoadImage validation does), so its handler time grows with every file
-earlier runs left there, and runs would not be comparable.
+Each run starts two fresh stand-ins and an empty queue: the stand-in lists its whole input folder
+on every POST /prompt (as ComfyUI's LoadImage validation does), so its handler time grows with
+every file earlier runs left there, and runs would not be comparable. A job that does not succeed
+is printed with its error and event trail.
 
 Goal: p50 ≤ 15 ms, as the median over `X121_BENCH_DISPATCH_RUNS` (3) runs of
 `X121_BENCH_DISPATCH_JOBS` (200) jobs. Printed beside it: the machine's load average, where the
@@ -35,6 +36,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import create_engine, text
 
+from x121_desktop.core.enums import JobStatus
 from x121_desktop.db.embedded import start_embedded
 from x121_desktop.db.migrate import upgrade
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
@@ -82,6 +84,8 @@ class Row:
     stats: list[DispatchStats] = field(default_factory=list)
     server_ms: dict[str, list[float]] = field(default_factory=dict)
     """Stand-in handler times (ms) by phase, pooled over the row's runs."""
+    failures: list[str] = field(default_factory=list)
+    """Why jobs of the row's runs failed (each job's error and event trail)."""
 
 
 class StandIn:
@@ -150,11 +154,28 @@ def _one_run(studio: Studio, folder: Path, row: Row, tag: str, jobs: int, upload
             insert_job(studio.engine, quick_prompt(f"{tag}r{n}"), files)
         dispatcher = Dispatcher(studio, lease_s=10.0, poll_s=1.0, claim_every_s=0.05, once=True)
         row.stats.append(asyncio.run(dispatcher.run()))
+        row.failures.extend(_failures(studio))
     finally:
         for server in servers:
             timings = server.stop()
             for phase, path in SERVER_PATHS.items():
                 row.server_ms.setdefault(phase, []).extend(timings.get(path, []))
+
+
+def _failures(studio: Studio) -> list[str]:
+    """Each job of the last run that did not succeed: its error and events (jobs are wiped per run)."""
+    with studio.engine.begin() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT j.id, j.error, string_agg(k.code, ' > ' ORDER BY e.id) FROM jobs j "
+                "JOIN job_events e ON e.job_id = j.id JOIN job_event_kind k ON k.id = e.job_event_kind_id "
+                "WHERE j.job_status_id <> :ok GROUP BY j.id, j.error"
+            ),
+            {"ok": int(JobStatus.SUCCEEDED)},
+        ).all()
+        conn.execute(text("DELETE FROM cost_records"))
+        conn.execute(text("DELETE FROM jobs"))
+    return [f"job {r[0]}: {r[1]} ({r[2]})" for r in rows]
 
 
 def _report(
@@ -183,6 +204,8 @@ def _report(
         print("    of which the stand-ins' own handler time (p50 ms, measured in their processes, not subtracted): "
               + _medians(row.server_ms))  # fmt: skip
         print(f"    finished: {[r.finished for r in row.stats]}")
+        for failure in row.failures:
+            print(f"    not succeeded: {failure}")
     worst = max(medians, default=float("inf"))
     verdict = "MET" if worst <= GOAL_P50_MS else "NOT MET"
     print(f"GOAL dispatch overhead p50 ≤ {GOAL_P50_MS:g} ms: {verdict} (worst row {worst:.1f} ms)")
