@@ -93,6 +93,7 @@ class Claimer:
         server, so a job none of them can run is refused.
         """
         started = time.perf_counter()
+        self._ahead.clear()  # uploads a previous claim started for tries it did not take: never reused
         snaps = self.fleet.snapshots(down, speeds)
         if snaps is None or not any(h.healthy and h.id not in down for h in self.fleet.handles.values()):
             return None  # capabilities not read yet, or no server up: decide on the next round
