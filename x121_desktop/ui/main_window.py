@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from PySide6.QtCore import QByteArray, Signal
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
@@ -37,6 +37,8 @@ def _count(n: int, noun: str) -> str:
 
 
 SAVE_ON_CLOSE_S = 3.0
+BOTTOM_SHARE = 0.4
+SIDE_SHARE = 0.2
 
 
 class MainWindow(QMainWindow):
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
 
         self.panels = panels if panels is not None else default_panels()
         self.docks = self._build_docks()
+        self._size_default_docks()
         self.navigator = self.panel("navigator", NavigatorPanel)
 
         self.menus = build_menus(self.menuBar(), self.registry, self.qactions)
@@ -137,6 +140,23 @@ class MainWindow(QMainWindow):
             if spec.tab_with is not None and spec.tab_with in docks:
                 docks[spec.tab_with].raise_()
         return docks
+
+    def _size_default_docks(self) -> None:
+        """By default the bottom panels (library, node editor, review, jobs) take about 40% of the height and
+        each side about a fifth of the width, so the central view (the scene workspace) keeps room."""
+
+        def first_in(area: Qt.DockWidgetArea) -> list[QDockWidget]:
+            shown = [d for d in self.docks.values() if self.dockWidgetArea(d) == area and not d.isHidden()]
+            return shown[:1]
+
+        area = Qt.DockWidgetArea
+        for docks, share, orientation in (
+            (first_in(area.BottomDockWidgetArea), BOTTOM_SHARE * self.height(), Qt.Orientation.Vertical),
+            (first_in(area.LeftDockWidgetArea), SIDE_SHARE * self.width(), Qt.Orientation.Horizontal),
+            (first_in(area.RightDockWidgetArea), SIDE_SHARE * self.width(), Qt.Orientation.Horizontal),
+        ):
+            if docks:
+                self.resizeDocks(docks, [int(share)], orientation)
 
     def panel[W](self, panel_id: str, kind: type[W]) -> W | None:
         dock = self.docks.get(panel_id)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 HINTS = (
     ("Ctrl+K", "command palette — actions, characters, scenes"),
     ("`", "focus mode — only this view"),
-    ("Ctrl+1…6", "show a panel"),
+    ("Ctrl+1…7", "show a panel"),
     ("F11", "full screen"),
 )
 
