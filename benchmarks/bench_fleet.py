@@ -54,8 +54,7 @@ from x121_desktop.db.migrate import upgrade
 from x121_desktop.db.repositories import job_dispatch, job_runs
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.orchestrator.claims import Claimer
-from x121_desktop.services.orchestrator.dispatcher import measured_speeds
-from x121_desktop.services.orchestrator.fleet import Fleet, ServerRow
+from x121_desktop.services.orchestrator.fleet import Fleet, ServerRow, measured_speeds
 
 GOAL = 1.05
 FLEETS: dict[str, list[float]] = {

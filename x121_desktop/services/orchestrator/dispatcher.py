@@ -37,7 +37,6 @@ from x121_desktop.comfy.stream import ServerEvent, ServerRestarted
 from x121_desktop.core.enums import JobEventKind, JobStatus, ServerStatus
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId, ServerId
-from x121_desktop.core.orchestration.speeds import server_speeds
 from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.notify import JobListener, JobNotice, Notice
@@ -47,9 +46,9 @@ from x121_desktop.services.orchestrator.claims import Claimer
 from x121_desktop.services.orchestrator.fleet import (
     Fleet,
     ServerHandle,
-    ServerRow,
     load_servers,
     mark_server,
+    measured_speeds,
     pump,
     store_capabilities,
 )
@@ -404,12 +403,3 @@ class Dispatcher:
             mark_server(conn, server_id, status, seen)
 
         await self.runtime.run(self.db_pool, self._tx, mark)
-
-
-def measured_speeds(conn: Connection, rows: list[ServerRow]) -> tuple[dict[ServerId, float], bool]:
-    """Each server's speed in pixel-frames per GPU second (measured, else its factor in that unit), and
-    whether any was measured (if none was, the speeds are the bare factors, not per second)."""
-    factors = {int(r.id): r.speed_factor for r in rows}
-    measured = job_runs.measured_throughput(conn)
-    speeds = server_speeds(factors, measured)
-    return {ServerId(k): v for k, v in speeds.items()}, any(s in factors for s in measured)

@@ -33,7 +33,8 @@ from x121_desktop.core.enums import ServerStatus
 from x121_desktop.core.errors import ComfyError, ConfigError
 from x121_desktop.core.ids import ServerId
 from x121_desktop.core.orchestration.placement import JobNeeds, ModelRef, ServerSnapshot
-from x121_desktop.db.repositories import server_capabilities
+from x121_desktop.core.orchestration.speeds import server_speeds
+from x121_desktop.db.repositories import job_runs, server_capabilities
 from x121_desktop.services.orchestrator.keepalive import KeptAliveClient
 
 if TYPE_CHECKING:
@@ -235,3 +236,12 @@ async def pump(events: queue.Queue[ServerEvent], route: Callable[[ServerEvent], 
         await asyncio.Event().wait()
     finally:
         done.set()
+
+
+def measured_speeds(conn: Connection, rows: list[ServerRow]) -> tuple[dict[ServerId, float], bool]:
+    """Each server's speed in pixel-frames per GPU second (measured, else its factor in that unit), and
+    whether any was measured (if none was, the speeds are the bare factors, not per second)."""
+    factors = {int(r.id): r.speed_factor for r in rows}
+    measured = job_runs.measured_throughput(conn)
+    speeds = server_speeds(factors, measured)
+    return {ServerId(k): v for k, v in speeds.items()}, any(s in factors for s in measured)
