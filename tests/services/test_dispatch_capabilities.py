@@ -38,3 +38,13 @@ def test_stale_stored_capabilities_never_refuse_a_job_the_server_can_run(
         digest = conn.execute(text("SELECT object_info_hash FROM comfy_servers WHERE id = :s"), {"s": server_id})
         assert len(digest.scalar_one() or "") == 64
     assert "SaveImage" in stored[0]  # what the server really has, stored for every dispatcher
+
+
+def test_a_server_that_never_answered_does_not_hold_up_the_others(studio: Studio, server: ComfyTestServer) -> None:
+    register_server(studio.engine, "up", server.url)
+    register_server(studio.engine, "gone", "http://127.0.0.1:9")  # nothing listens; no stored capabilities
+    job = insert_job(studio.engine, quick_prompt("gone"))
+    dispatcher = Dispatcher(studio, lease_s=3.0, poll_s=0.5, once=True)
+    asyncio.run(asyncio.wait_for(dispatcher.run(), timeout=45))
+    assert job_state(studio.engine, job)[0] is JobStatus.SUCCEEDED  # it waited for "gone" forever before
+    assert dispatcher.stats.refused == 0

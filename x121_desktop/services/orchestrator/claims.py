@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.comfy.needs import work_estimate
+from x121_desktop.core.enums import ServerStatus
 from x121_desktop.core.errors import PermissionDenied
 from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.core.orchestration.placement import PlacementOutcome
@@ -95,8 +96,8 @@ class Claimer:
         started = time.perf_counter()
         self._ahead.clear()  # uploads a previous claim started for tries it did not take: never reused
         snaps = self.fleet.snapshots(down, speeds)
-        if snaps is None or not any(h.healthy and h.id not in down for h in self.fleet.handles.values()):
-            return None  # capabilities not read yet, or no server up: decide on the next round
+        if not any(s.status is ServerStatus.ONLINE for s in snaps):
+            return None  # no server up with known capabilities: decide on the next round
         capacity = {int(h.id): h.row.capacity for h in self.fleet.handles.values()}
         if len(self._plans) > 4 * CANDIDATES:
             self._plans.clear()  # plans of jobs other dispatchers took meanwhile

@@ -164,13 +164,17 @@ class Fleet:
         info = next((h.info for h in self.handles.values() if h.info is not None), NO_INFO)
         return needs_of(prompt, info)
 
-    def snapshots(self, down: set[ServerId], speeds: Mapping[ServerId, float]) -> list[ServerSnapshot] | None:
-        """Every server as placement sees it now (slots are counted by the claim); None while one's capabilities
-        are unknown."""
+    def snapshots(self, down: set[ServerId], speeds: Mapping[ServerId, float]) -> list[ServerSnapshot]:
+        """The servers placement may use now (slots are counted by the claim).
+
+        A server whose capabilities are still unknown (never read and none stored: typically one that has
+        not answered yet) is left out rather than holding up every other server; nothing is refused
+        meanwhile, since the claim refuses only on capabilities read from every server.
+        """
         snaps: list[ServerSnapshot] = []
         for h in self.handles.values():
             if h.capabilities is None:
-                return None
+                continue
             up = h.healthy and h.id not in down
             snaps.append(
                 ServerSnapshot(
