@@ -110,7 +110,8 @@ async def post_prompt(request: web.Request) -> web.Response:
             "extra_info": {},
         }
         return _json({"error": error, "node_errors": {}}, 400)
-    verdict = Validator(state.object_info(), prompt, _file_check(state)).run(body.get("partial_execution_targets"))
+    used = [n["class_type"] for n in prompt.values() if isinstance(n, dict) and isinstance(n.get("class_type"), str)]
+    verdict = Validator(state.object_info(used), prompt, _file_check(state)).run(body.get("partial_execution_targets"))
     if verdict.error is not None:
         return _json({"error": verdict.error, "node_errors": verdict.node_errors}, 400)
     prompt_id = str(body.get("prompt_id") or uuid.uuid4())

@@ -8,6 +8,7 @@ import json
 import struct
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,10 +110,17 @@ class ServerState:
             if p.is_file() and p.suffix.lower() in extensions
         )
 
-    def object_info(self) -> dict[str, Any]:
-        """object_info.json with the file lists of loaders read from this instance's folders."""
+    def object_info(self, only: Iterable[str] | None = None) -> dict[str, Any]:
+        """object_info.json with the file lists of loaders read from this instance's folders.
+
+        `only`: the node classes whose lists are read now (the others keep the recorded ones). ComfyUI's
+        POST /prompt calls INPUT_TYPES only for the classes the prompt uses (one folder listing for a
+        LoadImage), not for every node, so validating a prompt must not cost a whole /object_info.
+        """
         info = dict(self.base_info)
-        for class_type, node in self.base_info.items():
+        wanted = self.base_info.keys() if only is None else [c for c in set(only) if c in self.base_info]
+        for class_type in wanted:
+            node = self.base_info[class_type]
             required = node.get("input", {}).get("required", {})
             changes: dict[str, Any] = {}
             for name, spec in required.items():

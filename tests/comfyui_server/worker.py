@@ -92,7 +92,9 @@ async def worker(state: ServerState) -> None:
 async def execute(state: ServerState, entry: QueueEntry, generation: int) -> tuple[str, bool, Run]:
     loop = asyncio.get_running_loop()
     client_id = entry.extra_data.get("client_id")
-    run = Run(state, entry, loop, generation, client_id if isinstance(client_id, str) else None, state.object_info())
+    used = [n["class_type"] for n in entry.prompt.values() if isinstance(n, dict) and "class_type" in n]
+    sid = client_id if isinstance(client_id, str) else None
+    run = Run(state, entry, loop, generation, sid, state.object_info(used))
     state.interrupted = False
     if state.free_pending:
         state.cache.clear()
