@@ -206,6 +206,22 @@ class ChannelListener[N]:
             log.exception("%s notice handler failed", self._name)
 
 
+class ListenerHandle:
+    """What a service hands its caller for one `ChannelListener` it built: start, wait until it listens, stop."""
+
+    _listener: ChannelListener[Any]
+
+    def start(self) -> Self:
+        self._listener.start()
+        return self
+
+    def wait_listening(self, timeout: float = 10.0) -> bool:
+        return self._listener.listening.wait(timeout)
+
+    def stop(self) -> None:
+        self._listener.stop()
+
+
 class JobListener(ChannelListener[JobNotice]):
     """Listen for job notices (`x121_jobs`) on a background thread."""
 

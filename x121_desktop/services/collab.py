@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from x121_desktop.db.notify import (
     ChannelListener,
     ChannelNotice,
+    ListenerHandle,
     ListenerReconnected,
     conninfo_from_engine,
     parse_json_notice,
@@ -49,7 +50,7 @@ class CollabEvent:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-class CollabListener:
+class CollabListener(ListenerHandle):
     """One LISTEN connection for the collaboration channels; stop() joins its thread."""
 
     def __init__(self, conninfo: str, on_event: Callable[[CollabEvent], None], *, poll_s: float = 0.2) -> None:
@@ -62,16 +63,6 @@ class CollabListener:
         self._listener: ChannelListener[ChannelNotice] = ChannelListener(
             conninfo, {c: parse_json_notice(c) for c in CHANNELS}, hand_over, poll_s=poll_s, name="x121-collab-listener"
         )
-
-    def start(self) -> CollabListener:
-        self._listener.start()
-        return self
-
-    def wait_listening(self, timeout: float = 10.0) -> bool:
-        return self._listener.listening.wait(timeout)
-
-    def stop(self) -> None:
-        self._listener.stop()
 
     def __enter__(self) -> CollabListener:
         return self.start()

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from x121_desktop.core.enums import JobEventKind, JobKind, JobStatus
 from x121_desktop.core.ids import FileId, JobId, UserId
-from x121_desktop.db.notify import JobListener, JobNotice, Notice
+from x121_desktop.db.notify import JobListener, JobNotice, ListenerHandle, Notice
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.job_board_actions import Viewer, move_to_front, retry_job, whoami
@@ -217,7 +217,7 @@ def _details(conn: Connection, job_id: int, media_root: Path) -> JobDetails:
     )
 
 
-class BoardListener:
+class BoardListener(ListenerHandle):
     """The LISTEN thread for job changes; `stop()` joins it."""
 
     def __init__(self, studio: Studio, on_notice: Callable[[BoardNotice], None]) -> None:
@@ -228,16 +228,6 @@ class BoardListener:
                 on_notice(BoardNotice(None))
 
         self._listener = JobListener.for_engine(studio.engine, hand_over)
-
-    def start(self) -> BoardListener:
-        self._listener.start()
-        return self
-
-    def wait_listening(self, timeout: float = 10.0) -> bool:
-        return self._listener.listening.wait(timeout)
-
-    def stop(self) -> None:
-        self._listener.stop()
 
 
 class JobBoardService:

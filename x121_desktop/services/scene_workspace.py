@@ -28,6 +28,7 @@ from x121_desktop.db.notify import (
     ChannelListener,
     ChannelNotice,
     JobNotice,
+    ListenerHandle,
     ListenerReconnected,
     conninfo_from_engine,
     parse_json_notice,
@@ -147,7 +148,7 @@ class WorkspaceEvent:
     kind: str
 
 
-class WorkspaceListener:
+class WorkspaceListener(ListenerHandle):
     """One LISTEN thread for the job, lock and activity channels; stop() joins it."""
 
     def __init__(self, conninfo: str, on_change: Callable[[WorkspaceEvent], None]) -> None:
@@ -167,16 +168,6 @@ class WorkspaceListener:
         self._listener: ChannelListener[JobNotice | ChannelNotice] = ChannelListener(
             conninfo, parsers, hand_over, name="x121-scene-workspace"
         )
-
-    def start(self) -> WorkspaceListener:
-        self._listener.start()
-        return self
-
-    def wait_listening(self, timeout: float = 10.0) -> bool:
-        return self._listener.listening.wait(timeout)
-
-    def stop(self) -> None:
-        self._listener.stop()
 
 
 def _rate(conn: Connection, character: str, project: str | None) -> Fraction:
