@@ -186,28 +186,41 @@ class HealthService:
     # ------------------------------------------------------------ blocking parts
 
     def _ping(self) -> tuple[DatabaseHealth, _DatabaseRead | None]:
-        started = time.perf_counter()
         try:
-            with self._engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-                latency = (time.perf_counter() - started) * 1000.0
-                servers = conn.execute(
-                    text("SELECT id, name, base_url, is_enabled FROM comfy_servers ORDER BY lower(name), id")
-                ).all()
-                workers = conn.execute(
-                    text(
-                        "SELECT lease_holder, count(*) FROM jobs WHERE lease_holder IS NOT NULL "
-                        "AND lease_expires_at > now() AND job_status_id = ANY(:active) GROUP BY 1 ORDER BY 1"
-                    ),
-                    {"active": list(_ACTIVE_JOBS)},
-                ).all()
-                queued = conn.execute(
-                    text("SELECT count(*) FROM jobs WHERE job_status_id = :q"), {"q": int(JobStatus.QUEUED)}
-                ).scalar_one()
-                conn.rollback()
+            return self._read_once()
         except DBAPIError as exc:
-            problem = explain_connect_error(exc, self._engine.url).sentence
-            return DatabaseHealth(False, self._description, None, problem), None
+            if not exc.connection_invalidated:
+                return self._down(exc)
+        # A pooled connection the server dropped (a restart, a stop) says only that it was dropped: the
+        # pool has discarded it, and a fresh connection tells the real state (up again, or unreachable).
+        try:
+            return self._read_once()
+        except DBAPIError as exc:
+            return self._down(exc)
+
+    def _down(self, exc: DBAPIError) -> tuple[DatabaseHealth, None]:
+        problem = explain_connect_error(exc, self._engine.url).sentence
+        return DatabaseHealth(False, self._description, None, problem), None
+
+    def _read_once(self) -> tuple[DatabaseHealth, _DatabaseRead | None]:
+        started = time.perf_counter()
+        with self._engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            latency = (time.perf_counter() - started) * 1000.0
+            servers = conn.execute(
+                text("SELECT id, name, base_url, is_enabled FROM comfy_servers ORDER BY lower(name), id")
+            ).all()
+            workers = conn.execute(
+                text(
+                    "SELECT lease_holder, count(*) FROM jobs WHERE lease_holder IS NOT NULL "
+                    "AND lease_expires_at > now() AND job_status_id = ANY(:active) GROUP BY 1 ORDER BY 1"
+                ),
+                {"active": list(_ACTIVE_JOBS)},
+            ).all()
+            queued = conn.execute(
+                text("SELECT count(*) FROM jobs WHERE job_status_id = :q"), {"q": int(JobStatus.QUEUED)}
+            ).scalar_one()
+            conn.rollback()
         read = _DatabaseRead(
             servers=tuple(_ServerRow(ServerId(r.id), r.name, r.base_url, bool(r.is_enabled)) for r in servers),
             workers=tuple((str(h), int(n)) for h, n in workers),
