@@ -11,7 +11,6 @@ The main window builds it with `LibraryPanel(LibraryService.from_studio(studio))
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any, Protocol
@@ -233,9 +232,8 @@ class LibraryPanel(QWidget):
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Wait only: each task's failure has been reported already by _finished, its done-callback.
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------ loading
     def _filter_query(self) -> LibraryQuery:
