@@ -67,6 +67,7 @@ def test_a_recorded_key_applies_live_is_saved_and_returns_in_the_next_window(
     assert _shortcut(window, "take.use") == []  # nothing changes before OK
 
     dialog.accept()
+    assert any("takes it from 'app.command_palette'" in n.text for n in window.notifier.items())
     assert _shortcut(window, "take.use") == ["Ctrl+K"]
     assert _shortcut(window, "app.command_palette") == []
     assert window.keymap.keys_for("take.use") == ("Ctrl+K",)
@@ -79,6 +80,7 @@ def test_a_recorded_key_applies_live_is_saved_and_returns_in_the_next_window(
 
     later = _started(qloop, window_for(services))
     assert _shortcut(later, "take.use") == ["Ctrl+K"]
+    assert not any("takes it from" in n.text for n in later.notifier.items())  # said when made, not every start
     assert _shortcut(later, "app.command_palette") == []
 
 

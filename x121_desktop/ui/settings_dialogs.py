@@ -111,8 +111,11 @@ class WindowSettings:
 
     def set_keymap(self, preset: str, overrides: Overrides) -> None:
         w = self._window
-        for notice in w.keymaps.apply(preset, overrides):
-            w.notifier.post(Level.WARNING, notice)
+        problems, notices = w.keymaps.apply(preset, overrides)
+        for problem in problems:
+            w.notifier.post(Level.WARNING, problem)
+        for notice in notices:
+            w.notifier.post(Level.INFO, notice)
         w.tasks.spawn(w.services.preferences.set_many(w.keymaps.settings()), what="remember your shortcuts")
 
     def set_theme(self, name: str) -> None:

@@ -32,23 +32,28 @@ class WindowKeymap:
     def attach(self, actions: Mapping[str, QAction]) -> None:
         self._actions = actions
 
-    def apply(self, preset_name: str, overrides: Overrides) -> tuple[str, ...]:
-        """Switch to the preset with these overrides; the sentences say what was refused or taken from whom."""
+    def apply(self, preset_name: str, overrides: Overrides) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Switch to the preset with these overrides.
+
+        Returns (problems, notices): problems are a broken preset file and the like; notices say which keys
+        the person's own shortcuts took from other commands (worth saying when they change, not every start).
+        """
         choice = choose_keymap(preset_name, self._registry)
         effective, notices = apply_overrides(choice.keymap, overrides, self._registry)
         self.preset, self.overrides, self.effective = choice.keymap, dict(overrides), effective
         if self._actions:
             rebind(self._actions, self._registry, effective)
-        return (*choice.warnings, *notices)
+        return choice.warnings, notices
 
     def restore(self, saved: Mapping[str, Any]) -> tuple[str, ...]:
-        """Apply what the user saved (settings rows under `ui.`); unchanged when nothing was saved."""
+        """Apply what the user saved (settings rows under `ui.`); the problems found, in sentences."""
         preset = saved.get(KEYMAP_KEY)
         raw = saved.get(KEYMAP_OVERRIDES_KEY)
         if not isinstance(preset, str) and raw is None:
             return ()
         overrides, problems = overrides_from_setting(raw, self._registry)
-        return (*problems, *self.apply(preset if isinstance(preset, str) else self.preset.name, overrides))
+        warnings, _taken = self.apply(preset if isinstance(preset, str) else self.preset.name, overrides)
+        return (*problems, *warnings)
 
     def settings(self) -> dict[str, object]:
         """What to save so that `restore` gives back this keymap."""
