@@ -28,7 +28,7 @@ from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.core.orchestration.states import ACTIVE
 from x121_desktop.db.repositories.job_runs import mean_job_seconds
 from x121_desktop.services.bootstrap import Studio
-from x121_desktop.services.servers import ServerCheck, ServerService, ServerView, _transaction
+from x121_desktop.services.servers import ServerCheck, ServerService, ServerView, session_transaction
 
 __all__ = ["ServerBoardRow", "ServerBoardService"]
 
@@ -137,10 +137,10 @@ class ServerBoardService:
         await self._write(f"{doing} ComfyUI server {name!r}", work)
 
     async def _write[T](self, doing: str, work: Callable[[Session], T]) -> T:
-        return await self._runtime.run(self._runtime.db_writer, _transaction, self._sessions, doing, work)
+        return await self._runtime.run(self._runtime.db_writer, session_transaction, self._sessions, doing, work)
 
     async def _read[T](self, doing: str, work: Callable[[Session], T]) -> T:
-        return await self._runtime.run(self._runtime.db_read, _transaction, self._sessions, doing, work)
+        return await self._runtime.run(self._runtime.db_read, session_transaction, self._sessions, doing, work)
 
 
 def _server_id(session: Session, name: str) -> ServerId:

@@ -231,13 +231,13 @@ class ServerService:
         )
 
     async def _write[T](self, doing: str, work: Callable[[Session], T]) -> T:
-        return await self._runtime.run(self._runtime.db_writer, _transaction, self._sessions, doing, work)
+        return await self._runtime.run(self._runtime.db_writer, session_transaction, self._sessions, doing, work)
 
     async def _read[T](self, doing: str, work: Callable[[Session], T]) -> T:
-        return await self._runtime.run(self._runtime.db_read, _transaction, self._sessions, doing, work)
+        return await self._runtime.run(self._runtime.db_read, session_transaction, self._sessions, doing, work)
 
 
-def _transaction[T](sessions: sessionmaker[Session], doing: str, work: Callable[[Session], T]) -> T:
+def session_transaction[T](sessions: sessionmaker[Session], doing: str, work: Callable[[Session], T]) -> T:
     """One user operation, one transaction: committed here when `work` returns, rolled back if it raises."""
     try:
         with sessions.begin() as session:
