@@ -14,7 +14,6 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import qasync
@@ -33,8 +32,7 @@ from x121_desktop.services.handoff import forward
 from x121_desktop.services.review import ReviewService
 from x121_desktop.ui.app import _build_window
 from x121_desktop.ui.main_window import MainWindow
-from x121_desktop.ui.panels import pulse as pulse_module
-from x121_desktop.ui.panels.pulse import LINK_ROLE, CollabWiring, PulsePanel, install_collab, runtime_socket
+from x121_desktop.ui.panels.pulse import LINK_ROLE, PulsePanel, runtime_socket
 from x121_desktop.ui.review.compare import frame_rgb
 from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.tools import ReviewTools
@@ -67,37 +65,23 @@ def older_take(review_studio: ReviewStudio) -> int:
 
 
 @pytest.fixture
-def real_window(
-    qloop: qasync.QEventLoop, studio_as: Callable[[str], Studio], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[MainWindow]:
+def real_window(qloop: qasync.QEventLoop, studio_as: Callable[[str], Studio]) -> Iterator[MainWindow]:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    # The window's collaboration wiring (feed listener, presence heartbeat, link socket) is not reachable
-    # from the window, and nothing stops it but the process ending: keep hold of what the real
-    # install_collab returns, to stop it after the test.
-    wirings: list[CollabWiring] = []
-
-    def install_and_keep(*args: Any, **kwargs: Any) -> CollabWiring:
-        wiring = install_collab(*args, **kwargs)
-        wirings.append(wiring)
-        return wiring
-
-    monkeypatch.setattr(pulse_module, "install_collab", install_and_keep)
     window = _build_window(app, studio_as("reviewer"))
-    assert len(wirings) == 1
     panel = window.panel("review", ReviewPanel)
     assert panel is not None
     app.aboutToQuit.disconnect(panel.close_player)  # qasync's run() quits the app after each run
     window.show()
     run(qloop, window.start())
     yield window
-    panel.close_player()
-    for wiring in wirings:
-        run(qloop, wiring.stop())
-    run(qloop, window.shutdown())
-    window.close()
-    window.deleteLater()
-    run(qloop, asyncio.sleep(0.01))
+    try:
+        panel.close_player()
+        run(qloop, window.shutdown())  # its shutdown steps stop the collaboration wiring too
+    finally:  # a window left open keeps its panels' timers firing into later tests
+        window.close()
+        window.deleteLater()
+        run(qloop, asyncio.sleep(0.01))
 
 
 def _link(r: ReviewStudio, segment: int, take: int, frame: int) -> str:
