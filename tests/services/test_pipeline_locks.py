@@ -8,6 +8,8 @@ ComfyUI stand-in and the graded model-free workflow:
   on the holder's behalf (revision 0009), but may not put the segment in review itself;
 * when someone else takes the segment over, the first user's finished job waits (one sentence)
   and is recorded once the lock is released; the chain then completes with no lock left behind.
+* a director cancelled while its acquire is still running in the database gives the lock back
+  before it ends (it used to lapse only after the lease).
 """
 
 from __future__ import annotations
@@ -179,6 +181,40 @@ def test_the_lock_is_released_when_the_job_is_cancelled_and_when_the_director_is
         settling.cancel()
         with pytest.raises(asyncio.CancelledError):
             await settling
+        assert _locks(creator, scene_id) == {}
+
+    asyncio.run(main())
+
+
+def test_a_director_cancelled_while_taking_a_lock_gives_it_back_at_once(
+    studios: dict[str, Studio], roles_studio: SecureStudio
+) -> None:
+    """The acquire runs in the db_writer executor, which cancelling the director cannot stop: it is held
+    inside the database (another transaction holds segment 1's row, which the new lock's foreign key
+    needs) while the director is cancelled, then let go. The grant it still makes is released before
+    the cancelled director ends; it used to be left to lapse after DIRECTOR_TTL_S seconds."""
+    creator = studios["creator"]
+
+    async def main() -> None:
+        scene_id = await SceneService(creator).find(SceneRef("Ada", "locks"), "Default")
+        await SceneService(creator).start(scene_id)
+        with roles_studio.connect(SUPERUSER) as blocker, roles_studio.connect(SUPERUSER, autocommit=True) as watch:
+            blocker.execute("SELECT 1 FROM segments WHERE scene_id = %s AND position = 0 FOR UPDATE", (scene_id,))
+            settling = asyncio.create_task(SceneDirector(creator).settle(scene_id, timeout=60))
+            for _ in range(400):  # until the director's acquire waits for the row inside the database
+                waiting = watch.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()
+                if (waiting is not None and waiting[0] > 0) or settling.done():
+                    break
+                await asyncio.sleep(0.025)
+            assert not settling.done()
+            assert _locks(creator, scene_id) == {}
+            settling.cancel()
+            await asyncio.sleep(0.05)  # the cancel is delivered while the acquire still waits
+            blocker.rollback()  # ... and now it goes on, and grants the lock
+            with pytest.raises(asyncio.CancelledError):
+                await settling
+        # Every write this client queued (the acquire included) has ended; the lock is not left behind.
+        await creator.runtime.run(creator.runtime.db_writer, lambda: None)
         assert _locks(creator, scene_id) == {}
 
     asyncio.run(main())

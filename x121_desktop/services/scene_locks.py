@@ -4,7 +4,8 @@ A director takes the lock of a segment (services/locks.py, revision 0006) before
 job for it or writes its take, seams or status, and keeps it while that segment is queued,
 generating or waiting for its seam to be measured; it renews the lease in the background and
 releases it when the segment settles (in review, failed, waiting for a person), when the scene
-leaves production, and when the director stops or is cancelled. A crashed director renews
+leaves production, and when the director stops or is cancelled (also while an acquire or release
+is still running in the executor: what it grants is given back before the director ends). A crashed director renews
 nothing, so its leases lapse after `DIRECTOR_TTL_S` seconds and the database ignores them.
 
 A lock held by another user stops the director from working on that segment, with one sentence
@@ -19,10 +20,12 @@ Before a person's operation changes segments (`x121 scene generate`, `segment re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -89,6 +92,7 @@ class SegmentLeases:
         self._locks = locks
         self._ttl_s = leases.check_ttl(ttl_s)
         self._held: dict[int, _Held] = {}
+        self._finishing: set[asyncio.Future[None]] = set()
 
     def held(self, scene_id: int | None = None) -> set[int]:
         return {k for k, h in self._held.items() if h.lost is None and scene_id in (None, h.scene_id)}
@@ -107,7 +111,7 @@ class SegmentLeases:
         if mine is not None:  # lapsed or taken over: forget it and try again
             await mine.keeper.stop()
             del self._held[segment_id]
-        got = await self._locks.try_acquire(segment_id, ttl_s=self._ttl_s)
+        got = await self._acquire(segment_id)
         if isinstance(got, LockInfo):
             return None if got.holder_id == me else got
         keeper = self._locks.keep(got, lambda lost: self._lost(segment_id, lost))
@@ -115,21 +119,52 @@ class SegmentLeases:
         self._held[segment_id] = held
         return None
 
+    async def _acquire(self, segment_id: int) -> LockGrant | LockInfo:
+        """Take the lock; cancelled meanwhile, give back what the acquire still grants before stopping.
+
+        The acquire runs on the db_writer executor, which cancelling the awaiting task cannot stop:
+        awaited plainly, a grant landing after the cancel would be held by nobody and left to lapse
+        after the lease (`DIRECTOR_TTL_S`) instead of being released."""
+        acquiring = asyncio.ensure_future(self._locks.try_acquire(segment_id, ttl_s=self._ttl_s))
+        try:
+            return await asyncio.shield(acquiring)
+        except asyncio.CancelledError:
+            await self._to_the_end(self._give_back(acquiring))
+            raise
+
+    async def _give_back(self, acquiring: asyncio.Future[LockGrant | LockInfo]) -> None:
+        try:
+            got = await acquiring
+            if isinstance(got, LockGrant):
+                await self._locks.release(got)
+        except X121Error as exc:  # refused or the database is away: nothing to give back, or it lapses
+            log.warning("could not give back a segment lock taken while cancelled: %s", exc.sentence)
+
     def _lost(self, segment_id: int, lost: LockLost) -> None:
         log.warning("segment %s: %s", segment_id, lost.sentence)
         if segment_id in self._held:
             self._held[segment_id].lost = lost
 
     async def release(self, segment_ids: Iterable[int]) -> None:
-        for segment_id in list(segment_ids):
-            held = self._held.pop(segment_id, None)
-            if held is None:
-                continue
+        """Give the leases back; shielded, so a director cancelled (again) meanwhile still releases them all."""
+        leaving = [held for k in list(segment_ids) if (held := self._held.pop(k, None)) is not None]
+        if leaving:
+            await self._to_the_end(self._release(leaving))
+
+    async def _to_the_end(self, work: Coroutine[Any, Any, None]) -> None:
+        """Await `work` shielded: cancelled meanwhile, it still runs to its end (kept referenced until then)."""
+        task = asyncio.ensure_future(work)
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+        await asyncio.shield(task)
+
+    async def _release(self, leaving: list[_Held]) -> None:
+        for held in leaving:
             grant = await held.keeper.stop()
             try:
                 await self._locks.release(grant)
             except X121Error as exc:  # the database is away: the lease lapses by itself
-                log.warning("could not release the lock on segment %s: %s", segment_id, exc.sentence)
+                log.warning("could not release the lock on segment %s: %s", grant.target_id, exc.sentence)
 
     async def release_scene(self, scene_id: int) -> None:
         await self.release([k for k, h in self._held.items() if h.scene_id == scene_id])
