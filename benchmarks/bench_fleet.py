@@ -18,7 +18,8 @@ short heal (7-20 frames). Printed per fleet, mean over 5 seeds, as a ratio to th
 (Gonzalez, Ibarra & Sahni; `core.orchestration.simulate.optimal_list_schedule`, which knows every
 job's true size in advance):
 - "ours": the dispatcher, one user's batch;
-- "ours4": the dispatcher, the jobs spread over 4 users (4 batches, fair share between them);
+- "ours4": the dispatcher, the jobs spread over 4 users (4 batches, fair share between them, the
+  final wave longest first across them: docs/QUEUE.md rule 5);
 - "ours±25%": "ours" with every job's true time off its estimate by up to ±25 % (speeds measured
   from the same noisy jobs);
 - "steal" (plain work stealing) and "even" (SwarmUI #247's even split) for comparison, and LPT's

@@ -19,6 +19,10 @@ The rule (SwarmUI #1192 asks for round-robin per user; this is that, plus priori
    Job ids come from a sequence, so they grow with submission time; a re-queued job keeps its id,
    batch and estimate, and so its place.
 
+This is the order of preference. When the whole queue is the final wave (it would all be done
+within about three of its largest jobs), `core.orchestration.finish.next_start` walks it largest
+first across owners instead: see `finish.final_wave` and docs/QUEUE.md rule 5.
+
 No starvation: inside its band, an owner's first job has turn `r_u = running(u)`, and only jobs with
 a smaller turn, or the same turn and a smaller id, go before it. Every other owner v contributes at
 most `max(0, r_u - r_v) + 1` of those, however many jobs v has queued. So its position is bounded

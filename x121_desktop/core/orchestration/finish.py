@@ -20,6 +20,10 @@ of those jobs in queue order may still start on the open server where it would f
   speed), while more jobs are queued than the look-ahead sees; or
 - starting it ends the look-ahead's paper plan no later than leaving the server idle until the next
   busy server frees up.
+In the *final wave* (the look-ahead holds the whole queue and it would all be done within
+`FINAL_WAVE` times its largest job's time on the fastest server: `final_wave`) the walk goes
+largest first inside each priority band rather than in fair-share order, keeping the batch rule;
+that is the LPT list schedule across owners, and it delays no job's start by more than the wave.
 So a slow server never takes a job it would still be running when everything else is done, but it
 may take a smaller job of the same batch that a faster server would not finish sooner. A later
 batch's job never starts before an earlier batch's of the same owner. `per_owner_fifo=False` is
@@ -35,6 +39,9 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 DEFAULT_LOOKAHEAD = 24
+FINAL_WAVE = 3.0
+"""The final wave: everything queued and running would end, spread perfectly over the fleet, within
+this many times the time the largest queued job takes on the fastest server."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,8 @@ class QueuedWork:
     """Servers able to run it (None: all of them)."""
     batch: Hashable | None = None
     """Jobs of one owner with the same batch were submitted together (None: a batch of its own)."""
+    priority: int = 0
+    """Its priority band (higher first); the final wave reorders only inside a band."""
 
 
 def next_start(
@@ -59,6 +68,7 @@ def next_start(
     per_owner_fifo: bool = True,
     lookahead: int = DEFAULT_LOOKAHEAD,
     more_queued: bool = False,
+    final_wave_factor: float = FINAL_WAVE,
 ) -> tuple[int, int] | None:
     """(index into `queue`, server id) to start now, or None to leave the queue for busy, faster servers.
 
@@ -66,27 +76,51 @@ def next_start(
     current work ends (absent or before `now`: idle); `open_servers` are those with a free slot (a
     job placed on one starts when its current work ends). `more_queued`: jobs wait beyond `queue`
     (the caller saw only the head of the queue), as when `queue` is longer than `lookahead`.
+    `final_wave_factor`: see `final_wave` (0: never reorder the final wave).
     """
     clock = {s: max(now, busy_until.get(s, now)) for s in speeds}
     window = queue[:lookahead]
     long_queue = more_queued or len(queue) > lookahead
     if not per_owner_fifo:
         return _first_landing(window, clock, speeds, open_servers, long_queue)
-    eligible = _first_batches(window)
-    landed = _first_landing(window, dict(clock), speeds, open_servers, False, eligible)
+    first = _first_batches(window)
+    order = list(range(len(window)))
+    if not long_queue and final_wave(window, clock, speeds, now, final_wave_factor):
+        order.sort(key=lambda i: (-window[i].priority, -window[i].work, i))
+    view = [window[i] for i in order]
+    eligible = {k for k, i in enumerate(order) if i in first}
+    landed = _first_landing(view, dict(clock), speeds, open_servers, False, eligible)
     if landed is not None:
-        return landed
-    for index, item in enumerate(window):
+        return order[landed[0]], landed[1]
+    for index, item in enumerate(view):
         if index not in eligible:
             continue
         for server in sorted(open_servers, key=lambda s: (clock[s] + item.work / speeds[s], -speeds[s], s)):
             if server in speeds and (item.servers is None or server in item.servers):
-                if (long_queue and _within_fluid_end(window, item, server, clock, speeds, now)) or _worth_starting(
-                    window, index, server, clock, speeds, now
+                if (long_queue and _within_fluid_end(view, item, server, clock, speeds, now)) or _worth_starting(
+                    view, index, server, clock, speeds, now
                 ):
-                    return index, server
+                    return order[index], server
                 break
     return None
+
+
+def final_wave(
+    window: Sequence[QueuedWork],
+    clock: Mapping[int, float],
+    speeds: Mapping[int, float],
+    now: float,
+    factor: float = FINAL_WAVE,
+) -> bool:
+    """Whether `window` (the whole queue) is the final wave: spread perfectly over every server, the
+    work queued and still running would end within `factor` times the largest queued job's time
+    on the fastest server. Every job in it starts before that, whatever the order, so ordering it
+    longest first (what decides the makespan) delays no job's start by more than that wave."""
+    if not window or not speeds:
+        return False
+    total = sum(max(t - now, 0.0) * speeds[s] for s, t in clock.items()) + sum(q.work for q in window)
+    longest = max(q.work for q in window) / max(speeds.values())
+    return total / sum(speeds.values()) <= factor * longest
 
 
 def _first_batches(window: Sequence[QueuedWork]) -> set[int]:

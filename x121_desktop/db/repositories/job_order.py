@@ -69,7 +69,9 @@ def tries_in_order(
     busy = {s: sum(left(h, speeds[s]) for h in holding.get(s, [])) for s in speeds}
     open_now = {s.server_id for s in usable if s.free_slots > 0}
     items = [
-        QueuedWork(p.work, int(j.owner_id), frozenset(s.server_id for s in usable if capable(p, s)), j.created_at)
+        QueuedWork(
+            p.work, int(j.owner_id), frozenset(s.server_id for s in usable if capable(p, s)), j.created_at, j.priority
+        )
         for j, p, _ in queue
     ]
     pick = next_start(items, busy, speeds, open_now, lookahead=len(items), more_queued=more)
