@@ -21,8 +21,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from x121_desktop.comfy.object_info import ObjectInfo, map_widget_values, types_compatible
+from x121_desktop.comfy.object_info import ObjectInfo, map_widget_values
 from x121_desktop.core.errors import InvalidInput
+from x121_desktop.core.graph.catalog import types_compatible
 from x121_desktop.core.graph.document import is_ui_document, load_document
 from x121_desktop.core.graph.model import (
     SUBGRAPH_INPUT_NODE_ID,

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from x121_desktop.core.errors import InvalidInput
+from x121_desktop.core.graph.catalog import SavedWidget, read_widgets_values
 
 # Types the frontend draws as widgets (values stored in `widgets_values`); everything else is a socket.
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 # Values of the extra "control_after_generate" widget the frontend adds after a seed-like widget.
-CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize", "increment-wrap"})
 # Options that make the frontend add an extra "upload" widget after a file combo.
 UPLOAD_OPTIONS = ("image_upload", "video_upload", "audio_upload", "file_upload", "animated_image_upload")
 
@@ -228,15 +228,6 @@ def _type_label(raw: Any) -> str:
     return "COMBO" if isinstance(raw, list | tuple) else str(raw)
 
 
-def types_compatible(output_type: str, input_type: str) -> bool:
-    """ComfyUI's rule: `*` matches anything; comma lists match when they share a type."""
-    if output_type in ("*", "") or input_type in ("*", ""):
-        return True
-    outs = {t.strip() for t in output_type.split(",")}
-    ins = {t.strip() for t in input_type.split(",")}
-    return bool(outs & ins)
-
-
 @dataclass(frozen=True)
 class WidgetValues:
     """`widgets_values` of one UI node assigned to input names, as the frontend does."""
@@ -246,40 +237,13 @@ class WidgetValues:
 
 
 def map_widget_values(spec: NodeSpec, saved: Any) -> WidgetValues:
-    """Assign saved widget values to the node's widget inputs.
+    """Assign saved widget values to the node's widget inputs, as the frontend reads them back.
 
-    A list is read in widget order (object_info `input_order`, sockets skipped). After an INT or
-    COMBO with `control_after_generate` the frontend stores the control widget's value ("fixed",
-    "randomize", ...), and after a file combo with an upload option it stores the upload widget's
-    value; both are skipped because they are not inputs. Widgets missing from the list keep their
-    default, as a freshly created node would. An object (some custom nodes) maps by name.
+    The list is read in widget order (object_info `input_order`, sockets skipped), with the
+    frontend's rules for control and upload widget values (`core.graph.catalog.read_widgets_values`,
+    which the node editor uses too). Widgets missing from the list keep their default.
     """
     widgets = spec.widget_inputs
-    if isinstance(saved, Mapping):
-        known = {w.name for w in widgets}
-        values = {w.name: saved.get(w.name, w.default) for w in widgets}
-        return WidgetValues(values=values, leftover=tuple(v for k, v in saved.items() if k not in known))
-    items = list(saved) if isinstance(saved, list | tuple) else []
-    values = {}
-    pos = 0
-    for widget in widgets:
-        if pos >= len(items):
-            values[widget.name] = widget.default
-            continue
-        values[widget.name] = items[pos]
-        pos += 1
-        if pos < len(items) and (
-            _is_control_value(widget, items[pos]) or (widget.upload_option and _is_upload_value(items[pos]))
-        ):
-            pos += 1
-    return WidgetValues(values=values, leftover=tuple(items[pos:]))
-
-
-def _is_control_value(widget: InputSpec, value: Any) -> bool:
-    if not isinstance(value, str) or value not in CONTROL_VALUES:
-        return False
-    return widget.has_control_after_generate or widget.name in ("seed", "noise_seed")
-
-
-def _is_upload_value(value: Any) -> bool:
-    return value is None or value in ("image", "video", "audio", "file", "")
+    rules = [SavedWidget(w.name, w.default, w.has_control_after_generate, bool(w.upload_option)) for w in widgets]
+    found, leftover = read_widgets_values(rules, saved)
+    return WidgetValues({w.name: value for w, (_, value) in zip(widgets, found, strict=True)}, leftover)

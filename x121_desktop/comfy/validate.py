@@ -16,9 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 from x121_desktop.comfy.convert import Conversion, LoadedWorkflow, to_api
-from x121_desktop.comfy.object_info import InputSpec, NodeSpec, ObjectInfo, types_compatible
+from x121_desktop.comfy.object_info import InputSpec, NodeSpec, ObjectInfo
 from x121_desktop.core.errors import ComfyError
 from x121_desktop.core.graph.analysis import find_cycle
+from x121_desktop.core.graph.catalog import types_compatible
 
 MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx", ".pt2")
 # (input name) → (what it is, models/ sub-folder on the server)

@@ -8,7 +8,7 @@ outputs per node type. `widget_slots` tells where each widget's value sits in a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -124,29 +124,54 @@ class WidgetSlot:
     value: Any
 
 
-def widget_slots(node_type: NodeType, saved: Any) -> tuple[WidgetSlot, ...]:
-    """Assign saved widget values to widgets the way the frontend reads them back.
+@dataclass(frozen=True, slots=True)
+class SavedWidget:
+    """How one widget is kept in a UI node's `widgets_values` (the frontend's rules)."""
 
-    A list is read in widget order; a control value ("fixed", "randomize", ...) after a seed-like
-    widget and an upload value after a file combo are skipped. An object maps by widget name.
+    name: str
+    default: Any
+    control_after: bool
+    """A control widget's value ("fixed", "randomize", ...) follows it (seed-like widgets)."""
+    upload: bool
+    """An upload widget's value follows it (file combos with an upload button)."""
+
+
+def read_widgets_values(
+    widgets: Sequence[SavedWidget], saved: Any
+) -> tuple[list[tuple[int | str | None, Any]], tuple[Any, ...]]:
+    """Where each widget's value sits in a node's saved `widgets_values`, and the values left over.
+
+    A list is read in widget order; a control value after a seed-like widget and an upload value
+    after a file combo are skipped (they are not inputs). A widget the list is too short for keeps
+    its default (index None), as a freshly created node would. An object (some custom nodes) maps
+    by widget name. Left over: values no widget takes (the node changed since it was saved).
     """
     if isinstance(saved, Mapping):
-        return tuple(WidgetSlot(w, w.name, saved.get(w.name, w.default)) for w in node_type.widgets)
+        known = {w.name for w in widgets}
+        found: list[tuple[int | str | None, Any]] = [(w.name, saved.get(w.name, w.default)) for w in widgets]
+        return found, tuple(v for k, v in saved.items() if k not in known)
     items = list(saved) if isinstance(saved, list | tuple) else []
-    out: list[WidgetSlot] = []
+    out: list[tuple[int | str | None, Any]] = []
     pos = 0
-    for w in node_type.widgets:
+    for w in widgets:
         if pos >= len(items):
-            out.append(WidgetSlot(w, None, w.default))
+            out.append((None, w.default))
             continue
-        out.append(WidgetSlot(w, pos, items[pos]))
+        out.append((pos, items[pos]))
         pos += 1
         if pos < len(items) and _skips(w, items[pos]):
             pos += 1
-    return tuple(out)
+    return out, tuple(items[pos:])
 
 
-def _skips(w: WidgetSpec, value: Any) -> bool:
+def widget_slots(node_type: NodeType, saved: Any) -> tuple[WidgetSlot, ...]:
+    """Assign saved widget values to widgets the way the frontend reads them back (`read_widgets_values`)."""
+    rules = [SavedWidget(w.name, w.default, w.control_after_generate, bool(w.upload)) for w in node_type.widgets]
+    found, _ = read_widgets_values(rules, saved)
+    return tuple(WidgetSlot(w, index, value) for w, (index, value) in zip(node_type.widgets, found, strict=True))
+
+
+def _skips(w: SavedWidget, value: Any) -> bool:
     if isinstance(value, str) and value in CONTROL_VALUES:
-        return w.control_after_generate or w.name in ("seed", "noise_seed")
-    return bool(w.upload) and (value is None or (isinstance(value, str) and value in UPLOAD_VALUES))
+        return w.control_after or w.name in ("seed", "noise_seed")
+    return w.upload and (value is None or (isinstance(value, str) and value in UPLOAD_VALUES))
