@@ -17,24 +17,18 @@ from typing import Any
 
 from x121_desktop.actions.keys import KeySyntaxError, is_prefix, normalize_sequence
 from x121_desktop.actions.registry import ActionRegistry, scopes_overlap
+from x121_desktop.core.bundled import DataTree, display_path, locate
 from x121_desktop.core.errors import ConfigError
 
 KEYMAP_SCHEMA = "x121.keymap"
 KEYMAP_VERSION = 1
 DEFAULT_KEYMAP = "default"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _FIX = "Fix the file, or choose another keymap preset"
 
 
 def bundled_keymaps_dir() -> Path:
-    return REPO_ROOT / "keymaps"
-
-
-def display_path(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return str(path)
+    """The installed package's `keymaps/`, else the checkout's (missing: no presets, and loading says so)."""
+    return locate(DataTree.KEYMAPS).path
 
 
 def config_error(path: Path, what: str, fix: str = _FIX) -> ConfigError:

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from x121_desktop.core.bundled import DataTree, data_path
 from x121_desktop.core.collab import handoff
 from x121_desktop.core.collab.deeplink import job_link_id, parse_link
 from x121_desktop.core.collab.feed import describe
@@ -29,7 +30,6 @@ from x121_desktop.services.handoff import forward
 from x121_desktop.settings.paths import resolve_home
 
 DESKTOP_FILE = "x121-studio.desktop"
-TEMPLATE = Path(__file__).resolve().parents[2] / "resources" / DESKTOP_FILE
 SCHEME_MIME = "x-scheme-handler/x121"
 
 
@@ -108,7 +108,8 @@ def _desktop_install(args: argparse.Namespace) -> int:
     )
     target = apps / DESKTOP_FILE
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(TEMPLATE.read_text(encoding="utf-8").replace("@EXEC@", exec_line), encoding="utf-8")
+    template = data_path(DataTree.RESOURCES) / DESKTOP_FILE
+    tmp.write_text(template.read_text(encoding="utf-8").replace("@EXEC@", exec_line), encoding="utf-8")
     tmp.replace(target)
     print(f"x121: wrote {target}")
     xdg_mime = shutil.which("xdg-mime")

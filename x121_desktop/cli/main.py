@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "x121_desktop.cli.characters",
     "x121_desktop.cli.scenes",
     "x121_desktop.cli.collab",
+    "x121_desktop.cli.paths",
 )
 
 

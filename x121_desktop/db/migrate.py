@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -13,19 +12,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError
 
+from x121_desktop.core.bundled import DataTree, data_path
 from x121_desktop.core.errors import DatabaseError
 from x121_desktop.db.engine import describe_url, explain_connect_error
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS = REPO_ROOT / "migrations"
-
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    cfg = Config(str(REPO_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg = Config(str(data_path(DataTree.ALEMBIC_INI)))
+    cfg.set_main_option("script_location", str(data_path(DataTree.MIGRATIONS)))
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
@@ -34,7 +31,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
-        raise DatabaseError("This X121 build has no schema migrations", "Reinstall X121 from a complete checkout")
+        raise DatabaseError(
+            "This X121 build has no schema migrations", "Reinstall X121 from a complete wheel or checkout"
+        )
     return head
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from x121_desktop.core.bundled import DataTree, display_path, locate
 from x121_desktop.core.errors import ConfigError
 from x121_desktop.theming.model import (
     COLOR_TOKENS,
@@ -28,22 +29,13 @@ from x121_desktop.theming.model import (
     ThemeChoice,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _FIX = "Fix the file, or choose another theme"
 
 
 def bundled_themes_dir() -> Path:
-    """The themes shipped with the studio (the repository's or the bundle's `themes/`)."""
-    return REPO_ROOT / "themes"
-
-
-def display_path(path: Path) -> str:
-    """How a person sees the file in a message: relative to the install when it is ours, else in full."""
-    try:
-        return path.resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return str(path)
+    """The themes shipped with the studio: the installed package's `themes/`, else the checkout's."""
+    return locate(DataTree.THEMES).path
 
 
 def _fail(path: Path, what: str) -> ConfigError:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from x121_desktop.core.bundled import DataTree, display_path, locate
 from x121_desktop.core.errors import ConfigError
-from x121_desktop.theming.loader import REPO_ROOT, display_path
 from x121_desktop.theming.model import Theme
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
@@ -19,7 +19,7 @@ _FONT_PARTS = ("family", "size", "weight")
 
 
 def bundled_template() -> Path:
-    return REPO_ROOT / "resources" / "qss" / "studio.qss.tmpl"
+    return locate(DataTree.RESOURCES).path / "qss" / "studio.qss.tmpl"
 
 
 def placeholders(template: str) -> list[str]:

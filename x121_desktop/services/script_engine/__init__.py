@@ -17,6 +17,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from x121_desktop.core.bundled import DataTree, locate
 from x121_desktop.core.cancel import CancelToken, ProgressSink, no_progress
 from x121_desktop.core.errors import NotFound
 from x121_desktop.services.runtime import Runtime
@@ -25,7 +26,7 @@ from x121_desktop.services.script_engine.manifest import MANIFEST_FILE, ScriptSp
 from x121_desktop.services.script_engine.runner import ScriptRequest, ScriptResult, run_script
 
 SCRIPTS_PATH_ENV = "X121_SCRIPTS_PATH"
-BUILTIN_SCRIPTS = Path(__file__).resolve().parents[3] / "scripts" / "pipeline"
+BUILTIN_SCRIPTS = locate(DataTree.PIPELINE_SCRIPTS).path  # the installed package's, else the checkout's
 
 __all__ = [
     "BUILTIN_SCRIPTS",
