@@ -105,3 +105,27 @@ def test_any_take_opens_for_review_with_the_callers_verdict(
     assert measured.my_verdict is None
     asyncio.run(review.record_verdict(healed_scene.measured_take, Verdict.FLAG))
     assert asyncio.run(review.take(healed_scene.measured_take)).my_verdict is Verdict.FLAG
+
+
+def test_the_heal_take_records_the_frames_its_video_holds_and_keeps_the_cut(
+    review_studio: ReviewStudio, healed_scene: HealedScene
+) -> None:
+    with review_studio.secure.connect(SUPERUSER) as conn:
+        rows = conn.execute(
+            "SELECT t.id, t.cut_frame, t.frame_count, f.rel_path FROM takes t JOIN files f ON f.id = t.file_id "
+            "WHERE t.id IN (%s, %s)",
+            (healed_scene.measured_take, healed_scene.healed_take),
+        ).fetchall()
+    by_id = {r[0]: r[1:] for r in rows}
+    cut, count, rel = by_id[healed_scene.healed_take]
+    assert count == len(decode_all(review_studio.home / "media" / rel))
+    assert (cut, count) == by_id[healed_scene.measured_take][:2]  # a colour match keeps the length
+
+
+def test_a_heal_that_lengthens_the_take_moves_its_cut_with_it() -> None:
+    from x121_desktop.services.scene_seams import healed_cut
+
+    assert healed_cut(29, 30, 30) == (29, 30)
+    assert healed_cut(25, 30, 33) == (28, 33)  # a crossfade's 3 overlap frames at the head
+    assert healed_cut(None, 30, 33) == (32, 33)
+    assert healed_cut(None, None, None) == (0, None)

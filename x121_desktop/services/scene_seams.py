@@ -175,7 +175,7 @@ class DirectorBase:
                 stored = self._store.record(conn, blob, kind=FileKind.VIDEO)
                 new = take_repo.NewTake(
                     right_seg.id, TakeReason.HEAL, TakeStatus.READY, right.id, stored.file_id, right.start_file_id,
-                    right.job_id, right.seed, (right.frame_count or 1) - 1, right.frame_count,
+                    right.job_id, right.seed, *healed_cut(right.cut_frame, right.frame_count, healed.frame_count),
                 )  # fmt: skip
                 heal_take = take_repo.insert_take(conn, new)
             remedy = media.heal_remedy(healed.report, heal_take)
@@ -253,3 +253,13 @@ def _remeasure_next(conn: Connection, segments: list[SegmentValue], position: in
         nxt = segments[position + 1]
         if nxt.current_take_id is not None and nxt.status in transitions.SETTLED_SEGMENT:
             repo.set_segment_status(conn, nxt.id, Sg.GENERATED)
+
+
+def healed_cut(cut: int | None, before: int | None, after: int | None) -> tuple[int, int | None]:
+    """(cut frame, frame count) of a heal take: the measured take's cut moved by what the heal added
+    to the take's head (a crossfade's overlap), so the next segment still chains from the same picture."""
+    count = after if after is not None else before
+    if count is None:
+        return 0, None
+    grown = count - (before if before is not None else count)
+    return (cut + grown if cut is not None else count - 1), count

@@ -161,6 +161,8 @@ def trims(measure: SeamMeasure) -> dict[str, Any] | None:
 class HealOutcome:
     report: HealReport
     video: Path | None  # the healed right take (frame 0 kept), written next to the work folder
+    frame_count: int | None = None
+    """Frames written to `video`: a remedy may change the take's length (a crossfade adds its overlap)."""
 
 
 def heal(
@@ -178,8 +180,9 @@ def heal(
     result = heal_seam(HealRequest(tuple(tail), tuple(head), overlap=OVERLAP, boundary=boundary, reference=reference))
     if result.report.verdict is not HealVerdict.HEALED:
         return HealOutcome(result.report, None)
-    write_video(out, [head[0], *result.head], rate, INTERMEDIATE)
-    return HealOutcome(result.report, out)
+    frames = [head[0], *result.head]
+    write_video(out, frames, rate, INTERMEDIATE)
+    return HealOutcome(result.report, out, len(frames))
 
 
 def heal_remedy(report: HealReport, healed_take: int | None) -> dict[str, Any]:
