@@ -1,4 +1,4 @@
-"""SLOW (~30 s on an idle 2-core box): build the wheel, install it, run it from outside the checkout.
+"""SLOW (about 15 s at load 3 on the 2-core dev box): build the wheel, install it, run it outside the checkout.
 
 The build works offline (`pip wheel --no-deps --no-build-isolation --no-index`, the venv's setuptools).
 The wheel goes into a bare `--target` folder, and a fresh `python` (this venv's, for the dependencies)
