@@ -4,8 +4,9 @@ Segment 1 starts from the character's hero Seed A; every later segment from the 
 frame of the previous segment's current take (normalized when the subject drifted). The take is
 created under the scene lock (only if the segment is still QUEUED with no pending take), then
 its job is queued with the manifest's parameters (seed per policy, likeness weight, the length
-made up for earlier cuts in advanced mode) and linked to the take. The director holds the
-segment's lock for the acting user before it calls these (scene_locks.py).
+made up for earlier cuts in advanced mode) and linked to the take; a take whose generation was
+cancelled while its job was being queued (scene_cancel.py) gets that job cancelled instead. The
+director holds the segment's lock for the acting user before it calls these (scene_locks.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services import takes as media
 from x121_desktop.services.orchestrator.queue import SubmitRequest
+from x121_desktop.services.scene_cancel import cancel_own_job
 from x121_desktop.services.scene_seams import PENDING, AdvanceReport, DirectorBase, _Chain
 
 Sg = SegmentStatus
@@ -98,14 +100,20 @@ class ChainSubmitter(DirectorBase):
             report.failed.append(sentence)
             raise
         job_id = result.job.id
+        me = await self._acting_user()
 
-        def link(conn: Connection) -> None:
+        def link(conn: Connection) -> bool:
             repo.lock_scene(conn, scene.id)
-            if take_repo.get_take(conn, take.id).status is TakeStatus.PENDING:
+            status = take_repo.get_take(conn, take.id).status
+            if status is TakeStatus.PENDING:
                 take_repo.update_take(conn, take.id, job_id=job_id, take_status_id=int(TakeStatus.GENERATING))
+            elif status is TakeStatus.CANCELLED and me is not None:  # the generation was cancelled meanwhile
+                cancel_own_job(conn, job_id, int(me))
+                return False
+            return True
 
-        await self._tx(True, link)
-        report.submitted.append(take.id)
+        if await self._tx(True, link):
+            report.submitted.append(take.id)
 
     def _fail_submit(self, conn: Connection, chain: _Chain, take: TakeValue, sentence: str) -> None:
         repo.lock_scene(conn, chain.scene.id)

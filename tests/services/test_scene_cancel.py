@@ -1,0 +1,263 @@
+"""Cancelling a scene's generation (services/scene_cancel.py) with real login roles, the ComfyUI stand-in
+and the graded model-free workflow (2-segment scenes 'locks' and 'other' of Ada):
+
+* a running job is interrupted on the server, the queued rest of the chain is stopped, the director
+  following the scene returns at once with its locks given back, nothing further is chained, and
+  Generate then completes the scene;
+* another user's jobs are never touched (an admin cancelling the scene leaves the creator's job;
+  the creator cancelling leaves the admin's job of another scene), and a job that had already
+  finished keeps its take, which the next director round records without chaining further;
+* a cancel landing while the director queues a job (the take exists, its job not yet): the job is
+  cancelled as soon as it is queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.comfyui_server import ComfyTestServer
+from tests.db.security_studio import SUPERUSER, SecureStudio
+from tests.services.pipeline_studio import SMALL, setup_graded_studio
+from tests.services.test_pipeline_e2e import Cli, server
+from tests.services.test_pipeline_locks import _dispatch, _locks, _one
+from tests.services.test_pipeline_roles import roles_studio
+from x121_desktop.core.enums import JobEventKind, JobStatus, SegmentStatus, TakeStatus
+from x121_desktop.core.pipeline.values import SceneRef
+from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.services.orchestrator.dispatcher import Dispatcher
+from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest, SubmitResult
+from x121_desktop.services.scene_cancel import JobNote, SceneCancelService
+from x121_desktop.services.scene_director import SceneDirector
+from x121_desktop.services.scenes import SceneService
+
+__all__ = ["roles_studio", "server"]
+P = ("--project", "Default")
+HELD = {JobStatus.CLAIMED, JobStatus.UPLOADING, JobStatus.SUBMITTED, JobStatus.RUNNING, JobStatus.DOWNLOADING}
+
+
+@pytest.fixture
+def studios(
+    roles_studio: SecureStudio, server: ComfyTestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Iterator[dict[str, Studio]]:
+    """Ada with 2-segment scenes 'locks' and 'other'; a studio each for creator and admin."""
+    home = tmp_path / "home"
+    owner = Cli(roles_studio.url(SUPERUSER), home, capsys)
+    setup_graded_studio(owner, server, tmp_path)
+    with roles_studio.connect(SUPERUSER) as conn:  # the populated studio's placeholder job has no prompt
+        conn.execute("UPDATE jobs SET job_status_id = %s", (int(JobStatus.CANCELLED),))
+    for name in ("locks", "other"):
+        owner("scene", "create", "Ada", name, "--workflow", "graded", "--duration", "21-25f", *SMALL, *P)
+    opened = {who: open_studio(LaunchOptions(database_url=roles_studio.url(who), home=str(home)))
+              for who in ("creator", "admin")}  # fmt: skip
+    try:
+        yield opened
+    finally:
+        for studio in opened.values():
+            studio.close()
+
+
+def _all(studio: Studio, sql: str, **params: object) -> list[Any]:
+    from sqlalchemy import text
+
+    with studio.engine.connect() as conn:
+        return list(conn.execute(text(sql), params))
+
+
+def _segments(studio: Studio, scene_id: int) -> list[SegmentStatus]:
+    sql = "SELECT segment_status_id AS s FROM segments WHERE scene_id = :i ORDER BY position"
+    return [SegmentStatus(r.s) for r in _all(studio, sql, i=scene_id)]
+
+
+def _jobs(studio: Studio, scene_id: int) -> list[Any]:
+    """The scene's jobs, oldest first: id, status, cancel_requested, take status."""
+    return _all(
+        studio,
+        "SELECT j.id, j.job_status_id AS status, j.cancel_requested, t.take_status_id AS take FROM jobs j "
+        "JOIN takes t ON t.id = j.take_id JOIN segments g ON g.id = t.segment_id WHERE g.scene_id = :s ORDER BY j.id",
+        s=scene_id,
+    )
+
+
+def _cancel_events(studio: Studio, job_id: int) -> list[str]:
+    kinds = (int(JobEventKind.CANCEL_REQUESTED), int(JobEventKind.CANCELLED))
+    found = _all(studio, "SELECT job_event_kind_id AS k FROM job_events WHERE job_id = :j", j=job_id)
+    return [JobEventKind(r.k).code for r in found if r.k in kinds]
+
+
+async def _until(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def test_cancel_interrupts_the_running_job_stops_the_chain_and_the_director_then_generate_resumes(
+    studios: dict[str, Studio], roles_studio: SecureStudio, server: ComfyTestServer
+) -> None:
+    creator = studios["creator"]
+    role_c = roles_studio.roles["creator"]
+
+    async def main() -> None:
+        scene_id = await SceneService(creator).find(SceneRef("Ada", "locks"), "Default")
+        await SceneService(creator).start(scene_id)
+        server.faults.node_delay_s = 0.4  # a slow server: segment 1 is still running when the person cancels
+        stop = asyncio.Event()
+        dispatching = asyncio.create_task(Dispatcher(creator, servers=["gpu1"]).run(stop))
+        director = SceneDirector(creator)
+        settling = asyncio.create_task(director.settle(scene_id, timeout=120))
+        try:
+            await _until(lambda: [JobStatus(j.status) for j in _jobs(creator, scene_id)] == [JobStatus.RUNNING],
+                         30, "segment 1's job running on the server")  # fmt: skip
+            assert _locks(creator, scene_id) == {1: role_c}
+            [job] = _jobs(creator, scene_id)
+
+            report = await SceneCancelService(creator).cancel(scene_id)
+            [note] = report.interrupted
+            assert (note.job_id, note.segment, note.status in HELD) == (job.id, 1, True)
+            assert (report.cancelled, report.finished, report.others, report.held) == ((), (), (), ())
+            assert report.segments == (1, 2)  # segment 2 was queued behind it: it is not chained
+            assert report.sentence() == (
+                "Generation of Ada/locks cancelled: 1 running job interrupted (segment 1). "
+                "Segments 1, 2 stopped; Generate queues them again."
+            )
+            started = time.monotonic()
+            settled = await asyncio.wait_for(settling, 10)
+            took = time.monotonic() - started
+            assert not settled.complete
+            assert settled.waiting == (1, 2)
+            assert took < 5.0, took  # woken by the cancel's job notice, not by a timeout
+            assert _locks(creator, scene_id) == {}  # the director gave its lock back as it returned
+            assert _segments(creator, scene_id) == [SegmentStatus.CANCELLED] * 2
+
+            # the dispatcher interrupts the job on the server; no further segment was submitted
+            await _until(lambda: JobStatus(_jobs(creator, scene_id)[0].status) is JobStatus.CANCELLED, 30,
+                         "the dispatcher to interrupt the job")  # fmt: skip
+            assert server.interrupt_flag()
+            [ended] = _jobs(creator, scene_id)
+            assert (ended.id, TakeStatus(ended.take)) == (job.id, TakeStatus.CANCELLED)
+            assert _cancel_events(creator, job.id) == ["cancel_requested", "cancelled"]
+            [activity] = _all(creator, "SELECT data FROM activity_events WHERE data->>'action' = 'cancel'")
+            assert activity.data["interrupted_jobs"] == [job.id]
+            assert activity.data["segments"] == [1, 2]
+
+            # Generate again: both segments are queued anew and the chain completes
+            server.faults.node_delay_s = 0.0
+            await SceneService(creator).start(scene_id)
+            done = await director.settle(scene_id, timeout=120)
+            assert done.complete, done
+            assert _segments(creator, scene_id) == [SegmentStatus.IN_REVIEW] * 2
+            assert _locks(creator, scene_id) == {}
+        finally:
+            stop.set()
+            await dispatching
+
+    asyncio.run(main())
+
+
+def test_other_users_jobs_are_never_touched_and_a_finished_job_keeps_its_take(
+    studios: dict[str, Studio], roles_studio: SecureStudio
+) -> None:
+    creator, admin = studios["creator"], studios["admin"]
+    role_c = roles_studio.roles["creator"]
+
+    async def main() -> None:
+        scene_id = await SceneService(creator).find(SceneRef("Ada", "locks"), "Default")
+        other_id = await SceneService(admin).find(SceneRef("Ada", "other"), "Default")
+        # the admin generates the other scene, the creator this one; no dispatcher yet: both jobs wait
+        await SceneService(admin).start(other_id)
+        assert len((await SceneDirector(admin).advance(other_id)).submitted) == 1
+        [admins] = _jobs(admin, other_id)
+        await SceneService(creator).start(scene_id)
+        assert len((await SceneDirector(creator).advance(scene_id)).submitted) == 1
+        [creators] = _jobs(creator, scene_id)
+
+        # An admin may cancel anyone's one job, but cancelling a scene cancels only your own generation.
+        by_admin = await SceneCancelService(admin).cancel(scene_id)
+        assert by_admin.jobs == 0
+        assert by_admin.others == (JobNote(creators.id, 1, JobStatus.QUEUED, role_c),)
+        assert by_admin.segments == (2,)
+        assert by_admin.sentence() == (
+            "Generation of Ada/locks cancelled: no job of yours was queued or running. "
+            f"Segment 2 stopped; Generate queues it again. Job {creators.id} (segment 1) belongs to {role_c} "
+            "and was left running."
+        )
+        [still] = _jobs(creator, scene_id)
+        assert (JobStatus(still.status), still.cancel_requested, TakeStatus(still.take)) == (
+            JobStatus.QUEUED, False, TakeStatus.GENERATING,
+        )  # fmt: skip
+        assert _cancel_events(admin, creators.id) == []
+
+        mine = await SceneCancelService(creator).cancel(scene_id)
+        assert mine.cancelled == (JobNote(creators.id, 1, JobStatus.QUEUED),)
+        assert mine.segments == (1,)
+        [gone] = _jobs(creator, scene_id)
+        assert (JobStatus(gone.status), TakeStatus(gone.take)) == (JobStatus.CANCELLED, TakeStatus.CANCELLED)
+        [untouched] = _jobs(admin, other_id)  # the admin's job of the other scene is as it was
+        assert (untouched.id, JobStatus(untouched.status), untouched.cancel_requested) == (
+            admins.id, JobStatus.QUEUED, False,
+        )  # fmt: skip
+        assert _cancel_events(admin, admins.id) == []
+
+        # Generate again; the job runs before the person cancels: it had already finished
+        await SceneService(creator).start(scene_id)
+        again = await SceneDirector(creator).advance(scene_id)
+        await _dispatch(creator)
+        late = await SceneCancelService(creator).cancel(scene_id)
+        [job] = [j for j in _jobs(creator, scene_id) if j.id != creators.id]
+        assert late.finished == (JobNote(job.id, 1, JobStatus.SUCCEEDED),)
+        assert (late.jobs, late.segments) == (0, (2,))
+        assert late.sentence() == (
+            "Generation of Ada/locks cancelled: no job of yours was queued or running. "
+            "Segment 2 stopped; Generate queues it again. "
+            "Segment 1's job had already finished (succeeded); its take is kept."
+        )
+        recorded = await SceneDirector(creator).advance(scene_id)  # records it and chains no further
+        assert recorded.finished == again.submitted
+        assert recorded.submitted == []
+        assert _segments(creator, scene_id) == [SegmentStatus.IN_REVIEW, SegmentStatus.CANCELLED]
+        assert len(_jobs(creator, scene_id)) == 2
+        assert _locks(creator, scene_id) == {}
+
+    asyncio.run(main())
+
+
+class _CancelWhileQueueing(JobQueueService):
+    """The real queue; the person's cancel lands after the director made the take, before its job exists."""
+
+    def __init__(self, studio: Studio, scene_id: int) -> None:
+        super().__init__(studio)
+        self.scene_id = scene_id
+        self.reports: list[Any] = []
+        self.studio = studio
+
+    async def submit(self, request: SubmitRequest) -> SubmitResult:
+        self.reports.append(await SceneCancelService(self.studio).cancel(self.scene_id))
+        return await super().submit(request)
+
+
+def test_a_cancel_while_the_director_queues_the_job_cancels_that_job(studios: dict[str, Studio]) -> None:
+    creator = studios["creator"]
+
+    async def main() -> None:
+        scene_id = await SceneService(creator).find(SceneRef("Ada", "locks"), "Default")
+        await SceneService(creator).start(scene_id)
+        queue = _CancelWhileQueueing(creator, scene_id)
+        report = await SceneDirector(creator, queue).advance(scene_id)
+        [cancel] = queue.reports
+        assert (cancel.jobs, cancel.segments) == (0, (1, 2))  # the take had no job yet
+        assert report.submitted == []
+        [job] = _jobs(creator, scene_id)
+        assert (JobStatus(job.status), TakeStatus(job.take)) == (JobStatus.CANCELLED, TakeStatus.CANCELLED)
+        assert _cancel_events(creator, job.id) == ["cancelled"]
+        assert _segments(creator, scene_id) == [SegmentStatus.CANCELLED] * 2
+        assert _locks(creator, scene_id) == {}
+        count = _one(creator, "SELECT count(*) FROM jobs WHERE job_status_id = :q", q=int(JobStatus.QUEUED))[0]
+        assert count == 0
+
+    asyncio.run(main())
