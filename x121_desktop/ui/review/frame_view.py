@@ -78,6 +78,8 @@ class CellState:
         """A zoom window being dragged, relative to the picture on screen."""
         self.current = False
         """The cell the reviewer works in (marked on its label band)."""
+        self.audio = ""
+        """The audible cell's mark (♪ and its volume), drawn at the right of the label band; "" elsewhere."""
 
 
 def paint_overlay(p: QPainter, rect: QRect, state: CellState) -> None:
@@ -98,13 +100,17 @@ def paint_overlay(p: QPainter, rect: QRect, state: CellState) -> None:
         text = f"{text}  ·  zoom {state.roi.zoom:.1f}x"
     if state.info_text:
         text = f"{text}  ·  {state.info_text}"
-    if text or state.current:
+    if text or state.current or state.audio:
         band = QRect(rect.left(), rect.bottom() - 20, rect.width(), 21)
         p.fillRect(band, color("canvas.bg").darker(120))
         if state.current:
             p.fillRect(QRect(band.left(), band.top(), band.width(), 2), color("timeline.in_out"))
         p.setPen(color("fg.primary"))
         p.drawText(band.adjusted(8, 0, -8, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
+        if state.audio:
+            p.setPen(color("timeline.in_out"))
+            right = int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight)
+            p.drawText(band.adjusted(8, 0, -8, 0), right, state.audio)
 
 
 def paint_band(p: QPainter, picture: QRect, band: Roi | None) -> None:
@@ -267,6 +273,12 @@ class FrameView(QWidget):
         """Mark (or unmark) this as the cell the reviewer works in."""
         if current != self.state.current:
             self.state.current = current
+            self.canvas.update()
+
+    def set_audio_mark(self, mark: str) -> None:
+        """Mark (or, with "", unmark) this as the audible cell."""
+        if mark != self.state.audio:
+            self.state.audio = mark
             self.canvas.update()
 
     def focusInEvent(self, event: QFocusEvent) -> None:

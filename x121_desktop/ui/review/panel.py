@@ -15,9 +15,12 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QP
 
 from x121_desktop.core.timebase import frames_to_timecode
 from x121_desktop.ui.docks import PanelContext, PanelSpec
+from x121_desktop.ui.review.audible import AudibleCell
+from x121_desktop.ui.review.audio_controls import AudioControls
 from x121_desktop.ui.review.cache_bar import CacheBar
 from x121_desktop.ui.review.grid import ReviewGrid, reshape
 from x121_desktop.ui.review.jog_dial import JogDial
+from x121_desktop.ui.review.playback_audio import PlaybackAudio
 from x121_desktop.ui.review.player import PlayerController
 from x121_desktop.ui.review.timeline import TimelineBar
 from x121_desktop.ui.review.vinyl import VinylScrubber, VinylToggle
@@ -47,7 +50,11 @@ class ReviewPanel(QWidget):
         self.cache_bar = CacheBar(self)
         self.timeline = TimelineBar(self)
         self.jog = JogDial(self)
-        self.vinyl = VinylScrubber(self)
+        self.audible = AudibleCell(self)
+        """The one cell whose sound plays (playback and vinyl), marked ♪ on its label band."""
+        self.vinyl = VinylScrubber(self, audible=self.audible)
+        self.sound = PlaybackAudio(self.audible, self)
+        self.vinyl.gain = self.sound.gain  # a bound method: a lambda over self would keep the panel alive
         self.status = QLabel(self)
         self.status.setObjectName("reviewStatus")
         open_button = QPushButton("Open clips…", self)
@@ -55,13 +62,14 @@ class ReviewPanel(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         vinyl_toggle = VinylToggle(self.vinyl, self)
-        bottom.addWidget(vinyl_toggle)
-        bottom.addWidget(open_button)
+        self.audio_controls = AudioControls(self.sound, self)
+        for widget in (self.audio_controls.button, self.audio_controls.slider, vinyl_toggle, open_button):
+            bottom.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
         layout.addWidget(self.grid, 1)
-        layout.addLayout(self._transport(bottom, vinyl_toggle.note))
+        layout.addLayout(self._transport(bottom, [vinyl_toggle.note, self.audio_controls.note]))
         self.timeline.scrub_requested.connect(self.controller.seek)
         self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
@@ -74,13 +82,14 @@ class ReviewPanel(QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.close_player)
 
-    def _transport(self, bottom: QHBoxLayout, note: QLabel) -> QHBoxLayout:
-        """Timeline, cache bar, transport line and vinyl note in a column; the jog/shuttle dial on their right."""
+    def _transport(self, bottom: QHBoxLayout, notes: list[QLabel]) -> QHBoxLayout:
+        """Timeline, cache bar, transport line and the sound notes in a column; the jog/shuttle dial on their right."""
         column = QVBoxLayout()
         for widget in (self.timeline, self.cache_bar):
             column.addWidget(widget)
         column.addLayout(bottom)
-        column.addWidget(note)
+        for note in notes:
+            column.addWidget(note)
         row = QHBoxLayout()
         row.addLayout(column, 1)
         row.addWidget(self.jog)
@@ -89,7 +98,7 @@ class ReviewPanel(QWidget):
         self.jog.shuttle_changed.connect(lambda speed: self.controller.play(speed))  # noqa: PLW0108
         self.timeline.scrub_started.connect(lambda: self.vinyl.set_scrubbing(True))
         self.timeline.scrub_finished.connect(lambda: self.vinyl.set_scrubbing(False))
-        self._follow_vinyl()
+        self._follow_sound()
         return row
 
     def load(self, paths: Sequence[Path | str]) -> None:
@@ -112,20 +121,23 @@ class ReviewPanel(QWidget):
         self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
         self.controller.cache_changed.connect(self._update_cache)
-        self._follow_vinyl()
+        self._follow_sound()
         self._cache_timer.start()
         self.loaded.emit()
 
-    def _follow_vinyl(self) -> None:
-        """Vinyl listens to this player and grid and skips the pinned reference (through a weak
-        reference: the scrubber is the panel's child and must not keep it alive)."""
+    def _follow_sound(self) -> None:
+        """The audible cell, vinyl and playback sound follow this player and grid; the audible cell
+        skips the pinned reference (read through a weak reference: it is the panel's child and must
+        not keep it alive)."""
         me = weakref.ref(self)
 
         def pinned() -> Path | None:
             panel = me()
             return None if panel is None else panel.pinned
 
-        self.vinyl.follow(self.controller, self.grid, pinned)
+        self.audible.follow(self.controller, self.grid, pinned)
+        self.vinyl.follow(self.controller)
+        self.sound.follow(self.controller)
 
     @property
     def grid_shape(self) -> tuple[int, int]:
@@ -147,6 +159,7 @@ class ReviewPanel(QWidget):
         self._cache_timer.stop()
         self.controller.close()
         self.vinyl.close()
+        self.sound.close()
 
     def _ask_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open clips", "", "Video (*.mp4 *.mov *.mkv *.webm)")
@@ -193,8 +206,10 @@ def review_panel_spec() -> PanelSpec:
         if qactions is not None and registry is not None:
             attach_scope(qactions, registry, "timeline", panel)
             connect(qactions, {k: _live_handler(panel, k) for k in panel.controller.handlers()})
-            connect(qactions, {"review.vinyl_mode": panel.vinyl.toggle})
+            connect(qactions, {"review.vinyl_mode": panel.vinyl.toggle, **panel.sound.handlers()})
             panel.vinyl.enabled_changed.connect(qactions["review.vinyl_mode"].setChecked)
+            mute = qactions["review.audio.mute"]
+            panel.sound.changed.connect(lambda: mute.setChecked(panel.sound.muted))
             # The window enables only `always` actions; the player's keys (has_media) wait for clips.
             media = [qactions[a.id] for a in registry if a.scope == "timeline" and a.enabled_when == "has_media"]
             panel.loaded.connect(lambda: [q.setEnabled(bool(panel.paths)) for q in media])

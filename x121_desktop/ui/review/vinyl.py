@@ -8,10 +8,8 @@ back plays it backwards. Grains are
 decoded by `core.media.audio` on one worker thread (only the newest request is kept while one is
 decoding) and played through QtMultimedia (QAudioSink, push mode, s16 stereo 48 kHz).
 
-The sound follows the cell the reviewer works in (`ReviewGrid.current`: the cell last clicked
-or tabbed to), never the pinned reference: focusing the reference keeps the sound where it was,
-and with no cell chosen it comes from the first cell in grid order that has opened and is not
-the reference.
+The sound comes from the audible cell (ui/review/audible.py: the cell the reviewer works in, never
+the pinned reference unless picked with review.audio.next_cell), at the panel's volume (`gain`).
 Its frame for the clock frame is that cell's own (`PlayerCell.target`). Where there is no audio
 output device, or that clip has no audio track, vinyl mode turns itself off and says why in one
 sentence (`message`); nothing else changes.
@@ -28,13 +26,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 from PySide6.QtCore import QIODevice, QObject, Qt, Signal
 from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices, QtAudio
 from PySide6.QtWidgets import QLabel, QToolButton, QWidget
 
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.media.audio import AudioFormat, AudioReader, AudioWindow, scrub_grain
-from x121_desktop.ui.review.grid import ReviewGrid
+from x121_desktop.ui.review.audible import AudibleCell
 from x121_desktop.ui.review.player import PlayerCell, PlayerController
 
 FORMAT = AudioFormat(48000, 2, "s16")
@@ -96,6 +95,16 @@ def default_output(parent: QObject) -> AudioOut | None:
     return QtAudioOut(parent)
 
 
+def scaled(window: AudioWindow, gain: float) -> AudioWindow:
+    """`window` at `gain` (1.0: the same samples)."""
+    if gain >= 1.0:
+        return window
+    quiet = np.rint(window.samples.astype(np.float32) * np.float32(gain))
+    if window.format.sample_format == "s16":
+        return AudioWindow(window.format, window.first_sample, quiet.astype(np.int16))
+    return AudioWindow(window.format, window.first_sample, (window.samples * np.float32(gain)).astype(np.float32))
+
+
 @dataclass(frozen=True, slots=True)
 class GrainRequest:
     path: Path
@@ -117,15 +126,21 @@ class VinylScrubber(QObject):
     grain_played = Signal(object)
 
     def __init__(
-        self, parent: QObject | None = None, *, output: Callable[[QObject], AudioOut | None] = default_output
+        self,
+        parent: QObject | None = None,
+        *,
+        output: Callable[[QObject], AudioOut | None] = default_output,
+        audible: AudibleCell | None = None,
     ) -> None:
         super().__init__(parent)
         self.make_output = output
         self.output: AudioOut | None = None
         self.enabled = False
+        self.gain: Callable[[], float] = lambda: 1.0
+        """The level grains play at (the panel's volume; 0 when muted)."""
         self._controller: PlayerController | None = None
-        self._grid: ReviewGrid | None = None
-        self._reference: Callable[[], Path | None] = lambda: None
+        self.audible = audible if audible is not None else AudibleCell(self)
+        self.audible.changed.connect(self._pick_source)
         self.cell: PlayerCell | None = None
         """The cell whose clip vinyl mode plays."""
         self._silent: Path | None = None  # the clip known to have no audio
@@ -167,46 +182,20 @@ class VinylScrubber(QObject):
             self.enabled_changed.emit(on)
 
     # ------------------------------------------------------------------ following the player
-    def follow(
-        self,
-        controller: PlayerController,
-        grid: ReviewGrid | None = None,
-        reference: Callable[[], Path | None] = lambda: None,
-    ) -> None:
-        """Listen to this player (the panel makes a new one per load) and take the sound from the cell
-        of `grid` the reviewer works in; `reference()` is the pinned reference clip, never played."""
-        self._controller, self._grid, self._reference = controller, grid, reference
+    def follow(self, controller: PlayerController) -> None:
+        """Listen to this player (the panel makes a new one per load); the sound comes from the
+        audible cell (which the panel points at the same player)."""
+        self._controller = controller
         self.cell, self.last_frame = None, None
         controller.frame_changed.connect(self._frame_changed)
-        controller.state_changed.connect(self._pick_source)
-        controller.cache_changed.connect(self._pick_source)  # also after each worker change: a clip opened
-        if grid is not None:
-            grid.current_changed.connect(self._pick_source)
         self._pick_source()
 
     def set_scrubbing(self, scrubbing: bool) -> None:
         """The timeline is being scrubbed: grains play even while the player runs."""
         self._scrubbing = scrubbing
 
-    def sound_cell(self) -> PlayerCell | None:
-        """The cell to hear: the working cell; while that is the pinned reference (or cannot play) the
-        cell heard so far; with no working cell the first in grid order. Never the pinned reference,
-        a failed cell or one still opening."""
-        controller = self._controller
-        if controller is None:
-            return None
-        reference = self._reference()
-        playable = [
-            c for c in controller.cells if c.source.info is not None and not c.failed and c.source.path != reference
-        ]
-        working = self._grid.current if self._grid is not None else None
-        chosen = next((c for c in playable if c.view is working), None)
-        if chosen is None and working is not None:  # the reference or a cell that cannot play: keep the sound
-            chosen = self.cell if self.cell in playable else None
-        return chosen if chosen is not None else next(iter(playable), None)
-
     def _pick_source(self) -> None:
-        cell, controller = self.sound_cell(), self._controller
+        cell, controller = self.audible.cell, self._controller
         if cell is None or cell is self.cell or cell.source.info is None or controller is None:
             return
         info = cell.source.info
@@ -266,7 +255,7 @@ class VinylScrubber(QObject):
 
     def _play(self, window: object) -> None:
         if isinstance(window, AudioWindow) and self.enabled and self.output is not None:
-            self.output.play(window.to_bytes())
+            self.output.play(scaled(window, self.gain()).to_bytes())
             self.grain_played.emit(window)
         self._next()
 

@@ -1,0 +1,376 @@
+"""Sound during playback: the audible cell's clip (ui/review/audible.py) plays in sync with the clock.
+
+The player's clock is master. While it runs at 1x forward, an `AudioFeed` (services/review_audio.py)
+decodes the audible clip ahead on its own thread and this object feeds a sound card (QAudioSink,
+push mode, s16 stereo 48 kHz) from the UI thread, keeping about `TARGET_MS` queued. Each write
+checks where its first sample will be heard (the clock's sample now plus what is queued) against
+the sample it carries: more than `TOLERANCE_MS` behind, the feed drops samples; ahead, it writes
+silence, so the sound follows the picture through loops and the sound card's own pace. What the
+card plays now (the sample at its consumed count, from the runs written: `core.media.audio_sync`)
+against the clock is the measured drift (`drift`); past `RESYNC_MS` playback audio starts again
+from the clock. A seek, a jump, new in/out points, a loop switch, another audible cell or clip
+start it again too; pause, frame steps and speeds other than 1x (and reverse) silence it at once.
+
+Volume and mute apply to playback and to vinyl grains (review.audio.volume_up/down, mute). Where
+no audio output device exists, playback audio turns itself off and says why in one sentence
+(`message`) the first time it is wanted; clips without an audio track play silently, no error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import QIODevice, QObject, Qt, QTimer, Signal
+from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices
+
+from x121_desktop.core.media.audio import AudioFormat
+from x121_desktop.core.media.audio_sync import DriftStats, RunLog, SampleSpan, clock_sample
+from x121_desktop.core.review.clock import PlaybackClock
+from x121_desktop.services.review_audio import AudioChunk, AudioFeed
+from x121_desktop.ui.review.audible import AudibleCell
+from x121_desktop.ui.review.player import PlayerCell, PlayerController
+
+FORMAT = AudioFormat(48000, 2, "s16")
+BUFFER_MS = 250
+TARGET_MS = 120
+"""Sound kept queued in the card: covers a UI thread stall this long."""
+TOLERANCE_MS = 10
+RESYNC_MS = 100
+PUMP_MS = 10
+PRIME_MS = 20
+"""Silence written first after each (re)start: sound is written only once the card is consuming, so
+its start-up time (tens of ms) does not put the first samples late."""
+VOLUME_STEP = 0.1
+
+NO_OUTPUT = (
+    "No audio output device was found, so clips play without sound. "
+    "Connect speakers or headphones and press play again; the picture plays as before."
+)
+
+
+class StreamOut(Protocol):
+    """A sound card fed in push mode: a QAudioSink (QtStreamOut) or, in tests, a stand-in."""
+
+    def start(self) -> None:
+        """(Re)start: what was queued is dropped and the consumed count restarts at 0."""
+
+    def write(self, pcm: bytes) -> int: ...
+
+    def free(self) -> int:
+        """Bytes that can be written now."""
+
+    def queued(self) -> int:
+        """Bytes written and not yet consumed."""
+
+    def processed(self) -> int:
+        """Samples consumed since `start`."""
+
+    def set_volume(self, volume: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class QtStreamOut:
+    """The default output device through a QAudioSink."""
+
+    def __init__(self, parent: QObject) -> None:
+        fmt = QAudioFormat()
+        fmt.setSampleRate(FORMAT.sample_rate)
+        fmt.setChannelCount(FORMAT.channels)
+        fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
+        self.sink = QAudioSink(QMediaDevices.defaultAudioOutput(), fmt, parent)
+        self.sink.setBufferSize(fmt.bytesForDuration(BUFFER_MS * 1000))
+        self._io: QIODevice | None = None
+
+    def start(self) -> None:
+        self.sink.reset()
+        self._io = self.sink.start()
+
+    def write(self, pcm: bytes) -> int:
+        return 0 if self._io is None else int(self._io.write(pcm))
+
+    def free(self) -> int:
+        return 0 if self._io is None else int(self.sink.bytesFree())
+
+    def queued(self) -> int:
+        return 0 if self._io is None else int(self.sink.bufferSize() - self.sink.bytesFree())
+
+    def processed(self) -> int:
+        return int(self.sink.processedUSecs()) * FORMAT.sample_rate // 1_000_000
+
+    def set_volume(self, volume: float) -> None:
+        self.sink.setVolume(volume)
+
+    def stop(self) -> None:
+        self._io = None
+        self.sink.reset()
+
+
+def default_stream(parent: QObject) -> StreamOut | None:
+    """The default sound card, or None where the machine has no audio output device."""
+    if not QMediaDevices.audioOutputs() or QMediaDevices.defaultAudioOutput().isNull():
+        return None
+    return QtStreamOut(parent)
+
+
+def clock_anchor(clock: PlaybackClock) -> tuple[int, int]:
+    """(frame, monotonic ns) the running clock counts from. PlaybackClock keeps them private and has
+    no sub-frame position; the sound needs one (a frame is 2000 samples at 24 fps), so it reads them."""
+    return clock._anchor_frame, clock._anchor_ns
+
+
+@dataclass(frozen=True, slots=True)
+class _Playing:
+    """What is heard: the cell, the clock's anchor and rate, and the in/out range in samples."""
+
+    cell: PlayerCell
+    anchor: tuple[int, int]
+    rate: Fraction
+    span: SampleSpan
+
+
+class _Ready(QObject):
+    chunk = Signal()  # from the decode thread, queued to the UI thread
+
+
+class PlaybackAudio(QObject):
+    """Emits `message(sentence)` when sound cannot play and `changed` when volume or mute change."""
+
+    message = Signal(str)
+    changed = Signal()
+
+    def __init__(
+        self,
+        audible: AudibleCell,
+        parent: QObject | None = None,
+        *,
+        output: Callable[[QObject], StreamOut | None] = default_stream,
+        now: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        super().__init__(parent)
+        self.audible = audible
+        self.make_output = output
+        self.now = now
+        self.output: StreamOut | None = None
+        self.volume = 1.0
+        self.muted = False
+        self.drift = DriftStats(FORMAT.sample_rate)
+        self.runs = RunLog()
+        self._no_output_said = False
+        self._controller: PlayerController | None = None
+        self._playing: _Playing | None = None
+        self._pending: AudioChunk | None = None
+        self._wrote_audio = False
+        self._generation = 0
+        self._last_resync = 0
+        self._ready = _Ready(self)
+        self._ready.chunk.connect(self._pump, Qt.ConnectionType.QueuedConnection)
+        self.feed = AudioFeed(FORMAT, on_ready=self._ready.chunk.emit)
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(PUMP_MS)
+        self._timer.timeout.connect(self._pump)
+        audible.changed.connect(self.sync)
+        audible.mark = self.mark
+
+    # ------------------------------------------------------------------ volume
+    def set_volume(self, volume: float) -> None:
+        self.volume = round(min(max(volume, 0.0), 1.0), 2)
+        self._apply_volume()
+
+    def volume_up(self) -> None:
+        self.muted = False
+        self.set_volume(self.volume + VOLUME_STEP)
+
+    def volume_down(self) -> None:
+        self.set_volume(self.volume - VOLUME_STEP)
+
+    def toggle_mute(self) -> None:
+        self.muted = not self.muted
+        self._apply_volume()
+
+    @property
+    def level(self) -> float:
+        """The gain sound goes out with (0 when muted)."""
+        return 0.0 if self.muted else self.volume
+
+    def gain(self) -> float:
+        """`level`, as a callable for vinyl grains."""
+        return self.level
+
+    def _apply_volume(self) -> None:
+        if self.output is not None:
+            self.output.set_volume(self.level)
+        self.audible.refresh_marks()
+        self.changed.emit()
+
+    def mark(self, cell: PlayerCell) -> str:
+        """The audible cell's label mark: ♪ and the volume, muted, or that its clip has no sound."""
+        info = cell.source.info
+        if (info is not None and not info.has_audio) or self.feed.silent(cell.source.path):
+            return "♪ no audio track"
+        return "♪ muted" if self.muted else f"♪ {round(self.volume * 100)} %"
+
+    def handlers(self) -> dict[str, Callable[[], object]]:
+        return {
+            "review.audio.mute": self.toggle_mute,
+            "review.audio.volume_up": self.volume_up,
+            "review.audio.volume_down": self.volume_down,
+            "review.audio.next_cell": self.audible.choose_next,
+        }
+
+    # ------------------------------------------------------------------ following the player
+    def follow(self, controller: PlayerController) -> None:
+        """Listen to this player (the panel makes a new one per load)."""
+        self._halt()
+        self._controller = controller
+        controller.state_changed.connect(self.sync)
+        controller.frame_changed.connect(self._frame_changed)
+        self.sync()
+
+    def _want(self) -> _Playing | None:
+        """What should be heard while the clock plays 1x forward, else None."""
+        controller, cell = self._controller, self.audible.cell
+        if controller is None or cell is None or cell not in controller.cells or cell.source.info is None:
+            return None
+        clock = controller.clock
+        if clock.speed != 1 or not cell.source.info.has_audio or self.feed.silent(cell.source.path):
+            return None
+        order = clock.order()
+        span = SampleSpan.of(order.start, order.stop, order.loop, clock.rate, FORMAT.sample_rate)
+        return _Playing(cell, clock_anchor(clock), clock.rate, span)
+
+    def sync(self) -> None:
+        """Start, restart or stop the sound after anything that may change what should be heard."""
+        want = self._want()
+        if want == self._playing:
+            return
+        if want is None:
+            self._halt()
+            return
+        if self.output is None:
+            self.output = self.make_output(self)
+            if self.output is None:
+                self._playing = want  # asked once per play: say it once, then stay quiet
+                if not self._no_output_said:
+                    self._no_output_said = True
+                    self.message.emit(NO_OUTPUT)
+                return
+            self.output.set_volume(self.level)
+        self._start(want)
+
+    def _frame_changed(self, _frame: int) -> None:
+        if self._playing is not None and self._controller is not None and self._controller.clock.speed != 1:
+            self.sync()  # a non-looping end paused the clock without a transport call
+
+    def _start(self, want: _Playing) -> None:
+        self._playing = want
+        self._pending = None
+        self._wrote_audio = False
+        out = self.output
+        if out is None:
+            return
+        out.start()
+        self.runs.clear()
+        prime = out.write(bytes(PRIME_MS * FORMAT.sample_rate // 1000 * FORMAT.bytes_per_sample))
+        self.runs.add(None, prime // FORMAT.bytes_per_sample)
+        self._generation = self.feed.play(want.cell.source.path, self.clock_sample(), want.span)
+        self._last_resync = self.now()
+        self._timer.start()
+
+    def _halt(self) -> None:
+        """Silence at once and decode nothing."""
+        self._timer.stop()
+        if self._playing is not None:
+            self.feed.stop()
+            if self.output is not None:
+                self.output.stop()
+        self._playing = None
+        self._pending = None
+        self.runs.clear()
+
+    # ------------------------------------------------------------------ feeding the card
+    def clock_sample(self) -> int:
+        """The sample of the audible clip the clock is at now (exact; folded into the in/out range)."""
+        controller = self._controller
+        assert controller is not None
+        clock = controller.clock
+        frame, at = clock_anchor(clock)
+        span = self._playing.span if self._playing is not None else SampleSpan(0, 1 << 62, False)
+        return clock_sample(frame, self.now() - at, clock.rate, FORMAT.sample_rate, span)
+
+    def _pump(self) -> None:
+        out, playing = self.output, self._playing
+        if playing is None or out is None or self._controller is None:
+            return
+        if self._want() != playing:  # paused, another speed, the clip turned out silent, ...
+            self.sync()
+            self.audible.refresh_marks()
+            return
+        processed = out.processed()
+        if processed == 0:
+            return  # the card has not started: write nothing but the prime yet
+        video = self.clock_sample()
+        heard = self.runs.sample_at(processed)
+        if heard is not None:
+            drift = playing.span.ahead(heard, video)
+            self.drift.add(drift)
+            if abs(drift) * 1000 > RESYNC_MS * FORMAT.sample_rate and self.now() - self._last_resync > 500_000_000:
+                self.drift.corrections += 1
+                self._start(playing)
+                return
+        self._write(video, playing.span)
+
+    def _write(self, video: int, span: SampleSpan) -> None:
+        out = self.output
+        assert out is not None
+        per = FORMAT.bytes_per_sample
+        steady = int(self._wrote_audio)  # the first write's trim (decoding took a moment) is no correction
+        queued = out.queued() // per
+        room = min(out.free() // per, TARGET_MS * FORMAT.sample_rate // 1000 - queued)
+        while room > 0:
+            chunk = self._pending or self.feed.take()
+            self._pending = None
+            if chunk is None or chunk.generation != self._generation:
+                return
+            want = span.advance(video, queued)  # the sample heard when this write starts playing
+            gap = span.ahead(chunk.first, want)
+            # the first sound after a start lands on the sample exactly; later writes leave jitter alone
+            tolerance = TOLERANCE_MS * FORMAT.sample_rate // 1000 if self._wrote_audio else 0
+            if gap < -tolerance:  # the sound is behind: skip to the picture
+                skip = min(-gap, len(chunk))
+                self.drift.corrections += steady
+                if skip == len(chunk):
+                    continue
+                chunk = chunk.tail(skip)
+            elif gap > tolerance:  # the sound is ahead: hold it back with silence
+                hold = min(gap, room)
+                self.drift.corrections += steady
+                taken = out.write(bytes(hold * per)) // per
+                self.runs.add(None, taken)
+                queued, room = queued + taken, room - taken
+                self._pending = chunk
+                if taken < hold:
+                    return
+                continue
+            n = min(len(chunk), room)
+            taken = out.write(np.ascontiguousarray(chunk.samples[:n]).tobytes()) // per
+            self.runs.add(chunk.first, taken)
+            self._wrote_audio, steady = True, 1
+            queued, room = queued + taken, room - taken
+            if taken < len(chunk):
+                self._pending = chunk.tail(taken)
+                return
+
+    def close(self) -> None:
+        """Stop the sound card and the decode thread (joined)."""
+        self._halt()
+        self.feed.close()
+        if self.output is not None:
+            self.output.stop()
+            self.output = None
