@@ -77,9 +77,11 @@ def test_analyze_measures_as_the_director_did_and_stores_pairs_never_measured(
         before = measured[(first, second)]
 
         steps: list[tuple[float, float, str]] = []
-        report = await SeamAnalysisService(creator).analyze(
-            AnalyzeRequest(scene_id, 1), progress=lambda d, t, m="": steps.append((d, t, m))
-        )
+
+        def progress(done: float, total: float, message: str = "") -> None:
+            steps.append((done, total, message))
+
+        report = await SeamAnalysisService(creator).analyze(AnalyzeRequest(scene_id, 1), progress=progress)
         [seam] = report.seams
         assert (seam.boundary, seam.left_take_id, seam.right_take_id) == (2, first, second)
         assert (seam.grade, seam.before) == (SeamGrade(before.grade), SeamGrade(before.grade))
@@ -133,7 +135,7 @@ def test_cancelled_while_measuring_writes_nothing_and_a_reviewer_is_refused_up_f
         before = _seams(creator, scene_id)
         token = CancelToken()
 
-        def progress(_done: float, _total: float, message: str = "") -> None:
+        def progress(done: float, total: float, message: str = "") -> None:
             if message.startswith("measuring"):
                 token.cancel()  # the person presses Cancel while the seam is measured
 
@@ -145,10 +147,12 @@ def test_cancelled_while_measuring_writes_nothing_and_a_reviewer_is_refused_up_f
         reviewer = open_studio(LaunchOptions(database_url=roles_studio.url("reviewer"), home=str(tmp_path / "home")))
         try:
             steps: list[str] = []
+
+            def said(done: float, total: float, message: str = "") -> None:
+                steps.append(message)
+
             with pytest.raises(PermissionDenied) as refused:
-                await SeamAnalysisService(reviewer).analyze(
-                    AnalyzeRequest(scene_id, 1), progress=lambda _d, _t, m="": steps.append(m)
-                )
+                await SeamAnalysisService(reviewer).analyze(AnalyzeRequest(scene_id, 1), progress=said)
         finally:
             reviewer.close()
         role = roles_studio.roles["reviewer"]
