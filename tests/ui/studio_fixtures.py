@@ -1,21 +1,18 @@
-"""Fixtures for window tests: a qasync loop on the test QApplication, and real services on a real database.
+"""Fixtures for window tests: the running qasync loop (tests/ui/qt_loop.py), and real services on a real database.
 
 Import the fixtures you use into the test module (`__all__ = [...]`), as tests/db/security_studio.py does.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import qasync
-from PySide6.QtWidgets import QApplication
 from sqlalchemy.engine import Engine
 
 from tests.db.security_studio import SUPERUSER, SecureStudio, secure_studio
+from tests.ui.qt_loop import RunningLoop, qloop, run, settle, until
 from x121_desktop.db.engine import DatabaseTarget, make_engine, session_factory
 from x121_desktop.db.migrate import SchemaStatus
 from x121_desktop.services.bootstrap import DatabaseInfo
@@ -27,32 +24,7 @@ from x121_desktop.services.users import UserAdminService
 from x121_desktop.ui.docks import PanelRegistry, WindowServices
 from x121_desktop.ui.main_window import MainWindow
 
-__all__ = ["qloop", "secure_studio", "services_as", "window_for"]
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    quits = qapp.quitOnLastWindowClosed()
-    qapp.setQuitOnLastWindowClosed(False)  # closing a test window must not stop the loop
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.run_until_complete(asyncio.sleep(0))
-    loop.close()
-    asyncio.set_event_loop(None)
-    qapp.setQuitOnLastWindowClosed(quits)
-
-
-def run[T](loop: asyncio.AbstractEventLoop, coro: Awaitable[T], timeout: float = 30.0) -> T:
-    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-
-async def until(predicate: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.05)
+__all__ = ["qloop", "run", "secure_studio", "services_as", "until", "window_for"]
 
 
 def services_for(url: str, description: str = "test database") -> tuple[WindowServices, Runtime, Engine]:
@@ -88,7 +60,9 @@ def services_as(secure_studio: SecureStudio) -> Iterator[Callable[[str], WindowS
 
 
 @pytest.fixture
-def window_for(qtbot: Any, qloop: qasync.QEventLoop) -> Iterator[Callable[..., MainWindow]]:
+def window_for(qtbot: Any, qloop: RunningLoop) -> Iterator[Callable[..., MainWindow]]:
+    """Windows on the given services; each is shut down (its shutdown steps and tasks) and closed after the
+    test, while the loop still runs (the qloop fixture then checks that nothing was left running)."""
     windows: list[MainWindow] = []
 
     def make(services: WindowServices, *, panels: PanelRegistry | None = None, interval_ms: int = 3000) -> MainWindow:
@@ -97,9 +71,11 @@ def window_for(qtbot: Any, qloop: qasync.QEventLoop) -> Iterator[Callable[..., M
         return window
 
     yield make
-    for window in windows:
-        run(qloop, window.shutdown())
-        window.close()
-        window.deleteLater()
-    run(qloop, asyncio.sleep(0.01))
-    QApplication.processEvents()
+    try:
+        for window in windows:
+            run(qloop, window.shutdown())
+    finally:
+        for window in windows:
+            window.close()
+            window.deleteLater()
+        settle(qloop)

@@ -1,9 +1,9 @@
 """LibraryPanel (pytest-qt, offscreen) on the real LibraryService and a real database.
 
-A qasync loop runs asyncio on Qt's event loop as in the app; each test drives the panel inside
-`loop.run_until_complete(...)`. Bulk edit is proven to be one transaction twice over: every row it
-changes carries the same `updated_at` (PostgreSQL's now() is the transaction's start), and a row
-the database refuses leaves every row as it was.
+A qasync loop runs asyncio on Qt's event loop as in the app, running for the whole test
+(tests/ui/qt_loop.py); each test drives the panel inside `run(loop, ...)`. Bulk edit is proven to be
+one transaction twice over: every row it changes carries the same `updated_at` (PostgreSQL's now() is
+the transaction's start), and a row the database refuses leaves every row as it was.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from tests.services.library_seed import seed_library
-from tests.ui.studio_fixtures import qloop
+from tests.ui.studio_fixtures import qloop, run
 from x121_desktop.db.embedded import EmbeddedServer
 from x121_desktop.db.engine import session_factory
 from x121_desktop.db.migrate import upgrade
@@ -60,7 +60,7 @@ def small_library(
 
 @pytest.fixture
 def loop(qloop: qasync.QEventLoop) -> qasync.QEventLoop:
-    """The window tests' loop (tests/ui/studio_fixtures.py): a closing test window must not quit the app under it."""
+    """The window tests' running loop (tests/ui/qt_loop.py)."""
     return qloop
 
 
@@ -77,7 +77,7 @@ def panel(
     widget.resize(900, 600)
     widget.show()
     yield widget
-    loop.run_until_complete(widget.shutdown())
+    run(loop, widget.shutdown())
     runtime.shutdown()
     engine.dispose()
 
@@ -117,7 +117,7 @@ def test_grid_and_sheet_share_rows_and_selection_and_thumbnails_load_lazily(
         assert len(panel.selected_items()) == 3
         assert panel.edit_button.isEnabled()
 
-    loop.run_until_complete(scenario())
+    run(loop, scenario())
 
 
 def test_sorting_by_a_column_header_reloads_in_database_order(
@@ -133,7 +133,7 @@ def test_sorting_by_a_column_header_reloads_in_database_order(
         await until(lambda: panel.model.rowCount() > 0 and panel.model.item(0).name == "ui character 00019")
         assert [panel.model.item(r).name for r in range(3)] == [f"ui character {n:05d}" for n in (19, 18, 17)]
 
-    loop.run_until_complete(scenario())
+    run(loop, scenario())
 
 
 def test_scrolling_to_the_end_fetches_the_next_page(
@@ -150,7 +150,7 @@ def test_scrolling_to_the_end_fetches_the_next_page(
         await until(lambda: panel.model.rowCount() == 150)
         assert len({panel.model.item(r).key for r in range(150)}) == 150
 
-    loop.run_until_complete(scenario())
+    run(loop, scenario())
 
 
 def test_bulk_edit_from_the_dialog_commits_one_transaction(
@@ -180,7 +180,7 @@ def test_bulk_edit_from_the_dialog_commits_one_transaction(
         assert {r[0] for r in rows} == {"needs grade"}
         assert len({r[1] for r in rows}) == 1  # now() is the transaction's start: one transaction
 
-    loop.run_until_complete(scenario())
+    run(loop, scenario())
 
 
 def test_a_refused_row_rolls_back_the_whole_bulk_edit(
@@ -224,7 +224,7 @@ def test_a_refused_row_rolls_back_the_whole_bulk_edit(
         assert sorted(t for (t,) in titles) == sorted(["ok"] * 7 + ["ok" * 60])
         assert [panel.model.item(r).title for r in range(7)] == ["ok"] * 7
 
-    loop.run_until_complete(scenario())
+    run(loop, scenario())
 
 
 def test_pins_and_the_pinned_filter(panel: LibraryPanel, loop: asyncio.AbstractEventLoop) -> None:
@@ -243,7 +243,7 @@ def test_pins_and_the_pinned_filter(panel: LibraryPanel, loop: asyncio.AbstractE
         panel.pinned_only.setChecked(True)
         await until(lambda: panel.model.total == 0)
 
-    loop.run_until_complete(scenario())
+    run(loop, scenario())
 
 
 def test_hovering_a_video_scrubs_through_its_strip(panel: LibraryPanel, loop: asyncio.AbstractEventLoop) -> None:
@@ -266,4 +266,4 @@ def test_hovering_a_video_scrubs_through_its_strip(panel: LibraryPanel, loop: as
         assert early != late
         panel.grid.scrub_to(-1, 0.0)
 
-    loop.run_until_complete(scenario())
+    run(loop, scenario())

@@ -71,7 +71,6 @@ def real_window(qloop: qasync.QEventLoop, studio_as: Callable[[str], Studio]) ->
     window = _build_window(app, studio_as("reviewer"))
     panel = window.panel("review", ReviewPanel)
     assert panel is not None
-    app.aboutToQuit.disconnect(panel.close_player)  # qasync's run() quits the app after each run
     window.show()
     run(qloop, window.start())
     yield window

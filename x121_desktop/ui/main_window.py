@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self, use_tray=use_tray)
         self.progress = ProgressCenter(self)
         self.tasks = TaskRunner(self.notifier.post_error, self.progress, self)
+        self._shutdown_steps: list[Callable[[], Awaitable[None]]] = []  # panel factories add theirs
+        self._background_stopped = False
         self.overview = OverviewView(services.database, self)
         self.setCentralWidget(self.overview)
 
@@ -115,7 +117,6 @@ class MainWindow(QMainWindow):
         self._focus_state: QByteArray | None = None
         self._closing = False
         self._saved_on_close = False
-        self._shutdown_steps: list[Callable[[], Awaitable[None]]] = []
 
     # ------------------------------------------------------------ assembly
 
@@ -257,6 +258,10 @@ class MainWindow(QMainWindow):
         self._shutdown_steps.append(step)
 
     async def _stop_background_work(self) -> None:
+        """Each step once, however often the window is closed or shut down."""
+        if self._background_stopped:
+            return
+        self._background_stopped = True
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [(repr(s), s) for s in self._shutdown_steps]
         if self.services.dispatcher is not None:  # gives back claimed jobs not yet on a server
             steps.insert(0, ("the local dispatcher", self.services.dispatcher.stop))
@@ -394,7 +399,7 @@ class MainWindow(QMainWindow):
         return out
 
     async def shutdown(self) -> None:
-        """Stop polling and wait for running tasks (tests; app quit); a later close() saves nothing."""
+        """Stop polling and wait for running tasks (tests; app quit); a later close() saves nothing. Idempotent."""
         self._saved_on_close = True
         self.monitor.stop()
         await self._stop_background_work()

@@ -10,7 +10,7 @@ import qasync
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QMainWindow
 from pytestqt.qtbot import QtBot
 
 from tests.db.security_studio import SUPERUSER
@@ -31,9 +31,6 @@ def noting(qtbot: QtBot, studio: Studio) -> tuple[QMainWindow, ReviewPanel, Revi
     window = QMainWindow()
     qtbot.addWidget(window)
     panel = ReviewPanel(rows=1, columns=1, prefer_gl=False)
-    app = QApplication.instance()
-    assert app is not None
-    app.aboutToQuit.disconnect(panel.close_player)  # qasync's run() quits the app after each run
     window.setCentralWidget(panel)
     session = ReviewSession(panel, ReviewService(studio))
     notes = NotesController(session)

@@ -5,7 +5,6 @@ saves a recording as the window's reviewer."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import struct
 import wave
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtMultimedia import QAudioDevice, QMediaDevices
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QMainWindow
 from pytestqt.qtbot import QtBot
 
 from tests.services.review_studio import ReviewStudio, review_studio, studio_as
@@ -45,9 +44,6 @@ def memo_window(
     window = QMainWindow()
     qtbot.addWidget(window)
     panel = ReviewPanel(rows=1, columns=1, prefer_gl=False)
-    app = QApplication.instance()
-    assert app is not None
-    app.aboutToQuit.disconnect(panel.close_player)  # qasync's run() quits the app after each run
     window.setCentralWidget(panel)
     session = ReviewSession(panel, ReviewService(studio))
     memos = MemoController(session) if devices is None else MemoController(session, devices=devices)
@@ -87,7 +83,7 @@ def test_a_stored_memo_reloads_and_starts_at_its_frame(
     take = review_studio.take_ids[0]
     audio = beep(tmp_path / "memo.wav")
     # a reviewer's memo (revision 0008: x121_add_voice_memo; reviewers still may not insert files themselves)
-    memo = asyncio.run(ReviewService(studio_as("reviewer2")).add_voice_memo(take, 5, 10, audio))
+    memo = run(qloop, ReviewService(studio_as("reviewer2")).add_voice_memo(take, 5, 10, audio))
     assert memo.kind is AnnotationKind.VOICE
     assert memo.voice_file_id is not None
 

@@ -47,9 +47,6 @@ def seam_window(qtbot: QtBot, studio: Studio) -> tuple[QMainWindow, ReviewPanel,
     window = QMainWindow()
     qtbot.addWidget(window)
     panel = ReviewPanel(rows=1, columns=1, prefer_gl=False)
-    app = QApplication.instance()
-    assert app is not None
-    app.aboutToQuit.disconnect(panel.close_player)  # qasync's run() quits the app after each run
     window.setCentralWidget(panel)
     session = ReviewSession(panel, ReviewService(studio))
     seams = SeamReview(session)

@@ -31,11 +31,6 @@ def reviewing(qtbot: QtBot, studio: Studio) -> tuple[QMainWindow, ReviewPanel, R
     window = QMainWindow()
     qtbot.addWidget(window)
     panel = ReviewPanel(rows=1, columns=1, prefer_gl=False)
-    # qasync's run_until_complete quits the app after each run, which emits aboutToQuit; the panel
-    # closes its player then (right for the real app, which runs forever), so unhook it here.
-    app = QApplication.instance()
-    assert app is not None
-    app.aboutToQuit.disconnect(panel.close_player)
     window.setCentralWidget(panel)
     session = ReviewSession(panel, ReviewService(studio))
     panel.add_bar(session.bar)
@@ -110,9 +105,6 @@ def test_review_tools_open_a_take_at_a_frame_with_every_action_handled(
 ) -> None:
     panel = ReviewPanel(rows=1, columns=1, prefer_gl=False)
     qtbot.addWidget(panel)
-    app = QApplication.instance()
-    assert app is not None
-    app.aboutToQuit.disconnect(panel.close_player)
     tools = ReviewTools(panel, ReviewService(studio_as("reviewer")))
     actions = bind(REGISTRY, load_keymap("default", REGISTRY), panel)
     update_enabled(actions, REGISTRY, {"always"}.__contains__)  # what the main window does at start

@@ -21,7 +21,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from tests.db.security_studio import SUPERUSER
-from tests.media_factory import make_video
+from tests.media_factory import Frame, make_video
 from tests.services.review_studio import ReviewStudio, review_studio, studio_as
 from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.core.enums import (
@@ -74,7 +74,14 @@ def _one(conn: Any, sql: str, *params: object) -> int:
     return int(row[0])
 
 
-def build_chain(review: ReviewStudio, grades: tuple[SeamGrade, SeamGrade], scores: tuple[float, float]) -> Chain:
+def build_chain(
+    review: ReviewStudio,
+    grades: tuple[SeamGrade, SeamGrade],
+    scores: tuple[float, float],
+    clip: Callable[[int, int], list[Frame]] | None = None,
+) -> Chain:
+    """`clip(position, n)`: the frames of segment `position`'s take n (0 older, 1 current of segment 2);
+    default: FRAMES frames of a photograph (the same for every take)."""
     s = review.secure
     media = review.home / "media"
     name = f"Chain {next(_names)}"
@@ -91,7 +98,7 @@ def build_chain(review: ReviewStudio, grades: tuple[SeamGrade, SeamGrade], score
 
         def take(segment: int, n: int, reason: TakeReason, status: TakeStatus, parent: int | None) -> int:
             rel = f"scene-ws/{scene}_{segment}_{n}.mp4"
-            make_video(media / rel, FRAMES, rate=24, size=(64, 48), gop=6, bframes=0)
+            make_video(media / rel, clip(position, n) if clip else FRAMES, rate=24, size=(64, 48), gop=6, bframes=0)
             file_id = _one(
                 conn,
                 "INSERT INTO files (sha256, rel_path, size_bytes, file_kind_id, retention_class_id, created_by) "
@@ -170,9 +177,6 @@ def open_scene_window(qloop: qasync.QEventLoop, studio: Studio) -> SceneWindow:
     """A started window on `studio` with the scene workspace installed (as ui.app does)."""
     window = MainWindow(WindowServices.from_studio(studio), health_interval_ms=60_000, use_tray=False)
     wiring = install_scene_workspace(window, studio)
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    app.aboutToQuit.disconnect(wiring.workspace.stop)  # qasync's run() quits the app after each run
     window.show()
     run(qloop, window.start())
     return SceneWindow(window, wiring, studio)

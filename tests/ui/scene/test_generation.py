@@ -48,9 +48,13 @@ def generated(
 ) -> Iterator[tuple[SceneWindow, Engine, int]]:
     url, engine = database
     cli = Cli(url, tmp_path / "home", capsys)
-    setup_studio(cli, server, tmp_path)
-    scene_id = int(cli.json(*CREATE)["id"])
-    asyncio.set_event_loop(qloop)  # each `x121` command ran its own asyncio.run(), which unset it
+
+    def set_up() -> int:
+        setup_studio(cli, server, tmp_path)
+        return int(cli.json(*CREATE)["id"])
+
+    # each `x121` command runs its own asyncio.run(), which cannot run on this thread while the test's loop runs
+    scene_id = run(qloop, asyncio.to_thread(set_up), SETTLE_S)
     studio = open_studio(LaunchOptions(database_url=url, home=str(tmp_path / "home")))
     sw = open_scene_window(qloop, studio)
     try:

@@ -44,7 +44,6 @@ def built(
 
     def keep_scene(*args: Any, **kwargs: Any) -> SceneWindowWiring:
         scenes.append(real_scene(*args, **kwargs))
-        app.aboutToQuit.disconnect(scenes[-1].workspace.stop)  # qasync's run() quits the app after each run
         return scenes[-1]
 
     monkeypatch.setattr(pulse_module, "install_collab", keep_collab)
@@ -53,7 +52,6 @@ def built(
     window = _build_window(app, studio)
     review = window.panel("review", ReviewPanel)
     assert review is not None
-    app.aboutToQuit.disconnect(review.close_player)
     window.show()
     run(qloop, window.start())
     yield SceneWindow(window, scenes[0], studio), collabs[0]
