@@ -2,14 +2,20 @@
 
 `retry_job`: a FAILED or CANCELLED job is repeated as a NEW job with the same kind, workflow
 version, inputs (the same stored files, the same seed), priority and policy; both jobs log a LOG
-event naming the other (`retry_of` / `retried_as`), so the link is in the log, never silent.
+event naming the other (`retry_of` / `retried_as`), so the link is in the log, never silent. Only
+admins submit above priority 0 (the database refuses it otherwise), so a creator's retry of a job an
+admin had raised is queued at priority 0.
 
-`move_to_front`: a QUEUED job goes first among its owner's queued jobs without passing anyone
-else's: it takes the owner's highest queued priority, and the owner's own jobs tied there with an
-earlier id step down one band (fair share numbers turns per owner and priority, so other users'
-jobs meet the same turn as before). An admin moves it to the front of the whole queue.
+`move_to_front`: the database function `x121_move_job_to_front` (revision 0012; creators cannot
+write `priority` themselves). A QUEUED job goes first among its owner's queued jobs without passing
+anyone else's: it takes the owner's highest queued priority band, and the owner's jobs of that band
+that the claim would take before it (batch order: `created_at`, then the largest `work_estimate`,
+then id; docs/QUEUE.md) step down one band, or, when it comes up from a lower band and none does,
+the owner's last job of that band steps down, so the owner never holds more turns of a band than
+before. An admin moves it to the front of the whole queue (one band above every other queued job).
 
-Only the job's owner or an admin may do either (`PermissionDenied` with the sentence otherwise).
+Only the job's owner or an admin may do either (`PermissionDenied` with the sentence otherwise;
+the database checks it again).
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.db.repositories.job_events import log_event
 
 RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
-SMALLINT_MIN, SMALLINT_MAX = -32768, 32767
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +78,7 @@ def retry_job(conn: Connection, job_id: int) -> repo.JobRow:
         repo.NewJob(
             kind=old.kind,
             inputs=old.inputs,
-            priority=old.priority,
+            priority=old.priority if viewer.admin else min(old.priority, 0),
             workflow_version_id=old.workflow_version_id,
             project_id=old.project_id,
             take_id=old.take_id,
@@ -104,62 +109,5 @@ def retry_job(conn: Connection, job_id: int) -> repo.JobRow:
 
 def move_to_front(conn: Connection, job_id: int) -> int:
     """Put a queued job first among its owner's queued jobs (admins: first of the whole queue); its new priority."""
-    viewer, job = _owned(conn, job_id, "move")
-    conn.execute(text("SELECT 1 FROM jobs WHERE id = :id FOR UPDATE"), {"id": job_id})
-    job = repo.get_job(conn, job_id)
-    if job.status is not JobStatus.QUEUED:
-        raise InvalidInput(
-            f"Job {job_id} is {job.status.label.lower()}; only a queued job can be moved to the front",
-            "Pick a job that is still waiting in the queue",
-        )
-    queued = int(JobStatus.QUEUED)
-    if viewer.admin:
-        top = conn.execute(
-            text("SELECT max(priority) FROM jobs WHERE job_status_id = :q AND id <> :id"), {"q": queued, "id": job_id}
-        ).scalar_one()
-        target = job.priority if top is None or top < job.priority else min(SMALLINT_MAX, int(top) + 1)
-        demote: list[int] = []
-    else:
-        top = conn.execute(
-            text("SELECT max(priority) FROM jobs WHERE job_status_id = :q AND owner_id = :o AND id <> :id"),
-            {"q": queued, "o": job.owner_id, "id": job_id},
-        ).scalar_one()
-        target = job.priority if top is None or top < job.priority else int(top)
-        demote = [
-            int(r[0])
-            for r in conn.execute(
-                text(
-                    "SELECT id FROM jobs WHERE job_status_id = :q AND owner_id = :o AND priority = :p "
-                    "AND id < :id ORDER BY id FOR UPDATE"
-                ),
-                {"q": queued, "o": job.owner_id, "p": target, "id": job_id},
-            ).all()
-        ]
-        if demote and target == SMALLINT_MIN:
-            raise InvalidInput(f"Job {job_id} is at the lowest priority already", "Cancel the jobs before it instead")
-    if target == job.priority and not demote:
-        return target
-    by = int(viewer.user_id)
-    for other in demote:
-        conn.execute(
-            text("UPDATE jobs SET priority = :p, updated_at = now() WHERE id = :id"), {"p": target - 1, "id": other}
-        )
-        log_event(
-            conn,
-            other,
-            JobEventKind.LOG,
-            status=JobStatus.QUEUED,
-            owner_id=job.owner_id,
-            data={"priority": target - 1, "by_user": by, "message": f"Stepped down behind job {job_id}"},
-        )
-    conn.execute(text("UPDATE jobs SET priority = :p, updated_at = now() WHERE id = :id"), {"p": target, "id": job_id})
-    where = "the whole queue" if viewer.admin else "its owner's queue"
-    log_event(
-        conn,
-        job_id,
-        JobEventKind.LOG,
-        status=JobStatus.QUEUED,
-        owner_id=job.owner_id,
-        data={"priority": target, "by_user": by, "message": f"Moved to the front of {where}"},
-    )
-    return target
+    _owned(conn, job_id, "move")
+    return int(repo.call_guarded(conn, "SELECT x121_move_job_to_front(:id)", {"id": job_id}, job_id))

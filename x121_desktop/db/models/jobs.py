@@ -72,6 +72,9 @@ class Job(Base):
     lease_holder: Mapped[str | None]
     """`machine:pid` of the claiming client."""
     lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_login: Mapped[str | None]
+    """The login that claimed the job (or refused it, or took it back after its lease lapsed); written by
+    the database's trigger, never by clients (revision 0012, docs/SECURITY.md)."""
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     max_attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("3"))
     cancel_requested: Mapped[bool] = flag()

@@ -15,6 +15,12 @@ Only the lease holder moves a job (`transition`, `release`, `record_attempt`, `a
 `add_output`); a dispatcher whose lease was reclaimed gets `LeaseLost` and writes nothing.
 `reclaim_expired` takes back jobs whose lease ran out exactly once, even with several
 reclaimers racing (the rows are locked with SKIP LOCKED and re-checked under the lock).
+
+PostgreSQL enforces the same (revision 0012): a claim records the claiming login in
+`jobs.lease_login`, and only that login (or an admin) may then move the job, renew its lease or
+write its attempts, events, outputs and timings, by legal transitions only; any login may take back
+a job whose lease lapsed, but only to the state `reclaim_expired` chooses. The lease holder string
+(`machine:pid:…`) tells one login's dispatchers apart in these functions; the database tells logins apart.
 """
 
 from __future__ import annotations
@@ -124,11 +130,14 @@ def claim(
 
 
 def renew_leases(conn: Connection, holder: str, lease: timedelta) -> int:
-    """Heartbeat: extend every lease `holder` still has; returns how many (fewer than expected = some were lost)."""
+    """Heartbeat: extend every lease `holder` still has; returns how many (fewer than expected = some were lost).
+
+    Only jobs this login claimed count: a job another login claimed under the same holder string is
+    not ours to renew (the database would refuse the whole statement)."""
     result = conn.execute(
         text(
             "UPDATE jobs SET lease_expires_at = now() + :lease "
-            "WHERE lease_holder = :holder AND job_status_id = ANY(:held)"
+            "WHERE lease_holder = :holder AND job_status_id = ANY(:held) AND lease_login = session_user"
         ),
         {"lease": lease, "holder": holder, "held": _ids(HELD)},
     )

@@ -13,23 +13,33 @@ state appends a `job_events` row and NOTIFYs channel `x121_jobs` in the caller's
     record_attempt / append_event / add_output / record_node_timings / record_cost   (job_runs)
     claim_placed(conn, holder, lease, servers, capacity, plan)   claim for a server (job_dispatch)
     reclaim_expired(conn) -> list[JobId]                 exactly once, owner notified
-    request_cancel(conn, job_id, by_user) -> CancelOutcome
+    request_cancel(conn, job_id) -> CancelOutcome        x121_cancel_job: the owner or an admin
     find_cache_hit(conn, cache_key) / record_cache_hit(conn, NewJob, source)
     get_job / list_jobs / job_events / job_outputs / notify_owner
+
+PostgreSQL holds every caller to the queue's rules (revision 0012, docs/SECURITY.md "Jobs"): a held
+job changes only by the login that claimed it (`jobs.lease_login`) or an admin, a job's owner,
+priority and inputs never change after insert, and cancelling or reordering goes through the
+SECURITY DEFINER functions `x121_cancel_job` / `x121_move_job_to_front` (`call_guarded` turns their
+refusals into X121Errors).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.enums import JobEventKind, JobStatus
+from x121_desktop.core.errors import InvalidInput, PermissionDenied, X121Error
 from x121_desktop.core.ids import FileId
-from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.db.repositories.job_dispatch import PlacedClaim, claim_placed
 from x121_desktop.db.repositories.job_events import NOTICE_SQL, job_events, log_event, notify_owner, to_json
 from x121_desktop.db.repositories.job_leases import (
-    HELD,
     add_output,
     append_event,
     claim,
@@ -74,6 +84,7 @@ __all__ = [
     "ReclaimedJob",
     "add_output",
     "append_event",
+    "call_guarded",
     "claim",
     "claim_placed",
     "enqueue",
@@ -178,11 +189,16 @@ def job_outputs(conn: Connection, job_id: int) -> list[JobOutputRow]:
 
 
 def find_cache_hit(conn: Connection, cache_key: str) -> JobRow | None:
-    """The latest SUCCEEDED job with this warm-start key that has outputs, if any."""
+    """The latest SUCCEEDED job with this warm-start key that has outputs and was run by a dispatcher, if any.
+
+    Only a job that was claimed (`attempts > 0`) is a source: its outputs were written by the login
+    that ran it. A cache-hit record (attempts 0) reuses such a job's outputs and is never a source
+    itself, so a job inserted as succeeded with outputs of its owner's choosing poisons no cache.
+    """
     row = conn.execute(
         text(
             f"SELECT {job_columns('j')} FROM jobs j WHERE j.cache_key = :key AND j.job_status_id = :succeeded "
-            "AND EXISTS (SELECT 1 FROM job_outputs o WHERE o.job_id = j.id) "
+            "AND j.attempts > 0 AND EXISTS (SELECT 1 FROM job_outputs o WHERE o.job_id = j.id) "
             "ORDER BY j.finished_at DESC NULLS LAST, j.id DESC LIMIT 1"
         ),
         {"key": cache_key, "succeeded": int(JobStatus.SUCCEEDED)},
@@ -224,42 +240,34 @@ def record_cache_hit(conn: Connection, job: NewJob, source: JobRow) -> JobRow:
     return created
 
 
-def request_cancel(conn: Connection, job_id: int, by_user: int) -> CancelOutcome:
-    """Cancel one job: a queued job ends now; a held one gets `cancel_requested` for its holder to act on.
+_OUTCOMES = {o.value: o for o in CancelOutcome}
+_REFUSALS: Mapping[str, type[X121Error]] = {"42501": PermissionDenied, "22023": InvalidInput}
 
-    Only this job's row is touched (other jobs, of this owner or anyone else, are not).
+
+def call_guarded(conn: Connection, sql: str, params: Mapping[str, object], job_id: int) -> Any:
+    """The value one of the guarded job functions returns; its refusals become X121Errors with the database's
+    sentence and hint (42501 PermissionDenied, 22023 InvalidInput, no such job JobNotFound)."""
+    try:
+        return conn.execute(text(sql), params).scalar_one()
+    except DBAPIError as exc:
+        orig = exc.orig
+        state = orig.sqlstate if isinstance(orig, psycopg.Error) else None
+        if state == "P0002":
+            raise JobNotFound(job_id) from exc
+        kind = _REFUSALS.get(state or "")
+        if kind is None or not isinstance(orig, psycopg.Error):
+            raise
+        problem = orig.diag.message_primary or str(orig)
+        raise kind(problem[:1].upper() + problem[1:], (orig.diag.message_hint or "").rstrip(".")) from exc
+
+
+def request_cancel(conn: Connection, job_id: int, by_user: int | None = None) -> CancelOutcome:
+    """Cancel one job through `x121_cancel_job`: a queued job ends now; a held one gets `cancel_requested`
+    for its lease holder to act on (an interrupt, then CANCELLED), or for `reclaim_expired` should its
+    dispatcher be gone. Only this job's row is touched. The database lets only the job's owner or an
+    admin do it (PermissionDenied otherwise) and records the signed-in user as `by_user` in the event;
+    the `by_user` argument is not used (kept for existing callers).
     """
-    found = conn.execute(
-        text("SELECT job_status_id, owner_id, attempts, cancel_requested FROM jobs WHERE id = :id FOR UPDATE"),
-        {"id": job_id},
-    ).one_or_none()
-    if found is None:
-        raise JobNotFound(job_id)
-    status, owner, attempt, already = JobStatus(found[0]), int(found[1]), int(found[2]), bool(found[3])
-    data = {"by_user": by_user}
-    if status in TERMINAL:
-        return CancelOutcome.ALREADY_ENDED
-    if status in HELD:
-        if not already:
-            conn.execute(
-                text("UPDATE jobs SET cancel_requested = true, updated_at = now() WHERE id = :id"), {"id": job_id}
-            )
-            log_event(
-                conn,
-                job_id,
-                JobEventKind.CANCEL_REQUESTED,
-                status=status,
-                owner_id=owner,
-                attempt_no=attempt,
-                data=data,
-            )
-        return CancelOutcome.REQUESTED
-    conn.execute(
-        text(
-            "UPDATE jobs SET job_status_id = :cancelled, cancel_requested = true, finished_at = now(), "
-            "updated_at = now() WHERE id = :id"
-        ),
-        {"cancelled": int(JobStatus.CANCELLED), "id": job_id},
-    )
-    log_event(conn, job_id, JobEventKind.CANCELLED, status=JobStatus.CANCELLED, owner_id=owner, data=data)
-    return CancelOutcome.CANCELLED
+    del by_user  # the database knows who is calling
+    found = call_guarded(conn, "SELECT x121_cancel_job(:id)", {"id": job_id}, job_id)
+    return _OUTCOMES[str(found)]

@@ -239,7 +239,14 @@ class JobQueueService:
         return (await self.submit_batch([request]))[0]
 
     async def submit_batch(self, requests: Sequence[SubmitRequest]) -> list[SubmitResult]:
-        """Queue several jobs in one transaction: one batch, started largest estimated work first."""
+        """Queue several jobs in one transaction: one batch, started largest estimated work first.
+
+        Only admins may submit above priority 0 (the database refuses it too, revision 0012)."""
+        if any(r.priority > 0 for r in requests) and not (await self._tx(False, _whoami))[1]:
+            raise PermissionDenied(
+                "Only admins can submit a job above priority 0",
+                "Submit it at priority 0 or lower; an admin can move it to the front of the queue",
+            )
         prepared = [await self._prepare(r) for r in requests]
 
         def work(conn: Connection) -> list[SubmitResult]:
@@ -305,7 +312,11 @@ class JobQueueService:
         return await self._tx(False, work)
 
     async def cancel(self, job_id: int) -> repo.CancelOutcome:
-        """Cancel one job of yours (admins: anyone's). Other jobs are never touched."""
+        """Cancel one job of yours (admins: anyone's). Other jobs are never touched.
+
+        A queued job ends now; a running one is flagged for the dispatcher holding it, which interrupts
+        it on its server and ends it as cancelled. The database function `x121_cancel_job` does it and
+        checks the caller again (revision 0012)."""
 
         def work(conn: Connection) -> repo.CancelOutcome:
             me, admin = _whoami(conn)
@@ -314,7 +325,7 @@ class JobQueueService:
                 raise PermissionDenied(
                     f"Job {job_id} belongs to another user", "Ask its owner or a studio admin to cancel it"
                 )
-            return repo.request_cancel(conn, job_id, me)
+            return repo.request_cancel(conn, job_id)
 
         return await self._tx(True, work)
 
