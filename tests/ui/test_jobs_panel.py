@@ -5,7 +5,8 @@ the panel hears every change through its LISTEN thread. Checked: a job shows up 
 through its states to its stored outputs; a failed job's details name the node and the exception;
 job.retry makes a new linked job; job.move_to_front and job.cancel change the database as intended;
 a creator's cancel of another user's job is refused with the sentence shown and changes nothing;
-an `x121://jobs/<id>` link selects that job.
+an `x121://jobs/<id>` link selects that job. Its LISTEN thread and timers run from the window's start until
+the window's shutdown, and the thread also ends when the panel is destroyed without one.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tests.comfy.conftest import comfy_server
 from tests.comfyui_server import ComfyTestServer
 from tests.db.security_studio import SUPERUSER, SecureStudio
 from tests.services.test_runner import CORRUPT, QUICK_PNG, tiny_png
+from tests.ui.qt_loop import settle
 from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
 from x121_desktop.core.collab.handoff import runtime_socket
 from x121_desktop.core.enums import JobKind, JobStatus, ServerStatus
@@ -35,7 +37,7 @@ from x121_desktop.core.ids import JobId, UserId
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
 from x121_desktop.services.handoff import forward
-from x121_desktop.services.job_board import PAUSE_UNSUPPORTED, JobBoardRow, Progress
+from x121_desktop.services.job_board import PAUSE_UNSUPPORTED, JobBoardRow, JobBoardService, Progress
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
 from x121_desktop.ui.app import _build_window
@@ -316,6 +318,38 @@ def test_the_real_window_has_both_panels_and_a_failed_jobs_pulse_link_opens_it_i
         run(qloop, asyncio.sleep(0.01))
     finally:
         studio.close()
+
+
+def _listeners() -> int:
+    return sum(t.name == "x121-job-listener" and t.is_alive() for t in threading.enumerate())
+
+
+def test_the_listener_and_clock_stop_with_the_windows_shutdown_or_when_the_panel_is_destroyed(
+    qloop: qasync.QEventLoop, services_as: Callable[[str], WindowServices], studios: Callable[[str], Studio]
+) -> None:
+    panels: PanelRegistry = default_panels()
+    panels.register(jobs_panel_spec(studios("creator")))
+    window = MainWindow(services_as("creator"), panels=panels, use_tray=False)
+    panel = window.panel("jobs", JobsPanel)
+    assert panel is not None
+    assert not panel.running()  # nothing runs before the window starts
+    before = _listeners()
+    window.started.emit()
+    assert panel.running()
+    assert _listeners() == before + 1
+    run(qloop, until(lambda: window.tasks.running() == 0, what="the first reads"))
+    run(qloop, window.shutdown())  # the panel's shutdown step
+    assert not panel.running()
+    assert _listeners() == before
+
+    alone = JobsPanel(JobBoardService(studios("creator")), window.tasks, window.notifier)  # no window, no step
+    alone.start()
+    assert _listeners() == before + 1
+    run(qloop, until(lambda: window.tasks.running() == 0, what="its first reads"))
+    alone.deleteLater()  # destroyed: its LISTEN thread ends (its timers, its children, with it)
+    settle(qloop)
+    assert _listeners() == before
+    window.close()
 
 
 def test_table_cells_say_progress_time_retry_and_cancelling() -> None:

@@ -3,7 +3,8 @@
 An admin adds the stand-in (URL + name): it is checked at once and shows online with its node types
 and models; drain and resume change the database; removing a server with job history is refused with
 the sentence; a creator sees the admin-only buttons disabled with the reason and can still refresh
-capabilities; the measured speed and current jobs come from the database.
+capabilities; the measured speed and current jobs come from the database. The poll runs from the window's
+start until its shutdown, and a window a test leaves open is shut down and deleted by the test loop harness.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from pathlib import Path
 
 import pytest
 import qasync
+import shiboken6
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
 from tests.comfy.conftest import comfy_server
 from tests.comfyui_server import ComfyTestServer
 from tests.db.security_studio import SUPERUSER, SecureStudio
+from tests.ui.qt_loop import settle, shut_down_windows
 from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
 from x121_desktop.core.enums import JobStatus, ServerStatus
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.services.server_board import ServerBoardService
 from x121_desktop.ui.docks import PanelRegistry, WindowServices, default_panels
 from x121_desktop.ui.main_window import MainWindow
 from x121_desktop.ui.panels.servers import ADMIN_ONLY, ServersPanel, servers_panel_spec
@@ -148,3 +154,52 @@ def test_a_creator_may_refresh_capabilities_but_not_administer_servers(
     assert _cells(panel, "stand-in-2")["State"] == "Online"
     assert "node types" in _cells(panel, "stand-in-2")["Capabilities"]
     assert _state(secure_studio, "stand-in-2") == (ServerStatus.ONLINE, True)
+
+
+def test_the_poll_runs_from_the_start_until_the_windows_shutdown(
+    qloop: qasync.QEventLoop, servers_window: Callable[[str], ServersPanel]
+) -> None:
+    panel = servers_window("creator")
+    window = panel.window()
+    assert isinstance(window, MainWindow)
+    assert panel.polling()
+    run(qloop, until(lambda: panel.rows, what="the first read"))
+    run(qloop, window.shutdown())  # the panel's shutdown step
+    assert not panel.polling()
+
+
+def test_a_window_left_open_is_shut_down_and_deleted_by_the_harness_and_a_panels_poll_dies_with_it(
+    qloop: qasync.QEventLoop,
+    qapp: QApplication,
+    services_as: Callable[[str], WindowServices],
+    secure_studio: SecureStudio,
+    tmp_path: Path,
+) -> None:
+    studio = open_studio(LaunchOptions(database_url=secure_studio.url("creator"), home=str(tmp_path / "creator")))
+    try:
+        panels: PanelRegistry = default_panels()
+        panels.register(servers_panel_spec(studio))
+        window = MainWindow(services_as("creator"), panels=panels, use_tray=False)  # not window_for: left open
+        window.show()
+        run(qloop, window.start())
+        panel = window.panel("servers", ServersPanel)
+        assert panel is not None
+        assert panel.polling()
+        # a panel on its own (no window, no shutdown step): its poll timer is its child and ends with it
+        alone = ServersPanel(ServerBoardService(studio), window.tasks, window.notifier)
+        alone.start()
+        poll = alone.findChild(QTimer, "ServersPanel.poll")
+        assert poll is not None
+        assert poll.isActive()
+        alone.deleteLater()
+        settle(qloop)
+        assert not shiboken6.isValid(poll)
+
+        # what the qloop fixture does at teardown with a window the test left open
+        assert shut_down_windows(qloop, qapp) == []
+        assert not panel.polling()
+        assert not window.isVisible()
+        settle(qloop)
+        assert not shiboken6.isValid(window)
+    finally:
+        studio.close()

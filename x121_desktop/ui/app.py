@@ -120,6 +120,7 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     window = MainWindow(WindowServices.from_studio(studio), panels=panels, keymap=studio.settings.keymap, themes=themes)
     wiring = install_collab(window, collab, socket_path=runtime_socket(studio.paths.home))
     scene = install_scene_workspace(window, studio)
+    window.add_shutdown_step(scene.stop)  # its LISTEN thread and timer end with the window, not only at quit
     wiring.opener.take_requested.connect(lambda take_id, _frame: scene.workspace.show_take(take_id))
     _open_linked_takes_in_review(window, wiring.opener)
     _open_job_links_in_jobs(window, wiring)
@@ -184,6 +185,9 @@ def _library_spec(studio: Studio) -> PanelSpec:
 
         panel = LibraryPanel(LibraryService.from_studio(studio))
         panel.error_reported.connect(context.notifier.post_error)
+        add_shutdown_step = getattr(context.window, "add_shutdown_step", None)
+        if add_shutdown_step is not None:  # its thumbnail loads are its own tasks, not the window's
+            add_shutdown_step(panel.shutdown)
         return panel
 
     area = Qt.DockWidgetArea.BottomDockWidgetArea

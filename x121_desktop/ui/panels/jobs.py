@@ -4,7 +4,9 @@ Live, not polled: `JobBoardService.listen` runs one LISTEN thread on the job cha
 committed change to `notice_arrived` (a queued signal, so it is handled on the main thread). A burst
 of notices becomes one re-read (debounced); the selected job's details are re-read when it changed.
 A one-second timer moves only the age/duration column (while the panel is visible). Reads and
-actions run through the task runner, never blocking the GUI thread.
+actions run through the task runner, never blocking the GUI thread. The listener and the timers run
+from `start()` (the window's `started`) until `stop()`: a shutdown step of the window; the LISTEN
+thread also ends when the panel is destroyed (its timers, being its children, end with it).
 
 Actions (window QActions, enabled exactly when the selected job's state allows them; who may act is
 decided by the service and the database, whose refusal sentence is shown in the panel and posted):
@@ -108,18 +110,21 @@ class JobsPanel(QWidget):
         self._build_table()
         self._build_layout()
         self._debounce = QTimer(self)
+        self._debounce.setObjectName("JobsPanel.debounce")
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.reload)
         self._clock = QTimer(self)
+        self._clock.setObjectName("JobsPanel.clock")
         self._clock.setInterval(1000)
         self._clock.timeout.connect(lambda: self.model.tick() if self.isVisible() else None)
-        self._clock.start()
         self.scope.currentIndexChanged.connect(lambda _i: self.reload())
         self.state.currentIndexChanged.connect(lambda _i: self.reload())
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selected())
         self.notice_arrived.connect(self._on_notice, Qt.ConnectionType.QueuedConnection)
+        stop = self.stop_listening  # a plain callable: the panel's own slots no longer run once it is destroyed
+        self.destroyed.connect(lambda *_: stop())
 
     def _build_filters(self) -> None:
         self.scope = QComboBox(self)
@@ -182,9 +187,10 @@ class JobsPanel(QWidget):
 
     # ------------------------------------------------------------ live
     def start(self) -> None:
-        """Listen for job changes and load the queue (idempotent)."""
+        """Listen for job changes, load the queue and tick the clock column (idempotent)."""
         if self.listener is None:
             self.listener = self._board.listen(self.notice_arrived.emit)
+        self._clock.start()
         self._spawn(self._who(), "read who you are")
         self.reload()
 
@@ -192,6 +198,14 @@ class JobsPanel(QWidget):
         self._clock.stop()
         self._debounce.stop()
         self.stop_listening()
+
+    def running(self) -> bool:
+        """Whether the listener or a timer still runs."""
+        return self.listener is not None or self._clock.isActive() or self._debounce.isActive()
+
+    async def shutdown(self) -> None:
+        """The window's shutdown step (reads already running are the window's tasks, drained by it)."""
+        self.stop()
 
     def stop_listening(self) -> None:
         """End the LISTEN thread (no Qt calls: also safe once the widget itself is deleted)."""
@@ -370,8 +384,9 @@ def jobs_panel_spec(studio: Studio) -> PanelSpec:
         started = getattr(context.window, "started", None)
         if started is not None:
             started.connect(panel.start)
-        stop = panel.stop_listening  # not aboutToQuit: qasync emits it each time a run_until_complete ends
-        context.window.destroyed.connect(lambda *_: stop())
+        add_shutdown_step = getattr(context.window, "add_shutdown_step", None)
+        if add_shutdown_step is not None:
+            add_shutdown_step(panel.shutdown)
         return panel
 
     area = Qt.DockWidgetArea.BottomDockWidgetArea

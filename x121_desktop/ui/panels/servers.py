@@ -5,7 +5,9 @@ draining, resuming and removing are for admins (the database's grants): for othe
 buttons are disabled with the reason, and the database refuses anyway. Refreshing capabilities asks
 the server itself (GET /object_info, /models…) and is open to creators. While the panel is visible it
 re-reads the rows every `POLL_MS` (server state is not announced on a channel), never blocking the
-GUI thread; every action re-reads at once.
+GUI thread; every action re-reads at once. The poll starts with the window (`started`) and stops with it:
+a shutdown step of the window, and the timer is the panel's child, so it also ends when the panel is
+destroyed.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class ServersPanel(QWidget):
         self.remove.clicked.connect(lambda: self._on_selected("remove"))
         self._build_layout()
         self._poll = QTimer(self)
+        self._poll.setObjectName("ServersPanel.poll")
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._poll_if_visible)
         self._update_buttons()
@@ -137,6 +140,13 @@ class ServersPanel(QWidget):
 
     def stop(self) -> None:
         self._poll.stop()
+
+    def polling(self) -> bool:
+        return self._poll.isActive()
+
+    async def shutdown(self) -> None:
+        """The window's shutdown step: no more polls (the reads already running are the window's tasks)."""
+        self.stop()
 
     async def _who(self) -> None:
         self.admin = await self._board.may_administer()
@@ -248,6 +258,9 @@ def servers_panel_spec(studio: Studio) -> PanelSpec:
         started = getattr(context.window, "started", None)
         if started is not None:
             started.connect(panel.start)
+        add_shutdown_step = getattr(context.window, "add_shutdown_step", None)
+        if add_shutdown_step is not None:
+            add_shutdown_step(panel.shutdown)
         return panel
 
     area = Qt.DockWidgetArea.BottomDockWidgetArea
