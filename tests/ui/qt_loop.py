@@ -34,7 +34,7 @@ import qasync
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-__all__ = ["LeftoverWork", "RunningLoop", "qloop", "run", "settle", "until"]
+__all__ = ["LeftoverWork", "RunningLoop", "finish", "qloop", "run", "settle", "shut_down_windows", "until"]
 
 SHUTDOWN_S = 20.0
 """How long a left-open window's shutdown and the cancelled leftovers may take at teardown."""
