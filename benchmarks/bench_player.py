@@ -1,6 +1,8 @@
 """Review player: Ambilight cost per frame, 4 x 1080p30 H.264 in the 2x2 grid for 20 s (dropped
 frames), frame step inside the cache window, random seek on a 1 s GOP 1080p file — originals and
-review proxies.
+review proxies — and A/V sync of playback sound over 20 s through the real QAudioSink on a private
+PulseAudio null sink (max |audio clock - video clock|; needs pulseaudio, else it says so).
+`X121_BENCH_PLAYER=av` (or ambilight, grid, seek; comma-separated) runs only those parts.
 
 Runs offscreen (QPainter fallback: the decode workers deliver rgb24 at the cell size) with the
 real monotonic clock. Inputs: four 20 s 1080p30 clips (libx264 veryfast crf 20, GOP 30 = 1 s) from
@@ -16,14 +18,18 @@ a stale prefetch run finished before the seek is served), "after" is the code as
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,7 +40,7 @@ SECONDS = 20
 RATE = 30
 SIZE = (1920, 1080)
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
-GOALS = {"dropped": 0, "step_p95_ms": 5.0, "seek_p95_ms": 60.0, "ambilight_p95_ms": 2.0}
+GOALS = {"dropped": 0, "step_p95_ms": 5.0, "seek_p95_ms": 60.0, "ambilight_p95_ms": 2.0, "av_max_ms": 1000 / RATE}
 
 
 def _inputs() -> tuple[list[Path], list[Path], Path]:
@@ -307,13 +313,86 @@ def _print_ambilight(amb: dict[str, list[float]]) -> None:
         print(f"  {label:26}{cells}{met}")
 
 
+def _with_sound(src: Path, dst: Path) -> Path:
+    """`src`'s video (packets copied) with AAC stereo 48 kHz as long: a tone per frame plus a little noise."""
+    import av
+    import numpy as np
+
+    from tests.core.media.test_audio import pcm_stereo
+
+    samples = pcm_stereo(SECONDS, Fraction(RATE))
+    samples = (samples + np.random.default_rng(1).integers(-300, 300, samples.shape)).astype(np.int16)
+    tmp = dst.with_suffix(".part.mp4")
+    with av.open(str(src)) as inp, av.open(str(tmp), "w") as out:
+        video = out.add_stream_from_template(inp.streams.video[0])
+        audio: Any = out.add_stream("aac", rate=48000, layout="stereo")
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = video
+                out.mux(packet)
+        for start in range(0, len(samples), 1024):
+            frame = av.AudioFrame.from_ndarray(
+                samples[start : start + 1024].reshape(1, -1), format="s16", layout="stereo"
+            )
+            frame.sample_rate, frame.pts = 48000, start
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode())
+    tmp.replace(dst)
+    return dst
+
+
+def _av_sync(originals: list[Path]) -> None:
+    """Playback sound against the clock for SECONDS at 1x, through the real QAudioSink on a null sink,
+    in its own process (tests/ui/review/audio_device_probe.py): alone, and heard in the 2x2 grid."""
+    from tests.ui.review.null_sink import null_sink
+
+    sounding = originals[0].with_name("astronaut.sound.mp4")
+    if not sounding.exists():
+        _with_sound(originals[0], sounding)
+    goal = GOALS["av_max_ms"]
+    print(f"A/V sync, {SECONDS} s at 1x, QAudioSink on a private PulseAudio null sink (card use vs clock)")
+    with tempfile.TemporaryDirectory() as tmp, null_sink(Path(tmp) / "pulse") as server:
+        if server is None:
+            print("  not measured: pulseaudio, pactl or parec is missing (apt-get install pulseaudio pulseaudio-utils)")
+            return
+        print(f"  {'':34}{'max ms':>8}{'mean ms':>9}{'samples':>9}{'fixes':>7}{'dropped':>9}{'CPU':>6}{'load':>6}")
+        cases = (("1080p30 + AAC alone", [sounding]), ("heard in 2x2 grid of 4 x 1080p30", [sounding, *originals[1:]]))
+        for label, clips in cases:
+            env = {**server.env(), "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(Path(__file__).parents[1])}
+            args = [sys.executable, "-m", "tests.ui.review.audio_device_probe", str(SECONDS), *map(str, clips)]
+            done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=SECONDS + 120, check=False)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+            if done.returncode or not lines:
+                print(f"  {label:34}probe failed: {done.stderr[-500:]}")
+                continue
+            r = json.loads(lines[-1])
+            met = "MET" if r["drift_max_ms"] <= goal else "NOT MET"
+            print(
+                f"  {label:34}{r['drift_max_ms']:8.1f}{r['drift_mean_ms']:9.1f}{r['drift_count']:9d}"
+                f"{r['corrections']:7d}{r['dropped']:9d}{r['cpu_share']:6.0%}{r['load']:6.1f}"
+                f"   {met} (goal ≤ {goal:.1f} ms)"
+            )
+
+
 def run() -> None:
     from PySide6.QtWidgets import QApplication
 
+    parts = set((os.environ.get("X121_BENCH_PLAYER") or "ambilight,grid,seek,av").split(","))
     app = QApplication.instance() or QApplication([])
     print(f"load average before: {os.getloadavg()[0]:.1f} (2 cores; figures are wall-clock on a shared machine)")
-    _print_ambilight(_ambilight())
+    if "ambilight" in parts:
+        _print_ambilight(_ambilight())
     originals, proxies, pyramid = _inputs()
+    if "av" in parts:
+        _av_sync(originals)
+    if "grid" in parts:
+        _print_grid(app, originals, proxies)
+    if "seek" in parts:
+        _print_seeks(app, originals, proxies, pyramid)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+def _print_grid(app: object, originals: list[Path], proxies: list[Path]) -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} (2 cores; figures are wall-clock on a shared machine)")
     print(f"4 x {SIZE[0]}x{SIZE[1]} {RATE} fps H.264, {SECONDS} s, 2x2 grid offscreen (QPainter path), real clock")
     print(f"{'':24}{'dropped':>8}{'shown/due':>14}{'late ticks':>11}{'behind':>7}{'CPU':>7}{'step p95':>10}")
@@ -326,6 +405,9 @@ def run() -> None:
             f"{r['behind_max']:7.0f}{r['cpu_share']:6.0%} {r['step']:7.2f} ms"
             f"   drops {met} (goal 0), step {step_met} (goal ≤ 5 ms)"
         )
+
+
+def _print_seeks(app: object, originals: list[Path], proxies: list[Path], pyramid: Path) -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f}")
     print("random seek, 1080p 1 s GOP, frames not cached, seek → frame painted (ms), p50 / p95 / max")
     print(f"  {'':28}{'before':>22}{'after':>22}")
@@ -343,4 +425,3 @@ def run() -> None:
             for k in ("before_cpu", "after_cpu")
         )
         print(f"  {'  decode worker CPU ms':28}{cpu}")
-    print(f"load average after: {os.getloadavg()[0]:.1f}")

@@ -36,8 +36,8 @@ from x121_desktop.ui.review.audible import AudibleCell
 from x121_desktop.ui.review.player import PlayerCell, PlayerController
 
 FORMAT = AudioFormat(48000, 2, "s16")
-BUFFER_MS = 250
-TARGET_MS = 120
+BUFFER_MS = 300
+TARGET_MS = 200
 """Sound kept queued in the card: covers a UI thread stall this long."""
 TOLERANCE_MS = 10
 RESYNC_MS = 100
