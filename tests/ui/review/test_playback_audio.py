@@ -286,10 +286,14 @@ def test_rates_other_than_the_clocks_keep_the_sound_on_the_clocks_time(qtbot: Qt
     other = make_video(sounds["tone"][0].parent / "thirty.mp4", 90, rate=30, size=(64, 48))
     path, written = sounds["tone"]
     out = ClockedOut(startup_ms=STARTUP_MS)
-    panel = open_panel(qtbot, [other, path], out, shape=(1, 2))
+    panel = open_panel(qtbot, [other], out)  # the clock takes the rate of the clip that opens first
     try:
+        panel.paths.append(path)
+        panel.set_grid(1, 2)  # the tone opens in the new cell; the clock keeps 30 fps
+        qtbot.waitUntil(lambda: panel.controller.ready and len(panel.controller.cells) == 2, timeout=5000)
         assert panel.controller.clock.rate == Fraction(30)
         panel.sound.handlers()["review.audio.next_cell"]()  # the first clip has no sound: pick the tone
+        assert panel.audible.cell is panel.controller.cells[1]
         controller = panel.controller
         controller.seek(15)
         controller.play()
