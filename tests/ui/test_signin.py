@@ -1,30 +1,40 @@
-"""Sign-in: the embedded database signs in silently; a shared database over TCP with SCRAM asks for the
-password (again, with the server's sentence, when it was wrong), keeps it in the keyring when the person
-chooses to, and the next start asks nothing."""
+"""Sign-in: the embedded database signs in silently; a shared database over TCP with SCRAM asks for the user
+name (prefilled) and password (again, with the server's sentence, when it was wrong), keeps the password in
+the keyring when the person chooses to, and the next start asks nothing and signs in as the last login;
+after a sign-out the next start asks, and an empty password then takes the one the keyring keeps."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from x121_desktop.core.errors import DatabaseError
 from x121_desktop.db.embedded import start_embedded
 from x121_desktop.db.lan import LanEndpoint, start_lan, stop_lan, write_hba
 from x121_desktop.db.migrate import upgrade
-from x121_desktop.services.bootstrap import LaunchOptions
+from x121_desktop.services.auth.credentials import CredentialStore
+from x121_desktop.services.auth.login import MEMORY_FILE, Credentials, LoginMemory
+from x121_desktop.services.bootstrap import LaunchOptions, Studio
 from x121_desktop.services.users import create_login_as_owner
-from x121_desktop.ui.signin import SignInDialog, sign_in
+from x121_desktop.ui.signin import LoginChoice, SignInDialog, SignInRequest, sign_in
 
 PASSWORD = "pw-artist-1234"
+CRITIC_PASSWORD = "pw-critic-5678"
 
 
-def never_asked(where: str, problem: str | None) -> tuple[str, bool] | None:
-    raise AssertionError(f"sign-in asked for a password for {where}")
+def never_asked(request: SignInRequest) -> Credentials | None:
+    raise AssertionError(f"sign-in asked for a password for {request.user}@{request.where}")
+
+
+def session_user(studio: Studio) -> str:
+    with studio.engine.connect() as conn:
+        return str(conn.execute(text("SELECT session_user")).scalar_one())
 
 
 def test_embedded_database_signs_in_silently(pg_tmp: Path) -> None:
@@ -44,7 +54,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def scram_database(pg_tmp: Path) -> Iterator[str]:
-    """A studio database served on loopback TCP with SCRAM passwords and a creator login `artist`."""
+    """A studio database served on loopback TCP with SCRAM passwords: creator `artist`, reviewer `critic`."""
     pgdata = pg_tmp / "pgdata"
     server = start_embedded(pgdata)
     try:
@@ -53,6 +63,7 @@ def scram_database(pg_tmp: Path) -> Iterator[str]:
             upgrade(engine)
             with engine.begin() as conn:
                 create_login_as_owner(conn, "artist", "creator", PASSWORD, "Artist")
+                create_login_as_owner(conn, "critic", "reviewer", CRITIC_PASSWORD, "Critic")
         finally:
             engine.dispose()
     finally:
@@ -67,21 +78,22 @@ def scram_database(pg_tmp: Path) -> Iterator[str]:
 
 
 def test_password_is_asked_again_when_wrong_then_kept_in_the_keyring(scram_database: str, tmp_path: Path) -> None:
-    asked: list[str | None] = []
+    asked: list[SignInRequest] = []
     answers = ["not-the-password", PASSWORD]
 
-    def ask(where: str, problem: str | None) -> tuple[str, bool] | None:
-        assert where == scram_database.removeprefix("postgresql://")
-        asked.append(problem)
-        return answers.pop(0), True
+    def ask(request: SignInRequest) -> Credentials | None:
+        asked.append(request)
+        return Credentials(request.user, answers.pop(0), remember=True)
 
     options = LaunchOptions(database_url=scram_database, home=str(tmp_path / "home"))
     studio = sign_in(options, ask=ask)
     try:
         assert not studio.database.embedded
-        assert asked[0] is None
-        assert asked[1] is not None
-        assert "rejected the password for role 'artist'" in asked[1]
+        assert [r.where for r in asked] == [scram_database.removeprefix("postgresql://artist@")] * 2
+        assert [r.user for r in asked] == ["artist", "artist"]  # the URL's user name, prefilled
+        assert asked[0].problem is None  # nothing was tried: no password anywhere
+        assert asked[1].problem is not None
+        assert "rejected the password for role 'artist'" in asked[1].problem
         assert any("keyring" in n for n in studio.database.notices)
     finally:
         studio.close()
@@ -91,20 +103,90 @@ def test_password_is_asked_again_when_wrong_then_kept_in_the_keyring(scram_datab
 
 def test_not_keeping_the_password_and_cancelling(scram_database: str, tmp_path: Path) -> None:
     options = LaunchOptions(database_url=scram_database, home=str(tmp_path / "home"))
-    studio = sign_in(options, ask=lambda where, problem: (PASSWORD, False))
+    studio = sign_in(options, ask=lambda request: Credentials(request.user, PASSWORD, remember=False))
     try:
         assert any("you chose not to" in n for n in studio.database.notices)
     finally:
         studio.close()
     with pytest.raises(DatabaseError, match="Sign-in was cancelled"):
-        sign_in(options, ask=lambda where, problem: None)
+        sign_in(options, ask=lambda request: None)
 
 
-def test_dialog_returns_the_password_and_the_keyring_choice(qtbot: QtBot) -> None:
-    dialog = SignInDialog("artist@studio-db:5432/x121", "The database rejected the password.")
+def test_another_user_name_signs_in_as_that_login_and_is_the_next_start(scram_database: str, tmp_path: Path) -> None:
+    """Typing another user name signs in as that role; the next start is that login without asking, and
+    after it signed out the next start asks (prefilled) and an empty password uses the keyring's."""
+    home = tmp_path / "home"
+    options = LaunchOptions(database_url=scram_database, home=str(home))
+    studio = sign_in(options, ask=lambda request: Credentials("critic", CRITIC_PASSWORD, remember=True))
+    try:
+        assert session_user(studio) == "critic"
+    finally:
+        studio.close()
+    assert json.loads((home / MEMORY_FILE).read_text())  # the user name only, never a password
+    assert CRITIC_PASSWORD not in (home / MEMORY_FILE).read_text()
+    studio = sign_in(options, ask=never_asked)
+    try:
+        assert session_user(studio) == "critic"  # the last login, not the URL's artist
+    finally:
+        studio.close()
+
+    LoginMemory(home).signed_out(scram_database, "critic")
+    asked: list[SignInRequest] = []
+
+    def ask(request: SignInRequest) -> Credentials | None:
+        asked.append(request)
+        return Credentials(request.user, "", remember=True)  # empty: the keyring's password
+
+    studio = sign_in(options, ask=ask)
+    try:
+        assert [(r.user, r.problem) for r in asked] == [("critic", None)]
+        assert session_user(studio) == "critic"
+    finally:
+        studio.close()
+
+
+def test_an_empty_password_with_nothing_kept_is_asked_again(scram_database: str, tmp_path: Path) -> None:
+    options = LaunchOptions(database_url=scram_database, home=str(tmp_path / "home"))
+    answers = [Credentials("critic", ""), Credentials("critic", CRITIC_PASSWORD, remember=False)]
+    problems: list[str | None] = []
+
+    def ask(request: SignInRequest) -> Credentials | None:
+        problems.append(request.problem)
+        return answers.pop(0)
+
+    studio = sign_in(options, ask=ask)
+    try:
+        assert problems[1] is not None
+        assert "No password for 'critic' is kept on this computer" in problems[1]
+        assert CredentialStore().get(scram_database, "critic") is None  # not kept: the person said so
+    finally:
+        studio.close()
+
+
+def test_dialog_asks_the_user_name_prefilled_and_returns_what_was_typed(qtbot: QtBot) -> None:
+    request = SignInRequest("studio-db/x121", "artist", "The database rejected the password.")
+    dialog = SignInDialog(request)
     qtbot.addWidget(dialog)
     assert dialog.problem.text() == "The database rejected the password."
-    assert dialog.answer() is None
+    assert dialog.user.text() == "artist"
+    assert dialog.user.isVisibleTo(dialog)
+    assert dialog.password.isVisibleTo(dialog)
+    assert not dialog.choices.isVisibleTo(dialog)
+    assert dialog.answer() == Credentials("artist", "", remember=True)  # empty: the keyring's, if any
+    dialog.user.setText("  critic ")
     dialog.password.setText("s3cret-pass")
     dialog.remember.setChecked(False)
-    assert dialog.answer() == ("s3cret-pass", False)
+    assert dialog.answer() == Credentials("critic", "s3cret-pass", remember=False)
+    dialog.user.clear()
+    assert dialog.answer() is None  # nobody to sign in as
+
+
+def test_dialog_on_the_embedded_database_picks_a_login_without_a_password(qtbot: QtBot) -> None:
+    choices = (LoginChoice("artist", "Artist (artist) · creator"), LoginChoice("postgres", "Database owner"))
+    dialog = SignInDialog(SignInRequest("embedded single-user database", "artist", choices=choices))
+    qtbot.addWidget(dialog)
+    assert dialog.choices.isVisibleTo(dialog)
+    assert not dialog.password.isVisibleTo(dialog)
+    assert not dialog.remember.isVisibleTo(dialog)
+    dialog.choices.setCurrentIndex(1)
+    assert dialog.answer() == Credentials("postgres", "", remember=False)

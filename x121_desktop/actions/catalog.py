@@ -49,7 +49,7 @@ STUDIO_ACTIONS: tuple[Action, ...] = (
     _a("app.preferences", "Preferences…", APP, "Ctrl+,"),
     _a("app.keyboard_shortcuts", "Keyboard shortcuts…", APP, "Ctrl+Alt+K", description="keymap preset overrides"),
     _a("app.project.open", "Open project…", APP, "Ctrl+O"),
-    _a("app.sign_out", "Sign out", APP),
+    _a("app.sign_out", "Sign out", APP, "Ctrl+Shift+L", description="switch user: sign in as another studio login"),
     _a("app.about", "About X121 Studio", APP),
     # ------------------------------------------------------------ view
     _a("view.focus_mode", "Focus mode", VIEW, "`", description="hide everything but the active view", checkable=True),

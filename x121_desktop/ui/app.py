@@ -1,8 +1,9 @@
 """QApplication + qasync loop: sign in through services.bootstrap, then show the main window.
 
 SIGTERM/SIGINT close the window (saving the layout) and quit; `aboutToQuit` releases the database and
-the embedded server. `X121_READY_FILE=path` makes the app write the wall-clock time at which the window
-became interactive into `path` and quit (used by benchmarks/bench_startup.py).
+the embedded server. Sign out (ui/session.py) replaces the studio and the window without leaving main().
+`X121_READY_FILE=path` makes the app write the wall-clock time at which the window became interactive into
+`path` and quit (used by benchmarks/bench_startup.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from x121_desktop.services.bootstrap import LaunchOptions, Studio
 from x121_desktop.services.handoff import raise_running_window
 from x121_desktop.settings.paths import resolve_home
 from x121_desktop.ui.docks import PanelContext, PanelSpec
+from x121_desktop.ui.session import StudioSession
 from x121_desktop.ui.signin import sign_in
 
 if TYPE_CHECKING:
@@ -65,20 +67,23 @@ def main(args: argparse.Namespace) -> int:
     if raise_running_window(resolve_home(args.home).home):
         print("x121: X121 Studio is already open for this home; it was brought to the front")  # noqa: T201
         return 0
-    studio = open_or_explain(LaunchOptions(database_url=args.database_url, home=args.home))
+    options = LaunchOptions(database_url=args.database_url, home=args.home)
+    studio = open_or_explain(options)
     if studio is None:
         return 3
-    app.aboutToQuit.connect(studio.close)
     try:
         window = _build_window(app, studio)
     except X121Error as exc:
         studio.close()
         print(f"x121: error: {exc.sentence}", file=sys.stderr)  # noqa: T201
         return 3
+    session = StudioSession(app, options, studio, window, _build_window)  # Sign out replaces studio and window
+    app.aboutToQuit.connect(session.close)
 
     def stop(*_: object) -> None:
-        window.close()
-        QTimer.singleShot(4000, app.quit)  # if saving the layout hangs
+        if session.window is not None:
+            session.window.close()
+        QTimer.singleShot(4000, app.quit)  # if saving the layout hangs (or no window is open: signing in)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -91,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
     with loop:
         loop.create_task(window.start())
         loop.run_until_complete(_until_quit(app))
-    studio.close()
+    session.close()
     return 0
 
 

@@ -43,6 +43,8 @@ SIDE_SHARE = 0.2
 
 class MainWindow(QMainWindow):
     started = Signal()
+    closed = Signal()
+    """The close went through (layout saved, background work stopped); Sign out waits for it (ui/session.py)."""
     focus_mode_changed = Signal(bool)
 
     def __init__(
@@ -189,7 +191,7 @@ class MainWindow(QMainWindow):
             a[action_id].setEnabled(self.themes is not None)
         a["app.project.open"].triggered.connect(lambda: self.command_palette.open_scoped("project", "Open project…"))
         a["app.project.open"].setEnabled(self.navigator is not None)
-        a["app.sign_out"].setEnabled(False)  # who you are is the database role you started with; restart to switch
+        a["app.sign_out"].setEnabled(False)  # the session that can replace this window enables it (ui/session.py)
 
     # ------------------------------------------------------------ start and stop
 
@@ -237,6 +239,7 @@ class MainWindow(QMainWindow):
             self.monitor.stop()
             self.notifier.close()
             event.accept()
+            self.closed.emit()
             return
         event.ignore()
         self._closing = True

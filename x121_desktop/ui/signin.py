@@ -1,18 +1,23 @@
 """Sign-in: the shared database with the user's own PostgreSQL role.
 
-The role comes from the database URL; the password from the URL, X121_DATABASE_PASSWORD or the keyring
-(bootstrap looks), and only when none of them works is the person asked here. A wrong password is asked
-again with the server's sentence, up to MAX_TRIES. The embedded single-user database signs in silently.
-Whether a typed password is kept in the keyring is the person's choice (the checkbox) and the outcome is
-said in one sentence (a notice on the window).
+At start the user is the one who signed in last on this computer (services/auth/login.py), else the user
+name of the database URL; the password comes from the URL, X121_DATABASE_PASSWORD or the keyring, and only
+when none of them works (or that person signed out last time) is the person asked here, for the user name
+(prefilled) and the password. A wrong password is asked again with the server's sentence, up to MAX_TRIES.
+The embedded single-user database signs in silently. Whether a typed password is kept in the keyring is the
+person's choice (the checkbox) and the outcome is said in one sentence (a notice on the window). After
+Sign out (ui/session.py) the same dialog is shown without blocking the event loop (`ask_in_dialog`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -22,35 +27,77 @@ from PySide6.QtWidgets import (
 )
 
 from x121_desktop.core.errors import DatabaseError
+from x121_desktop.services.auth.credentials import database_key, stored_password
+from x121_desktop.services.auth.login import (
+    Credentials,
+    LoginMemory,
+    database_url,
+    has_explicit_password,
+    login_url,
+    open_as,
+    url_user,
+)
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.settings.paths import resolve_home
 
 MAX_TRIES = 3
+TRUSTED = "This single-user database trusts this computer's account, so no password is asked."
 
-# (where, problem or None) → (password, remember) or None when the person cancels
-AskPassword = Callable[[str, str | None], tuple[str, bool] | None]
+
+@dataclass(frozen=True, slots=True)
+class LoginChoice:
+    """A login offered by name (the embedded database, where nothing is typed)."""
+
+    user: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignInRequest:
+    where: str
+    """The database, as `host[:port]/database`."""
+    user: str = ""
+    """Prefilled user name (the last login)."""
+    problem: str | None = None
+    choices: tuple[LoginChoice, ...] = ()
+    """When given: pick one of these logins, no password (the embedded database)."""
+
+
+# the request → what the person typed, or None when they cancel
+AskCredentials = Callable[[SignInRequest], Credentials | None]
 
 
 class SignInDialog(QDialog):
-    def __init__(self, where: str, problem: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, request: SignInRequest, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("SignInDialog")
         self.setWindowTitle("X121 Studio — sign in")
         self.setModal(True)
         heading = QLabel("Sign in to the studio database", self)
         heading.setProperty("role", "heading")
-        self.where = QLabel(where, self)
+        self.where = QLabel(request.where, self)
         self.where.setProperty("role", "mono")
-        self.problem = QLabel(problem or "", self)
+        self.problem = QLabel(request.problem or "", self)
         self.problem.setObjectName("SignInProblem")
         self.problem.setProperty("role", "warning")
         self.problem.setWordWrap(True)
-        self.problem.setVisible(bool(problem))
+        self.problem.setVisible(bool(request.problem))
+        self.choices = QComboBox(self)
+        self.choices.setObjectName("SignInChoice")
+        for choice in request.choices:
+            self.choices.addItem(choice.label, choice.user)
+        self.user = QLineEdit(request.user, self)
+        self.user.setObjectName("SignInUser")
+        self.user.setPlaceholderText("User name (your studio login)")
         self.password = QLineEdit(self)
         self.password.setObjectName("SignInPassword")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("Password")
+        self.password.setPlaceholderText("Password (empty: the one this computer's keyring keeps)")
         self.remember = QCheckBox("Keep the password in this computer's keyring", self)
         self.remember.setChecked(True)
+        trusted = QLabel(TRUSTED, self)
+        trusted.setWordWrap(True)
+        trusted.setProperty("role", "muted")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         if ok is not None:
@@ -60,55 +107,83 @@ class SignInDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 18, 20, 16)
         layout.setSpacing(8)
-        for widget in (heading, self.where, self.problem, self.password, self.remember, buttons):
+        picking = bool(request.choices)
+        shown = [self.choices, trusted] if picking else [QLabel("User name", self), self.user, self.password]
+        for widget in (heading, self.where, self.problem, *shown, self.remember, buttons):
             layout.addWidget(widget)
+        for widget in (self.choices, trusted, self.user, self.password, self.remember):
+            widget.setVisible(widget in shown or (widget is self.remember and not picking))
         self.setMinimumWidth(440)
-        self.password.setFocus()
+        (self.choices if picking else self.password if request.user else self.user).setFocus()
 
-    def answer(self) -> tuple[str, bool] | None:
-        text = self.password.text()
-        return (text, self.remember.isChecked()) if text else None
+    def answer(self) -> Credentials | None:
+        """What was typed, or None while there is no user name to sign in as."""
+        if self.choices.isVisibleTo(self):
+            user = self.choices.currentData()
+            return Credentials(user, "", False) if isinstance(user, str) else None
+        user = self.user.text().strip()
+        return Credentials(user, self.password.text(), self.remember.isChecked()) if user else None
 
 
-def ask_with_dialog(where: str, problem: str | None) -> tuple[str, bool] | None:
-    dialog = SignInDialog(where, problem)
+def ask_with_dialog(request: SignInRequest) -> Credentials | None:
+    """The dialog, modal, before the event loop runs (start-up)."""
+    dialog = SignInDialog(request)
     try:
         return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
     finally:
         dialog.deleteLater()
 
 
-def sign_in(options: LaunchOptions, ask: AskPassword = ask_with_dialog) -> Studio:
-    """Open the studio, asking for the password only when needed; raises the last X121Error otherwise."""
-    from x121_desktop.services.auth.credentials import remember_password, stored_password
+async def ask_in_dialog(request: SignInRequest, parent: QWidget | None = None) -> Credentials | None:
+    """The dialog without a nested event loop (`open()`, then await its end): for use inside a running task."""
+    dialog = SignInDialog(request, parent)
+    try:
+        return dialog.answer() if await finished(dialog) == QDialog.DialogCode.Accepted.value else None
+    finally:
+        dialog.deleteLater()
 
+
+async def finished(dialog: QDialog) -> int:
+    """Open `dialog` (window-modal, not blocking) and return its result code once it closes."""
+    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def end(result: int) -> None:
+        if not done.done():
+            done.set_result(result)
+
+    dialog.finished.connect(end)
+    dialog.open()
+    return await done
+
+
+def sign_in(options: LaunchOptions, ask: AskCredentials = ask_with_dialog) -> Studio:
+    """Open the studio, asking for the user name and password only when needed; raises the last X121Error."""
+    url = database_url(options)
+    if url is None:
+        return open_studio(options)  # the embedded single-user database: silently, as its owner
+    last = None if has_explicit_password(url) else LoginMemory(resolve_home(options.home).home).last(url)
+    user = last.user if last is not None else url_user(url) or ""
     problem: str | None = None
-    choice: dict[str, bool] = {"remember": True, "cancelled": False}
-    for attempt in range(MAX_TRIES):
-
-        def prompt(where: str, problem: str | None = problem) -> str | None:
-            answer = ask(where, problem)
-            if answer is None:
-                choice["cancelled"] = True
-                return None
-            password, choice["remember"] = answer
-            return password
-
-        def remember(url: str, role: str, password: str) -> str:
-            if not choice["remember"]:
-                return "The password was not kept in the keyring (you chose not to); you will be asked next time."
-            return remember_password(url, role, password)
-
+    if last is None or not last.signed_out:
+        given = url if user == url_user(url) else login_url(url, user)
+        had_password = has_explicit_password(url) or stored_password(url, user) is not None
         try:
-            return open_studio(
-                options,
-                prompt_password=prompt,
-                stored_password=stored_password if attempt == 0 else None,
-                remember_password=remember,
-            )
+            studio = open_studio(replace(options, database_url=given), stored_password=stored_password)
         except DatabaseError as exc:
-            if choice["cancelled"]:
-                raise DatabaseError("Sign-in was cancelled", "Start X121 Studio again to sign in") from exc
+            if "password" not in exc.problem:
+                raise
+            problem = exc.sentence if had_password else None
+        else:
+            LoginMemory(studio.paths.home).signed_in(url, user)
+            return studio
+    for attempt in range(MAX_TRIES):
+        answer = ask(SignInRequest(database_key(url), user, problem))
+        if answer is None:
+            raise DatabaseError("Sign-in was cancelled", "Start X121 Studio again to sign in")
+        user = answer.user
+        try:
+            return open_as(options, answer)
+        except DatabaseError as exc:
             if "password" not in exc.problem or attempt == MAX_TRIES - 1:
                 raise
             problem = exc.sentence

@@ -38,16 +38,21 @@ _UNUSABLE_BACKENDS = frozenset({"keyring.backends.fail.Keyring", "keyring.backen
 _PLAINTEXT_BACKENDS = frozenset({"keyrings.alt.file.PlaintextKeyring"})
 
 
-def credential_key(url: str, role: str) -> str:
-    """`host[:port]/database|role` for a database URL (port shown only when not 5432)."""
+def database_key(url: str) -> str:
+    """`host[:port]/database` for a database URL (port shown only when not 5432); the user is left out."""
     try:
         parsed = make_url(url)
     except ArgumentError:
-        return f"{url}|{role}"
+        return url
     host = (parsed.host or str(parsed.query.get("host", "local"))).lower()
     port = parsed.port or parsed.query.get("port")
     where = f"{host}:{port}" if port and str(port) != str(DEFAULT_PORT) else host
-    return f"{where}/{parsed.database}|{role}"
+    return f"{where}/{parsed.database}"
+
+
+def credential_key(url: str, role: str) -> str:
+    """`host[:port]/database|role` for a database URL (port shown only when not 5432)."""
+    return f"{database_key(url)}|{role}"
 
 
 class KeyringState(Enum):
