@@ -85,6 +85,10 @@ class Workspace:
     def take(self, take_id: int) -> TakeNode | None:
         return next((n for nodes in self.takes.values() for n in nodes if n.take.id == take_id), None)
 
+    def busy(self) -> bool:
+        """Whether any segment is queued or generating (its generation can be cancelled)."""
+        return any(link.segment.status in (SegmentStatus.QUEUED, SegmentStatus.GENERATING) for link in self.chain)
+
     def settled(self) -> int:
         """Segments with a usable current take that are not being (re)generated."""
         busy = {SegmentStatus.PLANNED, SegmentStatus.QUEUED, SegmentStatus.GENERATING, SegmentStatus.FAILED}
@@ -227,6 +231,13 @@ class SceneWorkspaceService:
 
         views = await WorkflowService(self._studio.sessions, self._studio.runtime).list_workflows()
         return tuple((v.name, v.latest) for v in views if v.latest is not None and not v.archived)
+
+    async def record_finished(self, scene_id: int) -> AdvanceReport:
+        """One director round after a cancel: it records the takes whose jobs had already finished (and
+        measures their seams); cancelled segments are not chained. Its locks are given back at the end."""
+        from x121_desktop.services.scene_director import SceneDirector
+
+        return await SceneDirector(self._studio).advance(scene_id)
 
     async def direct(self, scene_id: int, timeout: float = DIRECT_TIMEOUT_S) -> AdvanceReport:
         """Follow the scene with the director until complete or waiting for a person (its locks released after)."""

@@ -29,7 +29,6 @@ from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.core.enums import SceneStatus, SegmentStatus, TakeReason
 from x121_desktop.core.media import probe
 from x121_desktop.services.bootstrap import LaunchOptions, open_studio
-from x121_desktop.services.scene_locks import DIRECTOR_TTL_S
 from x121_desktop.services.scenes import Downstream
 from x121_desktop.ui.scene.dialogs import RegenerateDialog
 
@@ -258,32 +257,3 @@ def test_new_scene_dialog_shows_the_manifest_check_and_opens_the_created_scene(
     planned = rows(engine, "SELECT planned_frames FROM segments WHERE scene_id = :s ORDER BY position", s=scene.id)
     assert [link.segment.planned_frames for link in ws.chain.links] == [r.planned_frames for r in planned]
     assert all(link.segment.status is SegmentStatus.PLANNED for link in ws.chain.links)
-
-
-def test_cancelling_generate_stops_following_and_gives_back_the_director_locks(
-    qloop: qasync.QEventLoop, generated: tuple[SceneWindow, Engine, int]
-) -> None:
-    """With no dispatcher running (the window's is off) the jobs stay queued; Cancel in the progress panel
-    ends the follow, and the segment locks the director held for this user are given back (at the latest
-    when their lease lapses: a lock the director was taking in the executor when cancelled can land after
-    its release); the queued work stays for a dispatcher."""
-    run(qloop, _cancel_generate(*generated), SETTLE_S)
-
-
-async def _cancel_generate(sw: SceneWindow, engine: Engine, scene_id: int) -> None:
-    sw.window.qactions["scene.generate"].trigger()
-    progress = sw.window.progress
-    await until(lambda: bool(progress.operations()), what="the progress row")
-    live = "SELECT count(*) AS n FROM segment_locks WHERE expires_at > clock_timestamp()"
-    await until(lambda: rows(engine, live)[0].n > 0, what="the director to lock segment 1")
-    [op] = progress.operations()
-    assert op.cancellable
-    progress.cancel(op.id)
-    await until(sw.wiring.ops.directing[scene_id].done, what="the follow to stop")
-    await until(lambda: rows(engine, live)[0].n == 0, DIRECTOR_TTL_S + 5, "the director's locks given back")
-    assert progress.operations() == ()
-    # nothing is rolled back: the scene stays in progress with its segments waiting for a dispatcher
-    [scene] = rows(engine, "SELECT scene_status_id AS s FROM scenes WHERE id = :i", i=scene_id)
-    assert SceneStatus(scene.s) is SceneStatus.IN_PROGRESS
-    busy = {SegmentStatus.QUEUED, SegmentStatus.GENERATING}
-    assert {SegmentStatus(r.status) for r in _chain(engine, scene_id)} <= busy

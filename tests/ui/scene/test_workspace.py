@@ -188,7 +188,9 @@ def test_a_reviewer_sees_creator_actions_disabled_and_is_refused_with_the_senten
     ws.chain.select_range(1, 1)
     a = sw.window.qactions
     assert ws.takes.selected_take() == chain.currents[1]
-    for action_id in ("scene.generate", "segment.regenerate", "segment.heal", "take.approve", "scene.assemble"):
+    creators = ("scene.generate", "scene.cancel_generation", "segment.regenerate", "segment.heal", "segment.analyze",
+                "take.approve", "scene.assemble")  # fmt: skip
+    for action_id in creators:
         assert not a[action_id].isEnabled(), action_id
     assert a["segment.lock"].isEnabled()
     assert a["scene.export"].isEnabled()

@@ -15,8 +15,10 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from x121_desktop.core.errors import X121Error
 from x121_desktop.services.assembly import AssemblyService
 from x121_desktop.services.locks import LockService
+from x121_desktop.services.scene_cancel import SceneCancelService
 from x121_desktop.services.scene_workspace import SceneWorkspaceService
 from x121_desktop.services.scenes import CreateSceneRequest, SceneService
+from x121_desktop.services.seam_analysis import SeamAnalysisService
 from x121_desktop.services.takes import TakeReviewService
 from x121_desktop.ui.panels.notifications import Level
 from x121_desktop.ui.scene.dialogs import NewSceneDialog
@@ -45,7 +47,7 @@ class SceneWindowWiring(QObject):
         self.locks = SegmentLocks(LockService(studio.engine, studio.runtime), self.workspace)
         self.ops = SceneOperations(
             self.workspace, SceneService(studio), TakeReviewService(studio), AssemblyService(studio), self.locks,
-            window.tasks, window.notifier,
+            window.tasks, window.notifier, SceneCancelService(studio), SeamAnalysisService(studio),
         )  # fmt: skip
         self.new_scene: NewSceneDialog | None = None
         self.export_dialog: QFileDialog | None = None

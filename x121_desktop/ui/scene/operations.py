@@ -25,21 +25,26 @@ from PySide6.QtGui import QAction
 from x121_desktop.core.cancel import CancelToken, ProgressSink
 from x121_desktop.core.enums import Verdict
 from x121_desktop.services.assembly import AssemblyResult, AssemblyService
+from x121_desktop.services.scene_cancel import SceneCancelService
 from x121_desktop.services.scene_seams import AdvanceReport
 from x121_desktop.services.scenes import Downstream, SceneService
+from x121_desktop.services.seam_analysis import AnalyzeReport, AnalyzeRequest, SeamAnalysisService
 from x121_desktop.services.takes import TakeReviewService
 from x121_desktop.ui.concurrency import TaskRunner
 from x121_desktop.ui.panels.notifications import Level, Notifier
+from x121_desktop.ui.scene.cancelling import GenerationCanceller
 from x121_desktop.ui.scene.dialogs import RegenerateDialog
 from x121_desktop.ui.scene.locking import SegmentLocks
 from x121_desktop.ui.scene.workspace import SceneWorkspace
 
 CREATOR_ONLY = frozenset({
-    "scene.generate", "segment.regenerate", "segment.heal", "take.use", "take.approve", "scene.assemble", "scene.new",
+    "scene.generate", "scene.cancel_generation", "segment.regenerate", "segment.heal", "segment.analyze", "take.use",
+    "take.approve", "scene.assemble", "scene.new",
 })  # fmt: skip
 HANDLED = (
-    "scene.generate", "scene.assemble", "scene.export", "scene.new", "segment.regenerate", "segment.heal",
-    "segment.lock", "segment.open_workflow", "take.use", "take.approve", "take.compare_previous",
+    "scene.generate", "scene.cancel_generation", "scene.assemble", "scene.export", "scene.new", "segment.regenerate",
+    "segment.heal", "segment.analyze", "segment.lock", "segment.open_workflow", "take.use", "take.approve",
+    "take.compare_previous",
 )  # fmt: skip
 
 
@@ -53,10 +58,14 @@ class SceneOperations(QObject):
         locks: SegmentLocks,
         tasks: TaskRunner,
         notifier: Notifier,
+        cancels: SceneCancelService,
+        seams: SeamAnalysisService,
     ) -> None:
         super().__init__(workspace)
         self.workspace, self.scenes, self.reviews, self.assembly = workspace, scenes, reviews, assembly
         self.locks, self.tasks, self.notifier = locks, tasks, notifier
+        self.canceller = GenerationCanceller(cancels, workspace.service, notifier, workspace.refresh)
+        self.seams = seams
         self.qactions: Mapping[str, QAction] = {}
         self.has_project: Callable[[], bool] = lambda: False
         self.can_compare: Callable[[], bool] = lambda: False
@@ -65,6 +74,8 @@ class SceneOperations(QObject):
         """Known once a scene was read (or from `am_creator`); None: not known yet."""
         self.dispatcher_hint: Callable[[], str | None] = lambda: None
         self.directing: dict[int, asyncio.Task[Any]] = {}
+        self.rows: dict[int, int] = {}
+        """scene id → the progress row of its follow (Cancel scene generation cancels it there)."""
         self._sinks: dict[int, ProgressSink] = {}
         self.dialog: RegenerateDialog | None = None
         self.extra: dict[str, Callable[[], object]] = {}
@@ -77,8 +88,10 @@ class SceneOperations(QObject):
         self.qactions = qactions
         handlers: dict[str, Callable[[], object]] = {
             "scene.generate": self.generate,
+            "scene.cancel_generation": self.cancel_generation,
             "segment.regenerate": self.ask_regenerate,
             "segment.heal": self.heal,
+            "segment.analyze": self.analyze,
             "segment.lock": self.toggle_lock,
             "take.use": self.use_take,
             "take.approve": self.approve,
@@ -107,11 +120,13 @@ class SceneOperations(QObject):
         current = link.segment.current_take_id if link is not None else None
         rules: dict[str, bool] = {
             "scene.generate": ws is not None,
+            "scene.cancel_generation": ws is not None and (self.following(ws.scene_id) or ws.busy()),
             "scene.assemble": ws is not None,
             "scene.export": ws is not None,
             "scene.new": self.has_project() and "scene.new" in self.extra,
             "segment.regenerate": link is not None,
             "segment.heal": link is not None and link.segment.position > 0,
+            "segment.analyze": link is not None and ws is not None and len(ws.chain) > 1,
             "segment.lock": link is not None,
             "segment.open_workflow": ws is not None and self.can_open_workflow(),
             "take.use": node is not None and node.take.id != current and node.take.file_id is not None,
@@ -166,17 +181,36 @@ class SceneOperations(QObject):
         if hint:
             self.notifier.post(Level.INFO, hint)
 
-        async def direct(_token: CancelToken, sink: ProgressSink) -> AdvanceReport:
+        async def direct(token: CancelToken, sink: ProgressSink) -> AdvanceReport:
             self._sinks[scene_id] = sink
             try:
                 return await self.workspace.service.direct(scene_id)
+            except asyncio.CancelledError:
+                self._sinks.pop(scene_id, None)
+                if token.cancelled:  # the person's Cancel; closing the window only stops following
+                    await self.canceller.cancel(scene_id, sink)
+                raise
             finally:
                 self._sinks.pop(scene_id, None)
+                self.rows.pop(scene_id, None)
+                self.update_enabled()
 
         def done(report: AdvanceReport) -> None:
             self._directed(name, report)
 
-        self.directing[scene_id] = self.tasks.run_cancellable(direct, f"Generate {name}", on_done=done)
+        progress = self.tasks.progress
+        started: list[int] = []
+        progress.operation_started.connect(started.append)  # emitted at once, inside run_cancellable
+        try:
+            self.directing[scene_id] = self.tasks.run_cancellable(direct, f"Generate {name}", on_done=done)
+        finally:
+            progress.operation_started.disconnect(started.append)
+        self.rows[scene_id] = started[-1]
+        self.update_enabled()
+
+    def following(self, scene_id: int) -> bool:
+        task = self.directing.get(scene_id)
+        return task is not None and not task.done()
 
     def _directed(self, name: str, report: AdvanceReport) -> None:
         for sentence in report.failed:
@@ -194,6 +228,22 @@ class SceneOperations(QObject):
         scene_id = self.workspace.scene_id
         if scene_id is not None:
             self.run(self.scenes.start(scene_id), "start generating the scene", follow=True)
+
+    def cancel_generation(self) -> None:
+        """Cancel the open scene's generation: on its Generate row when this window follows it, else in a new row."""
+        ws = self.workspace.workspace
+        if ws is None:
+            return
+        scene_id = ws.scene_id
+        row = self.rows.get(scene_id)
+        if row is not None and self.following(scene_id):
+            self.tasks.progress.cancel(row)
+            return
+
+        async def work(_token: CancelToken, sink: ProgressSink) -> object:
+            return await self.canceller.cancel(scene_id, sink)
+
+        self.tasks.run_cancellable(work, f"Cancel generation of {ws.view.scene.ref}")
 
     def ask_regenerate(self) -> RegenerateDialog | None:
         ws, link = self.workspace.workspace, self.workspace.selected_link()
@@ -224,6 +274,24 @@ class SceneOperations(QObject):
             position = link.segment.position
             self.run(self.scenes.restitch(scene_id, position), f"re-stitch the seam before segment {position + 1}",
                      follow=True)  # fmt: skip
+
+    def analyze(self) -> asyncio.Task[AnalyzeReport | None] | None:
+        """Measure the seams into and out of the selected segment(s) in the background, with progress and cancel."""
+        ws, link = self.workspace.workspace, self.workspace.selected_link()
+        if ws is None or link is None:
+            return None
+        first, last = self.workspace.chain.selected_range() or (link.segment.position, link.segment.position)
+        request = AnalyzeRequest(ws.scene_id, first, last)
+        which = f"segment {first + 1}" if first == last else f"segments {first + 1}-{last + 1}"
+
+        async def work(token: CancelToken, sink: ProgressSink) -> AnalyzeReport:
+            return await self.seams.analyze(request, cancel=token, progress=sink)
+
+        def done(report: AnalyzeReport) -> None:
+            self.notifier.post(Level.INFO, report.sentence())
+            self.workspace.refresh()
+
+        return self.tasks.run_cancellable(work, f"Analyze the seams of {which} of {ws.view.scene.ref}", on_done=done)
 
     def use_take(self) -> None:
         take_id = self.workspace.selected_take()

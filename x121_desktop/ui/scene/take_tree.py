@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from x121_desktop.core.enums import TakeStatus
 from x121_desktop.services.scene_workspace import TakeNode
 
 TAKE_ROLE = Qt.ItemDataRole.UserRole
@@ -29,7 +30,9 @@ def verdict_text(node: TakeNode) -> str:
     parts = [f"{who}: {v.label.lower()}" + (f" ({note})" if note else "") for who, v, note in node.verdicts]
     if node.approved_by is not None:
         parts.insert(0, f"final approval by {node.approved_by}")
-    if node.error:
+    if node.take.status is TakeStatus.CANCELLED:  # its job was cancelled: no reason beyond that, usually
+        parts.append("cancelled" if node.error in (None, TakeStatus.CANCELLED.label) else f"cancelled: {node.error}")
+    elif node.error:
         parts.append(f"failed: {node.error}")
     return "; ".join(parts)
 
