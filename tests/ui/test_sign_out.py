@@ -14,6 +14,7 @@ import json
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 from PySide6.QtWidgets import QApplication, QDialog
 
 from tests.db.security_studio import SecureStudio, build_secure_studio
+from tests.media_factory import make_video
 from tests.ui.node_editor.conftest import chain_document
 from tests.ui.qt_loop import RunningLoop, settle
 from tests.ui.studio_fixtures import qloop, run, until
@@ -38,6 +40,7 @@ from x121_desktop.services.bootstrap import LaunchOptions, Studio
 from x121_desktop.ui.app import _build_window
 from x121_desktop.ui.main_window import MainWindow
 from x121_desktop.ui.node_editor.panel import NodeEditorPanel
+from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.scene.install import SceneWindowWiring
 from x121_desktop.ui.session import StudioSession
 from x121_desktop.ui.sign_out import NOTHING_TO_SWITCH, SignOutDialog
@@ -162,6 +165,10 @@ def connections(lan: LanStudio, who: str) -> int:
     return int(row[0])
 
 
+def decoding(name: str) -> bool:
+    return any(t.name == f"x121-review-{name}" and t.is_alive() for t in threading.enumerate())
+
+
 def scene_ops(window: MainWindow) -> Any:
     wiring = window.findChild(SceneWindowWiring)
     assert isinstance(wiring, SceneWindowWiring)
@@ -185,6 +192,12 @@ def test_creator_signs_out_and_the_reviewer_signs_in_with_a_reviewers_window(
     run(qloop, until(lambda: present(lan, "creator"), what="the creator's presence row"))
     assert connections(lan, "creator") > 0
 
+    review = first.panel("review", ReviewPanel)
+    assert review is not None
+    make_video(tmp_path / "clip.mp4", 12)
+    review.load([tmp_path / "clip.mp4"])
+    run(qloop, until(lambda: decoding("clip.mp4"), what="the Review player's decode thread"))
+
     a["app.sign_out"].trigger()
     confirm = dialog_of(qloop, SignOutDialog)  # a password is kept: the box to forget it is offered
     assert confirm.forget.isVisibleTo(confirm)
@@ -196,6 +209,7 @@ def test_creator_signs_out_and_the_reviewer_signs_in_with_a_reviewers_window(
     assert signed.first._closed  # the creator's studio is closed (engine, executors)
     assert not present(lan, "creator")  # gone from Studio Pulse at once, not after the presence timeout
     run(qloop, until(lambda: connections(lan, "creator") == 0, what="the creator's connections to end"))
+    assert not decoding("clip.mp4")  # the old window's player was closed with it
     assert LoginMemory(tmp_path / "home").last(lan.url("creator")) is not None
     ask.user.setText(lan.secure.roles["reviewer"])
     ask.password.setText("not-the-password")

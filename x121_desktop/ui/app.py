@@ -128,6 +128,7 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     window.add_shutdown_step(scene.stop)  # its LISTEN thread and timer end with the window, not only at quit
     wiring.opener.take_requested.connect(lambda take_id, _frame: scene.workspace.show_take(take_id))
     _open_linked_takes_in_review(window, wiring.opener)
+    _close_review_with(window)
     _open_job_links_in_jobs(window, wiring)
     library = window.panel("library", LibraryPanel)
     if library is not None:
@@ -155,6 +156,21 @@ def _open_linked_takes_in_review(window: MainWindow, opener: LinkOpener) -> None
         window.tasks.spawn(tools.open_take(take_id, frame), what="open the linked take in Review")
 
     opener.take_requested.connect(open_take)
+
+
+def _close_review_with(window: MainWindow) -> None:
+    """The Review player's decode and sound threads end with the window (Sign out replaces it), not only when
+    the app quits."""
+    from x121_desktop.ui.review.panel import ReviewPanel
+
+    review = window.panel("review", ReviewPanel)
+    if review is None:
+        return
+
+    async def close_player() -> None:
+        review.close_player()
+
+    window.add_shutdown_step(close_player)
 
 
 def _open_job_links_in_jobs(window: MainWindow, wiring: CollabWiring) -> None:
