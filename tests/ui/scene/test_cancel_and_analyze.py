@@ -4,7 +4,7 @@
   through the service, shows it in the row while it works, gives the director's segment lock back at
   once and ends with one sentence; the chain on screen shows the segments cancelled. No dispatcher runs
   (the window's is off), so the job is still queued when cancelled (tests/services/test_scene_cancel.py
-  covers running jobs and other users' jobs).
+  covers running jobs and other users' jobs). A job that had already finished gets its take recorded.
 * Analyze seams measures the selected segment's seams on real H.264 takes (a continuous camera move
   over a photograph; segment 3 jumps sideways), with a progress row, and the traffic lights follow;
   cancelled at once, it writes nothing (a reviewer has both actions disabled: test_workspace.py).
@@ -26,9 +26,12 @@ from tests.ui.scene.scene_studio import SceneWindow, build_chain, review_studio,
 from tests.ui.scene.test_generation import SETTLE_S, _chain, generated
 from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.core.enums import JobStatus, SeamGrade, SegmentStatus
+from x121_desktop.services.orchestrator.dispatcher import Dispatcher
+from x121_desktop.services.scene_director import SceneDirector
+from x121_desktop.services.scenes import SceneService
 from x121_desktop.ui.concurrency import ProgressCenter
 from x121_desktop.ui.review.seams import grade_color
-from x121_desktop.ui.scene.cancelling import CANCELLING
+from x121_desktop.ui.scene.cancelling import CANCELLING, RECORDING
 from x121_desktop.ui.scene.chain_view import SEAM_COLUMN
 
 __all__ = ["database", "generated", "qloop", "review_studio", "scene_window", "server", "studio_as"]
@@ -110,6 +113,37 @@ async def _cancel_generate(sw: SceneWindow, engine: Engine, scene_id: int) -> No
     }
     assert _notes(sw).count(sentence) == 2
     await until(lambda: _statuses(sw) == ["Cancelled"] * 3, what="the chain to show the segments cancelled again")
+
+
+def test_cancel_when_not_following_records_the_take_of_a_job_that_had_finished(
+    qloop: qasync.QEventLoop, generated: tuple[SceneWindow, Engine, int]
+) -> None:
+    run(qloop, _cancel_after_finish(*generated), SETTLE_S)
+
+
+async def _cancel_after_finish(sw: SceneWindow, engine: Engine, scene_id: int) -> None:
+    """Segment 1's job ran to its end before the person cancels, and no director followed the scene here
+    (`x121 scene generate` without --wait, say): the action opens its own row, which records that take."""
+    await SceneService(sw.studio).start(scene_id)
+    assert len((await SceneDirector(sw.studio).advance(scene_id)).submitted) == 1
+    await Dispatcher(sw.studio, servers=["gpu1"], once=True, grace_s=5.0).run()  # the job runs and succeeds
+    ws, a, progress, ops = sw.wiring.workspace, sw.window.qactions, sw.window.progress, sw.wiring.ops
+    await ws.reload()
+    assert not ops.following(scene_id)
+    assert a["scene.cancel_generation"].isEnabled()
+    said = _said(progress)
+    a["scene.cancel_generation"].trigger()
+    await until(lambda: any(n.startswith("Generation of Ada/intro") for n in _notes(sw)), what="the sentence")
+    await until(lambda: progress.operations() == (), what="the cancel row to end")
+    assert said[:2] == [CANCELLING, RECORDING]
+    assert (
+        "Generation of Ada/intro cancelled: no job of yours was queued or running. Segments 2, 3 stopped; Generate "
+        "queues them again. Segment 1's job had already finished (succeeded); its take is kept."
+    ) in _notes(sw)
+    await until(lambda: _statuses(sw) == ["In review", "Cancelled", "Cancelled"], what="segment 1's take recorded")
+    [job] = rows(engine, "SELECT job_status_id AS status FROM jobs")
+    assert JobStatus(job.status) is JobStatus.SUCCEEDED
+    assert rows(engine, LIVE_LOCKS)[0].n == 0
 
 
 # ------------------------------------------------------------------ analyze
