@@ -279,10 +279,12 @@ $$;
 
 -- Put a queued job first: an admin's first in the whole queue (one band above every other queued
 -- job); an owner's first among their own queued jobs without passing anyone else's. For an owner it
--- goes to their highest queued priority band; their jobs of that band claimed before it in the
--- batch order of the claim (created_at, work_estimate DESC NULLS LAST, id: docs/QUEUE.md) step
--- down one band, or, when it comes up from a lower band and none does, their last one of the band
--- does, so the owner never holds more turns of a band than before. Returns its new priority.
+-- goes to their highest queued priority band, and their jobs of that band that the claim takes
+-- before it (batch order: created_at, work_estimate DESC NULLS LAST, id; docs/QUEUE.md) step down
+-- one band. When it comes up from a lower band, one job of the owner's top band takes its old place
+-- instead (the last of those before it, or the band's last job when none is before it), so the
+-- owner holds no more jobs in any band than before and no other user's job has more of the owner's
+-- jobs ahead of it. Returns its new priority.
 CREATE FUNCTION public.x121_move_job_to_front(p_job integer) RETURNS smallint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
@@ -294,6 +296,7 @@ DECLARE
     top integer;
     target integer;
     down integer[] := '{}';
+    swap integer;
     other integer;
 BEGIN
     IF j.job_status_id <> 1 THEN
@@ -317,23 +320,33 @@ BEGIN
              WHERE jb.job_status_id = 1 AND jb.owner_id = j.owner_id AND (jb.priority = target OR jb.id = p_job))
         SELECT coalesce(array_agg(b.id ORDER BY b.k), '{}') INTO down
           FROM band b WHERE b.k < (SELECT c.k FROM band c WHERE c.id = p_job);
-        IF cardinality(down) = 0 AND target > j.priority THEN
-            SELECT ARRAY[jb.id] INTO down FROM public.jobs jb
-             WHERE jb.job_status_id = 1 AND jb.owner_id = j.owner_id AND jb.priority = target AND jb.id <> p_job
-             ORDER BY jb.created_at DESC, jb.work_estimate ASC NULLS FIRST, jb.id DESC LIMIT 1;
+        IF target > j.priority THEN  -- one of the top band takes its old place
+            IF cardinality(down) > 0 THEN
+                swap := down[cardinality(down)];
+                down := down[1:cardinality(down) - 1];
+            ELSE
+                SELECT jb.id INTO swap FROM public.jobs jb
+                 WHERE jb.job_status_id = 1 AND jb.owner_id = j.owner_id AND jb.priority = target AND jb.id <> p_job
+                 ORDER BY jb.created_at DESC, jb.work_estimate ASC NULLS FIRST, jb.id DESC LIMIT 1;
+            END IF;
         END IF;
         IF cardinality(down) > 0 AND target = -32768 THEN
             RAISE EXCEPTION 'Job % cannot pass the jobs before it: they are at the lowest priority already', p_job
                 USING ERRCODE = 'invalid_parameter_value', HINT = 'Cancel the jobs before it instead.';
         END IF;
     END IF;
-    IF target = j.priority AND cardinality(down) = 0 THEN
+    IF target = j.priority AND cardinality(down) = 0 THEN  -- already first
         RETURN target;
     END IF;
+    IF swap IS NOT NULL THEN
+        down := down || swap;
+    END IF;
     FOREACH other IN ARRAY down LOOP
-        UPDATE public.jobs SET priority = target - 1, updated_at = now() WHERE id = other;
+        UPDATE public.jobs SET priority = CASE WHEN id = swap THEN j.priority ELSE target - 1 END, updated_at = now()
+         WHERE id = other;
         PERFORM public.x121_log_job_event(other, 'log', 1::smallint, j.owner_id, NULL, jsonb_build_object(
-            'priority', target - 1, 'by_user', me, 'message', format('Stepped down behind job %s', p_job)));
+            'priority', CASE WHEN other = swap THEN j.priority ELSE target - 1 END, 'by_user', me,
+            'message', format('Stepped down behind job %s', p_job)));
     END LOOP;
     UPDATE public.jobs SET priority = target, updated_at = now() WHERE id = p_job;
     PERFORM public.x121_log_job_event(p_job, 'log', 1::smallint, j.owner_id, NULL, jsonb_build_object(

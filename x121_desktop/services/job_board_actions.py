@@ -10,9 +10,10 @@ admin had raised is queued at priority 0.
 write `priority` themselves). A QUEUED job goes first among its owner's queued jobs without passing
 anyone else's: it takes the owner's highest queued priority band, and the owner's jobs of that band
 that the claim would take before it (batch order: `created_at`, then the largest `work_estimate`,
-then id; docs/QUEUE.md) step down one band, or, when it comes up from a lower band and none does,
-the owner's last job of that band steps down, so the owner never holds more turns of a band than
-before. An admin moves it to the front of the whole queue (one band above every other queued job).
+then id; docs/QUEUE.md) step down one band. When it comes up from a lower band, one job of that top
+band takes its old place instead (the last of those before it, or the band's last job), so the
+owner holds no more jobs in any band than before. An admin moves it to the front of the whole queue
+(one band above every other queued job).
 
 Only the job's owner or an admin may do either (`PermissionDenied` with the sentence otherwise;
 the database checks it again).
