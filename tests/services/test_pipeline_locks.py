@@ -42,24 +42,33 @@ P = ("--project", "Default")  # the populated studio has another Ada in project 
 WAIT = "Wait for it to be released, or ask an admin to break it"
 
 
-@pytest.fixture
-def studios(
-    roles_studio: SecureStudio, server: ComfyTestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> Iterator[dict[str, Studio]]:
-    """Ada with a 2-segment scene 'locks'; a studio each for creator and admin (one shared media store)."""
+def role_studios(
+    roles: SecureStudio, server: ComfyTestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    scenes: tuple[str, ...] = ("locks",),
+) -> Iterator[dict[str, Studio]]:  # fmt: skip
+    """Ada with a 2-segment scene of each name; a studio each for creator and admin (one shared media store)."""
     home = tmp_path / "home"
-    owner = Cli(roles_studio.url(SUPERUSER), home, capsys)
+    owner = Cli(roles.url(SUPERUSER), home, capsys)
     setup_graded_studio(owner, server, tmp_path)
-    with roles_studio.connect(SUPERUSER) as conn:  # the populated studio's placeholder job has no prompt
+    with roles.connect(SUPERUSER) as conn:  # the populated studio's placeholder job has no prompt
         conn.execute("UPDATE jobs SET job_status_id = %s", (int(JobStatus.CANCELLED),))
-    owner("scene", "create", "Ada", "locks", "--workflow", "graded", "--duration", "21-25f", *SMALL, *P)
-    opened = {who: open_studio(LaunchOptions(database_url=roles_studio.url(who), home=str(home)))
+    for name in scenes:
+        owner("scene", "create", "Ada", name, "--workflow", "graded", "--duration", "21-25f", *SMALL, *P)
+    opened = {who: open_studio(LaunchOptions(database_url=roles.url(who), home=str(home)))
               for who in ("creator", "admin")}  # fmt: skip
     try:
         yield opened
     finally:
         for studio in opened.values():
             studio.close()
+
+
+@pytest.fixture
+def studios(
+    roles_studio: SecureStudio, server: ComfyTestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Iterator[dict[str, Studio]]:
+    """Ada with a 2-segment scene 'locks'; a studio each for creator and admin."""
+    yield from role_studios(roles_studio, server, tmp_path, capsys)
 
 
 def _locks(studio: Studio, scene_id: int) -> dict[int, str]:

@@ -22,14 +22,13 @@ from typing import Any
 import pytest
 
 from tests.comfyui_server import ComfyTestServer
-from tests.db.security_studio import SUPERUSER, SecureStudio
-from tests.services.pipeline_studio import SMALL, setup_graded_studio
-from tests.services.test_pipeline_e2e import Cli, server
-from tests.services.test_pipeline_locks import _dispatch, _locks, _one
+from tests.db.security_studio import SecureStudio
+from tests.services.test_pipeline_e2e import server
+from tests.services.test_pipeline_locks import _dispatch, _locks, _one, role_studios
 from tests.services.test_pipeline_roles import roles_studio
 from x121_desktop.core.enums import JobEventKind, JobStatus, SegmentStatus, TakeStatus
 from x121_desktop.core.pipeline.values import SceneRef
-from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
+from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest, SubmitResult
 from x121_desktop.services.scene_cancel import JobNote, SceneCancelService
@@ -46,20 +45,7 @@ def studios(
     roles_studio: SecureStudio, server: ComfyTestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[dict[str, Studio]]:
     """Ada with 2-segment scenes 'locks' and 'other'; a studio each for creator and admin."""
-    home = tmp_path / "home"
-    owner = Cli(roles_studio.url(SUPERUSER), home, capsys)
-    setup_graded_studio(owner, server, tmp_path)
-    with roles_studio.connect(SUPERUSER) as conn:  # the populated studio's placeholder job has no prompt
-        conn.execute("UPDATE jobs SET job_status_id = %s", (int(JobStatus.CANCELLED),))
-    for name in ("locks", "other"):
-        owner("scene", "create", "Ada", name, "--workflow", "graded", "--duration", "21-25f", *SMALL, *P)
-    opened = {who: open_studio(LaunchOptions(database_url=roles_studio.url(who), home=str(home)))
-              for who in ("creator", "admin")}  # fmt: skip
-    try:
-        yield opened
-    finally:
-        for studio in opened.values():
-            studio.close()
+    yield from role_studios(roles_studio, server, tmp_path, capsys, ("locks", "other"))
 
 
 def _all(studio: Studio, sql: str, **params: object) -> list[Any]:

@@ -51,6 +51,14 @@ def _currents(studio: Studio, scene_id: int) -> list[int]:
     return [int(r.take) for r in _all(studio, sql, s=scene_id)]
 
 
+async def _generated(studio: Studio) -> int:
+    """Scene 'locks' started and generated; its id."""
+    scene_id = await SceneService(studio).find(SceneRef("Ada", "locks"), "Default")
+    await SceneService(studio).start(scene_id)
+    await _generate(studio, scene_id)
+    return scene_id
+
+
 async def _generate(studio: Studio, scene_id: int) -> None:
     """The director follows the scene while a dispatcher runs its jobs on the stand-in, until it settles."""
     stop = asyncio.Event()
@@ -69,9 +77,7 @@ def test_analyze_measures_as_the_director_did_and_stores_pairs_never_measured(
     creator = studios["creator"]
 
     async def main() -> None:
-        scene_id = await SceneService(creator).find(SceneRef("Ada", "locks"), "Default")
-        await SceneService(creator).start(scene_id)
-        await _generate(creator, scene_id)
+        scene_id = await _generated(creator)
         first, second = _currents(creator, scene_id)
         measured = _seams(creator, scene_id)
         before = measured[(first, second)]
@@ -129,9 +135,7 @@ def test_cancelled_while_measuring_writes_nothing_and_a_reviewer_is_refused_up_f
     creator = studios["creator"]
 
     async def main() -> None:
-        scene_id = await SceneService(creator).find(SceneRef("Ada", "locks"), "Default")
-        await SceneService(creator).start(scene_id)
-        await _generate(creator, scene_id)
+        scene_id = await _generated(creator)
         before = _seams(creator, scene_id)
         token = CancelToken()
 
