@@ -5,8 +5,9 @@ the last timed jobs, `job_runs.mean_job_seconds`) and the jobs each server runs 
 
 - add and refresh capabilities: `ServerService.add` / `.check` (admins add; creators may check);
 - drain: the server takes no new jobs (`is_enabled = false`, status DRAINING); jobs already on it
-  finish. Dispatchers read the enabled servers when they start, so one already running keeps it
-  until it restarts (the orchestrator does not re-read server rows);
+  finish. Running dispatchers hear of it at once (the row change NOTIFYs `x121_servers`, migration
+  `comfy_servers_notify`) and stop claiming for it; resume, add and remove reach them the same way
+  (services/orchestrator/fleet_watch.py);
 - resume: enabled again, then checked so its status is what it answers;
 - remove: deleted when it has no history; a server that ran jobs is kept for its records.
 

@@ -9,6 +9,12 @@ inputs and workflow never change; workflow versions are read once each (they nev
 Capabilities stored by `x121 server check` are enough to place a job, but a job is refused as
 impossible only on capabilities read from the servers themselves (they may have gained a model
 since the check): until then it waits, and the servers' /object_info is read.
+
+A server drained (or removed) while a claim was placing a job on it: before committing, the claim
+reads the server's `is_enabled` in its own transaction (read committed: it sees a drain committed
+before that statement) and checks that the fleet still has it accepting; if not, the claim is
+rolled back (nothing taken, nothing refused) and the next one places the job elsewhere. So no
+claim that starts after a drain commits can give the drained server a job.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.comfy.needs import work_estimate
@@ -41,6 +48,8 @@ if TYPE_CHECKING:
 
 CANDIDATES = 24
 """Queued jobs looked at per claim: the finish-aware rule's look-ahead."""
+_ENABLED = text("SELECT is_enabled FROM comfy_servers WHERE id = :s")
+FK_VIOLATION = "23503"
 
 type UploadAhead = Callable[[ServerId, Mapping[str, StoredFile]], Future[dict[str, str]]]
 """Starts uploading input files to a server (on another thread); its future gives target → server name."""
@@ -107,7 +116,7 @@ class Claimer:
         live = all(h.info is not None for h in self.fleet.handles.values())
         conn = self._connection()
         try:
-            with conn.begin():
+            with conn.begin() as tx:
                 result = job_dispatch.claim_placed(
                     conn,
                     self.holder,
@@ -121,8 +130,15 @@ class Claimer:
                     per_second=per_second,
                     taking=self._taking,
                 )
+                handle = self._still_accepting(conn, result.server_id) if result.job is not None else None
+                if result.job is not None and handle is None:
+                    tx.rollback()  # drained or removed meanwhile: take nothing, refuse nothing; look again
+                    self._ahead.clear()
+                    return None
         except DBAPIError as exc:
             self.close()  # a fresh connection next time (this one may be broken; prepared statements are cheap)
+            if getattr(exc.orig, "sqlstate", None) == FK_VIOLATION:
+                return None  # the chosen server's row was deleted under the claim: the fleet follows
             error = translate_db_error(exc)
             if isinstance(error, PermissionDenied):
                 raise not_allowed("dispatch jobs", error) from exc
@@ -133,9 +149,8 @@ class Claimer:
                 handle.stale = handle.stale or handle.info is None
         for refused in result.refused:
             self._plans.pop(refused.job.id, None)
-        if result.job is None or result.server_id is None:
+        if result.job is None or handle is None:
             return None
-        handle = self.fleet.handles[ServerId(result.server_id)]
         plan, workflow = self._plans.pop(result.job.id)
         handle.loaded = plan.needs.models
         self.work[result.job.id] = plan.work
@@ -143,6 +158,13 @@ class Claimer:
         self._ahead.clear()  # uploads for tries that were not taken finish on their own (harmless files)
         resolved = rec.Resolved(workflow, result.files)
         return Claim(result.job, handle, resolved, started, result.room_left, uploads)
+
+    def _still_accepting(self, conn: Connection, server_id: int | None) -> ServerHandle | None:
+        """The handle of the server a claim is taking a job for, if it still takes claims (else None)."""
+        handle = self.fleet.handles.get(ServerId(server_id)) if server_id is not None else None
+        if handle is None or not handle.accepting:
+            return None
+        return handle if conn.execute(_ENABLED, {"s": server_id}).scalar() else None
 
     def _taking(self, job: JobRow, server_id: int, files: Mapping[str, StoredFile]) -> None:
         """About to take a first attempt on `server_id`: start its uploads now, beside the take and commit."""

@@ -8,9 +8,14 @@ overfill one server. Leases are renewed by heartbeat; a dispatcher that stops re
 loses its jobs to `reclaim_expired`, run by every other dispatcher, and the next claimer adopts
 the prompt from the server's queue or history instead of running it again.
 
+Servers drained, resumed, added or removed while it runs are followed (`fleet_watch`): a drained
+server takes no new claims and finishes what it holds.
+
 Shutdown (stop event, SIGINT/SIGTERM in `x121 worker`): no new claims; claimed jobs not yet
 submitted are released to the queue at once; submitted ones are followed to their end for
-`grace_s`, after which their leases are left to expire so another dispatcher adopts them.
+`grace_s`, after which their leases are left to expire so another dispatcher adopts them (by
+prompt_id: the prompt is not run again). Then the WebSockets, the kept HTTP connections, the
+LISTEN connection and the claim connection are closed.
 """
 
 from __future__ import annotations
@@ -39,11 +44,21 @@ from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.db.engine import translate_db_error
-from x121_desktop.db.notify import JobListener, JobNotice, Notice
+from x121_desktop.db.notify import (
+    ChannelListener,
+    ChannelNotice,
+    JobNotice,
+    ListenerReconnected,
+    conninfo_from_engine,
+    parse_json_notice,
+    parse_notice,
+)
 from x121_desktop.db.repositories import job_leases, job_runs, server_capabilities
+from x121_desktop.db.repositories.job_records import CHANNEL
 from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.orchestrator.claims import Claimer
 from x121_desktop.services.orchestrator.fleet import (
+    SERVERS_CHANNEL,
     Fleet,
     ServerHandle,
     load_servers,
@@ -52,6 +67,7 @@ from x121_desktop.services.orchestrator.fleet import (
     pump,
     store_capabilities,
 )
+from x121_desktop.services.orchestrator.fleet_watch import FleetWatch
 from x121_desktop.services.orchestrator.runner import CancelRequested, JobRunner, ServerDown
 from x121_desktop.services.storage import MediaStore
 
@@ -65,6 +81,7 @@ if TYPE_CHECKING:
     from x121_desktop.services.bootstrap import Studio
 
 log = logging.getLogger(__name__)
+type Notice = JobNotice | ChannelNotice | ListenerReconnected
 SWITCH_INTERVAL_S = 0.0005
 ONCE_IDLE_S = 1.0
 """With `once`, stop after this long with nothing claimed and nothing running."""
@@ -126,12 +143,23 @@ class Dispatcher:
         self._speeds: dict[ServerId, float] = {}
         self._per_second = False
         """Whether `_speeds` are measured work per second (then a running job's elapsed time counts)."""
-        self._covers_all = False
+        self.covers_all = False
+        """The fleet is every enabled server (then a job none can run is refused)."""
+        self.watch = FleetWatch(self)
 
     # ------------------------------------------------------------ callbacks from runners
 
+    def wake(self) -> None:
+        """Claim again now (a job may be claimable: one was queued, a slot freed, a server joined)."""
+        self._wake.set()
+
     def _on_notice(self, notice: Notice) -> None:
-        """NOTIFY x121_jobs: a job was queued or a slot freed → try to claim now; a cancel → act at once."""
+        """NOTIFY x121_jobs: a job was queued or a slot freed → try to claim now; a cancel → act at once.
+        NOTIFY x121_servers, or a reconnected listener (notices missed): re-read the servers."""
+        if isinstance(notice, ChannelNotice | ListenerReconnected):
+            self.watch.changed.set()
+            if isinstance(notice, ChannelNotice):
+                return
         if isinstance(notice, JobNotice) and notice.event is JobEventKind.CANCEL_REQUESTED:
             entry = self.runners.get(notice.job_id)
             if entry is not None and not entry[0].cancel:
@@ -167,20 +195,25 @@ class Dispatcher:
         # 5 ms GIL switch interval each hand-over could wait 5 ms behind a busy thread.
         switch = sys.getswitchinterval()
         sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
-        await self._start()
         loop = asyncio.get_running_loop()
 
         def hand_over(notice: Notice) -> None:  # on the listener thread
             loop.call_soon_threadsafe(self._on_notice, notice)
 
-        listener = JobListener.for_engine(self.engine, hand_over)
-        listener.start()
-        background = [
-            asyncio.create_task(self._pump(), name="x121-pump"),
-            asyncio.create_task(self._heartbeat(stop), name="x121-heartbeat"),
-            asyncio.create_task(self._health(stop), name="x121-health"),
-        ]
-        try:
+        parsers = {CHANNEL: parse_notice, SERVERS_CHANNEL: parse_json_notice(SERVERS_CHANNEL)}
+        listener = ChannelListener[JobNotice | ChannelNotice](
+            conninfo_from_engine(self.engine), parsers, hand_over, name="x121-dispatch-listener"
+        )
+        background: list[asyncio.Task[None]] = []
+        try:  # whatever happens (a start that fails, a cancel), what was opened is closed below
+            await self._start()
+            listener.start()
+            background += [
+                asyncio.create_task(self._pump(), name="x121-pump"),
+                asyncio.create_task(self._heartbeat(stop), name="x121-heartbeat"),
+                asyncio.create_task(self._health(stop), name="x121-health"),
+                asyncio.create_task(self.watch.run(listener.listening), name="x121-fleet-watch"),
+            ]
             await self._claim_loop(stop)
             await self._drain()
         finally:
@@ -190,6 +223,7 @@ class Dispatcher:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self.runtime.run(self.runtime.io, listener.stop)
+            await self.watch.close()
             await self.runtime.run(self.runtime.io, self.fleet.close)
             await self.runtime.run(self.db_pool, self.claimer.close)
             self.db_pool.shutdown(wait=True)
@@ -201,7 +235,7 @@ class Dispatcher:
             with self.engine.connect() as conn:
                 rows = load_servers(conn, self.server_names)
                 enabled = conn.execute(text("SELECT count(*) FROM comfy_servers WHERE is_enabled")).scalar_one()
-                self._covers_all = len(rows) == enabled
+                self.covers_all = len(rows) == enabled
                 self._speeds, self._per_second = measured_speeds(conn, rows)
                 return rows, server_capabilities.load(conn, [r.id for r in rows])
 
@@ -223,12 +257,18 @@ class Dispatcher:
         idle_rounds, idle_since = 0, time.monotonic()
         while not stop.is_set() and not self._done_claiming():
             self._wake.clear()  # before the claim: a job queued or ended while it runs wakes the next one
-            runner, room_left = await self.runtime.run(self.db_pool, self._claim_tx)
+            self.watch.claiming = True
+            try:
+                runner, room_left = await self.runtime.run(self.db_pool, self._claim_tx)
+            finally:
+                self.watch.claiming = False
             if runner is not None:
                 idle_rounds, idle_since = 0, time.monotonic()
                 self.stats.claimed += 1
                 task = asyncio.create_task(self._run_one(runner), name=f"x121-job-{runner.job.id}")
                 self.runners[runner.job.id] = (runner, task)
+            self.watch.prune()  # handles of drained servers whose last job ended (none while a claim runs)
+            if runner is not None:
                 if room_left:
                     continue  # else wait: a slot frees with a job's end, whose NOTIFY wakes this loop
             elif self.once and not self.runners:
@@ -257,6 +297,7 @@ class Dispatcher:
             self.unwatch(runner)
             self._claim_started.pop(runner.job.id, None)
             self._claimed_at.pop(runner.job.id, None)
+            self.watch.prune()
             if outcome is None or (outcome not in TERMINAL and outcome is not JobStatus.QUEUED):
                 self._wake.set()  # no NOTIFY of its end is coming (lease lost, crashed): look again now
         key = outcome.name.lower() if outcome is not None else "left"
@@ -295,7 +336,7 @@ class Dispatcher:
 
         (the runner of the claimed job or None, whether a server still had a free slot after the claim).
         """
-        claim = self.claimer.claim(self._down, self._speeds, self._covers_all, self._per_second)
+        claim = self.claimer.claim(self._down, self._speeds, self.covers_all, self._per_second)
         self.stats.refused = self.claimer.refused
         if claim is None:
             return None, False
@@ -310,7 +351,10 @@ class Dispatcher:
 
     def _upload_ahead(self, server_id: ServerId, files: Mapping[str, StoredFile]) -> Future[dict[str, str]]:
         """Upload a job's inputs on the io pool while its claim is still taking it (see `Claimer`)."""
-        return self.runtime.io.submit(rec.upload_inputs, self.fleet.handles[server_id].client, self.store, files)
+        # the claim placed the job on a handle of its snapshot: in `handles`, or `retired` if the server was
+        # removed meanwhile (kept there until no claim runs; the take then fails on the deleted row)
+        handle = next(h for h in self.fleet.everyone() if h.id == server_id)
+        return self.runtime.io.submit(rec.upload_inputs, handle.client, self.store, files)
 
     # ------------------------------------------------------------ background tasks
 
@@ -368,9 +412,12 @@ class Dispatcher:
         else every IDLE_PROBE_S; re-read capabilities after a restart and store them."""
         while True:
             await asyncio.sleep(1.0)
-            busy = {r.handle.id for r, _ in self.runners.values() if r.submitted}
-            for handle in list(self.fleet.handles.values()):
-                due = handle.id in busy or handle.id in self._down or not handle.healthy or handle.stale
+            busy = {id(r.handle) for r, _ in self.runners.values() if r.submitted}
+            ours = {id(r.handle) for r, _ in self.runners.values()}
+            for handle in self.fleet.everyone():
+                if not handle.accepting and id(handle) not in ours:
+                    continue  # drained, removed or moved, and none of our jobs is there: nothing to watch
+                due = id(handle) in busy or handle.id in self._down or not handle.healthy or handle.stale
                 if not due and time.monotonic() - self._probed.get(handle.id, 0.0) < IDLE_PROBE_S:
                     continue
                 self._probed[handle.id] = time.monotonic()
@@ -378,19 +425,19 @@ class Dispatcher:
                 if ok and handle.stale:
                     await self.runtime.run(self.runtime.io, self.fleet.refresh_info, handle)
                 if handle.dirty:
-                    await self._store_capabilities(handle)
+                    await self.store_capabilities(handle)
                 if ok and handle.id in self._down:
                     self._down.discard(handle.id)
-                    await self._mark(handle.id, ServerStatus.ONLINE, True)
+                    await self._mark(handle, ServerStatus.ONLINE, True)
                 elif not ok and handle.id not in self._down and time.monotonic() - handle.last_ok > self.lost_after_s:
                     self._down.add(handle.id)
-                    await self._mark(handle.id, ServerStatus.OFFLINE, False)
+                    await self._mark(handle, ServerStatus.OFFLINE, False)
                     reason = f"ComfyUI at {handle.client.url} stopped answering for {self.lost_after_s:g} s"
                     for runner, _ in list(self.runners.values()):
                         if runner.handle is handle and runner.submitted:
                             runner.signals.put_nowait(ServerDown(reason))
 
-    async def _store_capabilities(self, handle: ServerHandle) -> None:
+    async def store_capabilities(self, handle: ServerHandle) -> None:
         """What the server offers after a (re)connect, for every dispatcher and `x121 server list`."""
         handle.dirty = False
         try:
@@ -398,8 +445,11 @@ class Dispatcher:
         except DBAPIError as exc:  # a login that may not record capabilities still dispatches
             log.warning("could not store the capabilities of %s: %s", handle.row.name, translate_db_error(exc).sentence)
 
-    async def _mark(self, server_id: ServerId, status: ServerStatus, seen: bool) -> None:
+    async def _mark(self, handle: ServerHandle, status: ServerStatus, seen: bool) -> None:
+        if not handle.accepting:
+            return  # a drained server keeps its status; a removed or moved one is not ours to mark
+
         def mark(conn: Connection) -> None:
-            mark_server(conn, server_id, status, seen)
+            mark_server(conn, handle.id, status, seen)
 
         await self.runtime.run(self.db_pool, self._tx, mark)

@@ -8,6 +8,13 @@ placement (a job goes only where every node type and model it names exists): the
 own /object_info, read once; after a restart /object_info is read again and stored (`dirty`).
 Speeds (`core.orchestration.speeds`) are the dispatcher's: each server's measured work per GPU
 second, or its registered speed factor scaled to that unit while it has no history.
+
+The servers change while a dispatcher runs (the Servers panel, `x121 server`, psql): every change
+of a server's row NOTIFYs `x121_servers` (migration `comfy_servers_notify`), and the dispatcher
+re-reads the rows and `Fleet.apply`s them. A drained server (disabled) takes no new claims and keeps the handles of the
+jobs it holds until they end; a removed one leaves the fleet (its jobs follow the lost-server
+policy); a server whose URL changed gets a new handle while jobs on the old address finish there.
+`handles` is replaced, never changed in place, so the claim thread can iterate it meanwhile.
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SERVERS_CHANNEL = "x121_servers"
+"""Server row changes are NOTIFYed here (migration `comfy_servers_notify`; JSON: server_id, op)."""
+
 NO_INFO = ObjectInfo({}, "<no /object_info>")
 """Classifies prompt inputs by name and value only (see `comfy.needs.needs_of`)."""
 
@@ -64,7 +74,7 @@ class ServerRow:
 @dataclass
 class ServerHandle:
     row: ServerRow
-    client: ComfyClient
+    client: KeptAliveClient
     stream: ComfyStream
     info: ObjectInfo | None = None
     info_marker: str | None = None
@@ -80,24 +90,77 @@ class ServerHandle:
     """Capabilities were read from the server and differ from what is stored: store them."""
     loaded: frozenset[ModelRef] = frozenset()
     """Models the last job we sent there named (ComfyUI keeps them loaded)."""
+    accepting: bool = True
+    """Enabled (and chosen by this dispatcher): takes new claims. False once drained, removed or replaced."""
+    dormant: bool = False
+    """Drained and idle: its WebSocket is closed (its client still answers, e.g. for adopting a prompt)."""
 
     @property
     def id(self) -> ServerId:
         return self.row.id
 
+    def close(self) -> None:
+        """Close its WebSocket (joining the thread) and its kept HTTP connections (blocking; io executor)."""
+        self.stream.close(timeout=2.0)
+        self.client.close()
+
+
+@dataclass(frozen=True, slots=True)
+class FleetChange:
+    """What `Fleet.apply` changed: handles to start, servers drained, resumed and removed."""
+
+    added: tuple[ServerHandle, ...] = ()
+    drained: tuple[ServerHandle, ...] = ()
+    resumed: tuple[ServerHandle, ...] = ()
+    removed: tuple[ServerHandle, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.drained or self.resumed or self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """The server rows as the database has them now, for one dispatcher."""
+
+    chosen: list[ServerRow]
+    """Enabled servers this dispatcher uses (all enabled ones, or those its `--servers` names)."""
+    existing: frozenset[ServerId]
+    """Every registered server, enabled or not."""
+    enabled: int
+
+    @property
+    def covers_all(self) -> bool:
+        """Every enabled server is in `chosen` (then a job none of them can run may be refused)."""
+        return len(self.chosen) == self.enabled
+
+
+def read_servers(conn: Connection, names: list[str] | None) -> Registered:
+    """The registered servers now; a named server that is drained or gone is left out without a word."""
+    rows = conn.execute(
+        text("SELECT id, name, base_url, slots, queued_slots, speed_factor, is_enabled FROM comfy_servers ORDER BY id")
+    ).all()
+    enabled = [
+        ServerRow(ServerId(r.id), r.name, r.base_url, r.slots, r.queued_slots, r.speed_factor)
+        for r in rows
+        if r.is_enabled
+    ]
+    existing = frozenset(ServerId(r.id) for r in rows)
+    return Registered(_named(enabled, names) if names is not None else enabled, existing, len(enabled))
+
+
+def _named(servers: list[ServerRow], names: list[str]) -> list[ServerRow]:
+    wanted = {n.strip() for n in names if n.strip()}
+    urls = {normalize_url(w) for w in wanted}
+    return [s for s in servers if s.name in wanted or normalize_url(s.base_url) in urls]
+
 
 def load_servers(conn: Connection, names: list[str] | None) -> list[ServerRow]:
-    rows = conn.execute(
-        text(
-            "SELECT id, name, base_url, slots, queued_slots, speed_factor FROM comfy_servers "
-            "WHERE is_enabled ORDER BY id"
-        )
-    ).all()
-    servers = [ServerRow(ServerId(r.id), r.name, r.base_url, r.slots, r.queued_slots, r.speed_factor) for r in rows]
+    """The enabled servers (those `names` gives, each of which must be enabled), at a dispatcher's start."""
+    servers = read_servers(conn, None).chosen
     if names is None:
         return servers
     wanted = {n.strip() for n in names if n.strip()}
-    chosen = [s for s in servers if s.name in wanted or normalize_url(s.base_url) in {normalize_url(w) for w in wanted}]
+    chosen = _named(servers, names)
     known = {s.name for s in chosen} | {normalize_url(s.base_url) for s in chosen}
     missing = sorted(w for w in wanted if w not in known and normalize_url(w) not in known)
     if missing:
@@ -113,23 +176,95 @@ class Fleet:
 
     def __init__(self, rows: list[ServerRow], client_prefix: str, events: queue.Queue[ServerEvent]) -> None:
         self.events = events
-        self.handles: dict[ServerId, ServerHandle] = {}
-        for row in rows:
-            client = KeptAliveClient(row.base_url, client_id=f"{client_prefix}-{row.id}", timeout=10.0)
-            stream = ComfyStream(client, events, preview_metadata=False, backoff_s=0.3, max_backoff_s=2.0)
-            self.handles[row.id] = ServerHandle(row, client, stream)
+        self._prefix = client_prefix
+        self.handles: dict[ServerId, ServerHandle] = {row.id: self._open(row) for row in rows}
+        self.retired: tuple[ServerHandle, ...] = ()
+        """Handles out of `handles` (server removed, or its URL changed) until the jobs of ours on them end."""
         self._by_url = {h.client.url: h for h in self.handles.values()}
+
+    def _open(self, row: ServerRow) -> ServerHandle:
+        client = KeptAliveClient(row.base_url, client_id=f"{self._prefix}-{row.id}", timeout=10.0)
+        stream = ComfyStream(client, self.events, preview_metadata=False, backoff_s=0.3, max_backoff_s=2.0)
+        return ServerHandle(row, client, stream)
 
     def start(self) -> None:
         for handle in self.handles.values():
             handle.stream.start()
 
     def close(self) -> None:
-        for handle in self.handles.values():
-            handle.stream.close(timeout=2.0)
+        for handle in (*self.handles.values(), *self.retired):
+            handle.close()
 
     def by_url(self, url: str) -> ServerHandle | None:
         return self._by_url.get(url)
+
+    def everyone(self) -> list[ServerHandle]:
+        """Every handle with a live or closing connection: `handles`, then `retired`."""
+        return [*self.handles.values(), *self.retired]
+
+    # ------------------------------------------------------------ servers changing while we run
+
+    def apply(self, now: Registered) -> FleetChange:
+        """Bring the handles in line with the rows the database has `now`; start the added handles' streams.
+
+        Drained: stops accepting (kept for the jobs it holds and for adopting prompts). Resumed: accepts
+        again (a dormant handle is replaced by a fresh one). Removed: leaves `handles` for `retired`.
+        A new URL: the old handle is retired (its jobs finish there) and a new one accepts.
+        """
+        wanted = {row.id: row for row in now.chosen}
+        handles = dict(self.handles)
+        retired = list(self.retired)
+        added: list[ServerHandle] = []
+        drained: list[ServerHandle] = []
+        resumed: list[ServerHandle] = []
+        removed: list[ServerHandle] = []
+        started: list[ServerHandle] = []
+        for server_id, handle in self.handles.items():
+            row = wanted.get(server_id)
+            if server_id not in now.existing:
+                handle.accepting = False
+                retired.append(handles.pop(server_id))
+                removed.append(handle)
+            elif row is None:
+                if handle.accepting:
+                    handle.accepting = False
+                    drained.append(handle)
+            elif normalize_url(row.base_url) != handle.client.url or handle.dormant:
+                moved = normalize_url(row.base_url) != handle.client.url
+                handle.accepting = False
+                if not handle.dormant:
+                    retired.append(handle)
+                handles[server_id] = fresh = self._open(row)
+                (added if moved else resumed).append(fresh)
+                started.append(fresh)
+            else:
+                handle.row = row  # slots, name or speed factor may have changed
+                if not handle.accepting:
+                    handle.accepting = True
+                    resumed.append(handle)
+        for server_id, row in wanted.items():
+            if server_id not in self.handles:
+                handles[server_id] = fresh = self._open(row)
+                added.append(fresh)
+                started.append(fresh)
+        for handle in started:
+            handle.stream.start()
+        self.handles, self.retired = handles, tuple(retired)
+        self._by_url = {h.client.url: h for h in reversed(self.everyone())}
+        return FleetChange(tuple(added), tuple(drained), tuple(resumed), tuple(removed))
+
+    def idle_leftovers(self, in_use: set[int]) -> list[ServerHandle]:
+        """Handles no longer accepting whose jobs (`id()`s of the handles runners use) have all ended.
+
+        A retired one leaves the fleet; a drained one stays, dormant. The caller closes them (io executor).
+        """
+        done = [h for h in self.retired if id(h) not in in_use]
+        idle = [h for h in self.handles.values() if not h.accepting and not h.dormant and id(h) not in in_use]
+        for handle in idle:
+            handle.dormant = True
+        if done:
+            self.retired = tuple(h for h in self.retired if id(h) in in_use)
+        return [*done, *idle]
 
     # ------------------------------------------------------------ capabilities
 
@@ -173,7 +308,7 @@ class Fleet:
         """
         snaps: list[ServerSnapshot] = []
         for h in self.handles.values():
-            if h.capabilities is None:
+            if h.capabilities is None or not h.accepting:
                 continue
             up = h.healthy and h.id not in down
             snaps.append(
@@ -213,10 +348,11 @@ def store_capabilities(conn: Connection, handle: ServerHandle) -> None:
 
 
 def mark_server(conn: Connection, server_id: ServerId, status: ServerStatus, seen: bool) -> None:
+    """What a dispatcher's probe found; a drained server keeps its DRAINING status."""
     conn.execute(
         text(
             "UPDATE comfy_servers SET server_status_id = :s, "
-            "last_seen_at = CASE WHEN :seen THEN now() ELSE last_seen_at END WHERE id = :id"
+            "last_seen_at = CASE WHEN :seen THEN now() ELSE last_seen_at END WHERE id = :id AND is_enabled"
         ),
         {"s": int(status), "seen": seen, "id": server_id},
     )

@@ -14,6 +14,11 @@ A GET that fails on a reused connection is sent once more on a fresh one (the se
 closed it at that very moment); a POST is never sent twice: its failure is reported as it is
 (for POST /prompt the runner treats it as a lost server, and the next attempt adopts the prompt
 by its prompt_id if the server did take it).
+
+`close()` shuts every idle connection the client keeps, whichever thread parked it (the io pool's
+threads outlive a dispatcher, and a socket left to the garbage collector is a ResourceWarning); a
+connection busy at that moment is shut when its exchange ends, and later requests use one-off
+connections.
 """
 
 from __future__ import annotations
@@ -72,26 +77,50 @@ class KeptAliveClient(ComfyClient):
 
     def __init__(self, base_url: str, *, client_id: str | None = None, timeout: float = 30.0) -> None:
         super().__init__(base_url, client_id=client_id, timeout=timeout)
-        self._idle = threading.local()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._idle: set[_Kept] = set()
+        """Parked connections of every thread: a thread takes back only one still in here, `close` shuts them."""
+        self._closed = False
         self.reused = 0
         """Requests that went over a kept connection (for tests and benchmarks)."""
 
+    @property
+    def idle_connections(self) -> int:
+        """Connections parked for reuse now (for tests)."""
+        with self._lock:
+            return len(self._idle)
+
     def put_back(self, conn: _Kept) -> None:
-        old: _Kept | None = getattr(self._idle, "conn", None)
-        if old is not None and old is not conn:
+        with self._lock:
+            if self._closed:
+                old: _Kept | None = conn
+            else:
+                old = getattr(self._local, "conn", None)
+                self._local.conn = conn
+                self._idle.add(conn)
+                if old is conn:
+                    old = None
+                elif old is not None:
+                    self._idle.discard(old)
+        if old is not None:
             old.shut()
-        self._idle.conn = conn
 
     def _take(self) -> _Kept | None:
-        conn: _Kept | None = getattr(self._idle, "conn", None)
-        self._idle.conn = None
-        if conn is not None and not conn.usable():
-            conn.shut()
+        conn: _Kept | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is None:
             return None
-        return conn
+        with self._lock:
+            parked = conn in self._idle  # else `close` took it (and shut it) meanwhile
+            self._idle.discard(conn)
+        if parked and conn.usable():
+            return conn
+        conn.shut()
+        return None
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
-        if self._scheme != "http":
+        if self._scheme != "http" or self._closed:
             return super()._connection(timeout)
         conn = self._take()
         if conn is None:
@@ -104,7 +133,7 @@ class KeptAliveClient(ComfyClient):
 
     def request(self, method: str, path: str, **kw: Any) -> Response:
         """`ComfyClient.request`; a GET that fails on a reused connection is sent once more on a fresh one."""
-        reusing = getattr(self._idle, "conn", None) is not None
+        reusing = getattr(self._local, "conn", None) is not None
         try:
             return super().request(method, path, **kw)
         except ComfyUnreachable:
@@ -113,7 +142,9 @@ class KeptAliveClient(ComfyClient):
         return super().request(method, path, **kw)
 
     def close(self) -> None:
-        """Close this thread's idle connection (others close when their threads end or on their next use)."""
-        conn = self._take()
-        if conn is not None:
+        """Shut every parked connection, of any thread; from now on each request opens and closes its own."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, set()
+        for conn in idle:
             conn.shut()
