@@ -7,11 +7,16 @@ progress, outputs, the ending), the output files in the media store, per-node ti
 `node_timings` (so the editor's historical average per node includes editor runs) and the GPU cost.
 
 The job is inserted and claimed for the chosen server in one transaction, so no dispatcher ever
-sees it queued; `redispatch_allowed` is false and `max_attempts` 1, so if this client dies mid-run
-the lease runs out and the job ends FAILED instead of running again elsewhere. While the run lasts
-the lease is renewed; a cancel requested from elsewhere (`x121 job cancel`, the jobs panel) comes
-back through the renewal and interrupts the run. Every write is one short transaction on the
-runtime's `db_writer`; the methods block and are called from the run's worker thread.
+sees it queued. The claim is the guarded one every dispatcher's claim uses (docs/QUEUE.md "Take":
+the server's advisory lock, then its slot count), so a test run never overfills a server that
+dispatchers are feeding: while the server's slots (running + queued) are all taken the run waits
+up to `room_wait_s` for one to free, then is refused with a sentence; a drained server is refused
+at once. A refused run leaves no job behind. `redispatch_allowed` is false and `max_attempts` 1,
+so if this client dies mid-run the lease runs out and the job ends FAILED instead of running again
+elsewhere. While the run lasts the lease is renewed; a cancel requested from elsewhere
+(`x121 job cancel`, the jobs panel) comes back through the renewal and interrupts the run. Every
+write is one short transaction on the runtime's `db_writer`; the methods block and are called from
+the run's worker thread.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.enums import JobEventKind, JobKind, JobStatus, RetentionClass
-from x121_desktop.core.errors import NotFound, X121Error
+from x121_desktop.core.errors import ComfyError, NotFound, X121Error
 from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.repositories import job_dispatch, job_leases, job_runs
 from x121_desktop.db.repositories import jobs as repo
@@ -61,6 +66,16 @@ if TYPE_CHECKING:
 
 PROGRESS_EVERY_S = 1.0
 HISTORY_WAIT_S = 5.0
+ROOM_POLL_S = 0.25
+"""How often a test run waiting for a free slot asks again."""
+
+
+class ServerFull(ComfyError):
+    """The chosen server has no free slot (or takes no new jobs) for an editor test run."""
+
+
+class _NoRoom(Exception):
+    """Every slot of the server is taken: roll the insert back and ask again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +92,16 @@ class EditorRunJobs:
     """Opens editor test runs as jobs (one per run) for the signed-in user; see the module text."""
 
     def __init__(
-        self, engine: Engine, runtime: Runtime, store: MediaStore, lease: timedelta = timedelta(seconds=60)
+        self,
+        engine: Engine,
+        runtime: Runtime,
+        store: MediaStore,
+        lease: timedelta = timedelta(seconds=60),
+        room_wait_s: float = 5.0,
     ) -> None:
         self._engine, self._runtime, self._store, self.lease = engine, runtime, store, lease
+        self.room_wait_s = room_wait_s
+        """How long a run waits for a free slot on a busy server before it is refused."""
         self.holder = f"editor:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
     def write[T](self, work: Callable[[Connection], T]) -> T:
@@ -109,9 +131,24 @@ class EditorRunJobs:
     def open(
         self, server: str, server_id: int, prompt: Mapping[str, Any], prompt_id: str, client: ComfyClient
     ) -> EditorRunJob:
-        """Insert the job and claim it for the server (CLAIMED, attempt 1 there), in one transaction."""
+        """Insert the job and claim it for the server (CLAIMED, attempt 1 there), in one transaction.
+
+        Only into a free slot, under the server's advisory lock (`job_dispatch.assign_if_room`); while the
+        server is full this asks again every ROOM_POLL_S for up to `room_wait_s`, then raises `ServerFull`.
+        """
 
         def work(conn: Connection) -> RecordedRun:
+            found = conn.execute(
+                text("SELECT slots + queued_slots, is_enabled FROM comfy_servers WHERE id = :s"), {"s": server_id}
+            ).one_or_none()
+            if found is None:
+                raise NotFound(f"There is no ComfyUI server named {server!r}", "Add it with `x121 server add`.")
+            capacity, enabled = int(found[0]), bool(found[1])
+            if not enabled:
+                raise ServerFull(
+                    f"ComfyUI server {server!r} is drained and takes no new jobs",
+                    "Resume it in the Servers panel, or run the test on another server.",
+                )
             new = repo.NewJob(
                 kind=JobKind.EDITOR_TEST_RUN,
                 inputs={"prompt": dict(prompt)},
@@ -120,11 +157,25 @@ class EditorRunJobs:
                 max_attempts=1,
             )
             job = repo.enqueue(conn, new)
-            claimed = job_dispatch.assign(conn, job.id, self.holder, self.lease, server_id, {"server": server})
+            room, claimed = job_dispatch.assign_if_room(
+                conn, job.id, self.holder, self.lease, server_id, capacity, {"server": server}
+            )
+            if not room:
+                raise _NoRoom(capacity)  # rolls the insert back
             assert claimed is not None, "a job inserted in this transaction is visible to no other claimer"
             return RecordedRun(int(job.id), prompt_id, server_id, server)
 
-        return EditorRunJob(self, self.write(work), client)
+        deadline = time.monotonic() + self.room_wait_s
+        while True:
+            try:
+                return EditorRunJob(self, self.write(work), client)
+            except _NoRoom as full:
+                if time.monotonic() >= deadline:
+                    raise ServerFull(
+                        f"ComfyUI server {server!r} is busy: all {full.args[0]} of its job slots are taken",
+                        "Run the test again when one of its jobs has finished, or choose another server.",
+                    ) from None
+            time.sleep(ROOM_POLL_S)
 
     @property
     def store(self) -> MediaStore:
