@@ -20,7 +20,8 @@ from x121_desktop.core.enums import AnnotationKind
 from x121_desktop.core.review.notes import Tool
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.review import ReviewService
-from x121_desktop.ui.review.annotate import AnnotationOverlay, NotesController
+from x121_desktop.ui.review.annotate import AnnotationOverlay
+from x121_desktop.ui.review.notes import NotesController
 from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.verdicts import ReviewSession
 

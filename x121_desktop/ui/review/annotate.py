@@ -13,23 +13,12 @@ to `pending`; with none, mouse events pass through to the player (and its zoom w
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QCheckBox,
-    QHBoxLayout,
-    QInputDialog,
-    QLineEdit,
-    QPushButton,
-    QToolButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QInputDialog, QWidget
 
 from x121_desktop.core.review.notes import (
     GHOST_REACH,
@@ -40,15 +29,9 @@ from x121_desktop.core.review.notes import (
     clamp_point,
     ghost_opacity,
     ghost_side,
-    kind_of,
-    shapes_from_data,
-    shapes_to_data,
 )
-from x121_desktop.services.review import CommentValue
 from x121_desktop.ui.review.frame_view import FrameView
 from x121_desktop.ui.review.roi_math import Roi
-from x121_desktop.ui.review.tasks import SentenceTasks
-from x121_desktop.ui.review.verdicts import ReviewSession
 
 GHOST_BEFORE = "#ff5a5a"
 GHOST_AFTER = "#4cd964"
@@ -69,8 +52,11 @@ def ask_text(parent: QWidget) -> str:
 
 
 class AnnotationOverlay(QWidget):
-    """Drawn over one FrameView (a child kept at its size). Emits `shape_added` after each finished stroke."""
+    """Drawn over one FrameView (a child kept at its size). Emits `drawing_started` when a stroke begins
+    on it (its cell becomes the one the reviewer works in) and `shape_added` after each finished one.
+    `take_id` and `frame` say which take and which of its frames the cell shows (notes are the take's)."""
 
+    drawing_started = Signal()
     shape_added = Signal()
 
     def __init__(self, view: FrameView) -> None:
@@ -80,6 +66,7 @@ class AnnotationOverlay(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.notes: list[DrawnNote] = []
         self.pending: list[Shape] = []
+        self.take_id: int | None = None
         self.frame = 0
         self.reach = GHOST_REACH
         self.color = "#ff3b30"
@@ -159,6 +146,7 @@ class AnnotationOverlay(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self._tool is None or event.button() != Qt.MouseButton.LeftButton:
             return
+        self.drawing_started.emit()
         point = self.to_picture(event.position())
         if self._tool is Tool.TEXT:
             text = self.text_provider(self)
@@ -242,136 +230,3 @@ def paint_shape(
     else:
         p.setFont(QFont(p.font().family(), max(9, int(width * 4))))
         p.drawText(pts[0] + QPointF(0, width * 4), shape.text)
-
-
-# ---------------------------------------------------------------------- notes bar + controller
-class NotesBar(QWidget):
-    """Tools (none/pen/arrow/rect/ellipse/text), "whole in/out range", save/discard, and a comment line."""
-
-    TOOLS = (("Play", None), ("Pen", Tool.PEN), ("Arrow", Tool.ARROW), ("Box", Tool.RECT),
-             ("Ellipse", Tool.ELLIPSE), ("Text", Tool.TEXT))  # fmt: skip
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("notesBar")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.tools = QButtonGroup(self)
-        self.buttons: dict[Tool | None, QToolButton] = {}
-        for n, (title, tool) in enumerate(self.TOOLS):
-            button = QToolButton(self)
-            button.setText(title)
-            button.setCheckable(True)
-            button.setChecked(tool is None)
-            self.tools.addButton(button, n)
-            self.buttons[tool] = button
-            layout.addWidget(button)
-        self.whole_range = QCheckBox("In/out range", self)
-        self.whole_range.setToolTip("Attach the note to the in/out range instead of this frame")
-        self.save = QPushButton("Save note", self)
-        self.discard = QPushButton("Discard", self)
-        self.comment = QLineEdit(self)
-        self.comment.setPlaceholderText("Comment at this frame (@name mentions)…")
-        self.post = QPushButton("Comment", self)
-        for w in (self.whole_range, self.save, self.discard):
-            layout.addWidget(w)
-        layout.addWidget(self.comment, 1)
-        layout.addWidget(self.post)
-
-
-class NotesController(QObject):
-    """Notes for the take a `ReviewSession` shows: overlay on its cell, load/save through ReviewService."""
-
-    message = Signal(str)
-    notes_loaded = Signal(int)
-
-    def __init__(self, session: ReviewSession, bar: NotesBar | None = None) -> None:
-        super().__init__(session)
-        self.session = session
-        self.bar = bar if bar is not None else NotesBar(session.panel)
-        self.overlay: AnnotationOverlay | None = None
-        self.comments: tuple[CommentValue, ...] = ()
-        self._tasks = SentenceTasks(self.message.emit)
-        session.take_shown.connect(self._take_shown)
-        self.bar.tools.idClicked.connect(lambda n: self.set_tool(NotesBar.TOOLS[n][1]))
-        self.bar.save.clicked.connect(lambda: self._spawn(self.save()))
-        self.bar.discard.clicked.connect(self._discard)
-        self.bar.post.clicked.connect(lambda: self._spawn(self.post_comment(self.bar.comment.text())))
-        self.bar.comment.returnPressed.connect(self.bar.post.click)
-        self.message.connect(session.bar.label.setText)
-
-    def set_tool(self, tool: Tool | None) -> None:
-        self.bar.buttons[tool].setChecked(True)
-        if self.overlay is not None:
-            self.overlay.set_tool(tool)
-
-    def _take_shown(self, take_id: int) -> None:
-        cells = self.session.panel.grid.cells
-        if not cells:
-            return
-        self.overlay = AnnotationOverlay(cells[0])
-        checked = self.bar.tools.checkedId()
-        self.overlay.set_tool(NotesBar.TOOLS[checked][1] if checked >= 0 else None)
-        controller = self.session.panel.controller
-        controller.frames_shown.connect(self._frame_shown)
-        self._spawn(self.reload(take_id))
-
-    def _frame_shown(self) -> None:
-        if self.overlay is not None and self.overlay.view.shown_index is not None:
-            self.overlay.set_frame(self.overlay.view.shown_index)
-
-    async def reload(self, take_id: int) -> None:
-        notes = await self.session.review.annotations(take_id)
-        comments = await self.session.review.comments(take_id)
-        current = self.session.current
-        if self.overlay is None or current is None or current.take_id != take_id:
-            return
-        drawn = [DrawnNote(a.frame_start, a.frame_count, shapes_from_data(a.data), a.id) for a in notes]
-        self.overlay.set_notes(drawn)
-        self.comments = comments
-        self.notes_loaded.emit(len(drawn))
-
-    async def save(self) -> DrawnNote | None:
-        """Store the pending shapes on this frame (or the in/out range) as the signed-in user."""
-        overlay, take = self.overlay, self.session.current
-        if overlay is None or take is None or not overlay.pending:
-            self.message.emit("Draw on the frame first (pick Pen, Arrow, Box, Ellipse or Text)")
-            return None
-        clock = self.session.panel.controller.clock
-        start, count = overlay.frame, 1
-        if self.bar.whole_range.isChecked():
-            order = clock.order()
-            start, count = order.start, order.length
-        shapes = tuple(overlay.pending)
-        saved = await self.session.review.add_annotation(take.take_id, kind_of(shapes), start, count,
-                                                         shapes_to_data(shapes))  # fmt: skip
-        note = DrawnNote(saved.frame_start, saved.frame_count, shapes, saved.id)
-        overlay.clear_pending()
-        overlay.set_notes([*overlay.notes, note])
-        span = f"frame {start}" if count == 1 else f"frames {start}-{start + count - 1}"
-        self.message.emit(f"Note saved on {span} of take {take.take_id}")
-        return note
-
-    async def post_comment(self, body: str) -> None:
-        take, overlay = self.session.current, self.overlay
-        if take is None or not body.strip():
-            return
-        frame = overlay.frame if overlay is not None else None
-        posted = await self.session.review.comment(take.take_id, frame, body)
-        self.bar.comment.clear()
-        self.comments = await self.session.review.comments(take.take_id)
-        who = f" · notified {', '.join(posted.mentioned)}" if posted.mentioned else ""
-        self.message.emit(f"Comment posted at frame {frame}{who}")
-
-    def _discard(self) -> None:
-        if self.overlay is not None:
-            self.overlay.clear_pending()
-
-    def handlers(self) -> dict[str, Callable[[], object]]:
-        return {"review.add_note": lambda: self._spawn(self.save())}
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[None]:
-        return self._tasks.spawn(coro)
-
-    async def drain(self) -> None:
-        await self._tasks.drain()

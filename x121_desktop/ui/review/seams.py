@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -43,6 +44,15 @@ def grade_color(grade: SeamGrade) -> QColor:
     token, fallback = _GRADE[grade]
     c = color(token)
     return c if c != QColor("#ff00ff") else QColor(fallback)
+
+
+def _seam_frame(clip: SeamClip, left: int, right: int, frame: int) -> tuple[int, int] | None:
+    """(take id, take frame) of a seam clip's frame: the left take's own frame number before the seam,
+    the right take's from its head trim on after it (notes drawn on a seam clip go to that take)."""
+    if not 0 <= frame < clip.window.length:
+        return None
+    side, source = clip.window.source_of(frame)
+    return (left, source) if side == 0 else (right, clip.right_head + source)
 
 
 class SeamReview(QObject):
@@ -144,6 +154,8 @@ class SeamReview(QObject):
             self._seek_to = (min(max(target, 0), clip.window.length - 1), speed)
             panel.controller.state_changed.connect(self._seek_pending)
         self.index, self.clip = index, clip
+        right_id = seam.heal.unhealed_take_id if before and seam.heal is not None else seam.right_take_id
+        self.session.clip_takes[clip.path] = partial(_seam_frame, clip, seam.left_take_id, right_id)
         self.session.current = queue.take(seam.right_take_id)
         self.session.advance = self._advance
         grade = seam.heal.grade_before if before and seam.heal is not None else seam.grade

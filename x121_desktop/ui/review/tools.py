@@ -13,10 +13,10 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 
 from x121_desktop.services.review import ReviewService
-from x121_desktop.ui.review.annotate import NotesController
 from x121_desktop.ui.review.cinema import CinemaMode
 from x121_desktop.ui.review.compare import CompareController
 from x121_desktop.ui.review.memos import MemoController
+from x121_desktop.ui.review.notes import NotesController
 from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.seams import SeamReview
 from x121_desktop.ui.review.verdicts import VERDICT_ACTIONS, ReviewSession

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -65,6 +66,8 @@ class ReviewSession(QObject):
         self.busy = False
         self.advance: Callable[[int], None] | None = None
         """Set by a review mode that advances on its own (seam stepping); default: next pending take."""
+        self.clip_takes: dict[Path, Callable[[int], tuple[int, int] | None]] = {}
+        """Clips made from takes (seam clips): clip frame → (take id, that take's frame)."""
         self._last = ""
         self._tasks = SentenceTasks(self.message.emit)
         self.message.connect(self.bar.label.setText)
@@ -92,6 +95,17 @@ class ReviewSession(QObject):
         """Show another take of the queue (for seam stepping and the navigator)."""
         if self.queue is not None and (take := self.queue.take(take_id)) is not None:
             self.show_take(take)
+
+    def take_at(self, path: Path, frame: int) -> tuple[int, int] | None:
+        """(take id, take frame) a clip on screen shows at its frame `frame`: a take's own video (of the
+        scene's queue, or the take shown from a link) frame for frame, a seam clip through its mapping;
+        None for a file that is no take of this session."""
+        mapped = self.clip_takes.get(Path(path))
+        if mapped is not None:
+            return mapped(frame)
+        takes = [*(self.queue.takes if self.queue is not None else ()), *([self.current] if self.current else [])]
+        take = next((t for t in takes if t.video is not None and Path(t.video) == Path(path)), None)
+        return None if take is None else (take.take_id, frame)
 
     # ------------------------------------------------------------------ verdicts
     def handlers(self) -> dict[str, Callable[[], object]]:
