@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import socket
@@ -36,14 +35,12 @@ from queue import Queue
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.comfy.stream import ServerEvent, ServerRestarted
-from x121_desktop.core.enums import JobEventKind, JobStatus, ServerStatus
+from x121_desktop.core.enums import JobEventKind, JobStatus
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.core.orchestration.states import TERMINAL
-from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.notify import (
     ChannelListener,
     ChannelNotice,
@@ -60,15 +57,12 @@ from x121_desktop.services.orchestrator.claims import Claimer
 from x121_desktop.services.orchestrator.fleet import (
     SERVERS_CHANNEL,
     Fleet,
-    ServerHandle,
     load_servers,
-    mark_server,
     measured_speeds,
     pump,
-    store_capabilities,
 )
 from x121_desktop.services.orchestrator.fleet_watch import FleetWatch
-from x121_desktop.services.orchestrator.runner import CancelRequested, JobRunner, ServerDown
+from x121_desktop.services.orchestrator.runner import CancelRequested, JobRunner
 from x121_desktop.services.storage import MediaStore
 
 if TYPE_CHECKING:
@@ -85,8 +79,6 @@ type Notice = JobNotice | ChannelNotice | ListenerReconnected
 SWITCH_INTERVAL_S = 0.0005
 ONCE_IDLE_S = 1.0
 """With `once`, stop after this long with nothing claimed and nothing running."""
-IDLE_PROBE_S = 5.0
-"""Health probe interval of a server holding none of our submitted jobs (1 s while it does)."""
 
 
 @dataclass
@@ -137,9 +129,7 @@ class Dispatcher:
         self._by_prompt: dict[str, JobRunner] = {}
         self._claim_started: dict[JobId, float] = {}
         self._claimed_at: dict[JobId, float] = {}
-        self._probed: dict[ServerId, float] = {}
         self._wake = asyncio.Event()
-        self._down: set[ServerId] = set()
         self._speeds: dict[ServerId, float] = {}
         self._per_second = False
         """Whether `_speeds` are measured work per second (then a running job's elapsed time counts)."""
@@ -211,7 +201,7 @@ class Dispatcher:
             background += [
                 asyncio.create_task(self._pump(), name="x121-pump"),
                 asyncio.create_task(self._heartbeat(stop), name="x121-heartbeat"),
-                asyncio.create_task(self._health(stop), name="x121-health"),
+                asyncio.create_task(self.watch.probe(), name="x121-health"),
                 asyncio.create_task(self.watch.run(listener.listening), name="x121-fleet-watch"),
             ]
             await self._claim_loop(stop)
@@ -318,14 +308,14 @@ class Dispatcher:
                     except X121Error:
                         return None  # no longer ours
 
-                await self.runtime.run(self.db_pool, self._tx, give_back)
+                await self.runtime.run(self.db_pool, self.tx, give_back)
         tasks = [t for _, t in self.runners.values()]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.grace_s)
             for task in pending:
                 task.cancel()  # leases expire; another dispatcher adopts these prompts
 
-    def _tx(self, fn: Any) -> Any:
+    def tx(self, fn: Any) -> Any:
         with self.engine.begin() as conn:
             return fn(conn)
 
@@ -336,7 +326,7 @@ class Dispatcher:
 
         (the runner of the claimed job or None, whether a server still had a free slot after the claim).
         """
-        claim = self.claimer.claim(self._down, self._speeds, self.covers_all, self._per_second)
+        claim = self.claimer.claim(self.watch.down, self._speeds, self.covers_all, self._per_second)
         self.stats.refused = self.claimer.refused
         if claim is None:
             return None, False
@@ -390,7 +380,7 @@ class Dispatcher:
                 return held, cancel, job_leases.reclaim_expired(conn)
 
             try:
-                held, cancel, reclaimed = await self.runtime.run(self.db_pool, self._tx, beat)
+                held, cancel, reclaimed = await self.runtime.run(self.db_pool, self.tx, beat)
             except Exception:
                 log.exception("lease heartbeat failed; retrying")
                 continue
@@ -406,50 +396,3 @@ class Dispatcher:
                 entry = self.runners.get(job_id)
                 if entry is not None:
                     entry[1].cancel()
-
-    async def _health(self, stop: asyncio.Event) -> None:
-        """Probe each server (GET /system_stats): every second while it runs one of our jobs or is down,
-        else every IDLE_PROBE_S; re-read capabilities after a restart and store them."""
-        while True:
-            await asyncio.sleep(1.0)
-            busy = {id(r.handle) for r, _ in self.runners.values() if r.submitted}
-            ours = {id(r.handle) for r, _ in self.runners.values()}
-            for handle in self.fleet.everyone():
-                if not handle.accepting and id(handle) not in ours:
-                    continue  # drained, removed or moved, and none of our jobs is there: nothing to watch
-                due = id(handle) in busy or handle.id in self._down or not handle.healthy or handle.stale
-                if not due and time.monotonic() - self._probed.get(handle.id, 0.0) < IDLE_PROBE_S:
-                    continue
-                self._probed[handle.id] = time.monotonic()
-                ok = await self.runtime.run(self.runtime.io, self.fleet.check_health, handle)
-                if ok and handle.stale:
-                    await self.runtime.run(self.runtime.io, self.fleet.refresh_info, handle)
-                if handle.dirty:
-                    await self.store_capabilities(handle)
-                if ok and handle.id in self._down:
-                    self._down.discard(handle.id)
-                    await self._mark(handle, ServerStatus.ONLINE, True)
-                elif not ok and handle.id not in self._down and time.monotonic() - handle.last_ok > self.lost_after_s:
-                    self._down.add(handle.id)
-                    await self._mark(handle, ServerStatus.OFFLINE, False)
-                    reason = f"ComfyUI at {handle.client.url} stopped answering for {self.lost_after_s:g} s"
-                    for runner, _ in list(self.runners.values()):
-                        if runner.handle is handle and runner.submitted:
-                            runner.signals.put_nowait(ServerDown(reason))
-
-    async def store_capabilities(self, handle: ServerHandle) -> None:
-        """What the server offers after a (re)connect, for every dispatcher and `x121 server list`."""
-        handle.dirty = False
-        try:
-            await self.runtime.run(self.db_pool, self._tx, functools.partial(store_capabilities, handle=handle))
-        except DBAPIError as exc:  # a login that may not record capabilities still dispatches
-            log.warning("could not store the capabilities of %s: %s", handle.row.name, translate_db_error(exc).sentence)
-
-    async def _mark(self, handle: ServerHandle, status: ServerStatus, seen: bool) -> None:
-        if not handle.accepting:
-            return  # a drained server keeps its status; a removed or moved one is not ours to mark
-
-        def mark(conn: Connection) -> None:
-            mark_server(conn, handle.id, status, seen)
-
-        await self.runtime.run(self.db_pool, self._tx, mark)

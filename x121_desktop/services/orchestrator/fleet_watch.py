@@ -1,4 +1,4 @@
-"""A running dispatcher follows the server rows: drained, resumed, added, removed or moved servers.
+"""A running dispatcher watches its servers: their rows (drained, resumed, added, removed, moved) and health.
 
 Every change of a server's row that matters to dispatch (added, removed, enabled or disabled, its
 URL, name, slots or speed factor) NOTIFYs `x121_servers` from a trigger (migration
@@ -16,22 +16,42 @@ rows (coalescing a burst of notices into one read) and applies them to the fleet
 
 The rows are also re-read after the listener reconnected (notices may have been missed) and every
 `REREAD_S` as a safety net.
+
+Health (`FleetWatch.probe`): GET /system_stats every second on a server running one of our jobs or
+down, else every IDLE_PROBE_S; one silent for `lost_after_s` is marked OFFLINE and our jobs on it
+are lost (`ServerDown`). A server that takes no claims and holds none of our jobs is not probed,
+and a drained one keeps its DRAINING status.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DBAPIError
+
+from x121_desktop.core.enums import ServerStatus
+from x121_desktop.core.ids import ServerId
+from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.repositories import server_capabilities
-from x121_desktop.services.orchestrator.fleet import FleetChange, Registered, read_servers
+from x121_desktop.services.orchestrator.fleet import (
+    FleetChange,
+    Registered,
+    ServerHandle,
+    mark_server,
+    read_servers,
+    store_capabilities,
+)
 from x121_desktop.services.orchestrator.runner import ServerDown
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -39,6 +59,8 @@ log = logging.getLogger(__name__)
 REREAD_S = 30.0
 """Re-read the server rows this often even without a notice."""
 LISTEN_WAIT_S = 10.0
+IDLE_PROBE_S = 5.0
+"""Health probe interval of a server holding none of our submitted jobs (1 s while it does)."""
 
 
 class FleetWatch:
@@ -49,6 +71,9 @@ class FleetWatch:
         self.claiming = False
         """A claim is running on the db pool: handles it may be taking must not be closed under it."""
         self._closing: set[asyncio.Future[None]] = set()
+        self.down: set[ServerId] = set()
+        """Servers the health probe found silent for `lost_after_s` (placement leaves them out)."""
+        self._probed: dict[ServerId, float] = {}
 
     async def run(self, listening: threading.Event) -> None:
         """Re-read and apply the server rows whenever `changed` is set (or every REREAD_S), until cancelled.
@@ -98,7 +123,7 @@ class FleetWatch:
             await asyncio.gather(*(d.runtime.run(d.runtime.io, d.fleet.check_health, h) for h in fresh))
             for handle in fresh:
                 if handle.dirty:
-                    await d.store_capabilities(handle)
+                    await self.store_capabilities(handle)
         self.prune()
         d.wake()
         return change
@@ -118,3 +143,52 @@ class FleetWatch:
         """Wait for the handles being closed."""
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+
+    # ------------------------------------------------------------ health
+
+    async def probe(self) -> None:
+        """Probe the servers (see the module text) until cancelled; re-read capabilities after a restart."""
+        d = self.d
+        while True:
+            await asyncio.sleep(1.0)
+            busy = {id(r.handle) for r, _ in d.runners.values() if r.submitted}
+            ours = {id(r.handle) for r, _ in d.runners.values()}
+            for handle in d.fleet.everyone():
+                if not handle.accepting and id(handle) not in ours:
+                    continue  # drained, removed or moved, and none of our jobs is there: nothing to watch
+                due = id(handle) in busy or handle.id in self.down or not handle.healthy or handle.stale
+                if not due and time.monotonic() - self._probed.get(handle.id, 0.0) < IDLE_PROBE_S:
+                    continue
+                self._probed[handle.id] = time.monotonic()
+                ok = await d.runtime.run(d.runtime.io, d.fleet.check_health, handle)
+                if ok and handle.stale:
+                    await d.runtime.run(d.runtime.io, d.fleet.refresh_info, handle)
+                if handle.dirty:
+                    await self.store_capabilities(handle)
+                if ok and handle.id in self.down:
+                    self.down.discard(handle.id)
+                    await self._mark(handle, ServerStatus.ONLINE, True)
+                elif not ok and handle.id not in self.down and time.monotonic() - handle.last_ok > d.lost_after_s:
+                    self.down.add(handle.id)
+                    await self._mark(handle, ServerStatus.OFFLINE, False)
+                    reason = f"ComfyUI at {handle.client.url} stopped answering for {d.lost_after_s:g} s"
+                    for runner, _ in list(d.runners.values()):
+                        if runner.handle is handle and runner.submitted:
+                            runner.signals.put_nowait(ServerDown(reason))
+
+    async def store_capabilities(self, handle: ServerHandle) -> None:
+        """What the server offers after a (re)connect, for every dispatcher and `x121 server list`."""
+        handle.dirty = False
+        try:
+            await self.d.runtime.run(self.d.db_pool, self.d.tx, functools.partial(store_capabilities, handle=handle))
+        except DBAPIError as exc:  # a login that may not record capabilities still dispatches
+            log.warning("could not store the capabilities of %s: %s", handle.row.name, translate_db_error(exc).sentence)
+
+    async def _mark(self, handle: ServerHandle, status: ServerStatus, seen: bool) -> None:
+        if not handle.accepting:
+            return  # a drained server keeps its status; a removed or moved one is not ours to mark
+
+        def mark(conn: Connection) -> None:
+            mark_server(conn, handle.id, status, seen)
+
+        await self.d.runtime.run(self.d.db_pool, self.d.tx, mark)
