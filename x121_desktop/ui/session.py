@@ -38,7 +38,14 @@ from x121_desktop.services.auth.login import (
     url_user,
 )
 from x121_desktop.ui.panels.notifications import Level
-from x121_desktop.ui.sign_out import NOTHING_TO_SWITCH, SignOutChoice, SignOutDialog, switch_choices, work_in_flight
+from x121_desktop.ui.sign_out import (
+    NOTHING_TO_SWITCH,
+    SignOutChoice,
+    SignOutDialog,
+    switch_choices,
+    who,
+    work_in_flight,
+)
 from x121_desktop.ui.signin import LoginChoice, SignInRequest, ask_in_dialog, finished
 
 if TYPE_CHECKING:
@@ -141,7 +148,7 @@ class StudioSession(QObject):
         me = await window.services.users.whoami()
         url = database_url(self.options)
         user = me.name if me is not None else (url_user(url) if url is not None else None) or ""
-        who = f"{me.display_name} ({me.name})" if me is not None else user
+        leaving = who(me.display_name, me.name) if me is not None else user
         choices: tuple[LoginChoice, ...] = ()
         if url is None:
             choices = switch_choices(await window.services.users.list_users(), user)
@@ -152,7 +159,7 @@ class StudioSession(QObject):
         can_forget = url is not None and password_is_kept(self.options, user)
         if not (choices or stopping or can_forget):
             return user, SignOutChoice(forget_password=False, switch_to=None), choices
-        dialog = SignOutDialog(who, stopping, can_forget=can_forget, choices=choices, parent=window)
+        dialog = SignOutDialog(leaving, stopping, can_forget=can_forget, choices=choices, parent=window)
         try:
             accepted = await finished(dialog) == QDialog.DialogCode.Accepted.value
             return (user, dialog.choice(), choices) if accepted else None

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QVBoxLayout, QWidget
 
-from x121_desktop.ui.signin import LoginChoice
+from x121_desktop.ui.signin import TRUSTED, LoginChoice, ok_cancel
 
 if TYPE_CHECKING:
     from x121_desktop.services.users import UserView
@@ -48,10 +48,15 @@ def work_in_flight(window: MainWindow) -> tuple[str, ...]:
     return tuple(said)
 
 
+def who(display_name: str, login: str) -> str:
+    """`Ada Artist (ada)`; the login once when the name already says it (`Database owner (postgres)`)."""
+    return display_name if f"({login})" in display_name else f"{display_name} ({login})"
+
+
 def switch_choices(users: tuple[UserView, ...], me: str) -> tuple[LoginChoice, ...]:
     """The logins one can switch to: active, allowed to log in, not the one signed in."""
     return tuple(
-        LoginChoice(u.name, f"{u.display_name} ({u.name}) · {u.role.label.lower()}")
+        LoginChoice(u.name, f"{who(u.display_name, u.name)} · {u.role.label.lower()}")
         for u in users
         if u.active and u.can_login and u.name != me
     )
@@ -83,20 +88,19 @@ class SignOutDialog(QDialog):
         self.login.setObjectName("SignOutSwitchTo")
         for choice in choices:
             self.login.addItem(choice.label, choice.user)
+        trusted = QLabel(TRUSTED, self)
+        trusted.setWordWrap(True)
+        trusted.setProperty("role", "muted")
         self.forget = QCheckBox("Forget my password on this computer", self)
         self.forget.setObjectName("SignOutForget")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        if ok is not None:
-            ok.setText("Switch user" if choices else "Sign out")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, "Switch user" if choices else "Sign out")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 18, 20, 16)
         layout.setSpacing(8)
-        for widget in (heading, self.login, self.stopping, self.forget, buttons):
+        for widget in (heading, self.login, trusted, self.stopping, self.forget, buttons):
             layout.addWidget(widget)
         self.login.setVisible(bool(choices))
+        trusted.setVisible(bool(choices))
         self.stopping.setVisible(bool(stopping))
         self.forget.setVisible(can_forget)
         self.setMinimumWidth(440)

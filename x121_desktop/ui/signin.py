@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,6 +42,8 @@ from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
 from x121_desktop.settings.paths import resolve_home
 
 MAX_TRIES = 3
+BUTTON_ROOM = 48
+"""Pixels beside a button's text: the theme's icon and padding."""
 TRUSTED = "This single-user database trusts this computer's account, so no password is asked."
 
 
@@ -98,17 +101,13 @@ class SignInDialog(QDialog):
         trusted = QLabel(TRUSTED, self)
         trusted.setWordWrap(True)
         trusted.setProperty("role", "muted")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        if ok is not None:
-            ok.setText("Sign in")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, "Sign in")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 18, 20, 16)
         layout.setSpacing(8)
         picking = bool(request.choices)
-        shown = [self.choices, trusted] if picking else [QLabel("User name", self), self.user, self.password]
+        typing = [QLabel("User name", self), self.user, QLabel("Password", self), self.password]
+        shown = [self.choices, trusted] if picking else typing
         for widget in (heading, self.where, self.problem, *shown, self.remember, buttons):
             layout.addWidget(widget)
         for widget in (self.choices, trusted, self.user, self.password, self.remember):
@@ -123,6 +122,21 @@ class SignInDialog(QDialog):
             return Credentials(user, "", False) if isinstance(user, str) else None
         user = self.user.text().strip()
         return Credentials(user, self.password.text(), self.remember.isChecked()) if user else None
+
+
+def ok_cancel(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+    """OK (named `ok_text`) and Cancel wired to the dialog. The theme draws the default button semi-bold but
+    sizes it for the regular weight (its text was cut: "Sign ir"), so it gets room for the bold text."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog)
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    if ok is not None:
+        ok.setText(ok_text)
+        bold = QFont(ok.font())
+        bold.setWeight(QFont.Weight.DemiBold)
+        ok.setMinimumWidth(QFontMetrics(bold).horizontalAdvance(ok_text) + BUTTON_ROOM)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
 
 
 def ask_with_dialog(request: SignInRequest) -> Credentials | None:
