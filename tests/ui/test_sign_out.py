@@ -22,6 +22,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog
 
 from tests.db.security_studio import SecureStudio, build_secure_studio
@@ -198,7 +200,15 @@ def test_creator_signs_out_and_the_reviewer_signs_in_with_a_reviewers_window(
     review.load([tmp_path / "clip.mp4"])
     run(qloop, until(lambda: decoding("clip.mp4"), what="the Review player's decode thread"))
 
-    a["app.sign_out"].trigger()
+    assert a["app.sign_out"] in first.menus["Application"].actions()
+    palette = first.command_palette  # Sign out from the command palette, as a person would
+    palette.open_palette()
+    palette.query.setText("sign out")
+    palette.refresh()
+    chosen = palette.current_item()
+    assert chosen is not None
+    assert (chosen.ref, chosen.enabled, chosen.shortcut) == ("app.sign_out", True, "Ctrl+Shift+L")
+    QTest.keyClick(palette.query, Qt.Key.Key_Return)
     confirm = dialog_of(qloop, SignOutDialog)  # a password is kept: the box to forget it is offered
     assert confirm.forget.isVisibleTo(confirm)
     assert not confirm.stopping.isVisibleTo(confirm)  # nothing in flight
