@@ -5,15 +5,23 @@
   to find (no ResourceWarning).
 - A dispatcher stopped while its prompt runs leaves the lease to expire; the next dispatcher
   reclaims the job and adopts the running prompt by its prompt_id instead of running it again.
+- A dispatcher stopped while a claimed job's inputs are still uploading gives the job back to the
+  queue at once, and the upload thread does not POST the prompt afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import socket
+import threading
+import time
 import warnings
+from collections.abc import Iterator
 
 import psutil
+import pytest
 from sqlalchemy import text
 
 from tests.comfyui_server import ComfyTestServer
@@ -118,3 +126,84 @@ def test_a_restarted_dispatcher_adopts_the_running_prompt_instead_of_running_it_
     with studio.engine.connect() as conn:
         pid = str(conn.execute(text("SELECT prompt_id FROM jobs WHERE id = :j"), {"j": job}).scalar_one())
     assert executions(server) == [pid]  # ran once, on the server, across both dispatchers
+
+
+class SlowUploads:
+    """A TCP relay in front of the stand-in that holds each `POST /upload/...` for `delay_s` before passing it on."""
+
+    def __init__(self, upstream_port: int, delay_s: float) -> None:
+        self.delay_s, self._upstream = delay_s, upstream_port
+        self.held = threading.Event()
+        self.passed = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._sockets: list[socket.socket] = [self._listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self._upstream))
+            self._sockets += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, target: socket.socket, requests: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if requests and data.startswith(b"POST /upload/"):
+                    self.held.set()
+                    time.sleep(self.delay_s)
+                    self.passed.set()
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            sock.close()
+
+
+@pytest.fixture
+def slow_uploads(server: ComfyTestServer) -> Iterator[SlowUploads]:
+    relay = SlowUploads(server.port, delay_s=2.0)
+    yield relay
+    relay.close()
+
+
+def test_a_job_still_uploading_when_the_dispatcher_stops_goes_back_to_the_queue_and_is_never_posted(
+    studio: Studio, server: ComfyTestServer, slow_uploads: SlowUploads
+) -> None:
+    register_server(studio.engine, "a", slow_uploads.url)
+    file_id = store_file(studio.engine, studio.paths.media_root, tiny_png(77))
+    job = insert_job(studio.engine, quick_prompt("stopping"), {"1.image": file_id})
+
+    async def scenario() -> None:
+        dispatcher = Dispatcher(studio, lease_s=3.0, poll_s=0.3, claim_every_s=0.2, grace_s=5.0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(dispatcher.run(stop))
+        await wait_for(slow_uploads.held.is_set, 20, "the upload to reach the relay")  # started while claiming
+        await wait_for(lambda: job_state(studio.engine, job)[0] is JobStatus.CLAIMED, 5, "the claim to commit")
+        stop.set()
+        await asyncio.wait_for(task, timeout=20)
+        assert not slow_uploads.passed.is_set(), "the dispatcher stopped only after the upload went through"
+
+    asyncio.run(scenario())
+    with studio.engine.connect() as conn:
+        status, holder = conn.execute(
+            text("SELECT job_status_id, lease_holder FROM jobs WHERE id = :j"), {"j": job}
+        ).one()
+    assert (JobStatus(status), holder) == (JobStatus.QUEUED, None)
+    kind, data = job_events(studio.engine, job)[-1]
+    assert (kind, data["reason"]) == ("requeued", "dispatcher stopping")
+    assert slow_uploads.passed.wait(10)  # the held upload went on to the server after the stop ...
+    time.sleep(0.5)  # ... and the thread that sent it would POST the prompt right after
+    assert server.state.number == 0, "the prompt of a job given back to the queue reached the server"
+    assert executions(server) == []

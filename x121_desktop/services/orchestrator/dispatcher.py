@@ -295,9 +295,10 @@ class Dispatcher:
         return outcome
 
     async def _drain(self) -> None:
-        """Release claims not yet submitted; follow submitted ones for grace_s."""
+        """Release claims not yet submitted (their upload thread will not POST them); follow submitted ones
+        for grace_s."""
         for job_id, (runner, task) in list(self.runners.items()):
-            if not runner.submitted:
+            if runner.abandon():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

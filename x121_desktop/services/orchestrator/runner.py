@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,10 @@ class LeaseLost(Exception):
     """Another dispatcher owns the job now; stop without touching it."""
 
 
+class Abandoned(Exception):
+    """The dispatcher is stopping and gave the job back before its prompt was sent: do not send it."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServerDown:
     reason: str
@@ -74,6 +79,9 @@ class JobRunner:
         self.timing = rec.RunTiming()
         self.cancel = False
         self.submitted = False
+        """Set (under `_gate`) just before POST /prompt: from then on the prompt may be on the server."""
+        self._gate = threading.Lock()
+        self._abandoned = False
         self.early: Future[None] | None = None
         """Upload + POST started by the claim's thread (first attempts), awaited by `run`."""
         self.uploads: Future[dict[str, str]] | None = None
@@ -83,6 +91,12 @@ class JobRunner:
     @property
     def pid(self) -> str:
         return str(self.job.prompt_id)
+
+    def abandon(self) -> bool:
+        """Stop before the prompt is sent, if it was not (then True: the job may be given back to the queue)."""
+        with self._gate:
+            self._abandoned = not self.submitted
+            return self._abandoned
 
     # ------------------------------------------------------------ db helpers
 
@@ -159,9 +173,12 @@ class JobRunner:
         if self.files:
             self.d.note("upload", began)
         self.prompt = rec.render_prompt(self.job, self.workflow, names)
-        self.handle.stream.watch(self.pid)
-        self.d.follow(self)  # route its messages before they can arrive; they wait in `signals`
-        self.submitted = True
+        with self._gate:  # the dispatcher's shutdown either sees it submitted or stops it here
+            if self._abandoned:
+                raise Abandoned(self.job.id)
+            self.handle.stream.watch(self.pid)
+            self.d.follow(self)  # route its messages before they can arrive; they wait in `signals`
+            self.submitted = True
         began = time.perf_counter()
         self.handle.client.submit(self.prompt, prompt_id=self.pid)
         self.d.note("POST", began)
