@@ -17,10 +17,12 @@ from PySide6.QtWidgets import QMainWindow
 from pytestqt.qtbot import QtBot
 
 from tests.services.review_studio import ReviewStudio, review_studio, studio_as
+from tests.ui.review.test_vinyl_focus import click
 from tests.ui.studio_fixtures import qloop, run, until
 from x121_desktop.core.enums import AnnotationKind
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.review import ReviewService
+from x121_desktop.ui.review.compare import CompareController
 from x121_desktop.ui.review.memos import NO_INPUT, MemoController
 from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.verdicts import ReviewSession
@@ -113,5 +115,43 @@ def test_a_stored_memo_reloads_and_starts_at_its_frame(
         assert not recorded.exists()  # the recording is in the media store now, the temp file gone
         assert [m.id for m in memos.memos] == [memo.id, saved.id]
         assert memos.bar.label.text() == "Voice memo saved at frame 12"
+    finally:
+        panel.close_player()
+
+
+def test_memos_follow_the_cell_the_reviewer_works_in(
+    qtbot: QtBot, qloop: qasync.QEventLoop, review_studio: ReviewStudio, studio_as: Callable[[str], Studio],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """A memo on the third take starts while that take's cell is the working one, not while the first is."""
+    t0, _t1, t2 = review_studio.take_ids
+    memo = run(qloop, ReviewService(studio_as("reviewer2")).add_voice_memo(t2, 7, 4, beep(tmp_path / "m.wav")))
+    _window, panel, session, memos = memo_window(qtbot, studio_as("reviewer"))
+    said: list[str] = []
+    memos.message.connect(said.append)
+    try:
+        run(qloop, session.open_scene(review_studio.scene_id, t0))
+        queue = session.queue
+        assert queue is not None
+        videos = [t.video for t in queue.takes if t.take_id in (t0, t2) and t.video is not None]
+        panel.set_grid(1, 2)
+        CompareController(panel).show(videos)
+        player = panel.controller
+        run(qloop, until(lambda: player.ready and player.clock.frame_count == 30, what="both takes to open"))
+
+        def play_through(to: int) -> None:
+            player.seek(0)
+            player.play()
+            run(qloop, until(lambda: all(v.shown_index is not None and v.shown_index >= to for v in panel.grid.cells),
+                             what=f"frame {to}"))  # fmt: skip
+            player.stop()
+            run(qloop, memos.drain())
+
+        play_through(12)
+        assert not any("frame 7" in m for m in said)  # the first cell (take t0) is the working one
+        click(panel.grid.cells[1])
+        run(qloop, until(lambda: [m.id for m in memos.memos] == [memo.id], what="the third take's memos"))
+        play_through(12)
+        assert any("frame 7" in m for m in said)
     finally:
         panel.close_player()

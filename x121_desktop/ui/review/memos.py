@@ -2,8 +2,10 @@
 
 Recording uses QtMultimedia (QMediaCaptureSession + QAudioInput + QMediaRecorder, WAV into a temp
 file); when the recorder stops the file goes through `ReviewService.add_voice_memo` (media store +
-VOICE annotation on the take, from the start frame to the frame recording stopped at). While the
-player runs, a memo starts playing when the playhead reaches its first frame.
+VOICE annotation on the take, from the start frame to the frame recording stopped at). The take and
+frames are those of the cell the reviewer works in (the first cell until one is chosen), mapped as
+notes are (`ReviewSession.take_at`: a seam clip's frames belong to the take on their side). While the
+player runs, a memo of that cell's take starts playing when the cell reaches its first frame.
 
 Where the machine has no audio input (a headless box, a workstation without a microphone) the
 memo button is disabled and the bar says why, once, in a sentence; everything else keeps working.
@@ -33,6 +35,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from x121_desktop.core.enums import AnnotationKind
 from x121_desktop.services.review import AnnotationValue
+from x121_desktop.ui.review.frame_view import FrameView
+from x121_desktop.ui.review.notes import not_a_take
 from x121_desktop.ui.review.tasks import SentenceTasks
 from x121_desktop.ui.review.verdicts import ReviewSession
 
@@ -81,6 +85,10 @@ class MemoController(QObject):
         self.memos: tuple[AnnotationValue, ...] = ()
         self._tasks = SentenceTasks(self.message.emit)
         self._start = 0
+        self._take_id: int | None = None  # the take a recording is for, and the cell it was started on
+        self._recording_view: object | None = None
+        self._memos_take: int | None = None
+        self._following: QObject | None = None
         self._file: Path | None = None
         self._recorder: QMediaRecorder | None = None
         self._capture: QMediaCaptureSession | None = None
@@ -96,6 +104,7 @@ class MemoController(QObject):
             self.message.emit(NO_INPUT)
         self.bar.record.toggled.connect(self._toggled)
         session.take_shown.connect(self._take_shown)
+        session.panel.loaded.connect(self._follow)
 
     # ------------------------------------------------------------------ recording
     @property
@@ -109,13 +118,21 @@ class MemoController(QObject):
             self.stop()
 
     def start(self) -> bool:
-        if not self.available or self.device is None or self.session.current is None:
+        if not self.available or self.device is None:
             self.bar.record.setChecked(False)
             if not self.available:
                 self.message.emit(NO_INPUT)
             return False
-        view = self._view()
-        self._start = view.shown_index if view is not None and view.shown_index is not None else 0
+        spot, view = self._spot(), self._view()
+        if spot is None:
+            self.bar.record.setChecked(False)
+            if view is not None and view.shown_index is not None:
+                self.message.emit(not_a_take(view.state.label))
+            else:
+                self.message.emit("Open a take to review first, then record a memo on its frames")
+            return False
+        self._take_id, self._start = spot
+        self._recording_view = self._view()
         fd, name = tempfile.mkstemp(prefix="x121-memo-", suffix=".wav")
         Path(name).unlink(missing_ok=True)
         os.close(fd)
@@ -141,18 +158,18 @@ class MemoController(QObject):
             self._recorder.stop()
 
     def _state(self, state: QMediaRecorder.RecorderState) -> None:
-        recorder, take = self._recorder, self.session.current
+        recorder, take = self._recorder, self._take_id
         if state != QMediaRecorder.RecorderState.StoppedState or recorder is None:
             return
         path = Path(recorder.actualLocation().toLocalFile()) if recorder.actualLocation().isLocalFile() else self._file
         self._recorder, self._capture = None, None
         recorder.deleteLater()
         self.bar.record.setChecked(False)
-        view = self._view()
-        end = view.shown_index if view is not None and view.shown_index is not None else self._start
+        spot = self._spot() if self._view() is self._recording_view else None
+        end = spot[1] if spot is not None and spot[0] == take else self._start
         if take is not None and path is not None:
             count = max(1, end - self._start + 1)
-            self._spawn(self.save(take.take_id, self._start, count, path))
+            self._spawn(self.save(take, self._start, count, path))
 
     async def save(self, take_id: int, start: int, count: int, path: Path) -> AnnotationValue:
         """Store the recorded file `path` as a memo on frames start … start + count - 1 of the take, as the
@@ -161,8 +178,7 @@ class MemoController(QObject):
             memo = await self.session.review.add_voice_memo(take_id, start, count, path)
         finally:
             path.unlink(missing_ok=True)
-        current = self.session.current
-        if current is not None and current.take_id == take_id:
+        if self._memos_take == take_id:
             self.memos = (*self.memos, memo)
         self.memo_saved.emit(memo.id)
         self.message.emit(f"Voice memo saved at frame {start}")
@@ -175,17 +191,32 @@ class MemoController(QObject):
 
     # ------------------------------------------------------------------ playback
     def _take_shown(self, take_id: int) -> None:
+        self._memos_take = take_id
         self._spawn(self._load(take_id))
-        self.session.panel.controller.frames_shown.connect(self._frame_shown)
+        self._follow()
+
+    def _follow(self) -> None:
+        """Listen to the panel's player and grid (load() makes new ones)."""
+        panel = self.session.panel
+        if panel.controller is not self._following:
+            self._following = panel.controller
+            panel.controller.frames_shown.connect(self._frame_shown)
+            panel.grid.current_changed.connect(self._frame_shown)
 
     async def _load(self, take_id: int) -> None:
         notes = await self.session.review.annotations(take_id)
-        self.memos = tuple(a for a in notes if a.kind is AnnotationKind.VOICE and a.voice_file_id is not None)
+        if self._memos_take == take_id:
+            self.memos = tuple(a for a in notes if a.kind is AnnotationKind.VOICE and a.voice_file_id is not None)
 
     def _frame_shown(self) -> None:
-        view = self._view()
-        frame = view.shown_index if view is not None else None
-        if frame is None or frame == self._last_frame:
+        spot = self._spot()
+        if spot is None:
+            return
+        take, frame = spot
+        if take != self._memos_take:  # the working cell shows another take: its memos
+            self._memos_take, self.memos, self._last_frame = take, (), -1
+            self._spawn(self._load(take))
+        if frame == self._last_frame:
             return
         self._last_frame = frame
         if not self.session.panel.controller.clock.playing:
@@ -208,9 +239,18 @@ class MemoController(QObject):
         self.memo_started.emit(memo.id)
 
     # ------------------------------------------------------------------ helpers
-    def _view(self) -> Any:
-        cells = self.session.panel.grid.cells
-        return cells[0] if cells else None
+    def _view(self) -> FrameView | None:
+        """The cell the reviewer works in, else the first."""
+        grid = self.session.panel.grid
+        return grid.current if grid.current is not None else next(iter(grid.cells), None)
+
+    def _spot(self) -> tuple[int, int] | None:
+        """(take id, take frame) the working cell shows; None before a frame or for a clip that is no take."""
+        view = self._view()
+        cell = next((c for c in self.session.panel.controller.cells if c.view is view), None)
+        if view is None or cell is None or view.shown_index is None:
+            return None
+        return self.session.take_at(cell.source.path, view.shown_index)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[None]:
         return self._tasks.spawn(coro)
