@@ -33,7 +33,8 @@ def work_in_flight(window: MainWindow) -> tuple[str, ...]:
     from x121_desktop.ui.scene.install import SceneWindowWiring
 
     said = [f"{op.title} (running in this window)" for op in window.progress.operations()]
-    if any(op.title.startswith("Generate ") for op in window.progress.operations()):
+    scene = window.findChild(SceneWindowWiring)
+    if isinstance(scene, SceneWindowWiring) and any(scene.ops.following(s) for s in scene.ops.directing):
         said.append("following generation here (its queued jobs stay queued and render on any dispatcher)")
     editor = window.panel("node_editor", NodeEditorPanel)
     if editor is not None and editor.editor.modified:
@@ -41,7 +42,6 @@ def work_in_flight(window: MainWindow) -> tuple[str, ...]:
     dispatcher = window.services.dispatcher
     if dispatcher is not None and dispatcher.running:
         said.append("this window's job dispatcher (jobs it has not sent to a server go back to the queue)")
-    scene = window.findChild(SceneWindowWiring)
     held = len(scene.locks.held()) if isinstance(scene, SceneWindowWiring) else 0
     if held:
         said.append(f"{held} segment lock{'s' if held != 1 else ''} you hold here (given back)")
