@@ -9,6 +9,8 @@ leaves the fleet with its WebSocket closed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,8 +37,10 @@ from tests.services.test_runner import (
 from x121_desktop.core.enums import JobStatus, ServerStatus
 from x121_desktop.core.ids import ServerId
 from x121_desktop.core.orchestration.states import ACTIVE, TERMINAL
+from x121_desktop.db.notify import ChannelListener, ChannelNotice, conninfo_from_engine, parse_json_notice
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
+from x121_desktop.services.orchestrator.fleet import SERVERS_CHANNEL
 from x121_desktop.services.server_board import ServerBoardService
 
 __all__ = ["db_url", "server", "studio"]
@@ -210,3 +214,36 @@ def test_servers_added_resumed_and_removed_while_a_dispatcher_runs(
         assert job_state(engine, job)[0] is JobStatus.SUCCEEDED, job
     assert {server_of(engine, job) for job in ran["b_only"]} == {b_id}
     assert a_id in {server_of(engine, job) for job in ran["both"]}, "the resumed server took no job"
+
+
+def test_server_rows_notify_only_the_changes_dispatch_cares_about(studio: Studio) -> None:
+    engine = studio.engine
+    listener = ChannelListener[ChannelNotice](
+        conninfo_from_engine(engine), {SERVERS_CHANNEL: parse_json_notice(SERVERS_CHANNEL)}
+    )
+    with listener:
+        assert listener.listening.wait(10)
+        sid = register_server(engine, "n", "http://127.0.0.1:9")
+        with engine.begin() as conn:  # a dispatcher's or a check's bookkeeping: quiet
+            conn.execute(
+                text(
+                    "UPDATE comfy_servers SET server_status_id = :s, last_seen_at = now(), "
+                    "system_stats = '{}'::jsonb WHERE id = :id"
+                ),
+                {"s": int(ServerStatus.OFFLINE), "id": sid},
+            )
+        for change in ("is_enabled = false", "slots = 2", "base_url = 'http://127.0.0.1:10'"):
+            with engine.begin() as conn:
+                conn.execute(text(f"UPDATE comfy_servers SET {change} WHERE id = :id"), {"id": sid})
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM comfy_servers WHERE id = :id"), {"id": sid})
+        heard: list[tuple[int | None, object]] = []
+        deadline = time.monotonic() + 5
+        while len(heard) < 5 and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                notice = listener.notices.get(timeout=0.1)
+                assert isinstance(notice, ChannelNotice)
+                heard.append((notice.int_field("server_id"), notice.data.get("op")))
+        time.sleep(0.3)  # anything more would arrive now
+        assert listener.notices.empty()
+    assert heard == [(sid, "added"), (sid, "changed"), (sid, "changed"), (sid, "changed"), (sid, "removed")]
