@@ -57,7 +57,8 @@ class _Plan:
 
 
 class AudioFeed:
-    """One clip's audio decoded ahead on a thread ("x121-review-audio"); `close()` joins it."""
+    """One clip's audio decoded ahead on a thread ("x121-review-audio", started by the first `play`);
+    `close()` joins it."""
 
     def __init__(
         self,
@@ -80,12 +81,15 @@ class AudioFeed:
         self.error: str | None = None
         """Why the last clip's audio could not be decoded (a sentence), else None."""
         self._thread = threading.Thread(target=self._run, name="x121-review-audio", daemon=True)
-        self._thread.start()
 
     # ------------------------------------------------------------------ UI side
     def play(self, path: Path, first: int, span: SampleSpan) -> int:
         """Decode `path` from output sample `first` on through `span`; returns the new generation."""
         with self._cond:
+            if self._closed:
+                return self._generation
+            if not self._thread.is_alive():  # started on the first play: a panel never played costs no thread
+                self._thread.start()
             self._generation += 1
             self._queue.clear()
             self._queued = 0
@@ -126,7 +130,8 @@ class AudioFeed:
             self._closed = True
             self._plan = None
             self._cond.notify_all()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     # ------------------------------------------------------------------ worker thread
     def _run(self) -> None:

@@ -8,22 +8,30 @@ its place in the stream) is put on the player's clock; the two must agree within
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-from PySide6.QtCore import QObject
+import qasync
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from tests.core.media.test_audio import make_clip, pcm_stereo
 from tests.ui.review.sound_card import ClockedOut
 from tests.ui.review.test_vinyl import PER_FRAME, RATE, RecordingOut, next_grain
 from tests.ui.review.test_vinyl_focus import click
+from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
 from x121_desktop.core.media.audio_sync import SampleSpan, clock_sample
-from x121_desktop.ui.review.panel import ReviewPanel
+from x121_desktop.ui.docks import WindowServices, default_panels
+from x121_desktop.ui.main_window import MainWindow
+from x121_desktop.ui.review.panel import ReviewPanel, review_panel_spec
 from x121_desktop.ui.review.playback_audio import NO_OUTPUT, PRIME_MS, StreamOut, clock_anchor
+
+__all__ = ["qloop", "secure_studio", "services_as", "window_for"]
 
 STARTUP_MS = 30
 Sounds = dict[str, tuple[Path, npt.NDArray[np.int16]]]
@@ -313,3 +321,48 @@ def test_rates_other_than_the_clocks_keep_the_sound_on_the_clocks_time(qtbot: Qt
         assert max(offsets) <= PER_FRAME
     finally:
         panel.close_player()
+
+
+def test_sound_keys_in_the_studio_window(
+    qloop: qasync.QEventLoop,
+    services_as: Callable[[str], WindowServices],
+    window_for: Callable[..., MainWindow],
+    sounds: Sounds,
+) -> None:
+    """review.audio.* from the default keymap, typed into the real window's Review panel."""
+    panels = default_panels()
+    panels.register(review_panel_spec())
+    window = window_for(services_as("reviewer"), panels=panels)
+    window.resize(1100, 700)
+    window.show()
+    run(qloop, window.start())
+    review = window.panel("review", ReviewPanel)
+    assert review is not None
+    try:
+        keys = {a: window.qactions[a].shortcut().toString() for a in ("review.audio.mute", "review.audio.volume_up",
+                "review.audio.volume_down", "review.audio.next_cell")}  # fmt: skip
+        assert keys == {"review.audio.mute": "Alt+M", "review.audio.volume_up": "Ctrl+Up",
+                        "review.audio.volume_down": "Ctrl+Down", "review.audio.next_cell": "Alt+A"}  # fmt: skip
+        assert not window.qactions["review.audio.mute"].isEnabled()  # has_media: waits for clips
+        review.load([sounds["tone"][0], sounds["back"][0]])
+        run(qloop, until(lambda: review.controller.ready and len(review.controller.cells) == 2, what="the clips"))
+        window.qactions["view.panel.review"].trigger()
+        window.activateWindow()
+        review.setFocus()
+        mute = window.qactions["review.audio.mute"]
+        QTest.keyClick(review, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
+        assert review.sound.muted
+        assert mute.isChecked()
+        QTest.keyClick(review, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
+        assert not review.sound.muted
+        assert not mute.isChecked()
+        QTest.keyClick(review, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+        assert review.sound.volume == 0.9
+        QTest.keyClick(review, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+        assert review.sound.volume == 1.0
+        first, second = review.grid.cells
+        assert (first.state.audio, second.state.audio) == ("♪ 100 %", "")
+        QTest.keyClick(review, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+        assert (first.state.audio, second.state.audio) == ("", "♪ 100 %")
+    finally:
+        review.close_player()
