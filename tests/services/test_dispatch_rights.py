@@ -11,9 +11,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,9 +21,9 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from tests.comfyui_server import ComfyTestServer
+from tests.services.test_dispatch_roles import logins
 from tests.services.test_runner import (
     executions,
-    fresh_database,
     insert_job,
     job_events,
     job_state,
@@ -45,40 +44,29 @@ from x121_desktop.services.job_board import JobBoardService
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
 
-__all__ = ["server"]  # the stand-in ComfyUI fixture
+__all__ = ["logins", "server"]  # a migrated database with creator and reviewer logins; the stand-in ComfyUI
 
 Logins = tuple[str, dict[str, str]]
 
 
 @pytest.fixture(scope="module")
-def logins(new_database: Callable[[], str], pg_server: EmbeddedServer) -> Iterator[Logins]:
-    """A migrated database and two creator logins: (superuser URL, name -> URL)."""
-    url = fresh_database(new_database)
-    database = make_url(url).database
+def bob(logins: Logins, pg_server: EmbeddedServer) -> Iterator[str]:
+    """A second creator login (test_dispatch_roles' `logins` has one creator, Ada here): its URL."""
+    admin_url, _ = logins
+    database = make_url(admin_url).database
     assert database is not None
-    roles = {name: f"t_{name}_{uuid.uuid4().hex[:8]}" for name in ("ada", "bob")}
-    engine = create_engine(url)
+    role = f"t_bob_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(admin_url)
     try:
         with engine.begin() as conn:
-            for role in roles.values():
-                verifier = scram_verifier(conn.connection.dbapi_connection.pgconn, role, "pw-long-enough")  # type: ignore[union-attr]
-                conn.execute(text("SELECT x121_create_user(:r, 'creator', :v, :r)"), {"r": role, "v": verifier})
-            wid = conn.execute(text("INSERT INTO workflows (name) VALUES ('rights') RETURNING id")).scalar_one()
-            manifest = {"format": "x121.workflow-manifest", "version": 1, "parameters": {}}
-            conn.execute(
-                text(
-                    "INSERT INTO workflow_versions (workflow_id, version_no, content_hash, api_json, manifest) "
-                    "VALUES (:w, 1, :h, CAST(:a AS jsonb), CAST(:m AS jsonb))"
-                ),
-                {"w": wid, "h": "cd" * 32, "a": json.dumps(quick_prompt("rights")), "m": json.dumps(manifest)},
-            )
+            verifier = scram_verifier(conn.connection.dbapi_connection.pgconn, role, "pw-long-enough")  # type: ignore[union-attr]
+            conn.execute(text("SELECT x121_create_user(:r, 'creator', :v, 'Bob')"), {"r": role, "v": verifier})
     finally:
         engine.dispose()
-    yield url, {name: pg_server.url(database, role) for name, role in roles.items()}
+    yield pg_server.url(database, role)
     with psycopg.connect(**pg_server.conninfo("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')  # type: ignore[arg-type]
-        for role in roles.values():
-            conn.execute(f'DROP ROLE IF EXISTS "{role}"')  # type: ignore[arg-type]
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')  # type: ignore[arg-type]
 
 
 def _studio(url: str, home: Path) -> Studio:
@@ -86,11 +74,12 @@ def _studio(url: str, home: Path) -> Studio:
 
 
 def test_a_lapsed_claim_is_taken_back_and_run_to_the_end_by_another_creators_dispatcher(
-    logins: Logins, server: ComfyTestServer, tmp_path: Path, pg_server: EmbeddedServer
+    logins: Logins, bob: str, server: ComfyTestServer, tmp_path: Path, pg_server: EmbeddedServer
 ) -> None:
     admin_url, urls = logins
+    urls = {"ada": urls["creator"], "bob": bob}
     home = tmp_path / "home"
-    admin, ada, bob = _studio(admin_url, home), _studio(urls["ada"], home), _studio(urls["bob"], home)
+    admin, ada, bob_s = _studio(admin_url, home), _studio(urls["ada"], home), _studio(urls["bob"], home)
     try:
         server_id = register_server(admin.engine, "rights-a", server.url)
         job = insert_job(
@@ -102,9 +91,9 @@ def test_a_lapsed_claim_is_taken_back_and_run_to_the_end_by_another_creators_dis
         assert claimed is not None
         with admin.engine.begin() as conn:  # ...long enough for its lease to lapse
             conn.execute(text("UPDATE jobs SET lease_expires_at = now() - interval '1 s' WHERE id = :j"), {"j": job})
-        with bob.engine.begin() as conn:  # what Bob's dispatcher heartbeat does
+        with bob_s.engine.begin() as conn:  # what Bob's dispatcher heartbeat does
             assert repo.reclaim_expired(conn) == [job]
-        dispatcher = Dispatcher(bob, lease_s=3.0, poll_s=0.5, once=True)
+        dispatcher = Dispatcher(bob_s, lease_s=3.0, poll_s=0.5, once=True)
         asyncio.run(asyncio.wait_for(dispatcher.run(), timeout=45))
         assert job_state(admin.engine, job) == (JobStatus.SUCCEEDED, 2, None)
         events = job_events(admin.engine, job)
@@ -135,12 +124,12 @@ def test_a_lapsed_claim_is_taken_back_and_run_to_the_end_by_another_creators_dis
                 assert refused.value.sqlstate == state, sql
                 raw.rollback()
     finally:
-        for studio in (bob, ada, admin):
+        for studio in (bob_s, ada, admin):
             studio.close()
 
 
 def _submit(studio: Studio, priority: int) -> int:
-    request = SubmitRequest("rights", {}, priority=priority, use_cache=False)
+    request = SubmitRequest("roles", {}, priority=priority, use_cache=False)
     return int(asyncio.run(JobQueueService(studio).submit(request)).job.id)
 
 
@@ -149,7 +138,7 @@ def test_only_admins_submit_above_priority_zero_and_a_creators_retry_comes_back_
 ) -> None:
     admin_url, urls = logins
     home = tmp_path / "home"
-    admin, ada = _studio(admin_url, home), _studio(urls["ada"], home)
+    admin, ada = _studio(admin_url, home), _studio(urls["creator"], home)
     try:
         with pytest.raises(PermissionDenied) as refused:
             _submit(ada, priority=5)
