@@ -22,13 +22,13 @@ from pytestqt.qtbot import QtBot
 
 from tests.core.media.test_audio import make_clip, pcm_stereo
 from tests.ui.review.sound_card import ClockedOut
-from tests.ui.review.test_vinyl import PER_FRAME, RATE, RecordingOut, next_grain
+from tests.ui.review.test_vinyl import PER_FRAME, RATE, RecordingOut, next_grain, review_panels, review_window
 from tests.ui.review.test_vinyl_focus import click
 from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, until, window_for
 from x121_desktop.core.media.audio_sync import SampleSpan, clock_sample
-from x121_desktop.ui.docks import WindowServices, default_panels
+from x121_desktop.ui.docks import WindowServices
 from x121_desktop.ui.main_window import MainWindow
-from x121_desktop.ui.review.panel import ReviewPanel, review_panel_spec
+from x121_desktop.ui.review.panel import ReviewPanel
 from x121_desktop.ui.review.playback_audio import NO_OUTPUT, PRIME_MS, StreamOut, clock_anchor
 
 __all__ = ["qloop", "secure_studio", "services_as", "window_for"]
@@ -66,6 +66,18 @@ def open_panel(qtbot: QtBot, paths: list[Path], out: ClockedOut | None, shape: t
     return panel
 
 
+def played(qtbot: QtBot, panel: ReviewPanel, ms: int, frame: int | None = None) -> tuple[int, int]:
+    """Play at 1x (from `frame`) for `ms`, then pause; the clock's anchor while it played."""
+    controller = panel.controller
+    if frame is not None:
+        controller.seek(frame)
+    controller.play()
+    anchor = clock_anchor(controller.clock)
+    qtbot.wait(ms)
+    controller.stop()
+    return anchor
+
+
 def where_in(clip: npt.NDArray[np.int16], window: npt.NDArray[np.int16]) -> int | None:
     """The one place of the clip whose samples are exactly `window` (None: silence, or not from this clip)."""
     if not window.any():
@@ -95,12 +107,7 @@ def test_playback_plays_the_clips_own_sound_in_step_with_the_clock(qtbot: QtBot,
     out = ClockedOut(startup_ms=STARTUP_MS)
     panel = open_panel(qtbot, [path], out)
     try:
-        controller = panel.controller
-        controller.seek(12)
-        controller.play()
-        anchor = clock_anchor(controller.clock)
-        qtbot.wait(1300)
-        controller.stop()
+        anchor = played(qtbot, panel, 1300, frame=12)
         assert len(out.streams) == 1
         assert out.samples()[: PRIME_MS * 48].any() == False  # noqa: E712 - starts with the silent prime
         pairs = heard_vs_clock(out, written, anchor, SampleSpan(0, len(written), True))
@@ -155,11 +162,7 @@ def test_an_in_out_loop_plays_only_its_range_and_wraps_with_the_picture(qtbot: Q
         controller.seek(19)
         controller.mark_out()
         controller.set_loop(True)
-        controller.seek(16)
-        controller.play()
-        anchor = clock_anchor(controller.clock)
-        qtbot.wait(1200)  # the range is 10 frames (417 ms): it wraps twice
-        controller.stop()
+        anchor = played(qtbot, panel, 1200, frame=16)  # the range is 10 frames (417 ms): it wraps twice
         span = SampleSpan.of(10, 20, True, RATE, 48000)
         pairs = heard_vs_clock(out, written, anchor, span)
         assert len(pairs) >= 12
@@ -302,12 +305,7 @@ def test_rates_other_than_the_clocks_keep_the_sound_on_the_clocks_time(qtbot: Qt
         assert panel.controller.clock.rate == Fraction(30)
         panel.sound.handlers()["review.audio.next_cell"]()  # the first clip has no sound: pick the tone
         assert panel.audible.cell is panel.controller.cells[1]
-        controller = panel.controller
-        controller.seek(15)
-        controller.play()
-        anchor = clock_anchor(controller.clock)
-        qtbot.wait(700)
-        controller.stop()
+        anchor = played(qtbot, panel, 700, frame=15)
         got = out.samples()
         started = out.started[-1] + STARTUP_MS * 1_000_000
         offsets = []
@@ -330,14 +328,8 @@ def test_sound_keys_in_the_studio_window(
     sounds: Sounds,
 ) -> None:
     """review.audio.* from the default keymap, typed into the real window's Review panel."""
-    panels = default_panels()
-    panels.register(review_panel_spec())
-    window = window_for(services_as("reviewer"), panels=panels)
-    window.resize(1100, 700)
-    window.show()
-    run(qloop, window.start())
-    review = window.panel("review", ReviewPanel)
-    assert review is not None
+    window = window_for(services_as("reviewer"), panels=review_panels())
+    review = review_window(qloop, window)
     try:
         keys = {a: window.qactions[a].shortcut().toString() for a in ("review.audio.mute", "review.audio.volume_up",
                 "review.audio.volume_down", "review.audio.next_cell")}  # fmt: skip

@@ -22,7 +22,7 @@ from pytestqt.qtbot import QtBot
 from tests.core.media.test_audio import make_clip, pcm_stereo
 from tests.ui.review.test_jog_dial import drag, jog_radius
 from tests.ui.studio_fixtures import qloop, run, secure_studio, services_as, window_for
-from x121_desktop.ui.docks import WindowServices, default_panels
+from x121_desktop.ui.docks import PanelRegistry, WindowServices, default_panels
 from x121_desktop.ui.main_window import MainWindow
 from x121_desktop.ui.review.panel import ReviewPanel, review_panel_spec
 from x121_desktop.ui.review.vinyl import FADE_SAMPLES, NO_OUTPUT, AudioOut, VinylScrubber, no_audio_message
@@ -232,6 +232,22 @@ def test_vinyl_follows_the_new_player_after_a_reload(
 
 
 # ------------------------------------------------------------------ the action in the studio window
+def review_panels() -> PanelRegistry:
+    panels = default_panels()
+    panels.register(review_panel_spec())
+    return panels
+
+
+def review_window(qloop: qasync.QEventLoop, window: MainWindow) -> ReviewPanel:
+    """The studio window (made with `review_panels()`) shown and started; its Review panel."""
+    window.resize(1100, 700)
+    window.show()
+    run(qloop, window.start())
+    review = window.panel("review", ReviewPanel)
+    assert review is not None
+    return review
+
+
 def test_shift_s_in_the_window_toggles_vinyl_mode(
     qloop: qasync.QEventLoop,
     services_as: Callable[[str], WindowServices],
@@ -240,14 +256,9 @@ def test_shift_s_in_the_window_toggles_vinyl_mode(
 ) -> None:
     """review.vinyl_mode from the keymap (Shift+S), on the real window: its check mark follows what
     vinyl mode could do; here (no output device) it stays off and the panel says why."""
-    panels = default_panels()
-    panels.register(review_panel_spec())
-    window = window_for(services_as("reviewer"), panels=panels)
-    window.resize(1100, 700)
-    window.show()
-    run(qloop, window.start())
-    review = window.panel("review", ReviewPanel)
-    assert review is not None
+    review = review_window(qloop, window_for(services_as("reviewer"), panels=review_panels()))
+    window = review.window()
+    assert isinstance(window, MainWindow)
     try:
         action = window.qactions["review.vinyl_mode"]
         assert action.shortcut() == QKeySequence("Shift+S")
