@@ -103,3 +103,19 @@ def test_a_clip_without_audio_is_silent_not_an_error(tmp_path: Path) -> None:
         assert feed.take() is None
     finally:
         feed.close()
+
+
+def test_a_file_that_cannot_be_read_sets_a_sentence(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.mov"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypqt  " + bytes(range(256)) * 64)
+    ready = threading.Event()
+    feed = AudioFeed(FORMAT, on_ready=ready.set)
+    try:
+        feed.play(bad, 0, SampleSpan(0, 24000, True))
+        assert ready.wait(10)
+        assert feed.error is not None
+        assert "broken.mov" in feed.error
+        assert not feed.silent(bad)
+        assert feed.take() is None
+    finally:
+        feed.close()

@@ -25,15 +25,20 @@ class ClockedOut:
         self.started: list[int] = []
         self.stops = 0
         self.volumes: list[float] = []
+        self.opens = True
+        """False: the device refuses to start (as a QAudioSink whose backend fails)."""
         self._consumed = 0
         self._last = 0
         self._running = False
 
     # the StreamOut protocol
-    def start(self) -> None:
+    def start(self) -> bool:
+        if not self.opens:
+            return False
         self.streams.append(bytearray())
         self.started.append(self.now())
         self._consumed, self._last, self._running = 0, self.now() + self.startup_ns, True
+        return True
 
     def write(self, pcm: bytes) -> int:
         if not self._running:

@@ -29,7 +29,7 @@ from x121_desktop.core.media.audio_sync import SampleSpan, clock_sample
 from x121_desktop.ui.docks import WindowServices
 from x121_desktop.ui.main_window import MainWindow
 from x121_desktop.ui.review.panel import ReviewPanel
-from x121_desktop.ui.review.playback_audio import NO_OUTPUT, PRIME_MS, StreamOut, clock_anchor
+from x121_desktop.ui.review.playback_audio import NO_OUTPUT, NOT_OPENED, PRIME_MS, StreamOut, clock_anchor
 
 __all__ = ["qloop", "secure_studio", "services_as", "window_for"]
 
@@ -269,6 +269,22 @@ def test_without_an_output_device_playback_says_so_once_and_plays_the_picture(qt
         assert panel.audio_controls.note.text() == NO_OUTPUT
         assert panel.audio_controls.note.isVisibleTo(panel)
         qtbot.waitUntil(lambda: panel.grid.cells[0].shown_index == controller.clock.frame(), timeout=3000)
+    finally:
+        panel.close_player()
+
+
+def test_a_device_that_will_not_open_says_so_once(qtbot: QtBot, sounds: Sounds) -> None:
+    out = ClockedOut()
+    out.opens = False
+    panel = open_panel(qtbot, [sounds["tone"][0]], out)
+    said: list[str] = []
+    panel.sound.message.connect(said.append)
+    try:
+        played(qtbot, panel, 150)
+        played(qtbot, panel, 150)
+        assert said == [NOT_OPENED]
+        assert out.streams == []
+        assert panel.controller.clock.frame() >= 4  # the picture played
     finally:
         panel.close_player()
 

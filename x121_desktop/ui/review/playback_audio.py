@@ -47,6 +47,10 @@ PRIME_MS = 20
 its start-up time (tens of ms) does not put the first samples late."""
 VOLUME_STEP = 0.1
 
+NOT_OPENED = (
+    "The audio output device would not open, so clips play without sound. "
+    "Check the sound settings of this computer and press play again; the picture plays as before."
+)
 NO_OUTPUT = (
     "No audio output device was found, so clips play without sound. "
     "Connect speakers or headphones and press play again; the picture plays as before."
@@ -56,8 +60,9 @@ NO_OUTPUT = (
 class StreamOut(Protocol):
     """A sound card fed in push mode: a QAudioSink (QtStreamOut) or, in tests, a stand-in."""
 
-    def start(self) -> None:
-        """(Re)start: what was queued is dropped and the consumed count restarts at 0."""
+    def start(self) -> bool:
+        """(Re)start: what was queued is dropped and the consumed count restarts at 0. False: the
+        device would not open."""
 
     def write(self, pcm: bytes) -> int: ...
 
@@ -87,9 +92,10 @@ class QtStreamOut:
         self.sink.setBufferSize(fmt.bytesForDuration(BUFFER_MS * 1000))
         self._io: QIODevice | None = None
 
-    def start(self) -> None:
+    def start(self) -> bool:
         self.sink.reset()
         self._io = self.sink.start()
+        return self._io is not None
 
     def write(self, pcm: bytes) -> int:
         return 0 if self._io is None else int(self._io.write(pcm))
@@ -161,11 +167,12 @@ class PlaybackAudio(QObject):
         self.muted = False
         self.drift = DriftStats(FORMAT.sample_rate)
         self.runs = RunLog()
-        self._no_output_said = False
+        self._said: set[str] = set()
         self._controller: PlayerController | None = None
         self._playing: _Playing | None = None
         self._pending: AudioChunk | None = None
         self._wrote_audio = False
+        self._broken: set[PlayerCell] = set()  # cells whose audio could not be decoded (said once)
         self._generation = 0
         self._last_resync = 0
         self._ready = _Ready(self)
@@ -214,6 +221,8 @@ class PlaybackAudio(QObject):
         info = cell.source.info
         if (info is not None and not info.has_audio) or self.feed.silent(cell.source.path):
             return "♪ no audio track"
+        if cell in self._broken:
+            return "♪ audio unreadable"
         return "♪ muted" if self.muted else f"♪ {round(self.volume * 100)} %"
 
     def handlers(self) -> dict[str, Callable[[], object]]:
@@ -239,7 +248,8 @@ class PlaybackAudio(QObject):
         if controller is None or cell is None or cell not in controller.cells or cell.source.info is None:
             return None
         clock = controller.clock
-        if clock.speed != 1 or not cell.source.info.has_audio or self.feed.silent(cell.source.path):
+        silent = not cell.source.info.has_audio or self.feed.silent(cell.source.path) or cell in self._broken
+        if clock.speed != 1 or silent:
             return None
         order = clock.order()
         span = SampleSpan.of(order.start, order.stop, order.loop, clock.rate, FORMAT.sample_rate)
@@ -257,12 +267,15 @@ class PlaybackAudio(QObject):
             self.output = self.make_output(self)
             if self.output is None:
                 self._playing = want  # asked once per play: say it once, then stay quiet
-                if not self._no_output_said:
-                    self._no_output_said = True
-                    self.message.emit(NO_OUTPUT)
+                self._say_once(NO_OUTPUT)
                 return
             self.output.set_volume(self.level)
         self._start(want)
+
+    def _say_once(self, sentence: str) -> None:
+        if sentence not in self._said:
+            self._said.add(sentence)
+            self.message.emit(sentence)
 
     def _frame_changed(self, _frame: int) -> None:
         if self._playing is not None and self._controller is not None and self._controller.clock.speed != 1:
@@ -275,7 +288,11 @@ class PlaybackAudio(QObject):
         out = self.output
         if out is None:
             return
-        out.start()
+        if not out.start():
+            self._say_once(NOT_OPENED)
+            self._halt()
+            self._playing = want  # stay quiet until something changes
+            return
         self.runs.clear()
         prime = out.write(bytes(PRIME_MS * FORMAT.sample_rate // 1000 * FORMAT.bytes_per_sample))
         self.runs.add(None, prime // FORMAT.bytes_per_sample)
@@ -308,7 +325,10 @@ class PlaybackAudio(QObject):
         out, playing = self.output, self._playing
         if playing is None or out is None or self._controller is None:
             return
-        if self._want() != playing:  # paused, another speed, the clip turned out silent, ...
+        if self.feed.error is not None and self.feed.generation == self._generation:
+            self._broken.add(playing.cell)  # its audio cannot be decoded: the picture plays on, without it
+            self._say_once(self.feed.error)
+        if self._want() != playing:  # paused, another speed, the clip turned out silent or broken, ...
             self.sync()
             self.audible.refresh_marks()
             return
