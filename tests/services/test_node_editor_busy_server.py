@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.comfyui_server import ComfyTestServer
-from tests.services.test_orchestrator_live_servers import active_on, all_ended, wait_for
+from tests.services.test_orchestrator_live_servers import active_on, all_ended, running, wait_for
 from tests.services.test_runner import db_url, insert_job, job_state, quick_prompt, register_server, server, studio
 from x121_desktop.comfy.client import ComfyClient
 from x121_desktop.core.enums import JobKind, JobStatus
@@ -81,10 +81,7 @@ def test_an_editor_run_waits_for_a_free_slot_or_is_refused_and_never_overfills_t
         return runs.open("gpu", sid, PROMPT, str(uuid.uuid4()), client)
 
     async def scenario() -> None:
-        dispatcher = Dispatcher(studio, lease_s=3.0, poll_s=0.5)
-        stop = asyncio.Event()
-        task = asyncio.create_task(dispatcher.run(stop))
-        try:
+        async with running(Dispatcher(studio, lease_s=3.0, poll_s=0.5)):
             await wait_for(lambda: len(active_on(engine, sid)) == 2, 20, "the dispatcher to fill the server")
             with pytest.raises(ServerFull, match=r"'gpu' is busy: all 2 of its job slots are taken\. Run the test"):
                 await asyncio.to_thread(open_run)
@@ -94,9 +91,6 @@ def test_an_editor_run_waits_for_a_free_slot_or_is_refused_and_never_overfills_t
             assert got[0].job_id in active_on(engine, sid)
             got[0].fail("ended by the test")  # gives the slot back
             await wait_for(lambda: all_ended(engine, queued), 30, "the queued jobs to finish")
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=30)
 
     with Sampler(lambda: len(active_on(engine, sid))) as sampler:
         asyncio.run(scenario())

@@ -13,7 +13,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -21,10 +21,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tests.comfy.conftest import astronaut_png
 from tests.comfyui_server import ComfyTestServer
+from tests.services.test_dispatch_acceptance import start_servers
 from tests.services.test_runner import (
-    count_executions,
     db_url,
     executions,
     insert_job,
@@ -51,14 +50,24 @@ SEEN_WITHIN_S = 2.0
 
 @pytest.fixture
 def other(tmp_path: Path) -> Iterator[ComfyTestServer]:
-    srv = ComfyTestServer(tmp_path / "comfy-b")
-    (srv.root / "input" / "astronaut.png").write_bytes(astronaut_png())
-    srv.start()
-    count_executions(srv)
+    [srv] = start_servers(tmp_path / "more", [0.0])
     try:
         yield srv
     finally:
         srv.stop()
+
+
+@contextlib.asynccontextmanager
+async def running(dispatcher: Dispatcher, timeout: float = 30.0) -> AsyncIterator[Dispatcher]:
+    """The dispatcher running as a task on this loop; stopped (and awaited) on leaving."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    try:
+        await wait_for(lambda: bool(dispatcher.fleet.handles) or task.done(), 10, "the dispatcher to start")
+        yield dispatcher
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=timeout)
 
 
 async def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
@@ -115,10 +124,7 @@ def test_a_drained_server_gets_no_new_claim_and_finishes_what_it_holds(
     seen: dict[str, object] = {}
 
     async def scenario() -> None:
-        dispatcher = Dispatcher(studio, lease_s=3.0, poll_s=0.5)
-        stop = asyncio.Event()
-        task = asyncio.create_task(dispatcher.run(stop))
-        try:
+        async with running(Dispatcher(studio, lease_s=3.0, poll_s=0.5)) as dispatcher:
             await wait_for(lambda: len(active_on(engine, a)) == 2, 20, "server a holding two jobs")
             await board.drain("a")
             with engine.connect() as conn:
@@ -131,9 +137,6 @@ def test_a_drained_server_gets_no_new_claim_and_finishes_what_it_holds(
             await wait_for(lambda: all_ended(engine, first + later), 40, "every job to end")
             # once its last job ended, the drained server's WebSocket is closed (the handle stays, dormant)
             await wait_for(lambda: handle.dormant, SEEN_WITHIN_S, "the drained server's handle to go dormant")
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=30)
 
     asyncio.run(scenario())
     later = seen["later"]
@@ -168,12 +171,8 @@ def test_servers_added_resumed_and_removed_while_a_dispatcher_runs(
     ran: dict[str, list[int]] = {}
 
     async def scenario() -> None:
-        dispatcher = Dispatcher(studio, lease_s=3.0, poll_s=0.5)
-        stop = asyncio.Event()
-        task = asyncio.create_task(dispatcher.run(stop))
-        await wait_for(lambda: bool(dispatcher.fleet.handles), 10, "the dispatcher to start")
-        fleet = dispatcher.fleet  # built by run()'s start; changes are applied to it in place
-        try:
+        async with running(Dispatcher(studio, lease_s=3.0, poll_s=0.5)) as dispatcher:
+            fleet = dispatcher.fleet  # built by run()'s start; changes are applied to it in place
             await wait_for(lambda: fleet.handles[ServerId(a)].capabilities is not None, 10, "server a to be read")
             # added: a second server joins the running dispatcher and takes jobs
             b = register_server(engine, "b", other.url)
@@ -204,9 +203,6 @@ def test_servers_added_resumed_and_removed_while_a_dispatcher_runs(
             )
             assert fleet.retired == ()
             ran["servers"] = [a, b]
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=30)
 
     asyncio.run(scenario())
     a_id, b_id = ran["servers"]

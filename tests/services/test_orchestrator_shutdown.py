@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.comfyui_server import ComfyTestServer
-from tests.services.test_orchestrator_live_servers import wait_for
+from tests.services.test_orchestrator_live_servers import running, wait_for
 from tests.services.test_runner import (
     db_url,
     executions,
@@ -77,11 +77,11 @@ def test_stopping_a_dispatcher_closes_its_kept_alive_connections(studio: Studio,
         warnings.simplefilter("always", ResourceWarning)
         dispatcher = asyncio.run(scenario())
         left = sockets_to(server.port)
+        ended = [job_state(studio.engine, job)[0] for job in jobs]
         studio.close()  # the io pool's threads end: what they still held would be collected now
         del dispatcher
         gc.collect()
-    for job in jobs:
-        assert job_state(studio.engine, job)[0] is JobStatus.SUCCEEDED
+    assert ended == [JobStatus.SUCCEEDED] * len(jobs)
     assert max(seen) > before, "the count saw none of the dispatcher's connections while it ran"
     assert left == before
     unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
@@ -97,23 +97,14 @@ def test_a_restarted_dispatcher_adopts_the_running_prompt_instead_of_running_it_
     held_by: list[str | None] = []
 
     async def scenario() -> None:
-        first = Dispatcher(studio, lease_s=1.0, poll_s=0.3, grace_s=0.0)
-        stop = asyncio.Event()
-        task = asyncio.create_task(first.run(stop))
-        await wait_for(lambda: job_state(studio.engine, job)[0] is JobStatus.RUNNING, 20, "the job to run")
-        stop.set()  # no grace: the submitted job is left to its lease
-        await asyncio.wait_for(task, timeout=20)
+        async with running(Dispatcher(studio, lease_s=1.0, poll_s=0.3, grace_s=0.0)) as first:
+            await wait_for(lambda: job_state(studio.engine, job)[0] is JobStatus.RUNNING, 20, "the job to run")
+        # stopped with no grace: the submitted job is left to its lease
         with studio.engine.connect() as conn:
             held_by.append(conn.execute(text("SELECT lease_holder FROM jobs WHERE id = :j"), {"j": job}).scalar())
         assert held_by[0] == first.holder
-        second = Dispatcher(studio, lease_s=1.0, poll_s=0.3)
-        stop = asyncio.Event()
-        task = asyncio.create_task(second.run(stop))
-        try:
+        async with running(Dispatcher(studio, lease_s=1.0, poll_s=0.3)):
             await wait_for(lambda: job_state(studio.engine, job)[0] is JobStatus.SUCCEEDED, 20, "the adopted job")
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=20)
 
     asyncio.run(scenario())
     status, attempts, _ = job_state(studio.engine, job)
@@ -186,13 +177,9 @@ def test_a_job_still_uploading_when_the_dispatcher_stops_goes_back_to_the_queue_
     job = insert_job(studio.engine, quick_prompt("stopping"), {"1.image": file_id})
 
     async def scenario() -> None:
-        dispatcher = Dispatcher(studio, lease_s=3.0, poll_s=0.3, claim_every_s=0.2, grace_s=5.0)
-        stop = asyncio.Event()
-        task = asyncio.create_task(dispatcher.run(stop))
-        await wait_for(slow_uploads.held.is_set, 20, "the upload to reach the relay")  # started while claiming
-        await wait_for(lambda: job_state(studio.engine, job)[0] is JobStatus.CLAIMED, 5, "the claim to commit")
-        stop.set()
-        await asyncio.wait_for(task, timeout=20)
+        async with running(Dispatcher(studio, lease_s=3.0, poll_s=0.3, claim_every_s=0.2, grace_s=5.0)):
+            await wait_for(slow_uploads.held.is_set, 20, "the upload to reach the relay")  # started while claiming
+            await wait_for(lambda: job_state(studio.engine, job)[0] is JobStatus.CLAIMED, 5, "the claim to commit")
         assert not slow_uploads.passed.is_set(), "the dispatcher stopped only after the upload went through"
 
     asyncio.run(scenario())
