@@ -98,3 +98,4 @@ def test_drift_stats_in_milliseconds() -> None:
         stats.add(d)
     assert (stats.max_abs, stats.max_ms(), stats.count) == (480, 10.0, 3)
     assert stats.mean_ms() == (480 + 96) / 3 / 48
+    assert (stats.percentile_ms(0.0), stats.percentile_ms(0.5), stats.percentile_ms(1.0)) == (0.0, 2.0, 10.0)

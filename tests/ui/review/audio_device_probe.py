@@ -62,6 +62,8 @@ def main(seconds: float, clips: list[Path]) -> dict[str, object]:
         "drift_count": drift.count,
         "drift_max_ms": drift.max_ms(),
         "drift_mean_ms": drift.mean_ms(),
+        "drift_p95_ms": drift.percentile_ms(0.95),
+        "drift_p99_ms": drift.percentile_ms(0.99),
         "corrections": drift.corrections,
         "cpu_share": (time.process_time() - cpu0) / wall,
         "dropped": sum(c.scheduler.stats.dropped for c in panel.controller.cells),

@@ -120,22 +120,33 @@ class RunLog:
 
 @dataclass(slots=True)
 class DriftStats:
-    """|audio clock - video clock| observed while playing, in samples."""
+    """|audio clock - video clock| observed while playing, in samples (each observation kept, for percentiles)."""
 
     sample_rate: int
-    count: int = 0
-    max_abs: int = 0
-    total_abs: int = 0
+    observed: list[int] = field(default_factory=list)
     corrections: int = 0
     """Times the feed dropped or inserted samples to stay in sync (or re-synced)."""
 
     def add(self, drift: int) -> None:
-        self.count += 1
-        self.max_abs = max(self.max_abs, abs(drift))
-        self.total_abs += abs(drift)
+        self.observed.append(abs(drift))
+
+    @property
+    def count(self) -> int:
+        return len(self.observed)
+
+    @property
+    def max_abs(self) -> int:
+        return max(self.observed, default=0)
 
     def max_ms(self) -> float:
         return 1000.0 * self.max_abs / self.sample_rate
 
     def mean_ms(self) -> float:
-        return 1000.0 * self.total_abs / max(1, self.count) / self.sample_rate
+        return 1000.0 * sum(self.observed) / max(1, self.count) / self.sample_rate
+
+    def percentile_ms(self, q: float) -> float:
+        """The `q` quantile (0..1) of |drift|, nearest rank."""
+        if not self.observed:
+            return 0.0
+        ordered = sorted(self.observed)
+        return 1000.0 * ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] / self.sample_rate
