@@ -54,6 +54,13 @@ HELD: frozenset[JobStatus] = ACTIVE | {LOST}
 PRE_SUBMIT: frozenset[JobStatus] = frozenset({JobStatus.CLAIMED, JobStatus.UPLOADING})
 """Held states a claim can be released from without it counting as an attempt."""
 
+OURS = "coalesce(lease_login, session_user) = session_user"
+"""SQL: the job was claimed by this login (revision 0012's `lease_login`; empty for claims made before it).
+
+Every statement that finds a held job by its lease holder string adds this: a job another login
+claimed under the same holder string (the string is the client's to choose) is not ours, so it
+reads as a lost lease instead of failing the whole statement on the database's guard."""
+
 RECLAIM_BATCH = 500
 
 CLAIM_SLACK = 16
@@ -132,12 +139,11 @@ def claim(
 def renew_leases(conn: Connection, holder: str, lease: timedelta) -> int:
     """Heartbeat: extend every lease `holder` still has; returns how many (fewer than expected = some were lost).
 
-    Only jobs this login claimed count: a job another login claimed under the same holder string is
-    not ours to renew (the database would refuse the whole statement)."""
+    Only jobs this login claimed count (`OURS`)."""
     result = conn.execute(
         text(
             "UPDATE jobs SET lease_expires_at = now() + :lease "
-            "WHERE lease_holder = :holder AND job_status_id = ANY(:held) AND lease_login = session_user"
+            f"WHERE lease_holder = :holder AND job_status_id = ANY(:held) AND {OURS}"
         ),
         {"lease": lease, "holder": holder, "held": _ids(HELD)},
     )
@@ -178,7 +184,7 @@ def _transition_sql(to: JobStatus) -> str:
     return f"""
 WITH u AS (
     UPDATE jobs SET {_set_clause(to)}
-    WHERE id = %(id)s AND lease_holder = %(holder)s AND job_status_id = ANY(%(from)s)
+    WHERE id = %(id)s AND lease_holder = %(holder)s AND job_status_id = ANY(%(from)s) AND {OURS}
     RETURNING {job_columns("jobs")}
 ), att AS (
     UPDATE job_attempts a SET job_status_id = %(to)s, finished_at = {finished},
@@ -197,13 +203,13 @@ _TRANSITIONS = {to: _transition_sql(to) for to in JobStatus}
 
 def _refusal(conn: Connection, job_id: int, holder: str, to: JobStatus) -> Exception:
     found = conn.execute(
-        text("SELECT job_status_id, lease_holder FROM jobs WHERE id = :id"), {"id": job_id}
+        text(f"SELECT job_status_id, lease_holder, {OURS}, lease_login FROM jobs WHERE id = :id"), {"id": job_id}
     ).one_or_none()
     if found is None:
         return JobNotFound(job_id)
-    status, current = JobStatus(found[0]), found[1]
-    if current != holder:
-        return LeaseLost(job_id, holder, current, status)
+    status, current, ours, login = JobStatus(found[0]), found[1], bool(found[2]), found[3]
+    if current != holder or not ours:
+        return LeaseLost(job_id, holder, current if ours else f"{current}, signed in as {login}", status)
     return InvalidJobTransition(status, to)
 
 
@@ -249,7 +255,7 @@ def release(conn: Connection, job_id: int, holder: str, reason: str = "no server
     A job whose cancellation was requested meanwhile ends as CANCELLED instead.
     """
     cancel = conn.execute(
-        text("SELECT cancel_requested FROM jobs WHERE id = :id AND lease_holder = :holder"),
+        text(f"SELECT cancel_requested FROM jobs WHERE id = :id AND lease_holder = :holder AND {OURS}"),
         {"id": job_id, "holder": holder},
     ).scalar_one_or_none()
     if cancel:
@@ -261,7 +267,9 @@ def release(conn: Connection, job_id: int, holder: str, reason: str = "no server
 
 def _held_row(conn: Connection, job_id: int, holder: str) -> tuple[UserId, JobStatus, int]:
     found = conn.execute(
-        text("SELECT owner_id, job_status_id, attempts FROM jobs WHERE id = :id AND lease_holder = :holder"),
+        text(
+            f"SELECT owner_id, job_status_id, attempts FROM jobs WHERE id = :id AND lease_holder = :holder AND {OURS}"
+        ),
         {"id": job_id, "holder": holder},
     ).one_or_none()
     if found is None:
@@ -282,7 +290,7 @@ def record_attempt(conn: Connection, job_id: int, holder: str, server_id: int) -
     row = conn.execute(
         text(
             "WITH j AS (UPDATE jobs SET server_id = :server, updated_at = now() "
-            "WHERE id = :id AND lease_holder = :holder AND job_status_id = ANY(:active) "
+            f"WHERE id = :id AND lease_holder = :holder AND job_status_id = ANY(:active) AND {OURS} "
             "RETURNING id, attempts, job_status_id) "
             "INSERT INTO job_attempts (job_id, attempt_no, server_id, job_status_id, lease_holder) "
             "SELECT id, attempts, :server, job_status_id, :holder FROM j "

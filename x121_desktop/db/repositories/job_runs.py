@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from x121_desktop.core.errors import NotFound
 from x121_desktop.core.ids import JobId
 from x121_desktop.db.repositories.job_dispatch import run
+from x121_desktop.db.repositories.job_leases import OURS
 
 
 def workflow_version(conn: Connection, version_id: int) -> tuple[dict[str, Any], Any]:
@@ -42,7 +43,7 @@ def move_to_server(conn: Connection, job_id: int, holder: str, server_id: int) -
     rows = run(
         conn,
         "WITH j AS (UPDATE jobs SET server_id = %(s)s, updated_at = now() "
-        "WHERE id = %(j)s AND lease_holder = %(h)s RETURNING id, attempts) "
+        f"WHERE id = %(j)s AND lease_holder = %(h)s AND {OURS} RETURNING id, attempts) "
         "UPDATE job_attempts a SET server_id = %(s)s FROM j WHERE a.job_id = j.id AND a.attempt_no = j.attempts "
         "RETURNING a.job_id",
         {"s": server_id, "j": job_id, "h": holder},
@@ -56,7 +57,7 @@ def renew(conn: Connection, holder: str, job_ids: Sequence[int], lease: timedelt
         return set(), set()
     rows = run(
         conn,
-        "UPDATE jobs SET lease_expires_at = now() + %(l)s WHERE id = ANY(%(ids)s) AND lease_holder = %(h)s "
+        f"UPDATE jobs SET lease_expires_at = now() + %(l)s WHERE id = ANY(%(ids)s) AND lease_holder = %(h)s AND {OURS} "
         "RETURNING id, cancel_requested",
         {"l": lease, "ids": [int(j) for j in job_ids], "h": holder},
     )
