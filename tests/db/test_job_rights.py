@@ -244,7 +244,7 @@ def test_another_login_takes_back_a_lapsed_lease_only_as_reclaim_does(rights: Ri
         repo.transition(conn, job, HOLDER, JobStatus.UPLOADING, JobEventKind.UPLOADED)
 
 
-def test_a_succeeded_insert_is_a_cache_hit_record_never_a_cache_source(rights: Rights) -> None:
+def test_a_succeeded_insert_is_a_cache_hit_record_never_a_cache_source(rights: Rights, made_jobs: MakeJob) -> None:
     key = "d" * 64
     with rights.connect("carl") as conn:  # a job "succeeded" with outputs of its owner's choosing
         row = conn.execute(
@@ -259,9 +259,24 @@ def test_a_succeeded_insert_is_a_cache_hit_record_never_a_cache_source(rights: R
     try:
         with rights.engine("creator").connect() as conn:
             assert repo.find_cache_hit(conn, key) is None
+        ran = made_jobs("admin")  # the same key, really run by the creator's dispatcher
+        with rights.connect(SUPERUSER) as conn:
+            conn.execute("UPDATE jobs SET cache_key = %s WHERE id = %s", (key, ran))
+        _claim(rights, "creator", ran)
+        with rights.engine("creator").begin() as conn:
+            output = conn.execute(text("SELECT id FROM files ORDER BY id DESC LIMIT 1")).scalar_one()
+            repo.add_output(conn, ran, HOLDER, output, "7")
+            repo.transition(conn, ran, HOLDER, JobStatus.SUCCEEDED, JobEventKind.SUCCEEDED)
+        with rights.engine("carl").begin() as conn:  # Carl's identical submission reuses it
+            source = repo.find_cache_hit(conn, key)
+            assert source is not None
+            assert source.id == ran
+            hit = repo.record_cache_hit(conn, repo.NewJob(kind=source.kind, inputs={}, cache_key=key), source)
+            assert [o.file_id for o in repo.job_outputs(conn, hit.id)] == [output]
+            assert [e.kind for e in repo.job_events(conn, hit.id)] == [JobEventKind.CREATED, JobEventKind.SUCCEEDED]
     finally:
         with rights.connect(SUPERUSER) as conn:
-            conn.execute("DELETE FROM jobs WHERE id = %s", row)
+            conn.execute("DELETE FROM jobs WHERE cache_key = %s", (key,))
 
 
 def test_downgrade_gives_creators_plain_rights_again_and_upgrade_takes_them(
