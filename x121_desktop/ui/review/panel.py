@@ -1,5 +1,9 @@
 """ReviewPanel: the player as a dock — grid of cells, cache bar, scrub timeline, transport line.
 
+Sound: one audible cell (`audible`, marked ♪ on its label) plays at 1x in step with the clock
+(`sound`, ui/review/playback_audio.py) and gives vinyl mode its grains; the transport line holds
+the mute button and volume slider (review.audio.* keys).
+
 `review_panel_spec()` registers it with the window's panel registry; the playback.* actions of
 the "timeline" scope (J/K/L, ←/→, I/O, …) are live while focus is inside the panel.
 """
