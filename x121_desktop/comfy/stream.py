@@ -165,7 +165,7 @@ class ComfyStream:
             with self._lock:
                 self._ws = ws
             if self._stop.is_set():
-                ws.close()
+                _close(ws)
                 break
             try:
                 self._session(ws, connected_before)
@@ -175,7 +175,7 @@ class ComfyStream:
             finally:
                 with self._lock:
                     self._ws = None
-                ws.close()
+                _close(ws)
             connected_before = True
             delay = self._backoff
             if not self._stop.is_set():
@@ -247,3 +247,10 @@ class ComfyStream:
         why = "the server restarted and forgot it" if restarted else "the server no longer knows it"
         for prompt_id in lost:
             self._emit(PromptLost(prompt_id, f"Prompt {prompt_id} on {self.client.url} was lost: {why}"))
+
+
+def _close(ws: websocket.WebSocket) -> None:
+    """Close a WebSocket and its socket. websocket-client's `close()` returns at once, leaving the socket open,
+    when the server closed first (answering its close frame marked the connection closed): `shutdown` closes it."""
+    ws.close()
+    ws.shutdown()  # type: ignore[no-untyped-call]  # websocket-client leaves it unannotated
