@@ -1,6 +1,7 @@
 """A stand-in for the sound card this machine does not have: it consumes what is written at the wall
 clock's pace (48 kHz stereo s16), from `startup_ms` after each start, with a bounded buffer, and keeps
-every sample written since each start (`streams`) with the monotonic time of each start and stop."""
+every sample written since the last start (`streams`) and when each of them played (`played_at`: an
+empty buffer plays silence, and what is written after it plays from the time it is written)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class ClockedOut:
         self._consumed = 0
         self._last = 0
         self._running = False
+        self._starved = False
+        self.anchors: list[tuple[int, int]] = []
 
     # the StreamOut protocol
     def start(self) -> bool:
@@ -38,14 +41,26 @@ class ClockedOut:
         self.streams.append(bytearray())
         self.started.append(self.now())
         self._consumed, self._last, self._running = 0, self.now() + self.startup_ns, True
+        self.anchors = [(0, self._last)]
+        self._starved = False
         return True
 
     def write(self, pcm: bytes) -> int:
         if not self._running:
             return 0
+        self._advance()
+        if self._starved:  # it ran dry: what comes now plays from now
+            self._starved = False
+            self._last = max(self._last, self.now())
+            self.anchors.append((self.written, self._last))
         n = min(len(pcm) // PER, self.free() // PER) * PER
         self.streams[-1] += pcm[:n]
         return n
+
+    def played_at(self, k: int) -> int:
+        """The monotonic ns at which sample `k` of the last stream played."""
+        offset, at = max((a for a in self.anchors if a[0] <= k), key=lambda a: a[0])
+        return at + (k - offset) * 1_000_000_000 // RATE
 
     def free(self) -> int:
         return (self.capacity - self.queued() // PER) * PER if self._running else 0
@@ -81,5 +96,8 @@ class ClockedOut:
         if now <= self._last:
             return
         due = (now - self._last) * RATE // 1_000_000_000
+        if self._consumed + due > self.written:  # an underrun: the rest of the time plays silence
+            self._starved = True
+            due = self.written - self._consumed
         self._last += due * 1_000_000_000 // RATE
-        self._consumed = min(self.written, self._consumed + due)
+        self._consumed += due

@@ -88,16 +88,15 @@ def where_in(clip: npt.NDArray[np.int16], window: npt.NDArray[np.int16]) -> int 
 
 
 def heard_vs_clock(
-    out: ClockedOut, clip: npt.NDArray[np.int16], anchor: tuple[int, int], span: SampleSpan, stream: int = -1
+    out: ClockedOut, clip: npt.NDArray[np.int16], anchor: tuple[int, int], span: SampleSpan
 ) -> list[tuple[int, int]]:
     """(clip sample the card played, clip sample the clock was at then) for probes every 50 ms of the stream."""
-    got = out.samples(stream)
-    started = out.started[stream] + STARTUP_MS * 1_000_000
+    got = out.samples()
     pairs = []
     for k in range(0, len(got) - 64, 2400):
         found = where_in(clip, got[k : k + 64])
         if found is not None:
-            played_at = started + k * 1_000_000_000 // 48000
+            played_at = out.played_at(k)
             pairs.append((found, clock_sample(anchor[0], played_at - anchor[1], RATE, 48000, span)))
     return pairs
 
@@ -323,12 +322,11 @@ def test_rates_other_than_the_clocks_keep_the_sound_on_the_clocks_time(qtbot: Qt
         assert panel.audible.cell is panel.controller.cells[1]
         anchor = played(qtbot, panel, 700, frame=15)
         got = out.samples()
-        started = out.started[-1] + STARTUP_MS * 1_000_000
         offsets = []
         for k in range(0, len(got) - 64, 2400):
             found = where_in(written, got[k : k + 64])
             if found is not None:
-                at = started + k * 1_000_000_000 // 48000
+                at = out.played_at(k)
                 due = clock_sample(anchor[0], at - anchor[1], Fraction(30), 48000, SampleSpan(0, 1 << 40, False))
                 offsets.append(abs(found - due))
         assert len(offsets) >= 6  # the tone clip's sound was heard
