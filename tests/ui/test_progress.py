@@ -90,3 +90,25 @@ def test_finished_work_reports_its_result_and_failures_become_notifications(
     assert panel is not None
     assert panel.texts()[0] == "clip.mov has no video stream. Export it again with a video track"
     assert window.progress.operations() == ()
+
+
+def test_cancel_before_the_work_starts_still_removes_its_row(
+    qloop: qasync.QEventLoop, services_as: Callable[[str], WindowServices], window_for: WindowFactory
+) -> None:
+    window = window_for(services_as("creator"))
+    panel = window.panel("progress", ProgressPanel)
+    assert panel is not None
+    started: list[bool] = []
+
+    async def work(token: CancelToken, progress: ProgressSink) -> int:
+        started.append(True)
+        return 1
+
+    task = window.tasks.run_cancellable(work, "Analyse 3 seams")
+    (op,) = window.tasks.progress.operations()
+    window.tasks.progress.cancel(op.id)  # before the loop gave the task its first step
+    assert run(qloop, asyncio.wait([task])) is not None
+    assert task.cancelled() or task.result() is None
+    assert not started
+    assert window.tasks.progress.operations() == ()
+    run(qloop, until(lambda: not panel.rows, what="the row to go"))

@@ -151,8 +151,10 @@ class TaskRunner(QObject):
                 on_done(result)
             return result
 
-        holder["task"] = self.spawn(body(), what=title[:1].lower() + title[1:])
-        return holder["task"]
+        task = holder["task"] = self.spawn(body(), what=title[:1].lower() + title[1:])
+        # A task cancelled before its first step never runs body's finally: its row would stay for good.
+        task.add_done_callback(lambda _t: self.progress.finish(op_id))
+        return task
 
     async def _guarded[T](self, coro: Coroutine[Any, Any, T], what: str) -> T | None:
         try:
