@@ -79,7 +79,8 @@ def stage(secure_studio: SecureStudio, comfy_server: ComfyTestServer) -> SecureS
         )
         conn.execute(
             "INSERT INTO comfy_servers (name, base_url, server_status_id, slots, queued_slots) "
-            "VALUES ('stand-in', %s, %s, 1, 1) ON CONFLICT (name) DO UPDATE SET base_url = EXCLUDED.base_url",
+            "VALUES ('stand-in', %s, %s, 1, 1) ON CONFLICT (name) DO UPDATE SET base_url = EXCLUDED.base_url, "
+            "is_enabled = true, server_status_id = EXCLUDED.server_status_id",  # the line above disabled it too
             (comfy_server.url, int(ServerStatus.ONLINE)),
         )
     return secure_studio
