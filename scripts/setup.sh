@@ -13,10 +13,12 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- Debian packages
 # Qt's xcb platform, Mesa GL for QOpenGLWidget under Xvfb, libpulse for QtMultimedia,
-# and Xvfb itself so the studio and GL tests can run on a machine without a screen.
+# and Xvfb itself so the studio and GL tests can run on a machine without a screen;
+# pulseaudio + pulseaudio-utils so the review player's sound is tested on a private null sink.
 debs=(xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0
       libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libxkbcommon0 libegl1 libgl1
-      libgl1-mesa-dri libfontconfig1 libdbus-1-3 libpulse0 libglib2.0-0 libopengl0)
+      libgl1-mesa-dri libfontconfig1 libdbus-1-3 libpulse0 libglib2.0-0 libopengl0
+      pulseaudio pulseaudio-utils)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
