@@ -170,6 +170,11 @@ class PlaybackClock:
             start, stop = 0, self._count
         return PlayOrder(start, stop, self._loop, self._count)
 
+    def anchor(self) -> tuple[int, int]:
+        """(frame, monotonic ns) the running clock counts from: what a sub-frame position (sound, at
+        2000 samples per frame at 24 fps) is worked out from."""
+        return self._anchor_frame, self._anchor_ns
+
     def frame(self) -> int:
         """The frame due now."""
         if self._speed == 0:

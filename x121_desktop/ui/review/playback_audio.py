@@ -125,9 +125,8 @@ def default_stream(parent: QObject) -> StreamOut | None:
 
 
 def clock_anchor(clock: PlaybackClock) -> tuple[int, int]:
-    """(frame, monotonic ns) the running clock counts from. PlaybackClock keeps them private and has
-    no sub-frame position; the sound needs one (a frame is 2000 samples at 24 fps), so it reads them."""
-    return clock._anchor_frame, clock._anchor_ns
+    """(frame, monotonic ns) the running clock counts from."""
+    return clock.anchor()
 
 
 @dataclass(frozen=True, slots=True)
