@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.comfyui_server import ComfyTestServer
-from tests.db.security_studio import SecureStudio
+from tests.db.security_studio import SUPERUSER, SecureStudio
 from tests.services.test_pipeline_e2e import server
 from tests.services.test_pipeline_locks import _dispatch, _locks, _one, role_studios
 from tests.services.test_pipeline_roles import roles_studio
@@ -245,5 +245,35 @@ def test_a_cancel_while_the_director_queues_the_job_cancels_that_job(studios: di
         assert _locks(creator, scene_id) == {}
         count = _one(creator, "SELECT count(*) FROM jobs WHERE job_status_id = :q", q=int(JobStatus.QUEUED))[0]
         assert count == 0
+
+    asyncio.run(main())
+
+
+def test_a_segment_awaiting_the_directors_own_retry_is_stopped_too(
+    studios: dict[str, Studio], roles_studio: SecureStudio
+) -> None:
+    creator = studios["creator"]
+
+    async def main() -> None:
+        scene_id = await SceneService(creator).find(SceneRef("Ada", "other"), "Default")
+        await SceneService(creator).start(scene_id)
+        assert len((await SceneDirector(creator).advance(scene_id)).submitted) == 1
+        await _dispatch(creator)
+        await SceneDirector(creator).advance(scene_id)  # records segment 1's take, queues segment 2
+        await _dispatch(creator)
+        await SceneDirector(creator).advance(scene_id)
+        # as after a red seam the ladder could not heal: segment 2 needs regenerating, and its current
+        # take is the first one, so the director would queue it again by itself
+        with roles_studio.connect(SUPERUSER) as conn:
+            conn.execute(
+                "UPDATE segments SET segment_status_id = %s WHERE scene_id = %s AND position = 1",
+                (int(SegmentStatus.NEEDS_REGEN), scene_id),
+            )
+        report = await SceneCancelService(creator).cancel(scene_id)
+        assert report.segments == (2,)
+        assert _segments(creator, scene_id)[1] is SegmentStatus.CANCELLED
+        after = await SceneDirector(creator).advance(scene_id)
+        assert after.submitted == []  # not queued again behind the person's back
+        assert len(_jobs(creator, scene_id)) == 2
 
     asyncio.run(main())

@@ -160,6 +160,11 @@ class _Run:
             self.held.append(sentence)
         return False
 
+    def retried(self, segment: SegmentValue) -> bool:
+        """Whether the director would queue this NEEDS_REGEN segment again by itself."""
+        current = next((t for t in self.takes if t.id == segment.current_take_id), None)
+        return transitions.retried_by_the_director(current.reason if current is not None else None)
+
     def cancel_take(self, take: TakeValue) -> None:
         segment = self.by_id[take.segment_id]
         job = take_repo.job_of_take(self.conn, take.id)
@@ -201,6 +206,9 @@ class _Run:
         for segment in self.segments:  # queued, not submitted yet: nothing chains into them now
             if segment.status is Sg.QUEUED and segment.id not in pending_segments:
                 self.cancel_segment(segment)
+            elif segment.status is Sg.NEEDS_REGEN and self.retried(segment) and self.free(segment):
+                repo.set_segment_status(self.conn, segment.id, Sg.CANCELLED)  # the director's own retry
+                self.segments_cancelled.append(segment.position + 1)
         names = _owner_names(self.conn, set(self.owners.values()))
         others = tuple(replace(n, owner=names.get(self.owners[n.job_id], "another user")) for n in self.others)
         report = SceneCancelReport(

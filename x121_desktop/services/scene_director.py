@@ -40,7 +40,6 @@ from x121_desktop.core.enums import (
     SceneStatus,
     SegmentStatus,
     StitchMode,
-    TakeReason,
     TakeStatus,
 )
 from x121_desktop.core.errors import InvalidInput, X121Error
@@ -90,7 +89,7 @@ def _links(chain: _Chain) -> list[LinkState]:
         current = chain.takes.get(seg.current_take_id) if seg.current_take_id is not None else None
         before = chain.segments[seg.position - 1].current_take_id if seg.position else None
         usable = current is not None and current.status in transitions.USABLE_TAKE
-        retry = current is not None and current.reason not in (TakeReason.REGENERATE, TakeReason.HEAL)
+        retry = transitions.retried_by_the_director(current.reason if current is not None else None)
         links.append(
             LinkState(
                 seg.position, seg.status, usable, seg.position in chain.pending,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from x121_desktop.core.enums import LookupEnum, SceneStatus, SegmentStatus, TakeStatus
+from x121_desktop.core.enums import LookupEnum, SceneStatus, SegmentStatus, TakeReason, TakeStatus
 from x121_desktop.core.errors import InvalidInput
 
 Sc, Sg, Tk = SceneStatus, SegmentStatus, TakeStatus
@@ -38,7 +38,8 @@ SEGMENT: Mapping[SegmentStatus, frozenset[SegmentStatus]] = {
     Sg.APPROVED: frozenset({Sg.IN_REVIEW, Sg.REJECTED, Sg.GENERATED, *_REDO}),
     Sg.REJECTED: frozenset({Sg.IN_REVIEW, Sg.APPROVED, Sg.GENERATED, *_REDO}),
     Sg.STALE: frozenset({Sg.QUEUED, Sg.GENERATED, Sg.IN_REVIEW, Sg.NEEDS_REGEN}),
-    Sg.NEEDS_REGEN: frozenset({Sg.QUEUED, Sg.GENERATED, Sg.IN_REVIEW, Sg.STALE}),
+    # NEEDS_REGEN → CANCELLED: a person cancelled the scene's generation before the director's own retry.
+    Sg.NEEDS_REGEN: frozenset({Sg.QUEUED, Sg.GENERATED, Sg.IN_REVIEW, Sg.STALE, Sg.CANCELLED}),
     Sg.FAILED: frozenset({Sg.QUEUED, Sg.CANCELLED}),
     Sg.CANCELLED: frozenset({Sg.QUEUED}),
 }
@@ -79,3 +80,9 @@ def require[E: LookupEnum](current: E, target: E, what: str) -> None:
             f"{what} is {current.label.lower()} and cannot become {target.label.lower()}",
             "Check its status with `x121 scene status` and wait for running work to finish",
         )
+
+
+def retried_by_the_director(current_reason: TakeReason | None) -> bool:
+    """Whether a NEEDS_REGEN segment is queued again by the director itself (once): its current take
+    is not already a regeneration or a heal."""
+    return current_reason is not None and current_reason not in (TakeReason.REGENERATE, TakeReason.HEAL)
