@@ -196,14 +196,15 @@ def _active_timers(app: QApplication) -> list[QTimer]:
 
 
 def describe_task(task: asyncio.Task[Any]) -> str:
-    """The task's name and the chain of coroutines it is suspended in, innermost last, with its place."""
+    """The task's name and the chain of coroutines it is suspended in, innermost last, with the innermost
+    place outside asyncio."""
     chain: list[str] = []
     where = ""
     coro: Any = task.get_coro()
     while coro is not None and hasattr(coro, "cr_frame"):
         chain.append(getattr(coro, "__qualname__", repr(coro)))
         frame = coro.cr_frame
-        if frame is not None:
+        if frame is not None and "asyncio" not in Path(frame.f_code.co_filename).parts:
             where = f" ({Path(frame.f_code.co_filename).name}:{frame.f_lineno})"
         coro = coro.cr_await
     return f"{task.get_name()}: {' → '.join(chain) or repr(task.get_coro())}{where}"

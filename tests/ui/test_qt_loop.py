@@ -95,6 +95,8 @@ def test_a_forgotten_task_and_timer_are_stopped_and_named_at_teardown(
         assert (
             "test_a_forgotten_task_and_timer_are_stopped_and_named_at_teardown.<locals>.forgotten_poll" in (problems[0])
         )
+        waits_at = forgotten_poll.__code__.co_firstlineno + 1
+        assert problems[0].endswith(f" → sleep (test_qt_loop.py:{waits_at})")  # where it waits, outside asyncio
         assert problems[1] == "QTimer poll every 5000 ms in QWidget#LeftOpen"
         assert task.cancelled()  # cancelled and awaited while the loop still ran
         assert not timer.isActive()
