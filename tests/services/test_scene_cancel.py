@@ -277,3 +277,34 @@ def test_a_segment_awaiting_the_directors_own_retry_is_stopped_too(
         assert len(_jobs(creator, scene_id)) == 2
 
     asyncio.run(main())
+
+
+def test_x121_scene_cancel_says_what_it_did(
+    studios: dict[str, Studio], roles_studio: SecureStudio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from x121_desktop.cli.main import main
+
+    creator = studios["creator"]
+
+    async def queue_segment_one() -> int:
+        scene_id = await SceneService(creator).find(SceneRef("Ada", "locks"), "Default")
+        await SceneService(creator).start(scene_id)
+        assert len((await SceneDirector(creator).advance(scene_id)).submitted) == 1
+        return scene_id
+
+    scene_id = asyncio.run(queue_segment_one())
+    [job] = _jobs(creator, scene_id)
+    capsys.readouterr()
+    base = ["--database-url", roles_studio.url("creator"), "--home", str(tmp_path / "home")]
+    assert main([*base, "scene", "cancel", "Ada/locks", "--project", "Default", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [n["job_id"] for n in out["cancelled"]] == [job.id]
+    assert out["segments"] == [1, 2]
+    assert out["sentence"] == (
+        "Generation of Ada/locks cancelled: 1 job cancelled (segment 1). "
+        "Segments 1, 2 stopped; Generate queues them again."
+    )
+    assert main([*base, "scene", "cancel", "Ada/locks", "--project", "Default"]) == 0
+    assert "no job of yours was queued or running" in capsys.readouterr().out

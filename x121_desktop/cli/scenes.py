@@ -9,6 +9,7 @@ x121 scene generate CHARACTER/NAME [--wait [--dispatch [--servers A,B]] [--timeo
 x121 scene status [CHARACTER/NAME] [--json]
 x121 scene assemble CHARACTER/NAME -o OUT [--draft] [--json]
 x121 scene direct [--once]                     direct every scene in progress (beside `x121 worker`s)
+x121 scene cancel CHARACTER/NAME [--json]      cancel your queued and running jobs of the scene's run
 x121 segment regenerate CHARACTER/NAME N[-M] [--heal-only|--rechain] [--wait [--dispatch]] [--json]
 x121 segment restitch CHARACTER/NAME N [--wait [--dispatch]]   heal-only for a stale boundary
 x121 take approve|reject|flag TAKE [--final] [--note TEXT] [--json]
@@ -29,7 +30,7 @@ from typing import Any
 
 from x121_desktop.cli.common import studio_from_args
 from x121_desktop.cli.jobs import parse_inputs
-from x121_desktop.cli.output import print_json
+from x121_desktop.cli.output import print_json, to_jsonable
 from x121_desktop.cli.scene_output import show as _show
 from x121_desktop.core.enums import SeedPolicy, StitchMode, Verdict
 from x121_desktop.core.errors import InvalidInput, X121Error
@@ -84,6 +85,9 @@ def register(sub: Any) -> None:
     direct = ssub.add_parser("direct", help="direct every scene in progress until stopped")
     direct.add_argument("--once", action="store_true", help="advance each scene once and stop")
     direct.set_defaults(handler=_direct)
+    cancel = ssub.add_parser("cancel", help="cancel your queued and running jobs of the scene and stop its chain")
+    _ref_args(cancel)
+    cancel.set_defaults(handler=_cancel)
 
     _register_segment(sub)
     _register_take(sub)
@@ -273,6 +277,19 @@ def _assemble(args: argparse.Namespace) -> int:
     else:
         print(f"assembled {result.frame_count} frames (planned {result.planned_frames}) by {result.method}")
         print(f"  {result.master}\n  {result.sidecar}" + "".join(f"\n  {p}" for p in result.copies))
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from x121_desktop.services.scene_cancel import SceneCancelService
+
+    with studio_from_args(args) as studio:
+        scene_id = asyncio.run(SceneService(studio).find(parse_scene_ref(args.ref), args.project))
+        report = asyncio.run(SceneCancelService(studio).cancel(scene_id))
+    if args.json:
+        print_json({**to_jsonable(report), "sentence": report.sentence()})
+    else:
+        print(report.sentence())
     return 0
 
 
