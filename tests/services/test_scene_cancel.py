@@ -307,4 +307,4 @@ def test_x121_scene_cancel_says_what_it_did(
         "Segments 1, 2 stopped; Generate queues them again."
     )
     assert main([*base, "scene", "cancel", "Ada/locks", "--project", "Default"]) == 0
-    assert "no job of yours was queued or running" in capsys.readouterr().out
+    assert capsys.readouterr().out == "Ada/locks had no queued or running job of yours to cancel.\n"
