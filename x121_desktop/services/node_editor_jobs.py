@@ -171,8 +171,9 @@ class EditorRunJobs:
                 return EditorRunJob(self, self.write(work), client)
             except _NoRoom as full:
                 if time.monotonic() >= deadline:
+                    slots = "its only job slot is" if full.args[0] == 1 else f"all {full.args[0]} of its job slots are"
                     raise ServerFull(
-                        f"ComfyUI server {server!r} is busy: all {full.args[0]} of its job slots are taken",
+                        f"ComfyUI server {server!r} is busy: {slots} taken",
                         "Run the test again when one of its jobs has finished, or choose another server.",
                     ) from None
             time.sleep(ROOM_POLL_S)
