@@ -303,7 +303,7 @@ def _direct(args: argparse.Namespace) -> int:
                 stop.set()
                 from x121_desktop.core.enums import SceneStatus
                 from x121_desktop.db.repositories import scenes as repo
-                from x121_desktop.services.scenes import in_transaction
+                from x121_desktop.services.transactions import in_transaction
 
                 ids = in_transaction(studio, lambda c: repo.scenes_with_status(c, [SceneStatus.IN_PROGRESS]))
                 for scene_id in ids:

@@ -24,7 +24,7 @@ from x121_desktop.core.ids import ProjectId, SceneId, TakeId
 from x121_desktop.db.repositories import activity as repo
 from x121_desktop.db.repositories.activity import FeedFilter
 from x121_desktop.services.runtime import Runtime
-from x121_desktop.services.users import explain_refusal
+from x121_desktop.services.transactions import explain_refusal
 
 T = TypeVar("T")
 __all__ = ["ActivityService", "FeedFilter"]

@@ -36,7 +36,8 @@ from x121_desktop.core.pipeline.chain import KeptRange, fit_to_total, kept_range
 from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.bootstrap import Studio
-from x121_desktop.services.scenes import SceneView, in_transaction, scene_view
+from x121_desktop.services.scenes import SceneView, scene_view
+from x121_desktop.services.transactions import in_transaction
 from x121_desktop.settings.atomic import write_text_atomic
 
 FINAL_DIR = "final"

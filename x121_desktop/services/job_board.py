@@ -33,7 +33,7 @@ from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.job_board_actions import Viewer, move_to_front, retry_job, whoami
 from x121_desktop.services.job_board_text import EventLine, describe_event
 from x121_desktop.services.orchestrator.queue import JobQueueService
-from x121_desktop.services.scenes import in_transaction
+from x121_desktop.services.transactions import in_transaction
 
 __all__ = [
     "PAUSE_UNSUPPORTED",

@@ -29,7 +29,7 @@ from x121_desktop.core.collab.values import LockGrant, LockInfo, LockKind
 from x121_desktop.core.errors import PermissionDenied, X121Error
 from x121_desktop.db.repositories import locks as repo
 from x121_desktop.services.runtime import Runtime
-from x121_desktop.services.users import explain_refusal
+from x121_desktop.services.transactions import explain_refusal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from x121_desktop.core.enums import ProjectStatus, SceneStatus
 from x121_desktop.core.ids import CharacterId, ProjectId, SceneId
 from x121_desktop.services.runtime import Runtime
-from x121_desktop.services.users import explain_refusal
+from x121_desktop.services.transactions import explain_refusal
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from x121_desktop.core.errors import InvalidInput, PermissionDenied
 from x121_desktop.services.runtime import Runtime
-from x121_desktop.services.users import explain_refusal
+from x121_desktop.services.transactions import session_transaction
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 MAX_KEY_LENGTH = 120
@@ -139,15 +138,7 @@ class PreferencesService:
         return await self._write(f"forget your setting {key!r}", work)
 
     async def _write[T](self, doing: str, work: Callable[[Session], T]) -> T:
-        return await self._runtime.run(self._runtime.db_writer, _transaction, self._sessions, doing, work)
+        return await self._runtime.run(self._runtime.db_writer, session_transaction, self._sessions, doing, work)
 
     async def _read[T](self, doing: str, work: Callable[[Session], T]) -> T:
-        return await self._runtime.run(self._runtime.db_read, _transaction, self._sessions, doing, work)
-
-
-def _transaction[T](sessions: sessionmaker[Session], doing: str, work: Callable[[Session], T]) -> T:
-    try:
-        with sessions.begin() as session:
-            return work(session)
-    except DBAPIError as exc:
-        raise explain_refusal(exc, doing) from exc
+        return await self._runtime.run(self._runtime.db_read, session_transaction, self._sessions, doing, work)

@@ -25,7 +25,7 @@ from x121_desktop.core.errors import X121Error
 from x121_desktop.db.repositories import presence as repo
 from x121_desktop.services.locks import machine_name
 from x121_desktop.services.runtime import Runtime
-from x121_desktop.services.users import explain_refusal
+from x121_desktop.services.transactions import explain_refusal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -30,8 +30,8 @@ from x121_desktop.db.repositories import scenes as scene_repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.activity import ActivityService
 from x121_desktop.services.bootstrap import Studio
-from x121_desktop.services.scenes import in_transaction
 from x121_desktop.services.storage import MediaStore
+from x121_desktop.services.transactions import in_transaction
 
 MAX_ANNOTATION_BYTES = 256 * 1024
 _MEMO_REFUSALS = ("22023", "P0002")  # invalid_parameter_value, no_data_found

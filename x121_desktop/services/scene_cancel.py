@@ -31,7 +31,8 @@ from x121_desktop.db.repositories import jobs as job_repo
 from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.scene_locks import current_user, live_locks, lock_sentence
-from x121_desktop.services.scenes import in_transaction, require_creator
+from x121_desktop.services.scenes import require_creator
+from x121_desktop.services.transactions import in_transaction
 
 if TYPE_CHECKING:
     from x121_desktop.services.bootstrap import Studio

@@ -41,8 +41,9 @@ from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.locks import LockService
 from x121_desktop.services.orchestrator.queue import JobQueueService
 from x121_desktop.services.scene_locks import WAIT, SegmentLeases, current_user, lock_sentence
-from x121_desktop.services.scenes import in_transaction, switch_current
+from x121_desktop.services.scenes import switch_current
 from x121_desktop.services.storage import MediaStore
+from x121_desktop.services.transactions import in_transaction
 
 Sg = SegmentStatus
 PENDING = (TakeStatus.PENDING, TakeStatus.GENERATING)

@@ -38,7 +38,8 @@ from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.db.repositories.job_records import CHANNEL as JOBS
 from x121_desktop.services.collab import ACTIVITY, LOCKS
 from x121_desktop.services.scene_locks import current_user, live_locks
-from x121_desktop.services.scenes import SceneView, in_transaction, scene_view
+from x121_desktop.services.scenes import SceneView, scene_view
+from x121_desktop.services.transactions import in_transaction
 
 if TYPE_CHECKING:
     from x121_desktop.services.bootstrap import Studio

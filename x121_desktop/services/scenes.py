@@ -29,7 +29,6 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.enums import (
     ActivityKind,
@@ -45,31 +44,16 @@ from x121_desktop.core.ids import SceneId, TakeId
 from x121_desktop.core.pipeline import transitions
 from x121_desktop.core.pipeline.chain import ChainLimits, limits_from_manifest, plan_chain, planned_total
 from x121_desktop.core.pipeline.values import FrameSpan, SceneRef, SceneValue, SeamValue, SegmentValue, TakeValue
-from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.repositories import characters as character_repo
 from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.scene_locks import refuse_locked
+from x121_desktop.services.transactions import in_transaction
 
 Sg = SegmentStatus
 REQUIRED = {"seed_image_a": "image", "frame_count": "int"}
 MAX_NAME = 64
-LOCK_NOT_AVAILABLE = "55P03"
-
-
-def in_transaction[T](studio: Studio, work: Callable[[Connection], T]) -> T:
-    try:
-        with studio.engine.begin() as conn:
-            return work(conn)
-    except DBAPIError as exc:
-        orig = getattr(exc, "orig", None)
-        if getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:  # the segment-lock guard (revision 0006)
-            message = str(orig).strip().splitlines()[0]
-            raise PermissionDenied(
-                message[:1].upper() + message[1:], "Wait for the lock to be released, or ask an admin to break it"
-            ) from exc
-        raise translate_db_error(exc) from exc
 
 
 def require_creator(conn: Connection, doing: str) -> None:

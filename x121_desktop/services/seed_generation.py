@@ -25,7 +25,6 @@ from x121_desktop.core.ids import CharacterId, JobId, SeedImageId, WorkflowVersi
 from x121_desktop.db.repositories import scenes as scene_repo
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
-from x121_desktop.services.scenes import in_transaction
 from x121_desktop.services.seeds import (
     GeneratedSeed,
     SeedGenerationRequest,
@@ -34,6 +33,7 @@ from x121_desktop.services.seeds import (
     SeedView,
 )
 from x121_desktop.services.storage import MediaStore
+from x121_desktop.services.transactions import in_transaction
 
 PURPOSE = "seed_generation"
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")

@@ -29,7 +29,8 @@ from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.core.orchestration.states import ACTIVE
 from x121_desktop.db.repositories.job_runs import mean_job_seconds
 from x121_desktop.services.bootstrap import Studio
-from x121_desktop.services.servers import ServerCheck, ServerService, ServerView, session_transaction
+from x121_desktop.services.servers import ServerCheck, ServerService, ServerView
+from x121_desktop.services.transactions import session_transaction
 
 __all__ = ["ServerBoardRow", "ServerBoardService"]
 

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from x121_desktop.comfy.client import ComfyClient, normalize_url
@@ -34,7 +33,7 @@ from x121_desktop.core.errors import ComfyError, InvalidInput, NotFound, X121Err
 from x121_desktop.core.ids import ServerId
 from x121_desktop.db.models.servers import ComfyServer, ServerCapability
 from x121_desktop.services.runtime import Runtime
-from x121_desktop.services.users import explain_refusal
+from x121_desktop.services.transactions import session_transaction
 
 # /models lists these too, but they hold no model files a workflow can name
 NOT_MODEL_FOLDERS = frozenset({"custom_nodes", "configs"})
@@ -235,15 +234,6 @@ class ServerService:
 
     async def _read[T](self, doing: str, work: Callable[[Session], T]) -> T:
         return await self._runtime.run(self._runtime.db_read, session_transaction, self._sessions, doing, work)
-
-
-def session_transaction[T](sessions: sessionmaker[Session], doing: str, work: Callable[[Session], T]) -> T:
-    """One user operation, one transaction: committed here when `work` returns, rolled back if it raises."""
-    try:
-        with sessions.begin() as session:
-            return work(session)
-    except DBAPIError as exc:
-        raise explain_refusal(exc, doing) from exc
 
 
 def _by_name(session: Session, name: str) -> ComfyServer:

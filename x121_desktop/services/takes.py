@@ -235,7 +235,7 @@ class TakeReviewService:
         self._studio = studio
 
     async def _tx[T](self, work: Callable[[Connection], T]) -> T:
-        from x121_desktop.services.scenes import in_transaction
+        from x121_desktop.services.transactions import in_transaction
 
         return await self._studio.runtime.run(self._studio.runtime.db_writer, in_transaction, self._studio, work)
 

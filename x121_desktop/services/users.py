@@ -14,10 +14,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.enums import UserRole
-from x121_desktop.core.errors import DatabaseError, InvalidInput, NotFound, PermissionDenied, X121Error
+from x121_desktop.core.errors import InvalidInput, NotFound
 from x121_desktop.core.ids import UserId
 from x121_desktop.db import security
 from x121_desktop.services.runtime import Runtime
+from x121_desktop.services.transactions import engine_transaction, explain_refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,30 +56,6 @@ def parse_role(code: str) -> UserRole:
         ) from None
 
 
-def explain_refusal(exc: DBAPIError, doing: str) -> X121Error:
-    """The server's own sentence (and hint) as the matching X121 error."""
-    orig = getattr(exc, "orig", None)
-    code = getattr(orig, "sqlstate", None)
-    diag = getattr(orig, "diag", None)
-    message = (getattr(diag, "message_primary", None) or str(orig or exc)).strip().splitlines()[0]
-    hint = (getattr(diag, "message_hint", None) or "").strip()
-    if code == "42501":
-        return PermissionDenied(f"The database refused to {doing}: {message}", hint or "Ask a studio admin")
-    if code in ("P0002", "no_data_found"):
-        return NotFound(f"Cannot {doing}: {message}", hint or "Check the name with `x121 user list`")
-    if code in ("22023", "42710", "23505", "23514"):
-        return InvalidInput(f"Cannot {doing}: {message}", hint)
-    return DatabaseError(f"Could not {doing}: {message}", hint)
-
-
-def _in_transaction[T](engine: Engine, doing: str, work: Callable[[Connection], T]) -> T:
-    try:
-        with engine.begin() as conn:
-            return work(conn)
-    except DBAPIError as exc:
-        raise explain_refusal(exc, doing) from exc
-
-
 def create_login_as_owner(
     conn: object, name: str, role_code: str, password: str, display_name: str | None = None
 ) -> UserId:
@@ -106,10 +83,10 @@ class UserAdminService:
         self._runtime = runtime
 
     async def _write[T](self, doing: str, work: Callable[[Connection], T]) -> T:
-        return await self._runtime.run(self._runtime.db_writer, _in_transaction, self._engine, doing, work)
+        return await self._runtime.run(self._runtime.db_writer, engine_transaction, self._engine, doing, work)
 
     async def _read[T](self, doing: str, work: Callable[[Connection], T]) -> T:
-        return await self._runtime.run(self._runtime.db_read, _in_transaction, self._engine, doing, work)
+        return await self._runtime.run(self._runtime.db_read, engine_transaction, self._engine, doing, work)
 
     async def add_user(self, name: str, role: UserRole, password: str, display_name: str | None = None) -> UserView:
         security.check_role_name(name)

@@ -30,7 +30,6 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.comfy.needs import work_estimate
 from x121_desktop.comfy.templates import parse_manifest
@@ -38,12 +37,12 @@ from x121_desktop.core.enums import JobKind, JobStatus
 from x121_desktop.core.errors import InvalidInput, NotFound, PermissionDenied, X121Error
 from x121_desktop.core.ids import FileId, JobId, UserId
 from x121_desktop.core.orchestration.cache_key import warm_start_key
-from x121_desktop.db.engine import translate_db_error
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.orchestrator.claims import not_allowed
 from x121_desktop.services.storage import Blob, MediaStore, kind_for
+from x121_desktop.services.transactions import in_transaction
 
 FILE_TYPES = frozenset({"image", "video"})
 
@@ -232,7 +231,7 @@ class JobQueueService:
 
     async def _tx[T](self, write: bool, work: Callable[[Connection], T]) -> T:
         pool = self._runtime.db_writer if write else self._runtime.db_read
-        return await self._runtime.run(pool, _in_transaction, self._studio, work)
+        return await self._runtime.run(pool, in_transaction, self._studio, work)
 
     async def submit(self, request: SubmitRequest) -> SubmitResult:
         """Queue one job (or record a cache hit), in one transaction."""
@@ -335,11 +334,3 @@ def _whoami(conn: Connection) -> tuple[int, bool]:
     if row[0] is None:
         raise PermissionDenied("This database login is not a studio user", "Ask an admin to add you (x121 user add)")
     return int(row[0]), bool(row[1])
-
-
-def _in_transaction[T](studio: Studio, work: Callable[[Connection], T]) -> T:
-    try:
-        with studio.engine.begin() as conn:
-            return work(conn)
-    except DBAPIError as exc:
-        raise translate_db_error(exc) from exc
