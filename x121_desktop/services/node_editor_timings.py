@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from x121_desktop.db.models.jobs import NodeTiming
-from x121_desktop.services.workflows import _transaction
+from x121_desktop.services.workflows import workflow_transaction
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -37,7 +37,7 @@ class NodeTimingsService:
             return {}
         found = await self._runtime.run(
             self._runtime.db_read,
-            _transaction,
+            workflow_transaction,
             self._sessions,
             "read the node timings",
             lambda s: _averages(s, wanted),

@@ -28,9 +28,9 @@ from x121_desktop.services.workflows import (
     PreparedImport,
     WorkflowView,
     _store,
-    _transaction,
     check_name,
     content_hash,
+    workflow_transaction,
 )
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class WorkflowVersionsService:
         prepared = await self._runtime.run(self._runtime.cpu, prepare_document, document, info, manifest, name)
         _, number, created = await self._runtime.run(
             self._runtime.db_writer,
-            _transaction,
+            workflow_transaction,
             self._sessions,
             f"save workflow {name!r}",
             lambda s: _store(s, name, note, prepared),
@@ -170,4 +170,4 @@ class WorkflowVersionsService:
         return await self._read(f"list the scenes using {name!r}", lambda s: _scene_uses(s, name))
 
     async def _read[T](self, doing: str, work: Callable[[Session], T]) -> T:
-        return await self._runtime.run(self._runtime.db_read, _transaction, self._sessions, doing, work)
+        return await self._runtime.run(self._runtime.db_read, workflow_transaction, self._sessions, doing, work)

@@ -65,10 +65,15 @@ def engine_transaction[T](engine: Engine, doing: str, work: Callable[[Connection
         raise explain_refusal(exc, doing) from exc
 
 
-def session_transaction[T](sessions: sessionmaker[Session], doing: str, work: Callable[[Session], T]) -> T:
-    """`work` in one ORM session's transaction; refusals as in `engine_transaction`."""
+def session_transaction[T](
+    sessions: sessionmaker[Session],
+    doing: str,
+    work: Callable[[Session], T],
+    explain: Callable[[DBAPIError, str], X121Error] = explain_refusal,
+) -> T:
+    """`work` in one ORM session's transaction; refusals as in `engine_transaction` (or as `explain` says)."""
     try:
         with sessions.begin() as session:
             return work(session)
     except DBAPIError as exc:
-        raise explain_refusal(exc, doing) from exc
+        raise explain(exc, doing) from exc

@@ -33,6 +33,7 @@ from x121_desktop.core.errors import DatabaseError, InvalidInput, NotFound, Perm
 from x121_desktop.core.graph.document import dump_document
 from x121_desktop.db.repositories import workflows as repo
 from x121_desktop.services.runtime import Runtime
+from x121_desktop.services.transactions import session_transaction
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_KIND = "manifest"
@@ -257,21 +258,9 @@ def _explain(exc: DBAPIError, doing: str) -> X121Error:
     return DatabaseError(f"Could not {doing}: {message}", "")
 
 
-def _transaction[T](sessions: sessionmaker[Session], doing: str, work: Callable[[Session], T]) -> T:
-    """One user operation = one transaction, committed here; refusals become sentences."""
-    session = sessions()
-    try:
-        result = work(session)
-        session.commit()
-        return result
-    except DBAPIError as exc:
-        session.rollback()
-        raise _explain(exc, doing) from exc
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def workflow_transaction[T](sessions: sessionmaker[Session], doing: str, work: Callable[[Session], T]) -> T:
+    """One user operation = one transaction (`services.transactions`); refusals say who may change workflows."""
+    return session_transaction(sessions, doing, work, _explain)
 
 
 def _store(session: Session, name: str, note: str, prepared: PreparedImport) -> tuple[int, int, bool]:
@@ -317,7 +306,7 @@ class WorkflowService:
             return _store(session, name, request.note, prepared)
 
         workflow_id, number, created = await self._runtime.run(
-            self._runtime.db_writer, _transaction, self._sessions, f"import workflow {name!r}", work
+            self._runtime.db_writer, workflow_transaction, self._sessions, f"import workflow {name!r}", work
         )
         return ImportResult(
             name=name,
@@ -370,7 +359,7 @@ class WorkflowService:
         return await self._runtime.run(self._runtime.io, fetch), against
 
     async def _read[T](self, doing: str, work: Callable[[Session], T]) -> T:
-        return await self._runtime.run(self._runtime.db_read, _transaction, self._sessions, doing, work)
+        return await self._runtime.run(self._runtime.db_read, workflow_transaction, self._sessions, doing, work)
 
 
 def _must_get_version(session: Session, name: str, version_no: int | None) -> repo.StoredVersion:
