@@ -37,6 +37,7 @@ from x121_desktop.core.enums import JobStatus, ServerStatus
 from x121_desktop.core.ids import ServerId
 from x121_desktop.core.orchestration.states import ACTIVE, TERMINAL
 from x121_desktop.db.notify import ChannelListener, ChannelNotice, conninfo_from_engine, parse_json_notice
+from x121_desktop.db.repositories import server_capabilities
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.orchestrator.fleet import SERVERS_CHANNEL
@@ -243,3 +244,33 @@ def test_server_rows_notify_only_the_changes_dispatch_cares_about(studio: Studio
         time.sleep(0.3)  # anything more would arrive now
         assert listener.notices.empty()
     assert heard == [(sid, "added"), (sid, "changed"), (sid, "changed"), (sid, "changed"), (sid, "removed")]
+
+
+def test_a_server_drained_before_its_node_list_was_read_does_not_hold_up_refusals(
+    studio: Studio, server: ComfyTestServer, other: ComfyTestServer
+) -> None:
+    """A job no enabled server can run is refused once the enabled servers' own /object_info says so; a drained
+    server whose node list was never read (stored capabilities only) is not waited for."""
+    engine = studio.engine
+    nodes = {"LoadImage", "ImageScale", "SaveImage"}
+    with engine.begin() as conn:
+        for name, srv in (("a", server), ("b", other)):
+            sid = register_server(engine, name, srv.url)
+            server_capabilities.store(conn, sid, nodes, set())  # as `x121 server check` left them
+    missing = quick_prompt("nonode")
+    missing["9"] = {"class_type": "VHS_VideoCombine", "inputs": {"images": ["2", 0]}}
+
+    async def scenario() -> None:
+        async with running(Dispatcher(studio, lease_s=3.0, poll_s=0.5)) as dispatcher:
+            a = next(h for h in dispatcher.fleet.handles.values() if h.row.name == "a")
+            assert a.info is None  # placed on stored capabilities; nothing read from the server yet
+            await ServerBoardService(studio).drain("a")
+            await wait_for(lambda: not a.accepting, SEEN_WITHIN_S, "the drain to reach it")
+            job = insert_job(engine, missing)
+            await wait_for(lambda: job_state(engine, job)[0] is JobStatus.FAILED, 15, "the impossible job's refusal")
+            assert a.info is None  # the drained server was not asked
+            error = job_state(engine, job)[2]
+            assert error is not None
+            assert "VHS_VideoCombine" in error
+
+    asyncio.run(scenario())

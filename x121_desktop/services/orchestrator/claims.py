@@ -113,7 +113,7 @@ class Claimer:
         if len(self._workflows) > 4 * CANDIDATES:
             self._workflows.clear()
         # Stored capabilities place jobs; only capabilities read from the servers themselves refuse one.
-        live = all(h.info is not None for h in self.fleet.handles.values())
+        live = all(h.info is not None for h in self.fleet.handles.values() if h.accepting)  # drained ones aside
         conn = self._connection()
         try:
             with conn.begin() as tx:
@@ -146,7 +146,7 @@ class Claimer:
         self.refused += len(result.refused)
         if not live and any(p.outcome is PlacementOutcome.IMPOSSIBLE for p in result.placements.values()):
             for handle in self.fleet.handles.values():  # maybe stale: read /object_info before refusing
-                handle.stale = handle.stale or handle.info is None
+                handle.stale = handle.stale or (handle.accepting and handle.info is None)
         for refused in result.refused:
             self._plans.pop(refused.job.id, None)
         if result.job is None or handle is None:
