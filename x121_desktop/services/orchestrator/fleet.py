@@ -232,8 +232,7 @@ class Fleet:
             elif normalize_url(row.base_url) != handle.client.url or handle.dormant:
                 moved = normalize_url(row.base_url) != handle.client.url
                 handle.accepting = False
-                if not handle.dormant:
-                    retired.append(handle)
+                retired.append(handle)  # a job of ours may still be on it (even a dormant one: adopted there)
                 handles[server_id] = fresh = self._open(row)
                 (added if moved else resumed).append(fresh)
                 started.append(fresh)
