@@ -38,7 +38,9 @@ class LocalDispatcher:
     def health(self) -> DispatcherHealth:
         if self.running and self._dispatcher is not None:
             claimed = self._dispatcher.stats.claimed
-            return DispatcherHealth(True, f"running as {self._dispatcher.holder}, {claimed} jobs claimed")
+            detail = f"running as {self._dispatcher.holder}, {claimed} jobs claimed"
+            trouble = self._dispatcher.trouble
+            return DispatcherHealth(True, f"{detail}, but it {trouble}" if trouble else detail)
         if self._problem is not None:
             return DispatcherHealth(False, f"stopped: {self._problem}")
         return DispatcherHealth()

@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from x121_desktop.comfy.needs import work_estimate
 from x121_desktop.core.enums import ServerStatus
@@ -191,6 +191,18 @@ class Claimer:
             if workflow is not None:
                 self._workflows[version] = workflow
         return workflow
+
+
+def database_unreachable(exc: BaseException) -> str | None:
+    """The sentence for a claim that failed because the database could not be reached (a restart, a
+    dropped connection, a refused connect), else None: that kind of failure passes, every other stays."""
+    for cause in (exc, exc.__cause__):
+        if isinstance(cause, OperationalError | InterfaceError) or (
+            isinstance(cause, DBAPIError) and cause.connection_invalidated
+        ):
+            first = str(getattr(cause, "orig", None) or cause).strip().splitlines()
+            return f"cannot reach the database ({first[0] if first else type(cause).__name__})"
+    return None
 
 
 def not_allowed(what: str, error: PermissionDenied) -> PermissionDenied:

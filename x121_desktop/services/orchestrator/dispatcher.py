@@ -53,7 +53,7 @@ from x121_desktop.db.notify import (
 from x121_desktop.db.repositories import job_leases, job_runs, server_capabilities
 from x121_desktop.db.repositories.job_records import CHANNEL
 from x121_desktop.services.orchestrator import records as rec
-from x121_desktop.services.orchestrator.claims import Claimer
+from x121_desktop.services.orchestrator.claims import Claimer, database_unreachable
 from x121_desktop.services.orchestrator.fleet import (
     SERVERS_CHANNEL,
     Fleet,
@@ -78,6 +78,8 @@ log = logging.getLogger(__name__)
 type Notice = JobNotice | ChannelNotice | ListenerReconnected
 SWITCH_INTERVAL_S = 0.0005
 ONCE_IDLE_S = 1.0
+RETRY_FIRST_S, RETRY_MAX_S = 1.0, 30.0
+"""Waits between claims while the database cannot be reached (a restart): doubling, at most 30 s."""
 """With `once`, stop after this long with nothing claimed and nothing running."""
 
 
@@ -136,6 +138,9 @@ class Dispatcher:
         self.covers_all = False
         """The fleet is every enabled server (then a job none can run is refused)."""
         self.watch = FleetWatch(self)
+        self.trouble: str | None = None
+        """Why claiming is paused (the database cannot be reached), while it is."""
+        self._retry_s = RETRY_FIRST_S
 
     # ------------------------------------------------------------ callbacks from runners
 
@@ -250,8 +255,16 @@ class Dispatcher:
             self.watch.claiming = True
             try:
                 runner, room_left = await self.runtime.run(self.db_pool, self._claim_tx)
+            except Exception as exc:
+                if (trouble := database_unreachable(exc)) is None:
+                    raise
+                await self._database_trouble(trouble, stop)
+                continue
             finally:
                 self.watch.claiming = False
+            if self.trouble is not None:
+                log.warning("dispatcher %s: the database answers again; claiming", self.holder)
+                self.trouble, self._retry_s = None, RETRY_FIRST_S
             if runner is not None:
                 idle_rounds, idle_since = 0, time.monotonic()
                 self.stats.claimed += 1
@@ -270,6 +283,16 @@ class Dispatcher:
                 idle_since = time.monotonic()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.claim_every_s)
+
+    async def _database_trouble(self, trouble: str, stop: asyncio.Event) -> None:
+        """A claim could not reach the database: say so (health, log), wait, and try again; waits double
+        up to RETRY_MAX_S. Jobs are not retried by this: only the dispatcher's own claiming goes on."""
+        if self.trouble is None:
+            log.warning("dispatcher %s: %s; claiming again in %g s", self.holder, trouble, self._retry_s)
+        self.trouble = f"{trouble}; claiming again every {self._retry_s:g} s at most"
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=self._retry_s)
+        self._retry_s = min(RETRY_MAX_S, self._retry_s * 2)
 
     async def _run_one(self, runner: JobRunner) -> JobStatus | None:
         outcome: JobStatus | None = None
