@@ -152,6 +152,7 @@ class JobStatus(LookupEnum):
     FAILED = 8, "Failed"
     CANCELLED = 9, "Cancelled"
     LOST = 10, "Lost"
+    HELD = 11, "On hold"
 
 
 class JobKind(LookupEnum):
@@ -185,6 +186,8 @@ class JobEventKind(LookupEnum):
     LOST = 15, "Lost"
     REQUEUED = 16, "Requeued"
     LOG = 17, "Log line"
+    HELD = 18, "Put on hold"
+    RELEASED = 19, "Released from hold"
 
 
 class ServerStatus(LookupEnum):

@@ -32,6 +32,7 @@ ALLOWED = {
     (S.RUNNING, S.DOWNLOADING), (S.RUNNING, S.FAILED), (S.RUNNING, S.CANCELLED), (S.RUNNING, S.LOST),
     (S.DOWNLOADING, S.SUCCEEDED), (S.DOWNLOADING, S.FAILED), (S.DOWNLOADING, S.CANCELLED), (S.DOWNLOADING, S.LOST),
     (S.LOST, S.QUEUED), (S.LOST, S.FAILED), (S.LOST, S.CANCELLED),
+    (S.QUEUED, S.HELD), (S.HELD, S.QUEUED), (S.HELD, S.CANCELLED),
 }  # fmt: skip
 
 
@@ -93,6 +94,14 @@ def test_every_non_terminal_state_reaches_an_end() -> None:
                     frontier.append(nxt)
         assert S.SUCCEEDED in seen  # a lost job is re-queued where policy allows, so it can still succeed
         assert seen & TERMINAL
+
+
+def test_a_held_job_only_goes_back_to_the_queue_or_is_cancelled() -> None:
+    """On hold is a parked queued job: never claimed or refused, and held only from the queue."""
+    assert TRANSITIONS[S.HELD] == {S.QUEUED, S.CANCELLED}
+    assert [s for s in S if can_transition(s, S.HELD)] == [S.QUEUED]
+    assert S.HELD not in ACTIVE
+    assert S.HELD not in TERMINAL
 
 
 def test_no_self_transitions() -> None:

@@ -10,6 +10,8 @@ QUEUED ──► CLAIMED ──► UPLOADING ──► SUBMITTED ──► RUNNI
 any ACTIVE ──► LOST ──► QUEUED (re-dispatch with the same prompt_id, only if the job's policy allows)
                   └───► FAILED
 any non-terminal ──► CANCELLED            any ACTIVE ──► FAILED
+
+QUEUED ◄──► HELD (on hold: its owner or an admin holds and releases it; a paused queue holds it)
 ```
 
 Rules worth stating because they are easy to get wrong:
@@ -19,6 +21,9 @@ Rules worth stating because they are easy to get wrong:
 - Before submission (CLAIMED, UPLOADING) a dispatcher may release its claim (→ QUEUED): nothing has
   reached a GPU, so handing the job back is not a retry.
 - No state goes to itself; progress and per-node timings are events, not transitions.
+- HELD is a queued job no dispatcher may claim. It keeps everything that orders the queue (id,
+  `created_at`, work estimate, priority), so when it is released it takes the place in its batch
+  and fair-share turn it had; it goes back only to QUEUED (or ends CANCELLED).
 - `ACTIVE` are the states that hold a server slot (the server was chosen at claim time); LOST has
   already given its slot back. `TERMINAL` states have no way out.
 """
@@ -40,6 +45,7 @@ SUCCEEDED = JobStatus.SUCCEEDED
 FAILED = JobStatus.FAILED
 CANCELLED = JobStatus.CANCELLED
 LOST = JobStatus.LOST
+HELD = JobStatus.HELD
 
 TERMINAL: frozenset[JobStatus] = frozenset({SUCCEEDED, FAILED, CANCELLED})
 """States a job never leaves."""
@@ -51,13 +57,14 @@ ON_SERVER: frozenset[JobStatus] = frozenset({SUBMITTED, RUNNING, DOWNLOADING})
 """Active states in which ComfyUI knows the prompt_id: leaving them other than forward goes via LOST."""
 
 TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = {
-    QUEUED: frozenset({CLAIMED, FAILED, CANCELLED}),
+    QUEUED: frozenset({CLAIMED, FAILED, CANCELLED, HELD}),
     CLAIMED: frozenset({UPLOADING, SUBMITTED, SUCCEEDED, QUEUED, FAILED, CANCELLED, LOST}),
     UPLOADING: frozenset({SUBMITTED, QUEUED, FAILED, CANCELLED, LOST}),
     SUBMITTED: frozenset({RUNNING, DOWNLOADING, FAILED, CANCELLED, LOST}),
     RUNNING: frozenset({DOWNLOADING, FAILED, CANCELLED, LOST}),
     DOWNLOADING: frozenset({SUCCEEDED, FAILED, CANCELLED, LOST}),
     LOST: frozenset({QUEUED, FAILED, CANCELLED}),
+    HELD: frozenset({QUEUED, CANCELLED}),
     SUCCEEDED: frozenset(),
     FAILED: frozenset(),
     CANCELLED: frozenset(),
@@ -73,6 +80,8 @@ REASONS: Mapping[tuple[JobStatus, JobStatus], str] = {
     (RUNNING, FAILED): "execution error; never retried automatically",
     (LOST, QUEUED): "re-dispatch with the same prompt_id, allowed by the job's policy",
     (LOST, FAILED): "server lost and the job's policy forbids re-dispatch",
+    (QUEUED, HELD): "put on hold by its owner or an admin (or its owner's paused queue): no dispatcher claims it",
+    (HELD, QUEUED): "released from hold: back in its old place in the queue",
 }
 """Why some less obvious moves exist (for event texts and reviewers)."""
 

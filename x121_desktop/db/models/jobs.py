@@ -171,3 +171,20 @@ class CostRecord(Base):
     rate_per_hour: Mapped[Decimal] = mapped_column(Numeric(10, 4))
     cost: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     recorded_at: Mapped[datetime] = created_at()
+
+
+class JobQueuePause(Base):
+    """A paused queue (revision 0013): one user's (`user_id`) or, with `user_id` NULL, the whole studio's.
+
+    A row means paused. Written only through `x121_pause_queue` / `x121_resume_queue` (docs/SECURITY.md,
+    "Jobs on hold"); everyone may read it (each client shows who paused what).
+    """
+
+    __tablename__ = "job_queue_pauses"
+    __table_args__ = (UniqueConstraint("user_id", postgresql_nulls_not_distinct=True),)
+
+    id: Mapped[int] = pk()
+    user_id: Mapped[int | None] = fk("users.id", ondelete="CASCADE", nullable=True)
+    """Whose queue; NULL: the studio's (no job is claimed while that row exists)."""
+    paused_by: Mapped[int] = user_fk()
+    paused_at: Mapped[datetime] = created_at()

@@ -62,6 +62,9 @@ ADVISORY_CLASS = 121
 _QUEUED = int(JobStatus.QUEUED)
 _ACTIVE = ", ".join(str(i) for i in sorted(int(s) for s in ACTIVE))
 
+STUDIO_PAUSED = "EXISTS (SELECT 1 FROM job_queue_pauses WHERE user_id IS NULL)"
+"""True while an admin has paused the studio queue (revision 0013): then no job is claimed."""
+
 BATCH_ORDER = "created_at, work_estimate DESC NULLS LAST, id"
 """One owner's queued jobs of one priority: batches (one submission = one `created_at`) oldest first,
 inside a batch the largest estimated work first (unknown last), then submission order."""
@@ -74,12 +77,15 @@ def fair_share_sql(window: int, kinds: bool = False) -> str:
     partial index `ix_jobs_queued_owner`, which holds exactly that order) are ranked, so the cost
     grows with the number of owners, not with the queue's length. With `kinds`, only jobs whose
     kind is in `%(kinds)s` count. `core.orchestration.fairshare.order_queue` is the same order.
+    While the studio queue is paused (`STUDIO_PAUSED`, a one-time filter of the first owner's
+    lookup: no extra round trip) nothing is ranked, so no claim takes a job. Jobs on hold are not
+    QUEUED, so they are neither in the index nor ranked.
     """
     kind = " AND j.job_kind_id = ANY(%(kinds)s)" if kinds else ""
     qualified = ", ".join(f"j.{c}" for c in BATCH_ORDER.split(", "))
     return f"""
 WITH RECURSIVE owners AS (
-    (SELECT owner_id FROM jobs WHERE job_status_id = {_QUEUED} ORDER BY owner_id LIMIT 1)
+    (SELECT owner_id FROM jobs WHERE job_status_id = {_QUEUED} AND NOT {STUDIO_PAUSED} ORDER BY owner_id LIMIT 1)
     UNION ALL
     SELECT (SELECT j.owner_id FROM jobs j WHERE j.job_status_id = {_QUEUED} AND j.owner_id > o.owner_id
             ORDER BY j.owner_id LIMIT 1)

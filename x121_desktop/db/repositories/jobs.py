@@ -14,6 +14,7 @@ state appends a `job_events` row and NOTIFYs channel `x121_jobs` in the caller's
     claim_placed(conn, holder, lease, servers, capacity, plan)   claim for a server (job_dispatch)
     reclaim_expired(conn) -> list[JobId]                 exactly once, owner notified
     request_cancel(conn, job_id) -> CancelOutcome        x121_cancel_job: the owner or an admin
+    hold(conn, job_id) / release(conn, job_id)           x121_hold_job / x121_release_job (revision 0013)
     find_cache_hit(conn, cache_key) / record_cache_hit(conn, NewJob, source)
     get_job / list_jobs / job_events / job_outputs / notify_owner
 
@@ -21,12 +22,16 @@ PostgreSQL holds every caller to the queue's rules (revision 0012, docs/SECURITY
 job changes only by the login that claimed it (`jobs.lease_login`) or an admin, a job's owner,
 priority and inputs never change after insert, and cancelling or reordering goes through the
 SECURITY DEFINER functions `x121_cancel_job` / `x121_move_job_to_front` (`call_guarded` turns their
-refusals into X121Errors).
+refusals into X121Errors). Revision 0013 adds the status HELD (on hold: never claimed, released back
+to its old place in the queue) through `x121_hold_job` / `x121_release_job`; a job submitted while
+its owner's queue is paused is held at insert by the database (`enqueue` returns it HELD), and the
+paused queues themselves are `job_pauses`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
 import psycopg
@@ -72,6 +77,7 @@ __all__ = [
     "CHANNEL",
     "CancelOutcome",
     "ClaimedJob",
+    "HoldOutcome",
     "JobEventRow",
     "JobFilter",
     "JobNotFound",
@@ -82,6 +88,7 @@ __all__ = [
     "NewJob",
     "PlacedClaim",
     "ReclaimedJob",
+    "ReleaseOutcome",
     "add_output",
     "append_event",
     "call_guarded",
@@ -91,6 +98,7 @@ __all__ = [
     "find_cache_hit",
     "get_job",
     "held_jobs",
+    "hold",
     "job_events",
     "job_outputs",
     "list_jobs",
@@ -101,6 +109,7 @@ __all__ = [
     "record_cost",
     "record_node_timings",
     "release",
+    "release_hold",
     "renew_leases",
     "request_cancel",
     "transition",
@@ -120,7 +129,13 @@ _ENQUEUE = text(
     "ev AS (INSERT INTO job_events (job_id, job_event_kind_id, data) "
     "SELECT id, :event, '{}'::jsonb FROM j RETURNING id) "
     f"SELECT {job_columns('j')}, "
-    + NOTICE_SQL.format(job="j.id", status="'queued'", owner="j.owner_id", event="'created'", event_id="ev.id")
+    + NOTICE_SQL.format(
+        job="j.id",
+        status="(SELECT s.code FROM job_status s WHERE s.id = j.job_status_id)",  # held when the queue is paused
+        owner="j.owner_id",
+        event="'created'",
+        event_id="ev.id",
+    )
     + " FROM j, ev"
 )
 
@@ -144,7 +159,11 @@ def _new_job_params(job: NewJob, status: JobStatus) -> dict[str, object]:
 
 
 def enqueue(conn: Connection, job: NewJob) -> JobRow:
-    """Queue a job (owner: the signed-in user unless given); logs CREATED and wakes dispatchers (NOTIFY)."""
+    """Queue a job (owner: the signed-in user unless given); logs CREATED and wakes dispatchers (NOTIFY).
+
+    While its owner's queue is paused the database holds it at insert (status HELD, a `held` event
+    with `queue_paused` and `at_submission`, revision 0013): the row returned says so.
+    """
     params = _new_job_params(job, JobStatus.QUEUED) | {"event": int(JobEventKind.CREATED)}
     return job_from_row(conn.execute(_ENQUEUE, params).one())
 
@@ -244,15 +263,16 @@ _OUTCOMES = {o.value: o for o in CancelOutcome}
 _REFUSALS: Mapping[str, type[X121Error]] = {"42501": PermissionDenied, "22023": InvalidInput}
 
 
-def call_guarded(conn: Connection, sql: str, params: Mapping[str, object], job_id: int) -> Any:
+def call_guarded(conn: Connection, sql: str, params: Mapping[str, object], job_id: int | None) -> Any:
     """The value one of the guarded job functions returns; its refusals become X121Errors with the database's
-    sentence and hint (42501 PermissionDenied, 22023 InvalidInput, no such job JobNotFound)."""
+    sentence and hint (42501 PermissionDenied, 22023 InvalidInput, no such job JobNotFound).
+    `job_id` None: a function about no one job (a paused queue)."""
     try:
         return conn.execute(text(sql), params).scalar_one()
     except DBAPIError as exc:
         orig = exc.orig
         state = orig.sqlstate if isinstance(orig, psycopg.Error) else None
-        if state == "P0002":
+        if state == "P0002" and job_id is not None:
             raise JobNotFound(job_id) from exc
         kind = _REFUSALS.get(state or "")
         if kind is None or not isinstance(orig, psycopg.Error):
@@ -271,3 +291,33 @@ def request_cancel(conn: Connection, job_id: int, by_user: int | None = None) ->
     del by_user  # the database knows who is calling
     found = call_guarded(conn, "SELECT x121_cancel_job(:id)", {"id": job_id}, job_id)
     return _OUTCOMES[str(found)]
+
+
+class HoldOutcome(Enum):
+    HELD = "held"
+    """It was queued and is now on hold."""
+    ALREADY_HELD = "already_held"
+    """It was on hold already; nothing changed."""
+
+
+class ReleaseOutcome(Enum):
+    RELEASED = "released"
+    """It was on hold and is queued again, in the place it had."""
+    NOT_HELD = "not_held"
+    """It was queued (not on hold); nothing changed."""
+
+
+def hold(conn: Connection, job_id: int) -> HoldOutcome:
+    """Put a queued job on hold through `x121_hold_job`: no dispatcher claims it until it is released.
+
+    Only its owner or an admin (PermissionDenied otherwise), only a queued job (InvalidInput naming its
+    state otherwise); logs a `held` event with `by_user` and NOTIFYs like every job change.
+    """
+    return HoldOutcome(str(call_guarded(conn, "SELECT x121_hold_job(:id)", {"id": job_id}, job_id)))
+
+
+def release_hold(conn: Connection, job_id: int) -> ReleaseOutcome:
+    """Release a job on hold through `x121_release_job`: QUEUED again with its id, `created_at`, estimate and
+    priority unchanged, so its batch position and fair-share turn are what they were (`release` is the
+    dispatcher's hand-back of a claim, a different thing). Owner or admin; a held job only."""
+    return ReleaseOutcome(str(call_guarded(conn, "SELECT x121_release_job(:id)", {"id": job_id}, job_id)))
