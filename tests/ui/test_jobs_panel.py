@@ -37,7 +37,7 @@ from x121_desktop.core.ids import JobId, UserId
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
 from x121_desktop.services.handoff import forward
-from x121_desktop.services.job_board import PAUSE_UNSUPPORTED, JobBoardRow, JobBoardService, Progress
+from x121_desktop.services.job_board import JobBoardRow, JobBoardService, Progress
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
 from x121_desktop.ui.app import _build_window
@@ -295,9 +295,15 @@ def test_the_real_window_has_both_panels_and_a_failed_jobs_pulse_link_opens_it_i
         for action_id, keys in (("view.panel.jobs", "Ctrl+3"), ("view.panel.servers", "Ctrl+4")):
             assert window.qactions[action_id].isEnabled()
             assert window.qactions[action_id].shortcut().toString() == keys
-        run(qloop, asyncio.sleep(0))  # the panel disables it again after the window enabled its `always` actions
-        assert not window.qactions["job.pause_queue"].isEnabled()
-        assert window.qactions["job.pause_queue"].toolTip() == PAUSE_UNSUPPORTED
+        pause, studio_pause = window.qactions["job.pause_queue"], window.qactions["job.pause_studio"]
+        run(qloop, asyncio.sleep(0))  # the panel sets them again after the window enabled its `always` actions
+        assert not pause.isEnabled()  # until the panel has read who is signed in and the paused queues
+        jobs.start()  # what the window's start does
+        run(qloop, until(lambda: jobs.queue.state is not None and pause.isEnabled(), what="the queue state"))
+        # the embedded single-user default signs in as the studio's admin
+        assert studio_pause.isEnabled()
+        assert not pause.isChecked()
+        assert not studio_pause.isChecked()
         pulse.link_activated.emit(f"x121://jobs/{job}")  # as a failed job's notification in Studio Pulse
         run(qloop, until(lambda: jobs.selected_id() == job, what="the linked job selected in Jobs"))
         assert all("malformed" not in n.text for n in window.notifier.items())

@@ -168,7 +168,22 @@ STUDIO_ACTIONS: tuple[Action, ...] = (
     _a("job.cancel", "Cancel job", JOB, "Ctrl+.", when="has_job_selection"),
     _a("job.retry", "Retry job", JOB, when="has_job_selection"),
     _a("job.move_to_front", "Move job to front of queue", JOB, when="has_job_selection"),
-    _a("job.pause_queue", "Pause my queue", JOB, checkable=True),
+    _a("job.hold", "Put job on hold", JOB, "Ctrl+H", when="has_job_selection", description="suspend: never claimed"),
+    _a("job.release", "Release job from hold", JOB, "Ctrl+Alt+H", when="has_job_selection"),
+    _a(
+        "job.pause_queue",
+        "Pause my queue",
+        JOB,
+        checkable=True,
+        description="hold my queued jobs and the ones I submit until I resume",
+    ),
+    _a(
+        "job.pause_studio",
+        "Pause the studio queue",
+        JOB,
+        checkable=True,
+        description="admins: no job starts on any server until it is resumed",
+    ),
     # ------------------------------------------------------------ edit
     _a("edit.undo", "Undo", EDIT, "Ctrl+Z", when="can_undo"),
     _a("edit.redo", "Redo", EDIT, "Ctrl+Shift+Z", when="can_redo"),

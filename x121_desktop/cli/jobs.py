@@ -1,9 +1,18 @@
-"""`x121 job …`: submit, inspect, list and cancel jobs in the shared queue.
+"""`x121 job …`: submit, inspect, list, cancel and hold jobs in the shared queue; pause a queue.
 
     x121 job submit WORKFLOW [--version N] --input KEY=VALUE … [--priority N] [--no-cache] [--json]
     x121 job status ID [--events] [--json]
     x121 job cancel ID
     x121 job list [--mine] [--status S] [--limit N] [--json]
+    x121 job hold ID… [--json]          put queued jobs on hold (yours; admins: anyone's)
+    x121 job release ID… [--json]       release them: queued again, each in the place it had
+    x121 job pause [--studio] [--json]  pause your queue (or, admins, the studio's)
+    x121 job resume [--studio] [--json] resume it
+
+A job on hold is never claimed; it keeps its place in the queue. While your queue is paused your
+queued jobs are on hold and so is every job you submit; `resume` releases what the pause held.
+While the studio queue is paused (admins) no job is claimed at all; running jobs finish. `hold`
+and `release` exit 1 when any job given was refused (each one is named), after acting on the rest.
 
 `image`/`video` inputs take a file path (copied into the studio's media store). A submission
 identical to an earlier succeeded job reuses its outputs (a cache hit) unless `--no-cache`.
@@ -20,6 +29,7 @@ from x121_desktop.cli.common import studio_from_args
 from x121_desktop.cli.output import print_json, print_table
 from x121_desktop.core.enums import JobStatus
 from x121_desktop.core.errors import InvalidInput
+from x121_desktop.services.job_board import HoldResult, JobBoardService
 from x121_desktop.services.orchestrator.queue import CancelOutcome, JobQueueService, JobView, SubmitRequest
 
 STATUS_CODES = tuple(s.code for s in JobStatus)
@@ -57,6 +67,23 @@ def register(sub: Any) -> None:
     ls.add_argument("--json", action="store_true", help="print JSON")
     ls.set_defaults(handler=_list)
 
+    for name, helps, handler in (
+        ("hold", "put queued jobs on hold: no dispatcher takes them until released", _hold),
+        ("release", "release jobs from hold: queued again, each in the place it had", _release),
+    ):
+        act = jsub.add_parser(name, help=helps)
+        act.add_argument("ids", type=int, nargs="+", metavar="ID")
+        act.add_argument("--json", action="store_true", help="print JSON")
+        act.set_defaults(handler=handler)
+    for name, helps, paused in (
+        ("pause", "pause your queue: your queued and new jobs are held (--studio: admins pause all claims)", True),
+        ("resume", "resume your queue: the jobs its pause held are queued again (--studio: admins)", False),
+    ):
+        act = jsub.add_parser(name, help=helps)
+        act.add_argument("--studio", action="store_true", help="the whole studio's queue (admins only)")
+        act.add_argument("--json", action="store_true", help="print JSON")
+        act.set_defaults(handler=_pause, paused=paused)
+
 
 def parse_inputs(pairs: list[str]) -> dict[str, str]:
     inputs: dict[str, str] = {}
@@ -88,6 +115,8 @@ def _submit(args: argparse.Namespace) -> int:
         print_json(result)
     elif result.cache_hit:
         print(f"Job {result.job.id} reused the outputs of job {result.source_job_id} (cache hit): succeeded.")
+    elif result.job.status is JobStatus.HELD:
+        print(f"Job {result.job.id} is on hold: your queue is paused (`x121 job resume` releases it).")
     else:
         print(f"Queued job {result.job.id} (prompt id {result.job.prompt_id}).")
     return 0
@@ -131,4 +160,40 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     rows = [(j.id, j.status.code, j.priority, j.owner_id, j.attempts, j.created_at[:19], j.error or "") for j in jobs]
     print_table(rows, ["id", "status", "priority", "owner", "attempts", "created", "error"])
+    return 0
+
+
+def _hold(args: argparse.Namespace) -> int:
+    with studio_from_args(args) as studio:
+        return _held(args, asyncio.run(JobBoardService(studio).hold(args.ids)))
+
+
+def _release(args: argparse.Namespace) -> int:
+    with studio_from_args(args) as studio:
+        return _held(args, asyncio.run(JobBoardService(studio).release(args.ids)))
+
+
+def _held(args: argparse.Namespace, result: HoldResult) -> int:
+    if args.json:
+        changed = "held" if result.hold else "released"
+        print_json(
+            {
+                changed: result.changed,
+                "unchanged": result.unchanged,
+                "refused": [{"id": job, "reason": reason} for job, reason in result.refused],
+            }
+        )
+    else:
+        print(result.sentence)
+    return 1 if result.refused else 0
+
+
+def _pause(args: argparse.Namespace) -> int:
+    with studio_from_args(args) as studio:
+        board = JobBoardService(studio)
+        change = asyncio.run(board.pause_studio(args.paused) if args.studio else board.pause_my_queue(args.paused))
+    if args.json:
+        print_json({"scope": "studio" if change.studio else "user", "paused": change.paused, "jobs": change.jobs})
+    else:
+        print(change.sentence)
     return 0

@@ -8,10 +8,12 @@ transaction committed here:
 - `cancel`: `JobQueueService.cancel` (own jobs; admins any; other jobs are never touched).
 - `retry` and `move_to_front`: `services.job_board_actions` (a new linked job; first among the
   owner's own queued jobs, admins: first of the whole queue).
-- Pausing a user's queue is not in the schema (no column or function holds it): `PAUSE_UNSUPPORTED`.
+- `hold` / `release` (several jobs in one transaction, each reported), `pause_my_queue`,
+  `pause_studio` (admins) and `queue_state`: `services.job_board_actions` over revision 0013.
 
-Live updates: `listen(callback)` starts a LISTEN thread on the job channel; the callback gets a
-`BoardNotice` on that thread and must hand it over (the panel uses a queued signal).
+Live updates: `listen(callback)` starts a LISTEN thread on the job channel and the paused-queue
+channel; the callback gets a `BoardNotice` or a `QueueNotice` on that thread and must hand it over
+(the panel uses a queued signal).
 """
 
 from __future__ import annotations
@@ -27,32 +29,54 @@ from sqlalchemy.engine import Connection
 
 from x121_desktop.core.enums import JobEventKind, JobKind, JobStatus
 from x121_desktop.core.ids import FileId, JobId, UserId
-from x121_desktop.db.notify import JobListener, JobNotice, ListenerHandle, Notice
+from x121_desktop.db.notify import (
+    ChannelListener,
+    ChannelNotice,
+    JobNotice,
+    ListenerHandle,
+    Notice,
+    conninfo_from_engine,
+    parse_json_notice,
+    parse_notice,
+)
 from x121_desktop.db.repositories import jobs as repo
+from x121_desktop.db.repositories.job_pauses import QUEUE_CHANNEL, QueuePause
+from x121_desktop.db.repositories.job_records import CHANNEL
 from x121_desktop.services.bootstrap import Studio
-from x121_desktop.services.job_board_actions import Viewer, move_to_front, retry_job, whoami
+from x121_desktop.services.job_board_actions import (
+    HoldResult,
+    QueueChange,
+    QueueState,
+    Viewer,
+    hold_jobs,
+    move_to_front,
+    queue_state,
+    release_jobs,
+    retry_job,
+    set_queue_paused,
+    whoami,
+)
 from x121_desktop.services.job_board_text import EventLine, describe_event
 from x121_desktop.services.orchestrator.queue import JobQueueService
 from x121_desktop.services.transactions import in_transaction
 
 __all__ = [
-    "PAUSE_UNSUPPORTED",
     "BoardFilter",
     "BoardListener",
     "BoardNotice",
     "EventLine",
+    "HoldResult",
     "JobBoardRow",
     "JobBoardService",
     "JobDetails",
     "OutputFile",
     "Progress",
+    "QueueChange",
+    "QueueNotice",
+    "QueuePause",
+    "QueueState",
     "Viewer",
 ]
-
-PAUSE_UNSUPPORTED = (
-    "Pausing your queue is not possible yet: the database has no place to keep a paused queue "
-    "(no column or function for it); cancel the jobs you want to hold back instead."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +143,27 @@ class BoardNotice:
     job_id: JobId | None
     status: JobStatus | None = None
     event: JobEventKind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueNotice:
+    """A queue was paused or resumed (committed): a user's (`user_id`) or, `user_id` None, the studio's."""
+
+    user_id: UserId | None
+    paused: bool
+    by_user: UserId | None
+    jobs: int
+    """How many jobs it held or released."""
+
+
+def _queue_notice(notice: ChannelNotice) -> QueueNotice:
+    user, by = notice.int_field("user_id"), notice.int_field("by_user")
+    return QueueNotice(
+        None if user is None else UserId(user),
+        notice.data.get("paused") is True,
+        None if by is None else UserId(by),
+        notice.int_field("jobs") or 0,
+    )
 
 
 _ROWS = """
@@ -209,25 +254,33 @@ def _details(conn: Connection, job_id: int, media_root: Path) -> JobDetails:
         {"id": job_id},
     ).all()
     retried = tuple(JobId(int(e.data["retried_as"])) for e in events if isinstance(e.data.get("retried_as"), int))
+    people = sorted({int(e.data["by_user"]) for e in events if isinstance(e.data.get("by_user"), int)})
+    found = conn.execute(text("SELECT id, display_name FROM users WHERE id = ANY(:ids)"), {"ids": people}).all()
+    names = {int(r[0]): str(r[1]) for r in found}
     return JobDetails(
         row=rows[0],
-        events=tuple(describe_event(e.id, e.kind, e.at, e.attempt_no, e.data) for e in events),
+        events=tuple(describe_event(e.id, e.kind, e.at, e.attempt_no, e.data, names) for e in events),
         outputs=tuple(OutputFile(str(f[0]), FileId(f[1]), media_root / str(f[2]), str(f[3]), str(f[4])) for f in files),
         retried_as=retried,
     )
 
 
 class BoardListener(ListenerHandle):
-    """The LISTEN thread for job changes; `stop()` joins it."""
+    """The LISTEN thread for job changes and paused or resumed queues; `stop()` joins it."""
 
-    def __init__(self, studio: Studio, on_notice: Callable[[BoardNotice], None]) -> None:
-        def hand_over(notice: Notice) -> None:
+    def __init__(self, studio: Studio, on_notice: Callable[[BoardNotice | QueueNotice], None]) -> None:
+        def hand_over(notice: Notice | ChannelNotice) -> None:
             if isinstance(notice, JobNotice):
                 on_notice(BoardNotice(notice.job_id, notice.status, notice.event))
+            elif isinstance(notice, ChannelNotice):
+                on_notice(_queue_notice(notice))
             else:
                 on_notice(BoardNotice(None))
 
-        self._listener = JobListener.for_engine(studio.engine, hand_over)
+        parsers = {CHANNEL: parse_notice, QUEUE_CHANNEL: parse_json_notice(QUEUE_CHANNEL)}
+        self._listener = ChannelListener[JobNotice | ChannelNotice](
+            conninfo_from_engine(studio.engine), parsers, hand_over, name="x121-job-listener"
+        )
 
 
 class JobBoardService:
@@ -271,5 +324,24 @@ class JobBoardService:
     async def move_to_front(self, job_id: int) -> int:
         return await self._tx(True, lambda c: move_to_front(c, job_id))
 
-    def listen(self, on_notice: Callable[[BoardNotice], None]) -> BoardListener:
+    async def hold(self, job_ids: Sequence[int]) -> HoldResult:
+        """Put these jobs on hold (yours; admins: anyone's), one transaction; each job's outcome reported."""
+        return await self._tx(True, lambda c: hold_jobs(c, job_ids))
+
+    async def release(self, job_ids: Sequence[int]) -> HoldResult:
+        """Release these jobs from hold: queued again, each in the place it had."""
+        return await self._tx(True, lambda c: release_jobs(c, job_ids))
+
+    async def pause_my_queue(self, paused: bool) -> QueueChange:
+        """Pause (hold my queued jobs and what I submit) or resume my queue (releasing what the pause held)."""
+        return await self._tx(True, lambda c: set_queue_paused(c, paused))
+
+    async def pause_studio(self, paused: bool) -> QueueChange:
+        """Pause or resume the studio queue (admins only): while paused no dispatcher claims a job."""
+        return await self._tx(True, lambda c: set_queue_paused(c, paused, studio=True))
+
+    async def queue_state(self) -> QueueState:
+        return await self._tx(False, queue_state)
+
+    def listen(self, on_notice: Callable[[BoardNotice | QueueNotice], None]) -> BoardListener:
         return BoardListener(self._studio, on_notice).start()

@@ -17,20 +17,31 @@ owner holds no more jobs in any band than before. An admin moves it to the front
 
 Only the job's owner or an admin may do either (`PermissionDenied` with the sentence otherwise;
 the database checks it again).
+
+`hold_jobs` / `release_jobs` (revision 0013, `x121_hold_job` / `x121_release_job`): several jobs in
+one transaction, each in its own savepoint, so a job that cannot be held (not yours, already
+running) is reported in the outcome's sentence while the others are held. A job on hold is never
+claimed; released, it is QUEUED again in the place it had (id, `created_at`, estimate, priority).
+`set_queue_paused`: the signed-in user's queue (their queued jobs held, and what they submit while
+it is paused; resuming releases what the pause held) or, admins only, the studio's (no job is
+claimed until an admin resumes it). `queue_state`: every paused queue, as every client sees it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from x121_desktop.core.enums import JobEventKind, JobStatus
-from x121_desktop.core.errors import InvalidInput, PermissionDenied
-from x121_desktop.core.ids import UserId
+from x121_desktop.core.errors import InvalidInput, PermissionDenied, X121Error
+from x121_desktop.core.ids import JobId, UserId
+from x121_desktop.db.repositories import job_pauses
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.db.repositories.job_events import log_event
+from x121_desktop.db.repositories.job_pauses import QueuePause
 
 RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
 
@@ -42,12 +53,14 @@ class Viewer:
     user_id: UserId
     admin: bool
     may_submit: bool
+    """Whether this login may insert jobs (creators and admins), so has a queue of its own to pause."""
 
 
 def whoami(conn: Connection) -> Viewer:
     row = conn.execute(
         text(
-            "SELECT x121_current_user_id(), x121_is_admin(), has_table_privilege(current_user, 'public.jobs', 'INSERT')"
+            "SELECT x121_current_user_id(), x121_is_admin(), "
+            "has_any_column_privilege(current_user, 'public.jobs', 'INSERT')"  # column grants since revision 0012
         )
     ).one()
     if row[0] is None:
@@ -112,3 +125,128 @@ def move_to_front(conn: Connection, job_id: int) -> int:
     """Put a queued job first among its owner's queued jobs (admins: first of the whole queue); its new priority."""
     _owned(conn, job_id, "move")
     return int(repo.call_guarded(conn, "SELECT x121_move_job_to_front(:id)", {"id": job_id}, job_id))
+
+
+# ---------------------------------------------------------------------------------------- on hold
+
+
+@dataclass(frozen=True, slots=True)
+class HoldResult:
+    """What holding (or releasing) several jobs did, job by job."""
+
+    hold: bool
+    """True: put on hold; False: released."""
+    changed: tuple[JobId, ...]
+    unchanged: tuple[JobId, ...]
+    """Already on hold (hold) or not on hold (release)."""
+    refused: tuple[tuple[JobId, str], ...]
+    """(job, the database's sentence) for each job it would not change."""
+
+    @property
+    def sentence(self) -> str:
+        """What happened, job by job ('Put jobs 4 and 5 on hold. Job 6 is running; only a queued job …')."""
+        parts = []
+        if self.changed:
+            parts.append(
+                f"{'Put' if self.hold else 'Released'} {_jobs(self.changed)} {'on' if self.hold else 'from'} hold."
+            )
+        if self.unchanged:
+            was = "was" if len(self.unchanged) == 1 else "were"
+            parts.append(f"{_jobs(self.unchanged).capitalize()} {was} {'already' if self.hold else 'not'} on hold.")
+        parts += [f"{sentence.rstrip('.')}." for _, sentence in self.refused]
+        return " ".join(parts) or "No job was selected."
+
+
+def _jobs(ids: Sequence[int]) -> str:
+    if len(ids) == 1:
+        return f"job {ids[0]}"
+    return "jobs " + ", ".join(str(i) for i in ids[:-1]) + f" and {ids[-1]}"
+
+
+def _each(conn: Connection, job_ids: Sequence[int], act: Callable[[Connection, int], bool], hold: bool) -> HoldResult:
+    changed: list[JobId] = []
+    unchanged: list[JobId] = []
+    refused: list[tuple[JobId, str]] = []
+    for job_id in dict.fromkeys(job_ids):  # each once, in the order given
+        try:
+            with conn.begin_nested():
+                (changed if act(conn, job_id) else unchanged).append(JobId(job_id))
+        except X121Error as exc:
+            refused.append((JobId(job_id), exc.sentence))
+    return HoldResult(hold, tuple(changed), tuple(unchanged), tuple(refused))
+
+
+def _submitter(conn: Connection, doing: str) -> Viewer:
+    viewer = whoami(conn)
+    if not viewer.may_submit:
+        raise PermissionDenied(
+            f"Your login cannot submit jobs, so it cannot {doing}", "Ask an admin to make you a creator"
+        )
+    return viewer
+
+
+def hold_jobs(conn: Connection, job_ids: Sequence[int]) -> HoldResult:
+    """Put queued jobs on hold (`x121_hold_job`: the owner or an admin); the others are reported, not changed."""
+    _submitter(conn, "put jobs on hold")
+    return _each(conn, job_ids, lambda c, j: repo.hold(c, j) is repo.HoldOutcome.HELD, True)
+
+
+def release_jobs(conn: Connection, job_ids: Sequence[int]) -> HoldResult:
+    """Release jobs on hold (`x121_release_job`): QUEUED again in the place each had."""
+    _submitter(conn, "release jobs from hold")
+    return _each(conn, job_ids, lambda c, j: repo.release_hold(c, j) is repo.ReleaseOutcome.RELEASED, False)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    """Which queues are paused, as the signed-in user sees them."""
+
+    studio: QueuePause | None
+    """The studio's paused queue (no job is claimed), or None."""
+    mine: QueuePause | None
+    """The signed-in user's paused queue (their jobs are held), or None."""
+    users: tuple[QueuePause, ...]
+    """Every user's paused queue (theirs included)."""
+
+
+def queue_state(conn: Connection) -> QueueState:
+    me = whoami(conn).user_id
+    pauses = job_pauses.queue_pauses(conn)
+    studio = next((p for p in pauses if p.user_id is None), None)
+    users = tuple(p for p in pauses if p.user_id is not None)
+    return QueueState(studio, next((p for p in users if p.user_id == me), None), users)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueChange:
+    """What pausing or resuming a queue did."""
+
+    studio: bool
+    """The studio's queue (else the signed-in user's)."""
+    paused: bool
+    jobs: int
+    """Jobs put on hold (pause) or released (resume); always 0 for the studio's queue."""
+
+    @property
+    def sentence(self) -> str:
+        n = f"{self.jobs} job{'' if self.jobs == 1 else 's'}" if self.jobs else "no job"
+        if self.studio and self.paused:
+            return "The studio queue is paused: no job starts until an admin resumes it; running jobs finish."
+        if self.studio:
+            return "The studio queue is running again: dispatchers take queued jobs."
+        if self.paused:
+            return f"Your queue is paused ({n} put on hold); the jobs you submit are held until you resume it."
+        return f"Your queue is running again ({n} released from hold)."
+
+
+def set_queue_paused(conn: Connection, paused: bool, *, studio: bool = False) -> QueueChange:
+    """Pause or resume the signed-in user's queue (or, admins only, the studio's)."""
+    doing = "pause" if paused else "resume"
+    viewer = _submitter(conn, f"{doing} a queue") if not studio else whoami(conn)
+    if studio and not viewer.admin:  # the database says the same; a reviewer cannot even call it
+        raise PermissionDenied(
+            f"Only a studio admin can {doing} the studio queue",
+            "Pause your own queue instead, or ask an admin" if paused else f"Ask an admin to {doing} it",
+        )
+    act = job_pauses.pause_queue if paused else job_pauses.resume_queue
+    return QueueChange(studio, paused, act(conn, studio=studio))

@@ -40,6 +40,9 @@ _SHOWN = frozenset(
         "released_by",
         "link",
         "lost",
+        "queue_paused",
+        "queue_resumed",
+        "at_submission",
     }
 )
 
@@ -77,8 +80,24 @@ def _outputs_text(data: Mapping[str, Any]) -> str:
     return "Succeeded" + (f": {', '.join(parts)}" if parts else "")
 
 
-def _main_text(kind: JobEventKind, data: Mapping[str, Any]) -> str:
+def _hold_text(kind: JobEventKind, data: Mapping[str, Any], names: Mapping[int, str]) -> str:
+    by = data.get("by_user")
+    who = f" by {names.get(by, f'user {by}')}" if isinstance(by, int) else ""
+    if kind is JobEventKind.HELD:
+        if data.get("at_submission"):
+            return "Held when it was submitted: its owner's queue is paused"
+        if data.get("queue_paused"):
+            return f"Put on hold{who}: its owner paused their queue"
+        return f"Put on hold{who}: no dispatcher takes it until it is released"
+    if data.get("queue_resumed"):
+        return f"Released from hold{who}: its owner resumed their queue; back in its place in the queue"
+    return f"Released from hold{who}: back in its place in the queue"
+
+
+def _main_text(kind: JobEventKind, data: Mapping[str, Any], names: Mapping[int, str]) -> str:
     on = f" on {data['server']}" if data.get("server") else ""
+    if kind in (JobEventKind.HELD, JobEventKind.RELEASED):
+        return _hold_text(kind, data, names)
     if kind is JobEventKind.PROGRESS:
         return f"Progress{on}: node {data.get('node')} step {data.get('value')}/{data.get('max')}"
     if kind is JobEventKind.FAILED:
@@ -105,9 +124,15 @@ def _main_text(kind: JobEventKind, data: Mapping[str, Any]) -> str:
 
 
 def describe_event(
-    event_id: int, kind: JobEventKind, at: datetime, attempt_no: int | None, data: Mapping[str, Any]
+    event_id: int,
+    kind: JobEventKind,
+    at: datetime,
+    attempt_no: int | None,
+    data: Mapping[str, Any],
+    names: Mapping[int, str] | None = None,
 ) -> EventLine:
-    text = _main_text(kind, data)
+    """`names`: user id → display name, for the people events name (`by_user`)."""
+    text = _main_text(kind, data, names or {})
     extra = [f"{k}={v}" for k, v in sorted(data.items()) if k not in _SHOWN and k not in ("cache_hit", "source_job_id")]
     if kind is JobEventKind.LOG:
         extra = [e for e in extra if not e.startswith(("retry_of=", "retried_as=", "priority="))]

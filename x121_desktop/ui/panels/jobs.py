@@ -11,7 +11,10 @@ thread also ends when the panel is destroyed (its timers, being its children, en
 Actions (window QActions, enabled exactly when the selected job's state allows them; who may act is
 decided by the service and the database, whose refusal sentence is shown in the panel and posted):
 job.cancel (not yet ended), job.retry (failed or cancelled: a new linked job), job.move_to_front
-(queued). job.pause_queue stays disabled: the schema has no paused queue (`PAUSE_UNSUPPORTED`).
+(queued), each on one selected job; job.hold / job.release on every selected job that is queued /
+on hold, and job.pause_queue / job.pause_studio (`ui.panels.jobs_hold.QueueControls`, which also
+shows the paused banner, the status-bar indicator and the table's context menu). Rows are selected
+with the usual extended selection (Shift/Ctrl + click, Shift + arrows).
 `x121://jobs/<id>` links (the orchestrator's failure notifications) open here (`open_link`).
 """
 
@@ -41,16 +44,17 @@ from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId
 from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.services.job_board import (
-    PAUSE_UNSUPPORTED,
     BoardFilter,
     BoardListener,
     BoardNotice,
     JobBoardRow,
     JobBoardService,
+    QueueNotice,
     Viewer,
 )
 from x121_desktop.ui.docks import PanelContext, PanelSpec
 from x121_desktop.ui.panels.jobs_details import JobDetailsView
+from x121_desktop.ui.panels.jobs_hold import HOLD_ACTIONS, PAUSE_ACTIONS, QueueControls
 from x121_desktop.ui.panels.jobs_model import JobsModel
 from x121_desktop.ui.panels.notifications import Level
 
@@ -64,6 +68,7 @@ if TYPE_CHECKING:
 JOB_ACTIONS = ("job.cancel", "job.retry", "job.move_to_front")
 ACTIVE_STATES = (
     JobStatus.QUEUED,
+    JobStatus.HELD,
     JobStatus.CLAIMED,
     JobStatus.UPLOADING,
     JobStatus.SUBMITTED,
@@ -89,7 +94,7 @@ def may(action_id: str, row: JobBoardRow | None) -> bool:
 
 class JobsPanel(QWidget):
     notice_arrived = Signal(object)
-    """A BoardNotice; emitted on the listener thread, handled on the main thread (queued)."""
+    """A BoardNotice or QueueNotice; emitted on the listener thread, handled on the main thread (queued)."""
     reloaded = Signal()
     details_shown = Signal(int)
     selection_changed = Signal()
@@ -108,6 +113,7 @@ class JobsPanel(QWidget):
         self._want_selected: int | None = None
         self._build_filters()
         self._build_table()
+        self.queue = QueueControls(self)
         self._build_layout()
         self._debounce = QTimer(self)
         self._debounce.setObjectName("JobsPanel.debounce")
@@ -151,7 +157,7 @@ class JobsPanel(QWidget):
         self.table.setObjectName("JobsTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
@@ -182,6 +188,7 @@ class JobsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
+        layout.addWidget(self.queue.banner)
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
 
@@ -192,6 +199,8 @@ class JobsPanel(QWidget):
             self.listener = self._board.listen(self.notice_arrived.emit)
         self._clock.start()
         self._spawn(self._who(), "read who you are")
+        self.queue.attach_status_bar()
+        self.queue.refresh()
         self.reload()
 
     def stop(self) -> None:
@@ -213,11 +222,21 @@ class JobsPanel(QWidget):
             self.listener.stop()
             self.listener = None
 
-    def _on_notice(self, notice: BoardNotice) -> None:
+    def _on_notice(self, notice: BoardNotice | QueueNotice) -> None:
+        if isinstance(notice, QueueNotice):
+            self.queue.queue_changed(notice)
+            return
+        if notice.job_id is None:  # the listener reconnected: a pause may have been missed too
+            self.queue.refresh()
         self._debounce.start()
 
     async def _who(self) -> None:
         self.viewer = await self._board.viewer()
+        self.queue.update_actions()
+
+    @property
+    def board(self) -> JobBoardService:
+        return self._board
 
     # ------------------------------------------------------------ loading
     def current_filter(self) -> BoardFilter:
@@ -248,9 +267,18 @@ class JobsPanel(QWidget):
             self._selected()
         self.reloaded.emit()
 
+    def selected_rows(self) -> list[JobBoardRow]:
+        """Every selected job, top to bottom."""
+        picked = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [row for at in picked if (row := self.model.job_at(at)) is not None]
+
     def selected_row(self) -> JobBoardRow | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.job_at(rows[0].row()) if rows else None
+        """The job whose details show: the current row when it is selected, else the first selected."""
+        current = self.table.currentIndex()
+        if current.isValid() and self.table.selectionModel().isRowSelected(current.row()):
+            return self.model.job_at(current.row())
+        rows = self.selected_rows()
+        return rows[0] if rows else None
 
     def selected_id(self) -> JobId | None:
         row = self.selected_row()
@@ -293,7 +321,8 @@ class JobsPanel(QWidget):
 
     # ------------------------------------------------------------ actions
     def can(self, action_id: str) -> bool:
-        return may(action_id, self.selected_row())
+        """A single-job action: exactly one job selected, in a state that allows it."""
+        return len(self.table.selectionModel().selectedRows()) == 1 and may(action_id, self.selected_row())
 
     def cancel_selected(self) -> None:
         self._act(self._board.cancel, "cancel the job")
@@ -349,28 +378,23 @@ class JobsPanel(QWidget):
         def update() -> None:
             for action_id in JOB_ACTIONS:
                 qactions[action_id].setEnabled(self.can(action_id))
+            self.queue.update_actions()
 
+        self.queue.bind(qactions)
         self.selection_changed.connect(update)
         self.reloaded.connect(update)
         update()
-        pause = qactions["job.pause_queue"]
-
-        def no_pause() -> None:
-            pause.setEnabled(False)
-            pause.setToolTip(PAUSE_UNSUPPORTED)
-            pause.setStatusTip(PAUSE_UNSUPPORTED)
-
-        no_pause()
-        # the window enables every `always` action once its panels are built: disable it again after that
-        QTimer.singleShot(0, self, no_pause)
-        for action_id in (*JOB_ACTIONS, "job.pause_queue"):
+        for action_id in (*HOLD_ACTIONS, *JOB_ACTIONS, *PAUSE_ACTIONS):
             button = QToolButton(self)
             button.setDefaultAction(qactions[action_id])
             button.setObjectName(f"JobsButton.{action_id}")
             self.buttons.addWidget(button)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        """Run `coro` as one of the window's tasks (its errors are routed to notifications)."""
         self._tasks.spawn(coro, what=what)
+
+    _spawn = spawn
 
 
 def jobs_panel_spec(studio: Studio) -> PanelSpec:
