@@ -381,3 +381,5 @@ def test_table_cells_say_progress_time_retry_and_cancelling() -> None:
     waiting = replace(row, status=JobStatus.QUEUED, started_at=None, progress=None, cancel_requested=False)
     assert cell_text(waiting, "time").startswith("queued 1m 3")
     assert cell_text(waiting, "progress") == ""
+    held = replace(waiting, status=JobStatus.HELD, attempts=0)
+    assert (cell_text(held, "state"), cell_text(held, "time")[:10]) == ("On hold", "on hold 1m")

@@ -144,7 +144,7 @@ def test_pause_my_queue_holds_what_i_submit_and_the_admins_studio_pause_reaches_
     run(qloop, until(lambda: not panel.queue.banner.isHidden(), what="the banner"))
     assert panel.queue.banner.text().startswith("Your queue is paused since ")
     assert mine.isChecked()
-    assert indicator.text() == "⏸ My queue paused"
+    assert indicator.text() == "My queue paused"
     later = _submit(qloop, creator, "quick-png")
     assert _status(stage, later) is JobStatus.HELD
     run(qloop, until(lambda: _state_cell(panel, later) == "On hold", what="the new job shown on hold"))
@@ -156,7 +156,7 @@ def test_pause_my_queue_holds_what_i_submit_and_the_admins_studio_pause_reaches_
     run(qloop, until(lambda: "paused the studio queue" in panel.message.text(), what="the studio pause heard"))
     assert panel.message.text().endswith(" paused the studio queue: no job starts until it is resumed.")
     assert panel.queue.banner.text().startswith("Studio queue paused by ")
-    assert indicator.text() == "⏸ Studio queue paused · my queue paused"
+    assert indicator.text() == "Studio queue paused · my queue paused"
     assert studio.isChecked()
     assert not studio.isEnabled()
 

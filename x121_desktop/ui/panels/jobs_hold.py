@@ -149,7 +149,7 @@ class QueueControls(QObject):
         self.banner.setVisible(bool(text))
         if self.indicator is not None:
             short = indicator_text(state)
-            self.indicator.setText(f"⏸ {short}" if short else "")
+            self.indicator.setText(short)
             self.indicator.setToolTip(text)
             self.indicator.setVisible(bool(short))
         self.update_actions()

@@ -53,11 +53,13 @@ def _now(like: datetime) -> datetime:
 
 
 def time_text(row: JobBoardRow) -> str:
-    """'queued 12s' / 'running 1m 03s' / 'took 41s' (age while waiting, duration once started)."""
+    """'queued 12s' / 'on hold 12s' / 'running 1m 03s' / 'took 41s' (age while waiting, duration once started)."""
     if row.started_at is None:
         end = row.finished_at or _now(row.created_at)
         waited = span((end - row.created_at).total_seconds())
-        return f"waited {waited}" if row.finished_at is not None else f"queued {waited}"
+        if row.finished_at is not None:
+            return f"waited {waited}"
+        return f"on hold {waited}" if row.status is JobStatus.HELD else f"queued {waited}"
     end = row.finished_at or _now(row.started_at)
     took = span((end - row.started_at).total_seconds())
     return f"took {took}" if row.finished_at is not None else f"running {took}"
