@@ -111,3 +111,122 @@ def test_map_frame_between_rates() -> None:
 def test_play_order_rejects_an_empty_range() -> None:
     with pytest.raises(ValueError, match="inside"):
         PlayOrder(5, 5, True, 10)
+
+
+def frames_over(clocks: list[PlaybackClock], t: FakeTime, frames: int, per_frame: int = 7) -> list[list[int]]:
+    """Each clock's frame at `per_frame` instants inside every one of the next `frames` frames (at 30 fps)."""
+    seen: list[list[int]] = [[] for _ in clocks]
+    for _ in range(frames * per_frame):
+        t.advance(Fraction(1, 30 * per_frame))
+        for got, clock in zip(seen, clocks, strict=True):
+            got.append(clock.frame())
+    return seen
+
+
+def test_marks_loop_and_count_changes_while_playing_keep_the_exact_instant() -> None:
+    """In/out, loop, clear and a new frame count, set mid-frame while playing, leave every later frame due
+    at exactly the instant it was due before (the old re-anchor put the clock back on the frame's start, so
+    the next frame came up to a whole frame late)."""
+    clock, t = make()
+    plain = PlaybackClock(Fraction(30), 300, now=t)
+    clock.play()
+    plain.play()
+    changes = [
+        clock.set_in,
+        lambda: clock.set_out(250),
+        lambda: setattr(clock, "loop", False),
+        lambda: setattr(clock, "loop", True),
+        clock.clear_in,
+        lambda: clock.set_frame_count(300),
+        clock.clear_out,
+        lambda: clock.set_in(2),
+    ]
+    for change in changes:
+        t.advance(Fraction(1, 30) * Fraction(3, 7))  # somewhere inside a frame
+        change()
+        assert clock.frame() == plain.frame()
+        a, b = frames_over([clock, plain], t, 5)
+        assert a == b
+    assert clock.in_point == 2
+    assert plain.frame() > 40
+
+
+def test_the_frame_after_a_mark_comes_due_on_its_first_nanosecond() -> None:
+    clock, t = make()
+    clock.play()
+    t.ns = 1_000 + 3 * NS // 30 + NS // 60  # half way through frame 3
+    clock.set_in()
+    assert (clock.frame(), clock.in_point) == (3, 3)
+    t.ns = 1_000 - (-4 * NS // 30)  # the first nanosecond of frame 4
+    assert clock.frame() == 4
+    t.ns -= 1
+    assert clock.frame() == 3
+
+
+def test_marking_out_behind_the_playhead_goes_on_from_the_in_point() -> None:
+    clock, t = make()
+    clock.set_in(10)
+    clock.seek(40)
+    clock.play()
+    t.advance(Fraction(1, 60))
+    clock.set_out(20)  # playing past the new range: on from its start, as play() does
+    assert clock.frame() == 10
+    t.advance(Fraction(1, 30))
+    assert clock.frame() == 11
+    clock.pause()
+    clock.clear_in()
+    clock.clear_out()
+    clock.seek(5)
+    clock.play()
+    clock.set_in(8)  # a range ahead of the playhead: playback runs on into it
+    t.advance(Fraction(2, 30))
+    assert clock.frame() == 7
+
+
+def test_a_shuttle_step_the_same_way_keeps_the_part_of_the_frame_shown() -> None:
+    clock, t = make()
+    clock.play()
+    t.advance(Fraction(1, 30) * Fraction(3, 4))  # three quarters into frame 0
+    clock.shuttle_forward()  # 2x: the last quarter of frame 0 takes 1/240 s now
+    assert clock.frame() == 0
+    t.advance(Fraction(1, 240))
+    assert clock.frame() == 1
+    t.advance(Fraction(1, 60))
+    assert clock.frame() == 2
+
+
+@pytest.mark.parametrize("speed", [1, -1, 2])
+def test_a_new_rate_keeps_the_time_and_the_part_of_the_frame_shown(speed: int) -> None:
+    """24 → 30 fps while playing: from then on the frame due is the 30 fps frame of the same instant, as if
+    the clock had counted at 30 fps all along; in/out points become the frames at the same instants."""
+    clock, t = make(Fraction(24), 240)
+    thirty = PlaybackClock(Fraction(30), 300, now=t)
+    for c, start in ((clock, 120), (thirty, 150)):  # both at 5 s
+        c.seek(start)
+        c.play(speed)
+    t.advance(Fraction(1, 7))
+    clock.set_in(24)
+    clock.set_out(215)
+    clock.rate = Fraction(30)
+    assert (clock.rate, clock.frame_count, clock.in_point, clock.out_point) == (Fraction(30), 300, 30, 269)
+    assert clock.frame() == thirty.frame()
+    a, b = frames_over([clock, thirty], t, 20)
+    assert a == b
+
+
+def test_a_new_rate_on_a_paused_clock_shows_the_frame_of_the_same_instant() -> None:
+    clock, _ = make(Fraction(24), 240)
+    clock.seek(47)  # 1.958 s: the 30 fps frame showing then is 58
+    clock.rate = Fraction(30)
+    assert (clock.frame(), clock.playing) == (58, False)
+
+
+def test_rate_labels() -> None:
+    from x121_desktop.core.review.clock import frames_covering, rate_label
+
+    assert [rate_label(Fraction(r)) for r in (24, Fraction(30000, 1001), Fraction(24000, 1001), Fraction(25, 2))] == [
+        "24 fps", "29.97 fps", "23.976 fps", "12.5 fps",
+    ]  # fmt: skip
+    assert frames_covering(90, Fraction(30), Fraction(24)) == 72
+    assert frames_covering(48, Fraction(24), Fraction(30)) == 60
+    assert frames_covering(1, Fraction(30), Fraction(24)) == 1

@@ -236,6 +236,16 @@ class FrameView(QWidget):
         self.state.error = message
         self.canvas.update()
 
+    def new_clip(self, label: str) -> None:
+        """Another clip plays in this cell: its name shows at once; the picture stays until the new clip's
+        frame replaces it, without a frame number meanwhile (so notes and compare read no frame of the
+        old clip as the new one's), and an error tile goes."""
+        self.state.label = label
+        self.state.frame = None
+        self.state.error = None
+        self.state.info_text = ""
+        self.canvas.update()
+
     def set_roi(self, roi: Roi | None) -> None:
         """Show only `roi` of every frame (None: the whole frame)."""
         if roi is not None and roi.is_full:

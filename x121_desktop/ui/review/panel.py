@@ -4,6 +4,11 @@ Sound: one audible cell (`audible`, marked ♪ on its label) plays at 1x in step
 (`sound`, ui/review/playback_audio.py) and gives vinyl mode its grains; the transport line holds
 the mute button and volume slider (review.audio.* keys).
 
+Clips: `load` replaces every cell (a new player); `show_clip` puts one clip in the working cell and
+keeps the rest (layout, pinned reference, compare mode, zoom) and the clock's rate and loop. The
+transport line says the clock's rate and where it comes from (`timeline_rate`, the scene's, when
+set; else the lead clip's); cells at another rate say theirs.
+
 `review_panel_spec()` registers it with the window's panel registry; the playback.* actions of
 the "timeline" scope (J/K/L, ←/→, I/O, …) are live while focus is inside the panel.
 """
@@ -12,11 +17,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from x121_desktop.core.review.clock import rate_label
 from x121_desktop.core.timebase import frames_to_timecode
 from x121_desktop.ui.docks import PanelContext, PanelSpec
 from x121_desktop.ui.review.audible import AudibleCell
@@ -25,14 +32,14 @@ from x121_desktop.ui.review.cache_bar import CacheBar
 from x121_desktop.ui.review.grid import ReviewGrid, reshape
 from x121_desktop.ui.review.jog_dial import JogDial
 from x121_desktop.ui.review.playback_audio import PlaybackAudio
-from x121_desktop.ui.review.player import PlayerController
+from x121_desktop.ui.review.player import PlayerCell, PlayerController
 from x121_desktop.ui.review.timeline import TimelineBar
 from x121_desktop.ui.review.vinyl import VinylScrubber, VinylToggle
 
 
 class ReviewPanel(QWidget):
     """Plays up to rows x columns clips in lockstep from one clock. Emits `loaded` after each `load`,
-    `layout_changed` after `set_grid`."""
+    `layout_changed` after `set_grid` (and after `show_clip` added a cell)."""
 
     loaded = Signal()
     layout_changed = Signal()
@@ -49,6 +56,8 @@ class ReviewPanel(QWidget):
         """The review tools (ui/review/tools.py) when the panel runs on a studio database."""
         self.pinned: Path | None = None
         """The pinned reference clip (CompareController.pin): vinyl mode never plays it."""
+        self.timeline_rate: Fraction | None = None
+        """The rate the clock counts in (the scene's, set by the review session); None: the lead clip's."""
         self.controller = PlayerController(self)
         self.grid = ReviewGrid(rows, columns, self, prefer_gl=prefer_gl)
         self.cache_bar = CacheBar(self)
@@ -114,7 +123,7 @@ class ReviewPanel(QWidget):
         layout.removeWidget(self.grid)
         self.grid.hide()
         self.grid.deleteLater()
-        self.controller = PlayerController(self)
+        self.controller = PlayerController(self, timeline_rate=self.timeline_rate, reference=self.pinned)
         self.grid = ReviewGrid(self._rows, self._columns, self, prefer_gl=self._prefer_gl)
         layout.insertWidget(0, self.grid, 1)
         self.paths = [Path(p) for p in paths]
@@ -128,6 +137,44 @@ class ReviewPanel(QWidget):
         self._follow_sound()
         self._cache_timer.start()
         self.loaded.emit()
+
+    def set_timeline_rate(self, rate: Fraction | None) -> None:
+        """Count the clock in `rate` (the scene's) from now on, this player and the next; None: the lead clip's."""
+        self.timeline_rate = rate
+        self.controller.set_timeline_rate(rate)
+
+    def working_cell(self) -> PlayerCell | None:
+        """The cell a take shown from a link or the scene workspace goes to: the one last clicked or tabbed
+        to unless it shows the pinned reference, else the first cell that does not; None where every cell
+        shows the reference (or there is none)."""
+        cells = [c for c in self.controller.cells if c.source.path != self.pinned]
+        chosen = next((c for c in cells if c.view is self.grid.current), None)
+        return chosen if chosen is not None else next(iter(cells), None)
+
+    def show_clip(self, path: Path | str) -> None:
+        """Show `path` in the working cell and keep the rest: the layout, the other cells (the pinned
+        reference, clips compared beside it), compare mode and zoom. Where every cell shows the reference,
+        a free slot takes the clip; a 1x1 layout shows only the clip; an empty player loads it. The clock
+        keeps its rate and loop and goes to frame 0, paused, without in/out points (they were the old
+        clip's)."""
+        path = Path(path)
+        controller = self.controller
+        cell = self.working_cell()
+        if not controller.cells:
+            self.load([path])
+            return
+        if cell is None and len(controller.cells) < self._rows * self._columns:
+            self.paths = [*self.paths[: len(controller.cells)], path]
+            cell = controller.add_source(path, self.grid.add_cell(path.name))
+            self.layout_changed.emit()  # a new cell: its tools (notes, zoom) attach as after a layout switch
+        else:
+            cell = cell if cell is not None else controller.cells[0]
+            self.paths[controller.cells.index(cell)] = path
+            controller.replace_source(cell, path)
+        self.timeline.set_marks([])
+        controller.stop()
+        controller.clear_in_out()
+        controller.seek(0)
 
     def _follow_sound(self) -> None:
         """The audible cell, vinyl and playback sound follow this player and grid; the audible cell
@@ -181,9 +228,11 @@ class ReviewPanel(QWidget):
         state = "paused" if speed == 0 else f"{speed:+d}x"
         self.jog.set_speed(speed)
         loop = "loop" if clock.loop else "once"
+        source = self.controller.rate_source()
+        rate = f"{rate_label(clock.rate)} ({source})" if source else rate_label(clock.rate)
         self.status.setText(
             f"{frames_to_timecode(frame, clock.rate)}  ·  frame {shown[0] if shown else '—'} / "
-            f"{clock.frame_count}  ·  {state}  ·  {loop}  ·  dropped {dropped}"
+            f"{clock.frame_count}  ·  {rate}  ·  {state}  ·  {loop}  ·  dropped {dropped}"
         )
 
     def _update_cache(self) -> None:

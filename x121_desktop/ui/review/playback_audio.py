@@ -2,14 +2,18 @@
 
 The player's clock is master. While it runs at 1x forward, an `AudioFeed` (services/review_audio.py)
 decodes the audible clip ahead on its own thread and this object feeds a sound card (QAudioSink,
-push mode, s16 stereo 48 kHz) from the UI thread, keeping about `TARGET_MS` queued. Each write
+push mode, s16 stereo 48 kHz: ui/review/sound_out.py) from the UI thread, keeping about `TARGET_MS` queued. Each write
 checks where its first sample will be heard (the clock's sample now plus what is queued) against
 the sample it carries: more than `TOLERANCE_MS` behind, the feed drops samples; ahead, it writes
 silence, so the sound follows the picture through loops and the sound card's own pace. What the
 card plays now (the sample at its consumed count, from the runs written: `core.media.audio_sync`)
 against the clock is the measured drift (`drift`); past `RESYNC_MS` playback audio starts again
-from the clock. A seek, a jump, new in/out points, a loop switch, another audible cell or clip
-start it again too; pause, frame steps and speeds other than 1x (and reverse) silence it at once.
+from the clock. A seek, a jump, another audible cell or clip start it again too; pause, frame steps
+and speeds other than 1x (and reverse) silence it at once. New in/out points, a loop switch or a
+new rate or frame count do not move the clock (it re-anchors on the exact instant it is at), so the
+sound goes on: the card keeps what it holds and the feed decodes on along the new range from the
+sample after it. Only where what the card already holds (about `TARGET_MS`) is no longer what comes
+next (an out point set inside it, e.g. marking out at the playhead) does the sound start again.
 
 Volume and mute apply to playback and to vinyl grains (review.audio.volume_up/down, mute). Where
 no audio output device exists, playback audio turns itself off and says why in one sentence
@@ -22,21 +26,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Protocol
+from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QIODevice, QObject, Qt, QTimer, Signal
-from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from x121_desktop.core.media.audio import AudioFormat
 from x121_desktop.core.media.audio_sync import DriftStats, RunLog, SampleSpan, clock_sample
 from x121_desktop.core.review.clock import PlaybackClock
 from x121_desktop.services.review_audio import AudioChunk, AudioFeed
 from x121_desktop.ui.review.audible import AudibleCell
 from x121_desktop.ui.review.player import PlayerCell, PlayerController
+from x121_desktop.ui.review.sound_out import FORMAT, QtStreamOut, StreamOut, default_stream
 
-FORMAT = AudioFormat(48000, 2, "s16")
-BUFFER_MS = 300
+__all__ = ["FORMAT", "NOT_OPENED", "NO_OUTPUT", "PRIME_MS", "PlaybackAudio", "QtStreamOut", "StreamOut", "clock_anchor"]
+
 TARGET_MS = 200
 """Sound kept queued in the card: covers a UI thread stall this long."""
 TOLERANCE_MS = 10
@@ -57,73 +60,6 @@ NO_OUTPUT = (
 )
 
 
-class StreamOut(Protocol):
-    """A sound card fed in push mode: a QAudioSink (QtStreamOut) or, in tests, a stand-in."""
-
-    def start(self) -> bool:
-        """(Re)start: what was queued is dropped and the consumed count restarts at 0. False: the
-        device would not open."""
-
-    def write(self, pcm: bytes) -> int: ...
-
-    def free(self) -> int:
-        """Bytes that can be written now."""
-
-    def queued(self) -> int:
-        """Bytes written and not yet consumed."""
-
-    def processed(self) -> int:
-        """Samples consumed since `start`."""
-
-    def set_volume(self, volume: float) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-class QtStreamOut:
-    """The default output device through a QAudioSink."""
-
-    def __init__(self, parent: QObject) -> None:
-        fmt = QAudioFormat()
-        fmt.setSampleRate(FORMAT.sample_rate)
-        fmt.setChannelCount(FORMAT.channels)
-        fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
-        self.sink = QAudioSink(QMediaDevices.defaultAudioOutput(), fmt, parent)
-        self.sink.setBufferSize(fmt.bytesForDuration(BUFFER_MS * 1000))
-        self._io: QIODevice | None = None
-
-    def start(self) -> bool:
-        self.sink.reset()
-        self._io = self.sink.start()
-        return self._io is not None
-
-    def write(self, pcm: bytes) -> int:
-        return 0 if self._io is None else int(self._io.write(pcm))
-
-    def free(self) -> int:
-        return 0 if self._io is None else int(self.sink.bytesFree())
-
-    def queued(self) -> int:
-        return 0 if self._io is None else int(self.sink.bufferSize() - self.sink.bytesFree())
-
-    def processed(self) -> int:
-        return int(self.sink.processedUSecs()) * FORMAT.sample_rate // 1_000_000
-
-    def set_volume(self, volume: float) -> None:
-        self.sink.setVolume(volume)
-
-    def stop(self) -> None:
-        self._io = None
-        self.sink.reset()
-
-
-def default_stream(parent: QObject) -> StreamOut | None:
-    """The default sound card, or None where the machine has no audio output device."""
-    if not QMediaDevices.audioOutputs() or QMediaDevices.defaultAudioOutput().isNull():
-        return None
-    return QtStreamOut(parent)
-
-
 def clock_anchor(clock: PlaybackClock) -> tuple[int, int]:
     """(frame, monotonic ns) the running clock counts from."""
     return clock.anchor()
@@ -131,9 +67,10 @@ def clock_anchor(clock: PlaybackClock) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class _Playing:
-    """What is heard: the cell, the clock's anchor and rate, and the in/out range in samples."""
+    """What is heard: the cell and its clip, the clock's anchor and rate, and the in/out range in samples."""
 
     cell: PlayerCell
+    path: Path
     anchor: tuple[int, int]
     rate: Fraction
     span: SampleSpan
@@ -252,7 +189,7 @@ class PlaybackAudio(QObject):
             return None
         order = clock.order()
         span = SampleSpan.of(order.start, order.stop, order.loop, clock.rate, FORMAT.sample_rate)
-        return _Playing(cell, clock_anchor(clock), clock.rate, span)
+        return _Playing(cell, cell.source.path, clock_anchor(clock), clock.rate, span)
 
     def sync(self) -> None:
         """Start, restart or stop the sound after anything that may change what should be heard."""
@@ -269,7 +206,33 @@ class PlaybackAudio(QObject):
                 self._say_once(NO_OUTPUT)
                 return
             self.output.set_volume(self.level)
+        if self._playing is not None and self._timer.isActive() and self._goes_on(self._playing, want):
+            self._retarget(want)
+            return
         self._start(want)
+
+    def _goes_on(self, old: _Playing, new: _Playing) -> bool:
+        """The same clip, the clock where it was (to a sample: re-anchored, not moved) and what the card
+        holds still what comes next under the new range: the sound can go on without a restart."""
+        if (old.cell, old.path) != (new.cell, new.path) or self.output is None:
+            return False
+        now, sr = self.now(), FORMAT.sample_rate
+        before = clock_sample(old.anchor[0], now - old.anchor[1], old.rate, sr, old.span)
+        after = clock_sample(new.anchor[0], now - new.anchor[1], new.rate, sr, new.span)
+        if abs(after - before) > 1:
+            return False
+        held = self.output.queued() // FORMAT.bytes_per_sample
+        return old.span == new.span or all(s.start <= after and after + held <= s.stop for s in (old.span, new.span))
+
+    def _retarget(self, want: _Playing) -> None:
+        """Go on playing: the card keeps what it holds; the feed decodes anew (a new generation) from the
+        sample after that, along the new range."""
+        assert self.output is not None
+        self._playing = want
+        self._pending = None
+        held = self.output.queued() // FORMAT.bytes_per_sample
+        first = want.span.advance(self.clock_sample(), held)
+        self._generation = self.feed.play(want.path, first, want.span)
 
     def _say_once(self, sentence: str) -> None:
         if sentence not in self._said:
@@ -295,7 +258,7 @@ class PlaybackAudio(QObject):
         self.runs.clear()
         prime = out.write(bytes(PRIME_MS * FORMAT.sample_rate // 1000 * FORMAT.bytes_per_sample))
         self.runs.add(None, prime // FORMAT.bytes_per_sample)
-        self._generation = self.feed.play(want.cell.source.path, self.clock_sample(), want.span)
+        self._generation = self.feed.play(want.path, self.clock_sample(), want.span)
         self._last_resync = self.now()
         self._timer.start()
 

@@ -12,6 +12,12 @@ exact size (`FrameSource.usable`), so when a cell is resized (a layout switch, a
 zoom region set) its old frame stays on screen until the frame at the new size is decoded, then
 that frame replaces it: nothing is stretched and no decoder is reopened. The controller watches
 its views' resizes itself; `tick()` after a region change asks at once.
+
+Rates: the clock counts frames at `timeline_rate` when one is given (the scene's rate, set by the
+review session), else at the rate of the lead cell (`lead`: the first cell in grid order that is not
+the pinned reference), whichever clip happens to open first; cells at other rates show the frame of
+the same instant (`core.review.clock.map_frame`) and carry their own rate on their label band. The
+frame count is the clock's frames covering the longest clip.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 
 from x121_desktop.core.review import DisplayScheduler, PlaybackClock, map_frame
-from x121_desktop.core.review.clock import order_for
+from x121_desktop.core.review.clock import frames_covering, order_for, rate_label
 from x121_desktop.services.review_media import DEFAULT_BUDGET, FrameSource, SourceWant, fits
 from x121_desktop.ui.review.frame_view import FrameView
 
@@ -79,13 +85,18 @@ class PlayerController(QObject):
         now: Callable[[], int] = time.monotonic_ns,
         budget_bytes: int = DEFAULT_BUDGET,
         hwaccel: bool = True,
+        timeline_rate: Fraction | None = None,
+        reference: Path | None = None,
     ) -> None:
         super().__init__(parent)
-        self.clock = PlaybackClock(Fraction(24), 1, now=now)
+        self.clock = PlaybackClock(timeline_rate or Fraction(24), 1, now=now)
         self.cells: list[PlayerCell] = []
+        self.timeline_rate = timeline_rate
+        """The rate the clock counts in whatever the clips' rates (the scene's); None: the lead cell's."""
+        self.reference = reference
+        """The pinned reference clip: the lead cell is another one where there is one."""
         self._budget = budget_bytes
         self._hwaccel = hwaccel
-        self._rate_from: PlayerCell | None = None
         self._last_frame = -1
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -99,21 +110,49 @@ class PlayerController(QObject):
         self._refresh_timer.timeout.connect(self._refresh)
 
     # ------------------------------------------------------------------ cells
+    def _source(self, path: Path | str) -> FrameSource:
+        return FrameSource(path, budget_bytes=self._budget, on_change=self._wake.changed.emit, hwaccel=self._hwaccel)
+
     def add_source(self, path: Path | str, view: FrameView) -> PlayerCell:
-        source = FrameSource(path, budget_bytes=self._budget, on_change=self._wake.changed.emit, hwaccel=self._hwaccel)
-        cell = PlayerCell(source, view)
+        cell = PlayerCell(self._source(path), view)
         self.cells.append(cell)
         view.installEventFilter(self)
-        source.start()
+        cell.source.start()
         return cell
+
+    def replace_source(self, cell: PlayerCell, path: Path | str) -> None:
+        """Play `path` in `cell` from now on: its view, its place in the grid and the clock stay. The old
+        decoder is joined; the view keeps its picture, without a frame number, until the new clip's frame
+        is decoded."""
+        cell.source.close()
+        cell.source = self._source(path)
+        cell.failed = False
+        cell.scheduler.reset()
+        cell.view.new_clip(Path(path).name)
+        cell.source.start()
+        self.state_changed.emit()
+        self._on_worker_change()
+
+    def set_timeline_rate(self, rate: Fraction | None) -> None:
+        """Count the clock in `rate` whatever the clips' rates (None: the lead cell's); the time shown stays."""
+        self.timeline_rate = rate
+        self._on_worker_change()
 
     def remove_cell(self, cell: PlayerCell) -> None:
         """Stop a cell's decoding (thread joined) and drop it; the clock and the other cells go on."""
         cell.source.close()
         cell.view.removeEventFilter(self)
         self.cells.remove(cell)
-        if self._rate_from is cell:
-            self._rate_from = next((c for c in self.cells if c.source.info is not None), None)
+
+    def lead(self) -> PlayerCell | None:
+        """The cell whose rate the clock counts in (without a timeline rate): the first cell in grid order
+        that is not the pinned reference (the reference when it is alone) and did not fail to open; None
+        while that cell is still opening. The same cell whichever clip opens first."""
+        ordered = sorted(self.cells, key=lambda c: c.source.path == self.reference)  # stable: grid order
+        for cell in ordered:
+            if cell.source.error is None and not cell.failed:
+                return cell if cell.source.info is not None else None
+        return None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """A view was resized: ask its source for frames at the new size on the next turn."""
@@ -146,13 +185,26 @@ class PlayerController(QObject):
         return all(ready(c) for c in self.cells)
 
     def cached_everywhere(self) -> list[int]:
-        """Clock frames ready in every playable cell (what the cache bar shows)."""
-        live = [c for c in self.cells if c.source.info is not None and not c.failed]
-        if not live:
-            return []
-        sets = [set(c.source.cached()) for c in live]
-        common = set.intersection(*sets) if len({c.source.info.rate for c in live if c.source.info}) == 1 else sets[0]
-        return sorted(common)
+        """Clock frames ready in every playable cell (what the cache bar shows): a cell at another rate
+        than the clock's is ready on a clock frame when the frame it shows then is cached."""
+        rate, count = self.clock.rate, self.clock.frame_count
+        ready: set[int] | None = None
+        for cell in self.cells:
+            info = cell.source.info
+            if info is None or cell.failed:
+                continue
+            cached = set(cell.source.cached())
+            if info.rate != rate or info.frame_count < count:
+                cached = {f for f in range(count) if cell.target(f, rate) in cached}
+            ready = cached if ready is None else ready & cached
+        return sorted(ready or ())
+
+    def rate_source(self) -> str:
+        """Where the clock's rate comes from, for the status line: 'scene rate' or the lead clip's name."""
+        if self.timeline_rate is not None:
+            return "scene rate"
+        lead = self.lead()
+        return "" if lead is None else lead.source.path.name
 
     # ------------------------------------------------------------------ transport
     def play_pause(self) -> None:
@@ -191,6 +243,14 @@ class PlayerController(QObject):
         self.clock.set_out()
         self._moved(jump=False)
 
+    def clear_in(self) -> None:
+        self.clock.clear_in()
+        self._moved(jump=False)
+
+    def clear_out(self) -> None:
+        self.clock.clear_out()
+        self._moved(jump=False)
+
     def clear_in_out(self) -> None:
         self.clock.clear_in()
         self.clock.clear_out()
@@ -222,6 +282,8 @@ class PlayerController(QObject):
             "playback.mark_out": self.mark_out,
             "playback.go_to_in": lambda: self.seek(self.clock.order().start),
             "playback.go_to_out": lambda: self.seek(self.clock.order().stop - 1),
+            "playback.clear_in": self.clear_in,
+            "playback.clear_out": self.clear_out,
             "playback.clear_in_out": self.clear_in_out,
             "playback.loop": lambda: self.set_loop(not self.clock.loop),
         }
@@ -282,14 +344,20 @@ class PlayerController(QObject):
                 cell.failed = True
                 cell.view.show_error(str(cell.source.error))
                 changed = True
-            if cell.source.info is not None and self._rate_from is None:
-                self._rate_from = cell
-                self.clock.rate = cell.source.info.rate
-                changed = True
-        count = max((c.source.info.frame_count for c in self.cells if c.source.info), default=None)
-        if count is not None and count != self.clock.frame_count:  # None: all (re)opening; keep in/out
-            self.clock.set_frame_count(count)
+        lead = self.lead()
+        rate = self.timeline_rate or (lead.source.info.rate if lead is not None and lead.source.info else None)
+        if rate is not None and rate != self.clock.rate:  # None: the lead cell is still opening
+            self.clock.rate = rate  # the time shown stays; frame numbers, in and out become the new rate's
             changed = True
+        opened = [c.source.info for c in self.cells if c.source.info is not None and not c.failed]
+        if rate is not None and opened:  # none: all (re)opening; keep in/out
+            count = max(frames_covering(i.frame_count, i.rate, rate) for i in opened)
+            if count != self.clock.frame_count:
+                self.clock.set_frame_count(count)
+                changed = True
+        for cell in self.cells:
+            info = cell.source.info
+            cell.view.set_info_text("" if info is None or info.rate == self.clock.rate else rate_label(info.rate))
         if changed:
             self.state_changed.emit()
         self.cache_changed.emit()

@@ -2,7 +2,8 @@
 
 `ReviewTools` builds them over one `ReviewSession`, adds their bars under the player and merges
 their action handlers (keys come from the keymap; the timeline scope makes them live while focus
-is in the panel). `open_take(take, frame)` is the hook for x121:// links and the navigator.
+is in the panel). `open_take(take, frame)` is the hook for x121:// links and the navigator: the take
+goes to the working cell (the layout, a pinned reference and compare mode stay).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class ReviewTools(QObject):
         for bar in (self.notes.bar, self.memos.bar, self.session.bar):
             panel.add_bar(bar)
         self._pending_frame = -1
+        self._seeking_on: QObject | None = None  # the player `_seek_pending` listens to
         self._qactions: Mapping[str, QAction] = {}
 
     def attach(self, qactions: Mapping[str, QAction]) -> None:
@@ -68,11 +70,16 @@ class ReviewTools(QObject):
         await self.session.open_scene(scene, take_id)
         if frame >= 0:
             self._pending_frame = frame
-            self.panel.controller.state_changed.connect(self._seek_pending)
+            controller = self.panel.controller
+            if controller is not self._seeking_on:  # the player stays when a take replaces a cell's clip
+                self._seeking_on = controller
+                controller.state_changed.connect(self._seek_pending)
+            self._seek_pending()
 
     def _seek_pending(self) -> None:
+        """Once the take's clip has opened (every cell has), go to the frame the link names."""
         frame = self._pending_frame
-        clock = self.panel.controller.clock
-        if frame >= 0 and clock.frame_count > frame:
+        controller = self.panel.controller
+        if frame >= 0 and controller.ready and controller.clock.frame_count > frame:
             self._pending_frame = -1
             self.panel.controller.seek(frame)

@@ -1,7 +1,8 @@
 """One-handed verdicts: 1 approve, 2 reject, 3 flag (keys come from the keymap), then auto-advance.
 
-`ReviewSession` walks a scene's review queue (`services.review.ReviewService`): it loads the
-current take into the Review panel, records the reviewer's verdict (one transaction, as the
+`ReviewSession` walks a scene's review queue (`services.review.ReviewService`): it shows the
+current take in the Review panel's working cell (the layout, a pinned reference and compare mode
+stay; the player's clock counts in the scene's rate), records the reviewer's verdict (one transaction, as the
 signed-in user) and moves on to the next take without the reviewer's verdict, wrapping around;
 when none is left it says so. A reject with "regenerate on reject" ticked also queues the
 segment's regeneration (creators/admins; a reviewer gets the database's refusal as a sentence
@@ -77,17 +78,20 @@ class ReviewSession(QObject):
         """Review `scene_id`, starting on `take_id` if given (also a take that is not its segment's current
         one, e.g. from a link to an earlier version), else on the first pending take."""
         self.queue = await self.review.queue(scene_id)
+        self.panel.set_timeline_rate(self.queue.rate)
         chosen = self.queue.take(take_id) if take_id is not None else None
         if take_id is not None and chosen is None:
             chosen = await self.review.take(take_id)
         self.show_take(chosen or self.queue.next_pending() or (self.queue.takes[0] if self.queue.takes else None))
 
     def show_take(self, take: ReviewTake | None) -> None:
+        """Show `take` in the panel's working cell (ReviewPanel.show_clip: the other cells, the layout and
+        compare mode stay), from frame 0."""
         self.current = take
         if take is None or take.video is None:
             self.message.emit(self._status("Nothing to review here"))
             return
-        self.panel.load([take.video])
+        self.panel.show_clip(take.video)
         self.take_shown.emit(take.take_id)
         self.message.emit(self._status())
 
