@@ -344,16 +344,29 @@ class JobsPanel(QWidget):
 
     def _act(self, work: Callable[[int], Coroutine[Any, Any, str]], what: str) -> None:
         job_id = self.selected_id()
-        if job_id is None:
-            return
+        if job_id is not None:
+            self.perform(work(int(job_id)), what)
+
+    def perform(
+        self,
+        work: Coroutine[Any, Any, str | tuple[str, bool]],
+        what: str,
+        *,
+        refused: Callable[[], None] | None = None,
+    ) -> None:
+        """Run one act: its sentence (or (sentence, error)) shown and posted, then the queue re-read; a refusal's
+        sentence shown as an error, then `refused()` (to show again what the database holds)."""
 
         async def run() -> None:
             try:
-                sentence = await work(int(job_id))
+                said = await work
             except X121Error as exc:
                 self.show_message(exc.sentence, error=True)
+                if refused is not None:
+                    refused()
                 return
-            self.show_message(sentence)
+            sentence, error = said if isinstance(said, tuple) else (said, False)
+            self.show_message(sentence, error=error)
             self.reload()
 
         self._spawn(run(), what)

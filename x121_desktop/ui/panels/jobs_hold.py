@@ -21,7 +21,6 @@ from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu
 
 from x121_desktop.core.enums import JobStatus
-from x121_desktop.core.errors import X121Error
 from x121_desktop.services.job_board import JobBoardRow, QueueNotice, QueuePause, QueueState
 
 if TYPE_CHECKING:
@@ -180,33 +179,22 @@ class QueueControls(QObject):
             return
         board = self.panel.board
 
-        async def act() -> None:
-            try:
-                result = await (board.hold(ids) if hold else board.release(ids))
-            except X121Error as exc:
-                self.panel.show_message(exc.sentence, error=True)
-                return
-            self.panel.show_message(result.sentence, error=bool(result.refused) and not result.changed)
-            self.panel.reload()
+        async def act() -> tuple[str, bool]:
+            result = await (board.hold(ids) if hold else board.release(ids))
+            return result.sentence, bool(result.refused) and not result.changed
 
-        self.panel.spawn(act(), "put the jobs on hold" if hold else "release the jobs")
+        self.panel.perform(act(), "put the jobs on hold" if hold else "release the jobs")
 
     def set_paused(self, paused: bool, *, studio: bool) -> None:
         board = self.panel.board
 
-        async def act() -> None:
-            try:
-                change = await (board.pause_studio(paused) if studio else board.pause_my_queue(paused))
-            except X121Error as exc:
-                self.panel.show_message(exc.sentence, error=True)
-                self.update_actions()  # back to what the database holds
-                return
-            self.panel.show_message(change.sentence)
+        async def act() -> str:
+            change = await (board.pause_studio(paused) if studio else board.pause_my_queue(paused))
             await self._read()
-            self.panel.reload()
+            return change.sentence
 
         what = "the studio queue" if studio else "your queue"
-        self.panel.spawn(act(), f"{'pause' if paused else 'resume'} {what}")
+        self.panel.perform(act(), f"{'pause' if paused else 'resume'} {what}", refused=self.update_actions)
 
     # ------------------------------------------------------------ context menu
     def build_menu(self) -> QMenu:
