@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import qasync
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QMenu
 
 from tests.comfy.conftest import comfy_server
 from tests.db.security_studio import SUPERUSER, SecureStudio
@@ -118,12 +120,18 @@ def test_hold_and_release_selected_jobs_refuse_anothers_and_the_dispatcher_leave
     _dispatch(qloop, creator)
     assert [_status(stage, j) for j in mine[:2]] == [JobStatus.HELD, JobStatus.SUCCEEDED]
 
-    menu = panel.queue.build_menu()
+    # the context menu from the keyboard (the Menu key / Shift+F10 send a keyboard context-menu event)
+    viewport, corner = panel.table.viewport(), QPoint(0, 0)
+    keyboard = QContextMenuEvent.Reason.Keyboard
+    no_keys = Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(viewport, QContextMenuEvent(keyboard, corner, viewport.mapToGlobal(corner), no_keys))
+    [menu] = [m for m in panel.findChildren(QMenu, "JobsContextMenu") if m.isVisible()]
     assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
         "Put job on hold", "Release job from hold", "Cancel job", "Retry job", "Move job to front of queue",
         "Pause my queue", "Pause the studio queue",
     ]  # fmt: skip
-    menu.deleteLater()
+    assert menu.actions()[1] is release  # the window's own actions: enabled as they are
+    menu.close()
 
 
 def test_pause_my_queue_holds_what_i_submit_and_the_admins_studio_pause_reaches_me_live(

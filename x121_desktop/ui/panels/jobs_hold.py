@@ -217,4 +217,5 @@ class QueueControls(QObject):
         keyboard = not table.indexAt(pos).isValid() and current.isValid()  # Menu key: under the current row
         at = table.visualRect(current).center() if keyboard else pos
         menu = self.build_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one menu per request, gone once closed
         menu.popup(table.viewport().mapToGlobal(at))
