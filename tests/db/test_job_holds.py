@@ -10,6 +10,7 @@ refused (42501). The claim is the dispatcher's own look statement (`job_dispatch
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -220,6 +221,33 @@ def test_pausing_my_queue_holds_my_queued_jobs_and_what_i_submit_until_i_resume(
     assert _status(rights, held_alone) is JobStatus.HELD  # held one by one: stays on hold
     assert _events(rights, new.id)[-1] == (JobEventKind.RELEASED, {"by_user": me, "queue_resumed": True})
     assert submitted("creator").status is JobStatus.QUEUED
+
+
+def test_a_submission_racing_a_pause_is_held_by_it(rights: Rights) -> None:
+    """The insert's shared lock (122, owner) makes a pause wait for a submission still in flight, then hold it."""
+    me = rights.user_id("creator")
+    waiting = rights.one("SELECT count(*) FROM jobs WHERE owner_id = %s AND job_status_id = 1", me)
+    insert = "INSERT INTO jobs (prompt_id, job_kind_id, job_status_id) VALUES (gen_random_uuid(), 1, 1) RETURNING id"
+    held: list[int] = []
+    with rights.connect("creator") as submitting, rights.connect("creator") as pausing:
+        job = submitting.execute(insert).fetchone()[0]  # type: ignore[index]  # not committed: the pause cannot see it
+
+        def pause() -> None:
+            held.append(pausing.execute("SELECT x121_pause_queue()").fetchone()[0])  # type: ignore[index]
+            pausing.commit()
+
+        thread = threading.Thread(target=pause)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # waits for the submission's transaction
+        submitting.commit()
+        thread.join(10)
+    assert held == [waiting + 1]
+    assert _status(rights, job) is JobStatus.HELD
+    with rights.engine("creator").begin() as conn:
+        assert job_pauses.resume_queue(conn) == waiting + 1
+    with rights.connect(SUPERUSER) as conn:
+        conn.execute("DELETE FROM jobs WHERE id = %s", (job,))
 
 
 def test_only_an_admin_pauses_the_studio_queue_and_then_nothing_is_claimed(
