@@ -113,14 +113,14 @@ class PanelRegistry:
 
 
 def default_panels() -> PanelRegistry:
-    from x121_desktop.ui.panels.navigator import NavigatorPanel
+    from x121_desktop.ui.panels.navigator import navigator_panel
     from x121_desktop.ui.panels.notifications import NotificationsPanel
     from x121_desktop.ui.panels.progress import ProgressPanel
 
     left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
     return PanelRegistry(
         (
-            PanelSpec("navigator", "Navigator", left, lambda c: NavigatorPanel(c.services.navigator.tree, c.tasks)),
+            PanelSpec("navigator", "Navigator", left, navigator_panel),
             PanelSpec("notifications", "Notifications", right, lambda c: NotificationsPanel(c.notifier)),
             PanelSpec("progress", "Operations", right, lambda c: ProgressPanel(c.progress), tab_with="notifications"),
         )

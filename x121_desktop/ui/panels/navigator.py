@@ -1,19 +1,42 @@
-"""The navigator: projects → characters → scenes, filterable, keyboard-first. Emits ids, never rows."""
+"""The navigator: projects → characters → scenes, filterable, keyboard-first. Emits ids, never rows.
+
+It follows the database: once the window has started (`follow`), a LISTEN thread on `x121_scenes`
+(services/navigator.py) reports every committed change to what it shows, from any workstation or the
+CLI; the first notice starts a re-read within `REFRESH_DELAY_MS` and later ones join it (a burst is one
+read; a steady stream cannot postpone it), one read at a time. No polling. A re-read keeps what the
+person had open, selected and scrolled to. The window's shutdown stops the thread and the timer.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from x121_desktop.core.ids import CharacterId, ProjectId, SceneId
-from x121_desktop.services.navigator import NavigatorTree
+from x121_desktop.services.navigator import NavigatorTree, SceneNode, TreeChanged
 from x121_desktop.ui.concurrency import TaskRunner
+
+if TYPE_CHECKING:
+    from x121_desktop.db.notify import ListenerHandle
+    from x121_desktop.ui.docks import PanelContext
 
 KIND_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 PROJECT, CHARACTER, SCENE = "project", "character", "scene"
+REFRESH_DELAY_MS = 300
+"""How soon after the first change notice the tree is read again."""
+
+Listen = Callable[[Callable[[TreeChanged], None]], "ListenerHandle"]
+
+
+def scene_status(scene: SceneNode) -> str:
+    """'In progress · 3 seg · 1 cancelled': the scene's status, segment count and what waits for a person."""
+    waiting = "".join(f" · {n} {status.label.lower()}" for status, n in scene.attention)
+    return f"{scene.status.label} · {scene.segment_count} seg{waiting}"
 
 
 class NavigatorPanel(QWidget):
@@ -21,14 +44,34 @@ class NavigatorPanel(QWidget):
     character_activated = Signal(int)
     scene_activated = Signal(int)
     tree_loaded = Signal()
+    changed_remotely = Signal(object)
+    """A TreeChanged from the listener thread (queued to this one)."""
 
     def __init__(
-        self, load: Callable[[], Awaitable[NavigatorTree]], tasks: TaskRunner, parent: QWidget | None = None
+        self,
+        load: Callable[[], Awaitable[NavigatorTree]],
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        listen: Listen | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("NavigatorPanel")
         self._load = load
         self._tasks = tasks
+        self._listen = listen
+        self.listener: ListenerHandle | None = None
+        self._reading: asyncio.Task[None] | None = None
+        self._again = False
+        self._stopped = False
+        self._soon = QTimer(self)
+        self._soon.setObjectName("NavigatorPanel.soon")
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(REFRESH_DELAY_MS)
+        self._soon.timeout.connect(self.refresh)
+        self.changed_remotely.connect(self._changed, Qt.ConnectionType.QueuedConnection)
+        stop = self.stop_listening  # a plain callable: the panel's own slots no longer run once it is destroyed
+        self.destroyed.connect(lambda *_: stop())
         self.data: NavigatorTree | None = None
         self.filter = QLineEdit(self)
         self.filter.setObjectName("NavigatorFilter")
@@ -42,8 +85,9 @@ class NavigatorPanel(QWidget):
         if header is not None:
             header.setStretchLastSection(False)
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-            header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tree.installEventFilter(self)
         self.hint = QLabel("Loading…", self)
         self.hint.setProperty("role", "muted")
         self.hint.setWordWrap(True)
@@ -56,13 +100,57 @@ class NavigatorPanel(QWidget):
         self.filter.textChanged.connect(self._apply_filter)
         self.tree.itemActivated.connect(self._activated)
 
+    # ------------------------------------------------------------ following the database
+
+    def follow(self) -> None:
+        """Listen for changes to the tree (idempotent; the window calls it once it has started)."""
+        if self.listener is None and self._listen is not None and not self._stopped:
+            self.listener = self._listen(self.changed_remotely.emit)
+
+    def _changed(self, _change: object) -> None:
+        """Read again within REFRESH_DELAY_MS of the first notice; later ones join that read."""
+        if not self._soon.isActive() and not self._stopped:
+            self._soon.start()
+
+    def stop_listening(self) -> None:
+        """End the LISTEN thread (no Qt calls: also safe once the widget itself is deleted)."""
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._soon.stop()
+        self.stop_listening()
+
+    async def shutdown(self) -> None:
+        """The window's shutdown step (a read already running is the window's task, drained by it)."""
+        self.stop()
+
+    # ------------------------------------------------------------ reading
+
     def refresh(self) -> None:
-        self._tasks.spawn(self._reload(), what="load the project list")
+        """Read the tree again (one read at a time; one more if asked meanwhile)."""
+        if self._reading is not None and not self._reading.done():
+            self._again = True
+            return
+        self._reading = self._tasks.spawn(self._reload(), what="load the project list")
 
     async def _reload(self) -> None:
-        self.show_tree(await self._load())
+        try:
+            self.show_tree(await self._load())
+        finally:
+            if self._again and not self._stopped:
+                self._again = False
+                self._soon.start()
 
     def show_tree(self, data: NavigatorTree) -> None:
+        """Show `data`, keeping what was expanded, selected and scrolled to (projects open the first time)."""
+        first = self.data is None
+        expanded = {self._key(i) for i in self._all_items() if i.isExpanded()}
+        current = self.tree.currentItem()
+        selected = self._key(current) if current is not None else None
+        scrolled = self.tree.verticalScrollBar().value()
         self.data = data
         self.tree.clear()
         for project in data.projects:
@@ -70,8 +158,17 @@ class NavigatorPanel(QWidget):
             for character in project.characters:
                 c = self._item(p, character.name, f"{len(character.scenes)} scenes", CHARACTER, character.id)
                 for scene in character.scenes:
-                    self._item(c, scene.name, f"{scene.status.label} · {scene.segment_count} seg", SCENE, scene.id)
-        self.tree.expandToDepth(0)
+                    self._item(c, scene.name, scene_status(scene), SCENE, scene.id)
+        if first:
+            self.tree.expandToDepth(0)
+        for item in self._all_items():
+            key = self._key(item)
+            if key in expanded:
+                item.setExpanded(True)
+            if key == selected:
+                self.tree.setCurrentItem(item)
+        self.tree.verticalScrollBar().setValue(scrolled)
+        self._fit_status()
         projects, characters, scenes = data.counts
         self.hint.setText(
             "No projects yet."
@@ -81,11 +178,29 @@ class NavigatorPanel(QWidget):
         self._apply_filter(self.filter.text())
         self.tree_loaded.emit()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.tree and event.type() == QEvent.Type.Resize:
+            self._fit_status()
+        return False
+
+    def _fit_status(self) -> None:
+        """The status column as wide as its longest text, but at most half the tree, so names always show
+        (a longer status is elided; its tooltip says it all)."""
+        header = self.tree.header()
+        if header is not None:
+            room = self.tree.viewport().width()
+            header.resizeSection(1, max(40, min(self.tree.sizeHintForColumn(1), room // 2)))
+
+    @staticmethod
+    def _key(item: QTreeWidgetItem) -> tuple[str, int]:
+        return str(item.data(0, KIND_ROLE)), int(item.data(0, ID_ROLE))
+
     def _item(self, parent: QTreeWidgetItem | None, name: str, status: str, kind: str, ident: int) -> QTreeWidgetItem:
         item = QTreeWidgetItem([name, status])
         item.setData(0, KIND_ROLE, kind)
         item.setData(0, ID_ROLE, int(ident))
         item.setToolTip(0, f"{kind} {name}")
+        item.setToolTip(1, status)
         if parent is None:
             self.tree.addTopLevelItem(item)
         else:
@@ -158,3 +273,16 @@ class NavigatorPanel(QWidget):
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def navigator_panel(context: PanelContext) -> NavigatorPanel:
+    """The Navigator dock: it follows the database once the window has started, until the window shuts down."""
+    service = context.services.navigator
+    panel = NavigatorPanel(service.tree, context.tasks, listen=service.listen)
+    started = getattr(context.window, "started", None)
+    if started is not None:
+        started.connect(panel.follow)
+    add_shutdown_step = getattr(context.window, "add_shutdown_step", None)
+    if add_shutdown_step is not None:
+        add_shutdown_step(panel.shutdown)
+    return panel
