@@ -215,6 +215,7 @@ class ReviewPanel(QWidget):
     def _ask_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open clips", "", "Video (*.mp4 *.mov *.mkv *.webm)")
         if files:
+            self.timeline_rate = None  # loose files, not the scene's takes: the lead clip's rate
             self.load(files)
 
     def _update_transport(self, *_: object) -> None:
