@@ -122,3 +122,55 @@ def test_a_running_dispatcher_obeys_the_studio_pause_leaves_held_jobs_and_takes_
     finally:
         for studio in (bobs, ada, admin):
             studio.close()
+
+
+def test_a_resumed_studio_queue_wakes_a_waiting_dispatcher_at_once(
+    logins: tuple[str, dict[str, str]], bob: str, server: ComfyTestServer, tmp_path: Path
+) -> None:
+    admin_url, urls = logins
+    home = tmp_path / "home"
+    admin, ada = _studio(admin_url, home), _studio(urls["creator"], home)
+    try:
+        register_server(admin.engine, "wake-1", server.url, queued=0)
+        with admin.engine.begin() as conn:
+            # the module's studio may have the workflow already (the test above makes it)
+            conn.execute(text("INSERT INTO workflows (name) VALUES ('holds') ON CONFLICT (name) DO NOTHING"))
+            wid = conn.execute(text("SELECT id FROM workflows WHERE name = 'holds'")).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO workflow_versions (workflow_id, version_no, content_hash, api_json, manifest) "
+                    "VALUES (:w, 1, :h, CAST(:a AS jsonb), CAST(:m AS jsonb)) ON CONFLICT DO NOTHING"
+                ),
+                {"w": wid, "h": "cd" * 32, "a": json.dumps(quick_prompt("holds")), "m": json.dumps(MANIFEST)},
+            )
+
+        def status(job: int) -> JobStatus:
+            with admin.engine.connect() as conn:
+                found = conn.execute(text("SELECT job_status_id FROM jobs WHERE id = :j"), {"j": job}).scalar_one()
+            return JobStatus(int(found))
+
+        async def main() -> float:
+            board = JobBoardService(admin)
+            await board.pause_studio(True)
+            job = int((await JobQueueService(ada).submit(REQUEST)).job.id)
+            stop = asyncio.Event()
+            # it looks again on its own only every 60 s: only the resume's notice can wake it sooner
+            dispatcher = Dispatcher(admin, lease_s=3.0, claim_every_s=60.0)
+            running = asyncio.create_task(dispatcher.run(stop))
+            try:
+                await asyncio.sleep(1.5)
+                assert await asyncio.to_thread(status, job) is JobStatus.QUEUED
+                resumed = time.monotonic()
+                await board.pause_studio(False)
+                while await asyncio.to_thread(status, job) is JobStatus.QUEUED:
+                    assert time.monotonic() - resumed < 10, "the resumed queue did not wake the dispatcher"
+                    await asyncio.sleep(0.05)
+                return time.monotonic() - resumed
+            finally:
+                stop.set()
+                await asyncio.wait_for(running, 60)
+
+        assert asyncio.run(main()) < 5.0
+    finally:
+        admin.close()
+        ada.close()

@@ -51,6 +51,7 @@ from x121_desktop.db.notify import (
     parse_notice,
 )
 from x121_desktop.db.repositories import job_leases, job_runs, server_capabilities
+from x121_desktop.db.repositories.job_pauses import QUEUE_CHANNEL
 from x121_desktop.db.repositories.job_records import CHANNEL
 from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.orchestrator.claims import Claimer, database_unreachable
@@ -150,7 +151,11 @@ class Dispatcher:
 
     def _on_notice(self, notice: Notice) -> None:
         """NOTIFY x121_jobs: a job was queued or a slot freed → try to claim now; a cancel → act at once.
-        NOTIFY x121_servers, or a reconnected listener (notices missed): re-read the servers."""
+        NOTIFY x121_job_queue (a queue paused or resumed) → claim now. NOTIFY x121_servers, or a
+        reconnected listener (notices missed): re-read the servers."""
+        if isinstance(notice, ChannelNotice) and notice.channel == QUEUE_CHANNEL:
+            self._wake.set()  # a queue paused or resumed: a resumed studio queue is claimable now
+            return
         if isinstance(notice, ChannelNotice | ListenerReconnected):
             self.watch.changed.set()
             if isinstance(notice, ChannelNotice):
@@ -195,7 +200,11 @@ class Dispatcher:
         def hand_over(notice: Notice) -> None:  # on the listener thread
             loop.call_soon_threadsafe(self._on_notice, notice)
 
-        parsers = {CHANNEL: parse_notice, SERVERS_CHANNEL: parse_json_notice(SERVERS_CHANNEL)}
+        parsers = {
+            CHANNEL: parse_notice,
+            SERVERS_CHANNEL: parse_json_notice(SERVERS_CHANNEL),
+            QUEUE_CHANNEL: parse_json_notice(QUEUE_CHANNEL),
+        }
         listener = ChannelListener[JobNotice | ChannelNotice](
             conninfo_from_engine(self.engine), parsers, hand_over, name="x121-dispatch-listener"
         )
@@ -208,6 +217,7 @@ class Dispatcher:
                 asyncio.create_task(self._heartbeat(stop), name="x121-heartbeat"),
                 asyncio.create_task(self.watch.probe(), name="x121-health"),
                 asyncio.create_task(self.watch.run(listener.listening), name="x121-fleet-watch"),
+                asyncio.create_task(self._wake_on(stop), name="x121-stop-wakes"),
             ]
             await self._claim_loop(stop)
             await self._drain()
@@ -283,6 +293,11 @@ class Dispatcher:
                 idle_since = time.monotonic()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.claim_every_s)
+
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        """A stop ends the claim loop's wait at once (it waits up to claim_every_s for a notice)."""
+        await stop.wait()
+        self._wake.set()
 
     async def _database_trouble(self, trouble: str, stop: asyncio.Event) -> None:
         """A claim could not reach the database: say so (health, log), wait, and try again; waits double
