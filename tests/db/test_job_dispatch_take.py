@@ -156,3 +156,30 @@ def test_a_running_jobs_elapsed_time_shortens_what_its_server_has_left_when_spee
         untimed = job_dispatch.claim_placed(conn, holder("w"), LEASE, snapshots(ids), capacity, hundred)
     assert timed.job is None
     assert untimed.server_id == ids["b"]
+
+
+def test_a_server_drained_after_the_claim_looked_is_full_to_its_take(
+    queue_db: Engine, secure_studio: SecureStudio, servers: dict[str, int]
+) -> None:
+    one_server, _, _ = _only_a(servers)
+    with queue_db.begin() as conn:
+        (job,) = enqueue_many(conn, secure_studio.user_ids["creator"], 1)
+    try:
+        with queue_db.begin() as conn:  # the claim looked while `a` was enabled; the drain commits before its take
+            with queue_db.begin() as drain:
+                drain.execute(text("UPDATE comfy_servers SET is_enabled = false WHERE id = :s"), {"s": one_server})
+            room, claimed = job_dispatch.assign_if_room(
+                conn, job, holder("a"), LEASE, one_server, 1, {}, open_only=True
+            )
+            assert (room, claimed) == (False, None)
+            # without `open_only` (an editor test run checks the drain itself) the slot count alone decides
+            room, claimed = job_dispatch.assign_if_room(conn, job, holder("a"), LEASE, one_server, 1, {})
+            assert room
+            assert claimed is not None
+            conn.rollback()
+    finally:
+        with queue_db.begin() as conn:
+            conn.execute(text("UPDATE comfy_servers SET is_enabled = true WHERE id = :s"), {"s": one_server})
+    with queue_db.connect() as conn:
+        status = conn.execute(text("SELECT job_status_id FROM jobs WHERE id = :j"), {"j": job}).scalar_one()
+    assert JobStatus(status) is JobStatus.QUEUED

@@ -114,6 +114,7 @@ def run(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> 
 
 
 type Statement = tuple[str, Mapping[str, Any] | None]
+COMMIT = "COMMIT"
 
 
 def run_all(conn: Connection, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
@@ -124,8 +125,8 @@ def run_all(conn: Connection, statements: Sequence[Statement]) -> list[list[tupl
             sql, params = statements[0]
             cursors = [raw.execute(sql, params or {}, prepare=True)]
         else:
-            with raw.pipeline():
-                cursors = [raw.execute(sql, params or {}, prepare=True) for sql, params in statements]
+            with raw.pipeline():  # (a transaction-control statement cannot be a prepared one)
+                cursors = [raw.execute(sql, params or {}, prepare=sql != COMMIT) for sql, params in statements]
         return [list(c.fetchall()) if c.description is not None else [] for c in cursors]
     except psycopg.Error as exc:  # as SQLAlchemy would raise it, so callers' DBAPIError handling applies
         raise DBAPIError.instance(statements[0][0], statements[0][1], exc, psycopg.Error) from exc
@@ -224,12 +225,18 @@ def stored_files(job: JobRow, rows: Iterable[tuple[int, str, str]]) -> dict[str,
 _LOCK = "SELECT pg_advisory_xact_lock(" + str(ADVISORY_CLASS) + ", %(s)s)"
 _ROOM = f"SELECT count(*) FROM jobs WHERE server_id = %(s)s AND job_status_id IN ({_ACTIVE})"
 _GUARD = f" AND ({_ROOM}) < %(cap)s"
+_OPEN = " AND EXISTS (SELECT 1 FROM comfy_servers WHERE id = %(s)s AND is_enabled)"
+_ROOM_OPEN = (
+    f"SELECT count(*) + CASE WHEN EXISTS (SELECT 1 FROM comfy_servers WHERE id = %(s)s AND is_enabled) THEN 0 "
+    f"ELSE {2**31} END FROM jobs WHERE server_id = %(s)s AND job_status_id IN ({_ACTIVE})"
+)
+"""The slot count, as full when the server no longer takes claims (drained or removed)."""
 
 
-def _assign_sql(guarded: bool) -> str:
+def _assign_sql(guarded: bool, open_only: bool = False) -> str:
     return (
         f"WITH free AS (SELECT id FROM jobs WHERE id = %(id)s AND job_status_id = {_QUEUED} AND NOT cancel_requested"
-        f"{_GUARD if guarded else ''} FOR UPDATE SKIP LOCKED), "
+        f"{_GUARD if guarded else ''}{_OPEN if open_only else ''} FOR UPDATE SKIP LOCKED), "
         "u AS (UPDATE jobs SET job_status_id = %(c)s, lease_holder = %(h)s, lease_expires_at = now() + %(l)s, "
         "  server_id = %(s)s, attempts = attempts + 1, error = NULL, updated_at = now() "
         f"  FROM free WHERE jobs.id = free.id RETURNING {job_columns('jobs')}), "
@@ -243,7 +250,7 @@ def _assign_sql(guarded: bool) -> str:
     )
 
 
-_ASSIGN, _ASSIGN_IF_ROOM = _assign_sql(False), _assign_sql(True)
+_ASSIGN, _ASSIGN_IF_ROOM, _ASSIGN_IF_OPEN = _assign_sql(False), _assign_sql(True), _assign_sql(True, True)
 
 
 def _assign_params(
@@ -277,14 +284,23 @@ def assign_if_room(
     server_id: int,
     capacity: int,
     data: Mapping[str, Any],
+    *,
+    open_only: bool = False,
+    commit: bool = False,
 ) -> tuple[bool, JobRow | None]:
     """`assign` under the server's advisory lock, only while it holds fewer than `capacity` jobs; one round trip.
 
     (whether the server had a free slot, the claimed job or None when it had none or the job was taken).
+    `open_only`: a server no longer enabled (drained or removed, committed before these statements ran)
+    counts as full, so a claim that starts after a drain never lands on it, without another round trip.
+    `commit`: the transaction is committed in the same round trip, whatever the take found (the caller's
+    transaction ends there; a later statement starts a new one).
     """
     params = _assign_params(job_id, holder, lease, server_id, data) | {"cap": capacity}
     where = {"s": server_id}
-    _, [(busy,)], rows = run_all(conn, [(_LOCK, where), (_ROOM, where), (_ASSIGN_IF_ROOM, params)])
+    room, assign = (_ROOM_OPEN, _ASSIGN_IF_OPEN) if open_only else (_ROOM, _ASSIGN_IF_ROOM)
+    statements: list[Statement] = [(_LOCK, where), (room, where), (assign, params)]
+    _, [(busy,)], rows, *_ = run_all(conn, [*statements, (COMMIT, None)] if commit else statements)
     return int(busy) < capacity, (job_from_row(rows[0]) if rows else None)
 
 
@@ -330,6 +346,7 @@ def claim_placed(
     refuse_impossible: bool = True,
     per_second: bool = False,
     taking: Callable[[JobRow, int, Mapping[str, StoredFile]], object] | None = None,
+    commit_with_take: bool = False,
 ) -> PlacedClaim:
     """Claim the next job for one of `servers` (see the module docstring).
 
@@ -340,7 +357,8 @@ def claim_placed(
     leaves jobs no server here can run in the queue. `per_second`: the servers' speeds are work per
     second (measured), so the time a held job has been running shortens what is left of it.
     `taking(job, server_id, files)` is called just before each attempt to take a job (the caller may
-    start uploading its inputs meanwhile).
+    start uploading its inputs meanwhile). `commit_with_take`: each take commits in its own round trip
+    (one round trip less per claim; the refusals before it commit with it).
     """
     usable = {s.server_id: capacity.get(s.server_id, 0) for s in servers if s.enabled and s.status in DISPATCHABLE}
     holding, queued = look(conn, window, usable)
@@ -382,7 +400,10 @@ def claim_placed(
             data = {"server": snap.name, "holder": holder}
             if taking is not None:
                 taking(job, snap.server_id, files[int(job.id)])
-            room, claimed = assign_if_room(conn, job.id, holder, lease, snap.server_id, capacity[snap.server_id], data)
+            room, claimed = assign_if_room(
+                conn, job.id, holder, lease, snap.server_id, capacity[snap.server_id], data,
+                open_only=True, commit=commit_with_take,
+            )  # fmt: skip
             if claimed is not None:
                 left = sum(max(0, s.free_slots) for s in snaps if s.enabled and s.status in DISPATCHABLE) > 1
                 return PlacedClaim(claimed, snap.server_id, planned, done, placements, files[int(job.id)], left)

@@ -2,7 +2,7 @@
 
 `Claimer.claim` runs one claim transaction (`db.repositories.job_dispatch.claim_placed`: fair-share
 order, placement, the finish-aware rule, capacity under the server's advisory lock) on one kept
-connection: three round trips to PostgreSQL (look, take, commit). What a queued job needs (node
+connection: two round trips to PostgreSQL (look; take with its commit). What a queued job needs (node
 types, models: `comfy.needs`) and how big it is (its stored work estimate, else `work_estimate` of
 its prompt, in pixel-frames) is worked out once per job and kept while the job waits, since its
 inputs and workflow never change; workflow versions are read once each (they never change either).
@@ -10,11 +10,11 @@ Capabilities stored by `x121 server check` are enough to place a job, but a job 
 impossible only on capabilities read from the servers themselves (they may have gained a model
 since the check): until then it waits, and the servers' /object_info is read.
 
-A server drained (or removed) while a claim was placing a job on it: before committing, the claim
-reads the server's `is_enabled` in its own transaction (read committed: it sees a drain committed
-before that statement) and checks that the fleet still has it accepting; if not, the claim is
-rolled back (nothing taken, nothing refused) and the next one places the job elsewhere. So no
-claim that starts after a drain commits can give the drained server a job.
+A server drained (or removed) while a claim was placing a job on it: the take's statements count it
+as full unless it is still `is_enabled` (read committed, after the server's advisory lock: they see a
+drain committed before them), so the job stays queued and the next claim places it elsewhere; no
+claim that starts after a drain commits can give the drained server a job. A server this fleet
+stopped following during the claim gets its job given back at once (CLAIMED → QUEUED).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from x121_desktop.comfy.needs import work_estimate
@@ -33,7 +32,7 @@ from x121_desktop.core.errors import PermissionDenied
 from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.core.orchestration.placement import PlacementOutcome
 from x121_desktop.db.engine import translate_db_error
-from x121_desktop.db.repositories import job_dispatch
+from x121_desktop.db.repositories import job_dispatch, job_leases
 from x121_desktop.db.repositories.job_order import JobPlan
 from x121_desktop.services.orchestrator import records as rec
 
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 CANDIDATES = 24
 """Queued jobs looked at per claim: the finish-aware rule's look-ahead."""
-_ENABLED = text("SELECT is_enabled FROM comfy_servers WHERE id = :s")
 FK_VIOLATION = "23503"
 
 type UploadAhead = Callable[[ServerId, Mapping[str, StoredFile]], Future[dict[str, str]]]
@@ -129,10 +127,14 @@ class Claimer:
                     refuse_impossible=covers_all and live,
                     per_second=per_second,
                     taking=self._taking,
+                    commit_with_take=True,
                 )
-                handle = self._still_accepting(conn, result.server_id) if result.job is not None else None
-                if result.job is not None and handle is None:
-                    tx.rollback()  # drained or removed meanwhile: take nothing, refuse nothing; look again
+                # The take counted a server drained in the database as full (`open_only`); one this fleet
+                # stopped following during the claim is given back here.
+                handle = self._still_accepting(result.server_id) if result.job is not None else None
+                if result.job is not None and handle is None:  # removed meanwhile: give the job back
+                    job_leases.release(conn, result.job.id, self.holder, "its server left the fleet during the claim")
+                    tx.commit()
                     self._ahead.clear()
                     return None
         except DBAPIError as exc:
@@ -159,12 +161,10 @@ class Claimer:
         resolved = rec.Resolved(workflow, result.files)
         return Claim(result.job, handle, resolved, started, result.room_left, uploads)
 
-    def _still_accepting(self, conn: Connection, server_id: int | None) -> ServerHandle | None:
-        """The handle of the server a claim is taking a job for, if it still takes claims (else None)."""
+    def _still_accepting(self, server_id: int | None) -> ServerHandle | None:
+        """The handle of the server a claim is taking a job for, if this fleet still sends it claims."""
         handle = self.fleet.handles.get(ServerId(server_id)) if server_id is not None else None
-        if handle is None or not handle.accepting:
-            return None
-        return handle if conn.execute(_ENABLED, {"s": server_id}).scalar() else None
+        return handle if handle is not None and handle.accepting else None
 
     def _taking(self, job: JobRow, server_id: int, files: Mapping[str, StoredFile]) -> None:
         """About to take a first attempt on `server_id`: start its uploads now, beside the take and commit."""
