@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from alembic import context, op
+from x121_desktop.db.migration_sql import run_script as _run
 
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
@@ -58,16 +58,6 @@ LOCK_KINDS = {
         "FROM public.workflows w WHERE w.id = $1",
     ),
 }
-
-
-def _run(script: str) -> None:
-    if context.is_offline_mode():
-        op.execute(script)
-        return
-    dbapi = op.get_bind().connection.dbapi_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cursor:
-        cursor.execute(script)
 
 
 def _lock_functions() -> str:

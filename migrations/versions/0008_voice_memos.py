@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from alembic import context, op
+from x121_desktop.db.migration_sql import run_script, sql_text
 
 revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
@@ -27,14 +27,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 
 def _run(name: str) -> None:
-    script = (SQL_DIR / name).read_text(encoding="utf-8")
-    if context.is_offline_mode():
-        op.execute(script)
-        return
-    dbapi = op.get_bind().connection.dbapi_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cursor:
-        cursor.execute(script)
+    run_script(sql_text(name))
 
 
 def upgrade() -> None:

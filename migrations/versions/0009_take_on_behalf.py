@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from alembic import context, op
+from x121_desktop.db.migration_sql import function_from
+from x121_desktop.db.migration_sql import run_script as _run
 
 revision: str = "0009"
 down_revision: str | Sequence[str] | None = "0008"
@@ -33,22 +34,9 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 GUARD = "CREATE FUNCTION public.x121_guard_segment_lock()"
 
 
-def _run(script: str) -> None:
-    if context.is_offline_mode():
-        op.execute(script)
-        return
-    dbapi = op.get_bind().connection.dbapi_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cursor:
-        cursor.execute(script)
-
-
 def guard_of_0006() -> str:
     """Revision 0006's guard function, as CREATE OR REPLACE (the one definition, not a copy)."""
-    text = (SQL_DIR / "0006_collab_up.sql").read_text(encoding="utf-8")
-    start = text.index(GUARD)
-    end = text.index("\n$$;", start) + len("\n$$;")
-    return text[start:end].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    return function_from("0006_collab_up.sql", GUARD)
 
 
 def upgrade() -> None:

@@ -29,7 +29,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from alembic import context, op
+from x121_desktop.db.migration_sql import function_from
+from x121_desktop.db.migration_sql import run_script as _run
 
 revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
@@ -40,22 +41,9 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 RULE = "CREATE FUNCTION public.x121_job_write_refusal("
 
 
-def _run(script: str) -> None:
-    if context.is_offline_mode():
-        op.execute(script)
-        return
-    dbapi = op.get_bind().connection.dbapi_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cursor:
-        cursor.execute(script)
-
-
 def rule_of_0009() -> str:
     """Revision 0009's x121_job_write_refusal, as CREATE OR REPLACE (the one definition, not a copy)."""
-    text = (SQL_DIR / "0009_take_on_behalf_up.sql").read_text(encoding="utf-8")
-    start = text.index(RULE)
-    end = text.index("\n$$;", start) + len("\n$$;")
-    return text[start:end].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    return function_from("0009_take_on_behalf_up.sql", RULE)
 
 
 def upgrade() -> None:

@@ -28,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from alembic import context, op
+from x121_desktop.db.migration_sql import function_from
+from x121_desktop.db.migration_sql import run_script as _run
 
 revision: str = "0013"
 down_revision: str | Sequence[str] | None = "0012"
@@ -40,22 +41,9 @@ RESTORED = ("x121_job_transition_allowed", "x121_cancel_job")
 """Functions revision 0013 replaces; the downgrade restores them as revision 0012 defined them."""
 
 
-def _run(script: str) -> None:
-    if context.is_offline_mode():
-        op.execute(script)
-        return
-    dbapi = op.get_bind().connection.dbapi_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cursor:
-        cursor.execute(script)
-
-
 def definition_in_0012(name: str) -> str:
     """Revision 0012's definition of function `name`, as CREATE OR REPLACE (the one definition, not a copy)."""
-    text = (SQL_DIR / "0012_job_rights_up.sql").read_text(encoding="utf-8")
-    start = text.index(f"CREATE FUNCTION public.{name}(")
-    end = text.index("\n$$;", start) + len("\n$$;")
-    return text[start:end].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    return function_from("0012_job_rights_up.sql", f"CREATE FUNCTION public.{name}(")
 
 
 def upgrade() -> None:
