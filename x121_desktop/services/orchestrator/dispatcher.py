@@ -53,7 +53,6 @@ from x121_desktop.db.notify import (
 from x121_desktop.db.repositories import job_leases, job_runs, server_capabilities
 from x121_desktop.db.repositories.job_pauses import QUEUE_CHANNEL
 from x121_desktop.db.repositories.job_records import CHANNEL
-from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.orchestrator.claims import Claimer, database_unreachable
 from x121_desktop.services.orchestrator.fleet import (
     SERVERS_CHANNEL,
@@ -64,6 +63,7 @@ from x121_desktop.services.orchestrator.fleet import (
 )
 from x121_desktop.services.orchestrator.fleet_watch import FleetWatch
 from x121_desktop.services.orchestrator.runner import CancelRequested, JobRunner
+from x121_desktop.services.orchestrator.staging import StagedInputs
 from x121_desktop.services.storage import MediaStore
 
 if TYPE_CHECKING:
@@ -120,6 +120,7 @@ class Dispatcher:
         # instead of queueing behind every other write of this client on the single db_writer thread.
         self.db_pool = ThreadPoolExecutor(4, "x121-dispatch-db")
         self.store = MediaStore(studio.paths.media_root)
+        self.staged = StagedInputs(self.runtime.io, self.store)
         self.holder = make_holder()
         self.server_names = servers
         self.lease_s, self.poll_s, self.claim_every_s = lease_s, poll_s, claim_every_s
@@ -379,11 +380,12 @@ class Dispatcher:
         return runner, claim.room_left
 
     def _upload_ahead(self, server_id: ServerId, files: Mapping[str, StoredFile]) -> Future[dict[str, str]]:
-        """Upload a job's inputs on the io pool while its claim is still taking it (see `Claimer`)."""
+        """Upload a job's inputs on the io pool while its claim is still taking it (see `Claimer`); what was
+        sent to that server already is not uploaded again (`staging`)."""
         # the claim placed the job on a handle of its snapshot: in `handles`, or `retired` if the server was
         # removed meanwhile (kept there until no claim runs; the take then fails on the deleted row)
         handle = next(h for h in self.fleet.everyone() if h.id == server_id)
-        return self.runtime.io.submit(rec.upload_inputs, handle.client, self.store, files)
+        return self.staged.upload(server_id, handle.client, files)
 
     # ------------------------------------------------------------ background tasks
 
@@ -403,6 +405,7 @@ class Dispatcher:
         if handle is None:
             return
         if isinstance(ev, ServerRestarted):
+            self.staged.forget(handle.id)
             handle.stale = True  # capabilities are read again (and stored) by the next health probe
             for runner in list(self._by_prompt.values()):
                 if runner.handle is handle:

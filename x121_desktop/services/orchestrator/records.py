@@ -84,11 +84,9 @@ def upload_inputs(client: ComfyClient, store: MediaStore, files: Mapping[str, St
 
     Named by content (`x121_<sha256 prefix><suffix>`), so a file already on the server is not stored twice.
     """
-    names: dict[str, str] = {}
-    for target, stored in files.items():
-        path = store.path_of(stored.rel_path)
-        names[target] = client.upload(path, name=f"x121_{stored.sha256[:20]}{path.suffix}").annotated_path
-    return names
+    from x121_desktop.services.orchestrator.staging import upload_one
+
+    return {target: upload_one(client, store, stored) for target, stored in files.items()}
 
 
 def move(
