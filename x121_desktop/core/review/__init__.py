@@ -10,7 +10,7 @@ drop policy and the decode cache window. No Qt, no PyAV: tested with fake clocks
     shown = sched.decide(target, clock, available=cache.__contains__)   # None: keep what is shown
     sched.dropped                      # frames that came due but were never shown (1x only)
 
-    wanted = wanted_frames(clock.playhead_hint(), CacheWindow(ahead=60, behind=20), clock.play_order())
+    wanted = wanted_frames(target, clock.direction, CacheWindow(ahead=60, behind=20), clock.order())
 """
 
 from __future__ import annotations
