@@ -8,15 +8,17 @@ database cannot be reached, and once connections are allowed again it claims and
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tests.comfyui_server import ComfyTestServer
 from tests.services.test_orchestrator_live_servers import running, wait_for
 from tests.services.test_runner import db_url, insert_job, job_state, quick_prompt, register_server, server, studio
-from x121_desktop.core.enums import JobStatus
+from x121_desktop.core.enums import JobStatus, ServerStatus
 from x121_desktop.db.notify import conninfo_from_engine
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.local_dispatcher import LocalDispatcher
@@ -81,3 +83,39 @@ def test_the_status_bar_says_the_window_dispatcher_cannot_reach_the_database(stu
     assert asyncio.run(health()).endswith(
         "jobs claimed, but it cannot reach the database (connection refused); claiming again every 4 s at most"
     )
+
+
+def test_a_server_lost_while_the_database_is_away_is_marked_offline_once_it_is_back(
+    studio: Studio, tmp_path: Path
+) -> None:
+    engine = studio.engine
+    srv = ComfyTestServer(tmp_path / "lost")
+    srv.start()
+    server_id = register_server(engine, "lost", srv.url)
+    stopped = False
+
+    def status() -> ServerStatus:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT server_status_id FROM comfy_servers WHERE id = :s"), {"s": server_id})
+            return ServerStatus(int(found.scalar_one()))
+
+    async def scenario() -> bool:
+        nonlocal stopped
+        async with running(Dispatcher(studio, lease_s=5.0, lost_after_s=1.0)):
+            set_connections(engine, False)
+            try:
+                srv.stop()
+                stopped = True
+                await asyncio.sleep(3.5)  # probes find it silent; marking it OFFLINE fails meanwhile
+                [probe] = [t for t in asyncio.all_tasks() if t.get_name() == "x121-health"]
+                alive = not probe.done()
+            finally:
+                set_connections(engine, True)
+            await wait_for(lambda: status() is ServerStatus.OFFLINE, 10, "the server to be marked offline")
+        return alive
+
+    try:
+        assert asyncio.run(scenario())  # the probing outlived the failed write
+    finally:
+        if not stopped:
+            srv.stop()

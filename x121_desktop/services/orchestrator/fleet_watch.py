@@ -74,6 +74,8 @@ class FleetWatch:
         self.down: set[ServerId] = set()
         """Servers the health probe found silent for `lost_after_s` (placement leaves them out)."""
         self._probed: dict[ServerId, float] = {}
+        self._unmarked: dict[ServerId, tuple[ServerHandle, ServerStatus, bool]] = {}
+        """Server states the database could not take when they changed (away): written by the next probe."""
 
     async def run(self, listening: threading.Event) -> None:
         """Re-read and apply the server rows whenever `changed` is set (or every REREAD_S), until cancelled.
@@ -148,33 +150,42 @@ class FleetWatch:
 
     async def probe(self) -> None:
         """Probe the servers (see the module text) until cancelled; re-read capabilities after a restart."""
-        d = self.d
         while True:
             await asyncio.sleep(1.0)
-            busy = {id(r.handle) for r, _ in d.runners.values() if r.submitted}
-            ours = {id(r.handle) for r, _ in d.runners.values()}
-            for handle in d.fleet.everyone():
-                if not handle.accepting and id(handle) not in ours:
-                    continue  # drained, removed or moved, and none of our jobs is there: nothing to watch
-                due = id(handle) in busy or handle.id in self.down or not handle.healthy or handle.stale
-                if not due and time.monotonic() - self._probed.get(handle.id, 0.0) < IDLE_PROBE_S:
-                    continue
-                self._probed[handle.id] = time.monotonic()
-                ok = await d.runtime.run(d.runtime.io, d.fleet.check_health, handle)
-                if ok and handle.stale:
-                    await d.runtime.run(d.runtime.io, d.fleet.refresh_info, handle)
-                if handle.dirty:
-                    await self.store_capabilities(handle)
-                if ok and handle.id in self.down:
-                    self.down.discard(handle.id)
-                    await self._mark(handle, ServerStatus.ONLINE, True)
-                elif not ok and handle.id not in self.down and time.monotonic() - handle.last_ok > d.lost_after_s:
-                    self.down.add(handle.id)
-                    await self._mark(handle, ServerStatus.OFFLINE, False)
-                    reason = f"ComfyUI at {handle.client.url} stopped answering for {d.lost_after_s:g} s"
-                    for runner, _ in list(d.runners.values()):
-                        if runner.handle is handle and runner.submitted:
-                            runner.signals.put_nowait(ServerDown(reason))
+            try:
+                await self._probe_round()
+            except Exception:  # a database away (marking a server) must not end the probing for good
+                log.exception("probing the ComfyUI servers failed; trying again in 1 s")
+
+    async def _probe_round(self) -> None:
+        d = self.d
+        for server_id, (handle, status, seen) in list(self._unmarked.items()):  # the database was away
+            del self._unmarked[server_id]
+            await self._mark(handle, status, seen)
+        busy = {id(r.handle) for r, _ in d.runners.values() if r.submitted}
+        ours = {id(r.handle) for r, _ in d.runners.values()}
+        for handle in d.fleet.everyone():
+            if not handle.accepting and id(handle) not in ours:
+                continue  # drained, removed or moved, and none of our jobs is there: nothing to watch
+            due = id(handle) in busy or handle.id in self.down or not handle.healthy or handle.stale
+            if not due and time.monotonic() - self._probed.get(handle.id, 0.0) < IDLE_PROBE_S:
+                continue
+            self._probed[handle.id] = time.monotonic()
+            ok = await d.runtime.run(d.runtime.io, d.fleet.check_health, handle)
+            if ok and handle.stale:
+                await d.runtime.run(d.runtime.io, d.fleet.refresh_info, handle)
+            if handle.dirty:
+                await self.store_capabilities(handle)
+            if ok and handle.id in self.down:
+                self.down.discard(handle.id)
+                await self._mark(handle, ServerStatus.ONLINE, True)
+            elif not ok and handle.id not in self.down and time.monotonic() - handle.last_ok > d.lost_after_s:
+                self.down.add(handle.id)
+                reason = f"ComfyUI at {handle.client.url} stopped answering for {d.lost_after_s:g} s"
+                for runner, _ in list(d.runners.values()):  # first: the jobs' owners must hear of it
+                    if runner.handle is handle and runner.submitted:
+                        runner.signals.put_nowait(ServerDown(reason))
+                await self._mark(handle, ServerStatus.OFFLINE, False)
 
     async def store_capabilities(self, handle: ServerHandle) -> None:
         """What the server offers after a (re)connect, for every dispatcher and `x121 server list`."""
@@ -191,4 +202,8 @@ class FleetWatch:
         def mark(conn: Connection) -> None:
             mark_server(conn, handle.id, status, seen)
 
-        await self.d.runtime.run(self.d.db_pool, self.d.tx, mark)
+        try:
+            await self.d.runtime.run(self.d.db_pool, self.d.tx, mark)
+        except Exception:
+            self._unmarked[handle.id] = (handle, status, seen)  # written by the next round
+            raise
