@@ -1,6 +1,6 @@
 """Claimer (services/orchestrator/claims.py) on a real database: uploads started while a claim takes its job.
 
-The hook `upload_ahead(server_id, files)` is the dispatcher's (it submits `records.upload_inputs` to
+The hook `upload_ahead(server_id, files)` is the dispatcher's (it uploads through `staging.StagedInputs` on
 the io pool); here it records what it was asked and returns a finished future, so the test sees
 exactly which claims start an upload and that the claim hands that upload on.
 """

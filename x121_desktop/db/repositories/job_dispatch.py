@@ -225,10 +225,11 @@ def stored_files(job: JobRow, rows: Iterable[tuple[int, str, str]]) -> dict[str,
 _LOCK = "SELECT pg_advisory_xact_lock(" + str(ADVISORY_CLASS) + ", %(s)s)"
 _ROOM = f"SELECT count(*) FROM jobs WHERE server_id = %(s)s AND job_status_id IN ({_ACTIVE})"
 _GUARD = f" AND ({_ROOM}) < %(cap)s"
-_OPEN = " AND EXISTS (SELECT 1 FROM comfy_servers WHERE id = %(s)s AND is_enabled)"
+_ENABLED = "EXISTS (SELECT 1 FROM comfy_servers WHERE id = %(s)s AND is_enabled)"
+_OPEN = f" AND {_ENABLED}"
 _ROOM_OPEN = (
-    f"SELECT count(*) + CASE WHEN EXISTS (SELECT 1 FROM comfy_servers WHERE id = %(s)s AND is_enabled) THEN 0 "
-    f"ELSE {2**31} END FROM jobs WHERE server_id = %(s)s AND job_status_id IN ({_ACTIVE})"
+    f"SELECT count(*) + CASE WHEN {_ENABLED} THEN 0 ELSE {2**31} END "
+    f"FROM jobs WHERE server_id = %(s)s AND job_status_id IN ({_ACTIVE})"
 )
 """The slot count, as full when the server no longer takes claims (drained or removed)."""
 

@@ -18,6 +18,7 @@ from x121_desktop.comfy.templates import Manifest, apply, parse_manifest
 from x121_desktop.core.enums import JobEventKind, JobStatus
 from x121_desktop.db.repositories import job_events, job_leases, job_runs
 from x121_desktop.db.repositories.job_records import LeaseLost, StoredFile
+from x121_desktop.services.orchestrator.staging import upload_one
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -83,9 +84,8 @@ def upload_inputs(client: ComfyClient, store: MediaStore, files: Mapping[str, St
     """Upload a job's stored input files (blocking; io pool): upload target → the name the server gave it.
 
     Named by content (`x121_<sha256 prefix><suffix>`), so a file already on the server is not stored twice.
+    A retry's upload (a first attempt's goes through the dispatcher's `staging.StagedInputs`).
     """
-    from x121_desktop.services.orchestrator.staging import upload_one
-
     return {target: upload_one(client, store, stored) for target, stored in files.items()}
 
 
