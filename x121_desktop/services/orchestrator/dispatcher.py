@@ -79,9 +79,9 @@ log = logging.getLogger(__name__)
 type Notice = JobNotice | ChannelNotice | ListenerReconnected
 SWITCH_INTERVAL_S = 0.0005
 ONCE_IDLE_S = 1.0
+"""With `once`, stop after this long with nothing claimed and nothing running."""
 RETRY_FIRST_S, RETRY_MAX_S = 1.0, 30.0
 """Waits between claims while the database cannot be reached (a restart): doubling, at most 30 s."""
-"""With `once`, stop after this long with nothing claimed and nothing running."""
 
 
 @dataclass
