@@ -180,7 +180,13 @@ class JobRunner:
             self.d.follow(self)  # route its messages before they can arrive; they wait in `signals`
             self.submitted = True
         began = time.perf_counter()
-        self.handle.client.submit(self.prompt, prompt_id=self.pid)
+        try:
+            self.handle.client.submit(self.prompt, prompt_id=self.pid)
+        except Exception:
+            # A refused prompt may name an input someone deleted on the server since it was sent:
+            # send everything again next time rather than trust what was staged there.
+            self.d.staged.forget(self.handle.id)
+            raise
         self.d.note("POST", began)
         self.d.note_submitted(self)  # accepted: the end of the dispatch overhead
 

@@ -5,7 +5,8 @@ inputs (a scene's segments start from the same seeds), and files are named by co
 (`x121_<sha256 prefix><suffix>`), which ComfyUI answers with the same name when it already has the
 bytes: so an upload is not repeated while an earlier one of the same file to the same server is in
 flight or done. A failed upload is forgotten (the next need uploads again and says the error); so
-is everything sent to a server that restarted.
+is everything sent to a server that restarted or refused a prompt (an input may have been deleted
+there since).
 
 (Staging the *next* job's inputs ahead of its claim was tried and measured: on the stand-ins the
 extra upload delayed the current job's POST /prompt on the same server more than it saved.)
