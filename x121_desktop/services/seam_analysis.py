@@ -15,13 +15,11 @@ regenerating stay a person's choice); one SEAM_GRADED activity per seam says it 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from x121_desktop.core.cancel import CancelToken, ProgressSink, no_progress
@@ -170,14 +168,7 @@ def _store(conn: Connection, plan: _Plan, measured: list[tuple[_Pair, media.Seam
 
 def _replace_measure(conn: Connection, old: SeamValue, measure: media.SeamMeasure, metrics: dict[str, Any]) -> None:
     kept = {k: old.metrics[k] for k in KEPT_METRICS if k in old.metrics}
-    conn.execute(
-        text(
-            "UPDATE seams SET seam_grade_id = :g, score = :score, metrics = CAST(:m AS jsonb), measured_at = now() "
-            "WHERE id = :id"
-        ),
-        {"g": int(measure.grade), "score": measure.report.score, "m": json.dumps({**metrics, **kept}, default=str),
-         "id": old.id},
-    )  # fmt: skip
+    take_repo.remeasure_seam(conn, old.id, measure.grade, measure.report.score, {**metrics, **kept})
 
 
 class SeamAnalysisService:

@@ -206,6 +206,17 @@ def insert_seam(
     return None if row is None else int(row[0])
 
 
+def remeasure_seam(conn: Connection, seam_id: int, grade: SeamGrade, score: float, metrics: Mapping[str, Any]) -> None:
+    """Replace a measured seam's grade, score and metrics (its remedy, the heal's record, stays)."""
+    conn.execute(
+        text(
+            "UPDATE seams SET seam_grade_id = :g, score = :score, metrics = CAST(:m AS jsonb), measured_at = now() "
+            "WHERE id = :id"
+        ),
+        {"g": int(grade), "score": score, "m": json.dumps(dict(metrics), default=str), "id": seam_id},
+    )
+
+
 def seams_of_scene(conn: Connection, scene_id: int) -> list[SeamValue]:
     rows = conn.execute(
         text(
