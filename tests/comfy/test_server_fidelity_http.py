@@ -11,7 +11,7 @@ import websocket
 from PIL import Image
 
 from tests.comfy.conftest import astronaut_png
-from tests.comfy.recordings import load
+from tests.comfy.recordings import load, workflow
 from tests.comfyui_server import ComfyTestServer
 from tests.comfyui_server.recorder import http, shape, upload
 
@@ -109,3 +109,24 @@ def test_upload_duplicate_rename_subfolder_and_refusals(comfy_server: ComfyTestS
         "jobs",
     ]
     assert (comfy_server.root / "input" / "jobs" / "job-123" / "astronaut.png").read_bytes() == same
+
+
+def test_loader_lists_only_the_input_folders_own_files_yet_validates_subfolder_ones(
+    comfy_server: ComfyTestServer,
+) -> None:
+    """ComfyUI's LoadImage lists `os.listdir(input)` files only (INPUT_TYPES); a file in a subfolder is not
+    listed but a prompt naming it still validates (VALIDATE_INPUTS checks that it exists)."""
+    url = comfy_server.url
+    status, reply = upload(url, astronaut_png(), "nested.png", {"type": "input", "subfolder": "jobs/job-7"})
+    assert (status, reply) == (200, {"name": "nested.png", "subfolder": "jobs/job-7", "type": "input"})
+    (comfy_server.root / "input" / "notes.txt").write_text("not an image")
+    _, _, body = http(url, "GET", "/object_info/LoadImage", None, {})
+    assert json.loads(body)["LoadImage"]["input"]["required"]["image"][0] == ["astronaut.png"]
+    prompt = workflow("quick-png.api.json")
+    prompt["1"]["inputs"]["image"] = "jobs/job-7/nested.png"
+    status, _, body = http(url, "POST", "/prompt", {"prompt": prompt}, {"Content-Type": "application/json"})
+    assert status == 200, body
+    prompt["1"]["inputs"]["image"] = "jobs/job-7/absent.png"
+    status, _, body = http(url, "POST", "/prompt", {"prompt": prompt}, {"Content-Type": "application/json"})
+    assert status == 400
+    assert "Invalid image file: jobs/job-7/absent.png" in json.loads(body)["node_errors"]["1"]["errors"][0]["details"]

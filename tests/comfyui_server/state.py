@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import struct
 import time
 import uuid
@@ -102,12 +103,19 @@ class ServerState:
     # ------------------------------------------------------------ object_info
 
     def files_in(self, folder: Path, extensions: tuple[str, ...]) -> list[str]:
-        if not folder.exists():
+        """The files a loader lists, as ComfyUI's LoadImage/LoadVideo `INPUT_TYPES` reads them: the folder's
+        own files (not its subfolders'; those still validate through `VALIDATE_INPUTS`), by extension.
+
+        Read on every POST /prompt that uses the loader, so its cost is part of the server's handler time
+        and must be ComfyUI's (os.listdir + isfile), not a slower walk's.
+        """
+        where = str(folder)
+        try:
+            names = os.listdir(where)
+        except FileNotFoundError:
             return []
         return sorted(
-            p.relative_to(folder).as_posix()
-            for p in folder.rglob("*")
-            if p.is_file() and p.suffix.lower() in extensions
+            n for n in names if os.path.splitext(n)[1].lower() in extensions and os.path.isfile(os.path.join(where, n))
         )
 
     def object_info(self, only: Iterable[str] | None = None) -> dict[str, Any]:
