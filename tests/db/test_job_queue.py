@@ -300,16 +300,51 @@ def test_expired_leases_are_reclaimed_exactly_once_by_racing_reclaimers(
     assert notes == 60  # every owner was told
 
 
-def test_reclaim_fails_jobs_the_policy_or_attempt_limit_forbids(queue_db: Engine, secure_studio: SecureStudio) -> None:
+def test_a_lapsed_lease_is_queued_for_adoption_whatever_the_policy(
+    queue_db: Engine, secure_studio: SecureStudio
+) -> None:
+    """A stopped dispatcher is not a lost server (revision 0015): its job's prompt may still run, so the job goes
+    back to the queue, where the next claimer adopts that prompt, even when its policy forbids a second run."""
     a, _, _ = _owners(secure_studio)
     dead = holder("dead")
     with queue_db.begin() as conn:
         pinned = repo.enqueue(conn, new_job(a, redispatch_allowed=False)).id
         last_try = repo.enqueue(conn, new_job(a, max_attempts=1)).id
         repo.claim(conn, dead, LEASE, limit=2)
+        repo.transition(conn, pinned, dead, JobStatus.SUBMITTED, JobEventKind.SUBMITTED)
         _expire(conn, [pinned, last_try])
         assert sorted(repo.reclaim_expired(conn)) == sorted([pinned, last_try])
         p, t = repo.get_job(conn, pinned), repo.get_job(conn, last_try)
+        kinds = _event_kinds(conn, pinned)
+        message = conn.execute(
+            text(
+                "SELECT e.data->>'message', n.user_id FROM notifications n JOIN activity_events e "
+                "ON e.id = n.activity_event_id WHERE e.job_id = :id"
+            ),
+            {"id": pinned},
+        ).one()
+    assert (p.status, p.attempts, p.lease_holder) == (JobStatus.QUEUED, 1, None)
+    assert (t.status, t.attempts, t.lease_holder) == (JobStatus.QUEUED, 1, None)
+    assert kinds[-2:] == [JobEventKind.LOST, JobEventKind.REQUEUED]
+    assert message[1] == a
+    assert "follows that prompt where it runs instead of running it again" in message[0]
+
+
+def test_a_lapsed_lost_job_follows_its_policy(queue_db: Engine, secure_studio: SecureStudio) -> None:
+    """A job whose server already lost its prompt (LOST) and whose dispatcher then stopped is queued again only
+    if its policy allows re-dispatch and attempts are left, else it fails saying which rule stopped it."""
+    a, _, _ = _owners(secure_studio)
+    dead = holder("dead")
+    with queue_db.begin() as conn:
+        pinned = repo.enqueue(conn, new_job(a, redispatch_allowed=False)).id
+        last_try = repo.enqueue(conn, new_job(a, max_attempts=1)).id
+        again = repo.enqueue(conn, new_job(a)).id
+        repo.claim(conn, dead, LEASE, limit=3)
+        for job_id in (pinned, last_try, again):
+            repo.transition(conn, job_id, dead, JobStatus.LOST, JobEventKind.LOST)
+        _expire(conn, [pinned, last_try, again])
+        assert sorted(repo.reclaim_expired(conn)) == sorted([pinned, last_try, again])
+        p, t, g = (repo.get_job(conn, j) for j in (pinned, last_try, again))
         kinds = _event_kinds(conn, pinned)
         note = conn.execute(
             text(
@@ -322,6 +357,7 @@ def test_reclaim_fails_jobs_the_policy_or_attempt_limit_forbids(queue_db: Engine
     assert "may not be re-dispatched" in (p.error or "")
     assert t.status is JobStatus.FAILED
     assert "after 1 of 1 attempts" in (t.error or "")
+    assert g.status is JobStatus.QUEUED
     assert kinds[-2:] == [JobEventKind.LOST, JobEventKind.FAILED]
     assert tuple(note) == (int(NotificationKind.JOB_FAILED), a)
 

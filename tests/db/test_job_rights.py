@@ -244,6 +244,32 @@ def test_another_login_takes_back_a_lapsed_lease_only_as_reclaim_does(rights: Ri
         repo.transition(conn, job, HOLDER, JobStatus.UPLOADING, JobEventKind.UPLOADED)
 
 
+def test_a_lapsed_lease_goes_back_to_the_queue_whatever_the_policy_but_a_lost_job_only_as_it_allows(
+    rights: Rights, made_jobs: MakeJob
+) -> None:
+    """Revision 0015: a stopped dispatcher is not a lost server, so another login takes back its lapsed job as
+    queued (the next claimer adopts the prompt) even when the job may not be re-dispatched; a job its server
+    had already lost (LOST) is taken back only as its policy says: here, failed."""
+    submitted, lost = made_jobs("admin"), made_jobs("admin")
+    with rights.connect(SUPERUSER) as conn:
+        conn.execute("UPDATE jobs SET redispatch_allowed = false WHERE id = ANY(%s)", ([submitted, lost],))
+        conn.commit()
+    for each in (submitted, lost):
+        _claim(rights, "creator", each)
+    with rights.engine("creator").begin() as conn:
+        repo.transition(conn, submitted, HOLDER, JobStatus.SUBMITTED, JobEventKind.SUBMITTED)
+        repo.transition(conn, lost, HOLDER, JobStatus.LOST, JobEventKind.LOST)
+    for each in (submitted, lost):
+        _lapse(rights, each)
+    back = "UPDATE jobs SET job_status_id = 1, lease_holder = NULL, lease_expires_at = NULL WHERE id = %s"
+    failed = "UPDATE jobs SET job_status_id = 8, lease_holder = NULL, lease_expires_at = NULL WHERE id = %s"
+    assert (rights.act("carl", back, submitted), rights.act("carl", failed, submitted)) == ("ok", REFUSED)
+    assert (rights.act("carl", back, lost), rights.act("carl", failed, lost)) == (REFUSED, "ok")
+    with rights.engine("carl").begin() as conn:
+        assert sorted(repo.reclaim_expired(conn)) == sorted([submitted, lost])
+    assert (_status(rights, submitted), _status(rights, lost)) == (JobStatus.QUEUED, JobStatus.FAILED)
+
+
 def test_a_succeeded_insert_is_a_cache_hit_record_never_a_cache_source(rights: Rights, made_jobs: MakeJob) -> None:
     key = "d" * 64
     with rights.connect("carl") as conn:  # a job "succeeded" with outputs of its owner's choosing

@@ -79,7 +79,9 @@ def fair_share_sql(window: int, kinds: bool = False) -> str:
     kind is in `%(kinds)s` count. `core.orchestration.fairshare.order_queue` is the same order.
     While the studio queue is paused (`STUDIO_PAUSED`, a one-time filter of the first owner's
     lookup: no extra round trip) nothing is ranked, so no claim takes a job. Jobs on hold are not
-    QUEUED, so they are neither in the index nor ranked.
+    QUEUED, so they are neither in the index nor ranked; nor are the queued jobs of an owner who
+    paused their queue (jobs that came back to it meanwhile: a lapsed lease, a lost server), which
+    wait until the owner resumes (revision 0015).
     """
     kind = " AND j.job_kind_id = ANY(%(kinds)s)" if kinds else ""
     qualified = ", ".join(f"j.{c}" for c in BATCH_ORDER.split(", "))
@@ -102,7 +104,7 @@ WITH RECURSIVE owners AS (
               WHERE j.job_status_id = {_QUEUED} AND j.owner_id = o.owner_id{kind}
               ORDER BY j.priority DESC, {qualified} LIMIT {int(window)}) j
     ) h
-    WHERE o.owner_id IS NOT NULL
+    WHERE o.owner_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_queue_pauses p WHERE p.user_id = o.owner_id)
     ORDER BY h.priority DESC, turn, h.id
     LIMIT {int(window)}
 )"""

@@ -328,9 +328,9 @@ WITH expired AS (
 ), decided AS (
     SELECT e.id, e.lease_holder, e.was,
            CASE WHEN e.cancel_requested THEN :cancelled
-                WHEN e.redispatch_allowed AND e.attempts < e.max_attempts THEN :queued
+                WHEN e.was <> :lost OR e.redispatch_allowed AND e.attempts < e.max_attempts THEN :queued
                 ELSE :failed END AS next,
-           CASE WHEN e.cancel_requested THEN e.error
+           CASE WHEN e.cancel_requested OR e.was <> :lost THEN e.error
                 WHEN NOT e.redispatch_allowed THEN format(
                     'Its dispatcher (%s) stopped renewing its lease and this job may not be re-dispatched',
                     e.lease_holder)
@@ -355,7 +355,13 @@ _AFTER_LOST_EVENT = {
 
 
 def reclaim_expired(conn: Connection) -> list[JobId]:
-    """Take back held jobs whose lease ran out: LOST event, then QUEUED (policy and attempts allow) or FAILED.
+    """Take back held jobs whose lease ran out: LOST event, then QUEUED, or CANCELLED if their owner asked.
+
+    A stopped dispatcher is not a lost server: the prompt it submitted may still run, so the job is
+    queued again whatever its policy, and the next claimer adopts that prompt (same prompt_id) from
+    its server; it runs the job again only where the policy allows, and fails it otherwise
+    (`services/orchestrator/runner.py`). A job that was already LOST (its server lost the prompt)
+    is queued only if its policy allows re-dispatch and attempts are left, else FAILED (revision 0015).
 
     Each job is reclaimed exactly once however many clients call this at the same time: rows are
     locked with SKIP LOCKED and re-checked under the lock, so a racing reclaimer skips or no
@@ -369,6 +375,7 @@ def reclaim_expired(conn: Connection) -> list[JobId]:
             "cancelled": int(JobStatus.CANCELLED),
             "queued": int(JobStatus.QUEUED),
             "failed": int(JobStatus.FAILED),
+            "lost": int(LOST),
         },
     ).all()
     done: list[ReclaimedJob] = []
@@ -389,7 +396,8 @@ def reclaim_expired(conn: Connection) -> list[JobId]:
             conn, job_id, _AFTER_LOST_EVENT[status], status=status, owner_id=owner, attempt_no=attempt, data=after
         )
         message = (
-            f"Job {job_id} was lost by its dispatcher ({holder}) and is queued again with the same prompt id"
+            f"Job {job_id}'s dispatcher ({holder}) stopped answering: the job is queued again with the same "
+            "prompt id, and the next dispatcher follows that prompt where it runs instead of running it again"
             if status is JobStatus.QUEUED
             else error or f"Job {job_id} was lost by its dispatcher ({holder}) and ended as {status.code}"
         )

@@ -1,8 +1,9 @@
 """Running one claimed job on one ComfyUI server, from upload to stored outputs.
 
-The job is submitted with its own prompt_id. Before any (re)submission the runner asks every
+The job is submitted with its own prompt_id. Before any resubmission the runner asks every
 server an earlier attempt went to, and the target, whether that prompt_id is already queued or
-in history: if so it follows or collects that run instead, so a prompt never runs twice.
+in history: if so it follows or collects that run instead, so a prompt never runs twice; if not,
+it sends it again only where the job's policy allows (`adoption`).
 Execution errors fail the job and notify its owner (no retry). A lost server (socket gone,
 restart, health probe timeout) is reported to the owner and the job goes back to the queue only
 when its policy allows (event `requeued` with `redispatched: true`), else it fails.
@@ -24,9 +25,9 @@ from x121_desktop.comfy.errors import PromptRejected
 from x121_desktop.comfy.stream import PromptFinishedOffline, PromptLost, ServerEvent, ServerRestarted
 from x121_desktop.core.enums import JobEventKind, JobStatus, RetentionClass
 from x121_desktop.core.errors import ComfyError
-from x121_desktop.core.ids import ServerId
 from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.db.repositories import job_leases, job_runs
+from x121_desktop.services.orchestrator import adoption
 from x121_desktop.services.orchestrator import records as rec
 from x121_desktop.services.storage import kind_for
 
@@ -139,9 +140,11 @@ class JobRunner:
     async def _run(self) -> JobStatus | None:
         self.prompt = rec.render_prompt(self.job, self.workflow)
         if self.job.attempts > 1:  # an earlier attempt may have left this prompt on some server
-            found = await self._find_existing()
-            if found is not None:
-                return found
+            found = await adoption.search(self)
+            if found.handle is not None:
+                return await self._adopt(found.handle, found.entry)
+            if not adoption.may_run_again(self.job):
+                return await self._failed(adoption.why_not_again(self.job, found), {"adoption": "not found"})
         if self.cancel and self.early is None:
             return await self._cancelled("before submit")
         try:  # uploads and POST in one io thread, back to back (started by the claim); states written after
@@ -190,34 +193,16 @@ class JobRunner:
         self.d.note("POST", began)
         self.d.note_submitted(self)  # accepted: the end of the dispatch overhead
 
-    async def _find_existing(self) -> JobStatus | None:
-        """Collect or follow a run of this prompt_id that an earlier attempt left on some server."""
-        servers = await self.d.runtime.run(self.d.runtime.db_read, self._attempt_servers)
-        for server_id in [*servers, self.handle.id]:
-            handle = self.d.fleet.handles.get(ServerId(server_id))
-            if handle is None:
-                continue
-            try:
-                entry = await self._io(handle.client.history, self.pid)
-                queued = entry is None and (await self._io(handle.client.queue)).contains(self.pid)
-            except ComfyError:
-                continue
-            if entry is not None or queued:
-                self.handle = handle
-                await self._write(job_runs.move_to_server, self.job.id, self.d.holder, handle.id)
-                self.submitted = True
-                await self._to(
-                    JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"adopted": True, "server": handle.row.name}
-                )
-                if entry is not None:
-                    return await self._finish(entry)
-                self.d.follow(self)
-                return await self._follow()
-        return None
-
-    def _attempt_servers(self) -> list[int]:
-        with self.d.engine.connect() as conn:
-            return job_runs.attempt_servers(conn, self.job.id)
+    async def _adopt(self, handle: ServerHandle, entry: HistoryEntry | None) -> JobStatus | None:
+        """Follow (or, ended, collect) the prompt an earlier attempt left on `handle`."""
+        self.handle = handle
+        await self._write(job_runs.move_to_server, self.job.id, self.d.holder, handle.id)
+        self.submitted = True
+        await self._to(JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"adopted": True, "server": handle.row.name})
+        if entry is not None:
+            return await self._finish(entry)
+        self.d.follow(self)
+        return await self._follow()
 
     async def _follow(self) -> JobStatus | None:
         quiet = 0
