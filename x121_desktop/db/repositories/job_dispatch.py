@@ -41,7 +41,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from x121_desktop.core.enums import JobEventKind, JobStatus
-from x121_desktop.core.errors import NotFound, X121Error
+from x121_desktop.core.errors import InvalidInput, NotFound, X121Error
 from x121_desktop.core.orchestration.placement import (
     DISPATCHABLE,
     Placement,
@@ -213,7 +213,13 @@ def look(
 
 def stored_files(job: JobRow, rows: Iterable[tuple[int, str, str]]) -> dict[str, StoredFile]:
     """Upload target → stored file, from the `files` rows found for `job.inputs.files` (NotFound naming any gone)."""
-    files: dict[str, Any] = dict(job.inputs.get("files") or {})
+    raw = job.inputs.get("files") if isinstance(job.inputs, Mapping) else None  # any client may queue any document
+    if raw is not None and not isinstance(raw, Mapping):
+        raise InvalidInput(
+            f"Job {job.id}'s inputs name their files as {type(raw).__name__}, not as an object of target → file id",
+            "Submit it again with the files of the media store.",
+        )
+    files: dict[str, Any] = dict(raw or {})
     found = {int(r[0]): StoredFile(str(r[1]), str(r[2])) for r in rows}
     missing = sorted({str(v) for v in files.values() if not str(v).isdigit() or int(v) not in found})
     if missing:

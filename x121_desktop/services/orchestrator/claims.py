@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from x121_desktop.comfy.needs import work_estimate
 from x121_desktop.core.enums import ServerStatus
-from x121_desktop.core.errors import PermissionDenied
+from x121_desktop.core.errors import InvalidInput, PermissionDenied
 from x121_desktop.core.ids import JobId, ServerId
 from x121_desktop.core.orchestration.placement import PlacementOutcome
 from x121_desktop.db.engine import translate_db_error
@@ -173,12 +173,21 @@ class Claimer:
             self._ahead[key] = self.upload_ahead(ServerId(server_id), files)
 
     def _plan(self, conn: Connection, job: JobRow) -> JobPlan:
+        """What the job needs and how big it is; InvalidInput (the claim refuses the job) when its inputs make
+        no prompt: any client can queue any document, and one that cannot be read must not stop the claim."""
         cached = self._plans.get(job.id)
         if cached is None:
             workflow = self._workflow(conn, job)
-            prompt = rec.render_prompt(job, workflow)
-            work = job.work_estimate if job.work_estimate is not None else work_estimate(prompt)
-            cached = self._plans[job.id] = (JobPlan(self.fleet.needs(prompt), work), workflow)
+            try:
+                prompt = rec.render_prompt(job, workflow)
+                work = job.work_estimate if job.work_estimate is not None else work_estimate(prompt)
+                needs = self.fleet.needs(prompt)
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+                raise InvalidInput(
+                    f"Job {job.id}'s inputs cannot make a ComfyUI prompt ({type(exc).__name__}: {exc})",
+                    "Submit it again with a valid prompt or workflow.",
+                ) from exc
+            cached = self._plans[job.id] = (JobPlan(needs, work), workflow)
         return cached[0]
 
     def _workflow(self, conn: Connection, job: JobRow) -> rec.Workflow | None:
