@@ -14,7 +14,7 @@ server takes no new claims and finishes what it holds.
 Shutdown (stop event, SIGINT/SIGTERM in `x121 worker`): no new claims; claimed jobs not yet
 submitted are released to the queue at once; submitted ones are followed to their end for
 `grace_s`, after which their leases are left to expire so another dispatcher adopts them (by
-prompt_id: the prompt is not run again). Then the WebSockets, the kept HTTP connections, the
+prompt_id: the prompt is not run again; `leases`, which also runs the heartbeat). Then the WebSockets, the kept HTTP connections, the
 LISTEN connection and the claim connection are closed.
 """
 
@@ -30,7 +30,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 from queue import Queue
 from typing import TYPE_CHECKING, Any
 
@@ -50,9 +49,10 @@ from x121_desktop.db.notify import (
     parse_json_notice,
     parse_notice,
 )
-from x121_desktop.db.repositories import job_leases, job_runs, server_capabilities
+from x121_desktop.db.repositories import server_capabilities
 from x121_desktop.db.repositories.job_pauses import QUEUE_CHANNEL
 from x121_desktop.db.repositories.job_records import CHANNEL
+from x121_desktop.services.orchestrator import leases
 from x121_desktop.services.orchestrator.claims import Claimer, database_unreachable
 from x121_desktop.services.orchestrator.fleet import (
     SERVERS_CHANNEL,
@@ -69,8 +69,6 @@ from x121_desktop.services.storage import MediaStore
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from concurrent.futures import Future
-
-    from sqlalchemy.engine import Connection
 
     from x121_desktop.db.repositories.job_records import StoredFile
     from x121_desktop.services.bootstrap import Studio
@@ -162,12 +160,24 @@ class Dispatcher:
             if isinstance(notice, ChannelNotice):
                 return
         if isinstance(notice, JobNotice) and notice.event is JobEventKind.CANCEL_REQUESTED:
-            entry = self.runners.get(notice.job_id)
-            if entry is not None and not entry[0].cancel:
-                entry[0].cancel = True
-                entry[0].signals.put_nowait(CancelRequested())
+            self.request_cancel(notice.job_id)
         if not isinstance(notice, JobNotice) or notice.status in (JobStatus.QUEUED, *TERMINAL, JobStatus.LOST):
             self._wake.set()
+
+    def request_cancel(self, job_id: JobId) -> None:
+        """Its owner asked to cancel a job this dispatcher runs: its runner interrupts it (once)."""
+        entry = self.runners.get(job_id)
+        if entry is not None and not entry[0].cancel:
+            entry[0].cancel = True
+            entry[0].signals.put_nowait(CancelRequested())
+
+    def use_speeds(self, speeds: dict[ServerId, float], per_second: bool) -> None:
+        """The servers' speeds the claims weigh (re-read by the heartbeat); `per_second`: measured work/s."""
+        self._speeds, self._per_second = speeds, per_second
+
+    def tx(self, fn: Any) -> Any:
+        with self.engine.begin() as conn:
+            return fn(conn)
 
     def follow(self, runner: JobRunner) -> None:
         self._by_prompt[runner.pid] = runner
@@ -215,13 +225,13 @@ class Dispatcher:
             listener.start()
             background += [
                 asyncio.create_task(self._pump(), name="x121-pump"),
-                asyncio.create_task(self._heartbeat(stop), name="x121-heartbeat"),
+                asyncio.create_task(leases.keep(self), name="x121-heartbeat"),
                 asyncio.create_task(self.watch.probe(), name="x121-health"),
                 asyncio.create_task(self.watch.run(listener.listening), name="x121-fleet-watch"),
                 asyncio.create_task(self._wake_on(stop), name="x121-stop-wakes"),
             ]
             await self._claim_loop(stop)
-            await self._drain()
+            await leases.hand_back(self)
         finally:
             for task in background:
                 task.cancel()
@@ -333,32 +343,6 @@ class Dispatcher:
         self.stats.finished[key] = self.stats.finished.get(key, 0) + 1
         return outcome
 
-    async def _drain(self) -> None:
-        """Release claims not yet submitted (their upload thread will not POST them); follow submitted ones
-        for grace_s."""
-        for job_id, (runner, task) in list(self.runners.items()):
-            if runner.abandon():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-                def give_back(conn: Connection, jid: JobId = job_id) -> object:
-                    try:
-                        return job_leases.release(conn, jid, self.holder, "dispatcher stopping")
-                    except X121Error:
-                        return None  # no longer ours
-
-                await self.runtime.run(self.db_pool, self.tx, give_back)
-        tasks = [t for _, t in self.runners.values()]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=self.grace_s)
-            for task in pending:
-                task.cancel()  # leases expire; another dispatcher adopts these prompts
-
-    def tx(self, fn: Any) -> Any:
-        with self.engine.begin() as conn:
-            return fn(conn)
-
     # ------------------------------------------------------------ claiming
 
     def _claim_tx(self) -> tuple[JobRunner | None, bool]:
@@ -410,31 +394,3 @@ class Dispatcher:
             for runner in list(self._by_prompt.values()):
                 if runner.handle is handle:
                     runner.signals.put_nowait(item)
-
-    async def _heartbeat(self, stop: asyncio.Event) -> None:
-        while True:
-            await asyncio.sleep(self.lease_s / 3.0)
-            mine = list(self.runners)
-
-            def beat(conn: Connection, mine: list[JobId] = mine) -> tuple[set[JobId], set[JobId], list[JobId]]:
-                held, cancel = job_runs.renew(conn, self.holder, mine, timedelta(seconds=self.lease_s))
-                self._speeds, self._per_second = measured_speeds(conn, [h.row for h in self.fleet.handles.values()])
-                return held, cancel, job_leases.reclaim_expired(conn)
-
-            try:
-                held, cancel, reclaimed = await self.runtime.run(self.db_pool, self.tx, beat)
-            except Exception:
-                log.exception("lease heartbeat failed; retrying")
-                continue
-            if reclaimed:
-                log.info("reclaimed jobs %s from dispatchers that stopped renewing", reclaimed)
-                self._wake.set()
-            for job_id in cancel:
-                entry = self.runners.get(job_id)
-                if entry is not None and not entry[0].cancel:
-                    entry[0].cancel = True
-                    entry[0].signals.put_nowait(CancelRequested())
-            for job_id in set(mine) - held:
-                entry = self.runners.get(job_id)
-                if entry is not None:
-                    entry[1].cancel()
