@@ -6,8 +6,10 @@ the mute button and volume slider (review.audio.* keys).
 
 Clips: `load` replaces every cell (a new player); `show_clip` puts one clip in the working cell and
 keeps the rest (layout, pinned reference, compare mode, zoom) and the clock's rate and loop. The
-transport line says the clock's rate and where it comes from (`timeline_rate`, the scene's, when
-set; else the lead clip's); cells at another rate say theirs.
+clock's rate follows one rule whatever brought the clips (a take, a seam clip, "Open clips…"): the
+scene's (`timeline_rate`) while a scene is under review, else the lead clip's (`PlayerController.lead`:
+the first cell in grid order that is not the pinned reference). The transport line says the rate and
+where it comes from; cells at another rate say theirs.
 
 `review_panel_spec()` registers it with the window's panel registry; the playback.* actions of
 the "timeline" scope (J/K/L, ←/→, I/O, …) are live while focus is inside the panel.
@@ -151,18 +153,18 @@ class ReviewPanel(QWidget):
         chosen = next((c for c in cells if c.view is self.grid.current), None)
         return chosen if chosen is not None else next(iter(cells), None)
 
-    def show_clip(self, path: Path | str) -> None:
+    def show_clip(self, path: Path | str) -> PlayerCell:
         """Show `path` in the working cell and keep the rest: the layout, the other cells (the pinned
         reference, clips compared beside it), compare mode and zoom. Where every cell shows the reference,
         a free slot takes the clip; a 1x1 layout shows only the clip; an empty player loads it. The clock
         keeps its rate and loop and goes to frame 0, paused, without in/out points (they were the old
-        clip's)."""
+        clip's). Returns the cell that shows it."""
         path = Path(path)
         controller = self.controller
         cell = self.working_cell()
         if not controller.cells:
             self.load([path])
-            return
+            return self.controller.cells[0]
         if cell is None and len(controller.cells) < self._rows * self._columns:
             self.paths = [*self.paths[: len(controller.cells)], path]
             cell = controller.add_source(path, self.grid.add_cell(path.name))
@@ -175,6 +177,7 @@ class ReviewPanel(QWidget):
         controller.stop()
         controller.clear_in_out()
         controller.seek(0)
+        return cell
 
     def _follow_sound(self) -> None:
         """The audible cell, vinyl and playback sound follow this player and grid; the audible cell
@@ -214,8 +217,7 @@ class ReviewPanel(QWidget):
 
     def _ask_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open clips", "", "Video (*.mp4 *.mov *.mkv *.webm)")
-        if files:
-            self.timeline_rate = None  # loose files, not the scene's takes: the lead clip's rate
+        if files:  # the clock counts as for any load: in the scene's rate under review, else the lead clip's
             self.load(files)
 
     def _update_transport(self, *_: object) -> None:

@@ -68,6 +68,11 @@ class PlayerCell:
             return frame
         return min(map_frame(frame, rate, info.rate), info.frame_count - 1)
 
+    def span(self, rate: Fraction) -> int | None:
+        """How many `rate` clock frames the clip plays for; None while it is opening."""
+        info = self.source.info
+        return None if info is None else frames_covering(info.frame_count, info.rate, rate)
+
 
 class PlayerController(QObject):
     """Transport for a set of cells in lockstep. Emits `frame_changed(clock frame)` and `state_changed`."""
@@ -254,6 +259,12 @@ class PlayerController(QObject):
     def clear_in_out(self) -> None:
         self.clock.clear_in()
         self.clock.clear_out()
+        self._moved(jump=False)
+
+    def mark_range(self, first: int, last: int) -> None:
+        """In at `first`, out at `last` (inclusive clock frames, clamped to the clip); the playhead stays."""
+        self.clock.set_out(last)
+        self.clock.set_in(first)
         self._moved(jump=False)
 
     def set_loop(self, loop: bool) -> None:

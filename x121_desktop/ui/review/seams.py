@@ -3,10 +3,15 @@ seam grades as traffic lights on the timeline, and "before heal / after heal" A/
 
 `SeamReview` works beside a `ReviewSession`. Stepping (playback.next_seam / prev_seam) asks
 ReviewService for the seam's review clip (N's last k frames, then N+1's first k; with ghosting,
-N+1's frames carry N's at 50 %), plays it looped (review.loop_seam toggles the loop) and marks
-the seam on the timeline in its grade's colour. Verdict keys then judge the take that starts at
-the seam and advance to the next seam. On a plain take the timeline shows the seams at its two
-ends as traffic lights.
+N+1's frames carry N's at 50 %), puts it in the grid's working cell as a take would go there
+(`ReviewPanel.show_clip`: the layout, the other cells and their clips, the pinned reference, compare
+mode, the audible cell and the notes on the other cells stay, and every cell plays on from the one
+clock), sets in/out over the clip's frames once it has opened and loops them (review.loop_seam
+toggles the loop), and marks the seam on the timeline in its grade's colour. The seam clip is made
+at the scene's rate, the rate the session's clock counts in, so clip frames are clock frames. Verdict
+keys then judge the take that starts at the seam and advance to the next seam; leaving seam mode
+shows that take in the same cell, without in/out. On a plain take the timeline shows the seams at
+its two ends as traffic lights.
 
 Where the healing ladder healed a seam (colour match, crossfade), review.heal_ab switches the
 clip between the healed take and the take it was made from, on the same clip frame and in the
@@ -19,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -30,6 +37,7 @@ from x121_desktop.core.review.seams import DEFAULT_REACH, step_seam
 from x121_desktop.services.review import ReviewSeam
 from x121_desktop.services.review_seams import SeamClip
 from x121_desktop.ui.review.colors import color
+from x121_desktop.ui.review.player import PlayerCell
 from x121_desktop.ui.review.tasks import SentenceTasks
 from x121_desktop.ui.review.verdicts import ReviewSession
 
@@ -55,6 +63,17 @@ def _seam_frame(clip: SeamClip, left: int, right: int, frame: int) -> tuple[int,
     return (left, source) if side == 0 else (right, clip.right_head + source)
 
 
+@dataclass(frozen=True, slots=True)
+class _Placing:
+    """A seam clip put in `cell` that has not opened yet: once it has, in/out go over its frames and, unless
+    the reviewer moved the clock meanwhile, the clock goes to `frame` and plays at `speed`."""
+
+    cell: PlayerCell
+    path: Path
+    frame: int
+    speed: int
+
+
 class SeamReview(QObject):
     """Emits `seam_shown(seam id)` once a seam's clip is in the player."""
 
@@ -70,7 +89,8 @@ class SeamReview(QObject):
         self.clip: SeamClip | None = None
         self.before_heal = False
         """On a healed seam: show the take the heal was made from (review.heal_ab toggles)."""
-        self._seek_to: tuple[int, int] | None = None  # (clip frame, speed) once the new clip has opened
+        self._placing: _Placing | None = None
+        self._following: QObject | None = None  # the player whose changes `_place` listens to
         self._tasks = SentenceTasks(self.session.message.emit)
         session.take_shown.connect(self._take_marks)
 
@@ -130,7 +150,7 @@ class SeamReview(QObject):
 
     def leave(self) -> None:
         """Back to plain takes (the take after the last seam shown)."""
-        self.index, self.clip, self.before_heal = None, None, False
+        self.index, self.clip, self.before_heal, self._placing = None, None, False, None
         self.session.advance = None
         self.session.show_take(self.session.current)
 
@@ -145,14 +165,19 @@ class SeamReview(QObject):
         clip = await self.session.review.seam_clip(queue, seam, self.k, ghost=self.ghost, before_heal=before)
         panel = self.session.panel
         old, frame, speed = self.clip, panel.controller.clock.frame(), panel.controller.clock.speed
-        if self._seek_to is not None:  # toggled again before the last clip opened: where that one was going
-            frame, speed = self._seek_to
-        panel.load([clip.path])
-        panel.controller.set_loop(self.loop)
+        if self._placing is not None:  # toggled again before the last clip opened: where that one was going
+            frame, speed = self._placing.frame, self._placing.speed
+        cell = panel.show_clip(clip.path)
+        controller = panel.controller
+        controller.set_loop(self.loop)
         if keep_frame and old is not None:
             target = frame - old.window.seam_frame + clip.window.seam_frame
-            self._seek_to = (min(max(target, 0), clip.window.length - 1), speed)
-            panel.controller.state_changed.connect(self._seek_pending)
+            self._placing = _Placing(cell, clip.path, min(max(target, 0), clip.window.length - 1), speed)
+        else:
+            self._placing = _Placing(cell, clip.path, 0, 0)
+        if controller is not self._following:  # show_clip keeps the player; a load() made a new one
+            self._following = controller
+            controller.cache_changed.connect(self._place)  # after every worker change, the clock counted
         self.index, self.clip = index, clip
         right_id = seam.heal.unhealed_take_id if before and seam.heal is not None else seam.right_take_id
         self.session.clip_takes[clip.path] = partial(_seam_frame, clip, seam.left_take_id, right_id)
@@ -162,6 +187,7 @@ class SeamReview(QObject):
         panel.timeline.set_marks([(clip.window.seam_frame, grade_color(grade))])
         self.session.message.emit(self._status(seam, clip, before))
         self.seam_shown.emit(seam.seam_id)
+        self._place()
         return clip
 
     def _status(self, seam: ReviewSeam, clip: SeamClip, before: bool) -> str:
@@ -182,23 +208,34 @@ class SeamReview(QObject):
         parts.append(f"±{self.k} frames, seam at frame {clip.window.seam_frame}{ghost}")
         return "  ·  ".join([" · ".join(parts), "↑/↓ seams · 1 approve · 2 reject · 3 flag (take after the seam)"])
 
-    def _seek_pending(self) -> None:
-        """The clip a toggle loaded has opened: the frame and play state from before the toggle."""
-        pending, controller = self._seek_to, self.session.panel.controller
-        if pending is None or controller.clock.frame_count <= pending[0]:
+    def _place(self) -> None:
+        """The seam clip has opened in its cell: in/out over its frames (the other cells play the same
+        clock frames), then the frame and play state a toggle kept, unless the reviewer moved the clock
+        since show_clip left it on frame 0, paused. Another clip in that cell or a new player: nothing."""
+        placing, controller = self._placing, self.session.panel.controller
+        if placing is None:
             return
-        self._seek_to = None
-        frame, speed = pending
-        controller.seek(frame)
-        if speed:
-            controller.play(speed)
+        cell, clock = placing.cell, controller.clock
+        if cell not in controller.cells or cell.source.path != placing.path:
+            self._placing = None
+            return
+        span = cell.span(clock.rate)
+        if span is None or clock.frame_count < span:  # still opening (or not counted yet)
+            return
+        self._placing = None
+        untouched = clock.speed == 0 and clock.frame() == 0
+        controller.mark_range(0, span - 1)
+        if untouched and placing.frame:
+            controller.seek(placing.frame)
+        if untouched and placing.speed:
+            controller.play(placing.speed)
 
     def _advance(self, _take_id: int) -> None:
         self.before_heal = False
         if self.index is not None and self.index + 1 < len(self.seams):
             self._spawn(self.show_seam(self.index + 1))
         else:
-            self.index, self.clip = None, None
+            self.index, self.clip, self._placing = None, None, None
             self.session.advance = None
             queue = self.session.queue
             self.session.show_take(queue.next_pending() if queue is not None else None)
