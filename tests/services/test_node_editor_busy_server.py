@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -105,4 +106,35 @@ def test_a_drained_server_refuses_an_editor_run_at_once(studio: Studio, server: 
     runs = EditorRunJobs(studio.engine, studio.runtime, MediaStore(studio.paths.media_root), room_wait_s=30.0)
     with pytest.raises(ServerFull, match=r"'gpu' is drained and takes no new jobs\. Resume it in the Servers panel"):
         runs.open("gpu", sid, PROMPT, str(uuid.uuid4()), ComfyClient(server.url))
+    assert editor_jobs(studio) == []
+
+
+def test_a_waiting_editor_run_says_so_once_and_a_cancel_ends_the_wait_leaving_no_job(
+    studio: Studio, server: ComfyTestServer
+) -> None:
+    from datetime import timedelta
+
+    from x121_desktop.core.cancel import CancelToken
+    from x121_desktop.core.errors import Cancelled
+    from x121_desktop.db.repositories import job_dispatch
+
+    engine = studio.engine
+    sid = register_server(engine, "gpu", server.url)  # 1 running + 1 queued slot
+    for n in range(2):  # another workstation's dispatcher holds both slots
+        job = insert_job(engine, quick_prompt(f"held{n}"))
+        with engine.begin() as conn:
+            assert job_dispatch.assign(conn, job, "ws-other:1:x", timedelta(seconds=60), sid, {}) is not None
+    runs = EditorRunJobs(engine, studio.runtime, MediaStore(studio.paths.media_root), room_wait_s=30.0)
+    told: list[int] = []
+    cancel = CancelToken()
+
+    def waiting(slots: int) -> None:
+        told.append(slots)
+        threading.Timer(0.3, cancel.cancel).start()  # the person presses Stop run a moment later
+
+    began = time.monotonic()
+    with pytest.raises(Cancelled, match=r"^The test run on gpu \(waiting for a free slot\) was cancelled\.$"):
+        runs.open("gpu", sid, PROMPT, str(uuid.uuid4()), ComfyClient(server.url), waiting=waiting, cancel=cancel)
+    assert time.monotonic() - began < 5.0  # not the 30 s wait
+    assert told == [2]  # said once, with the server's slot count
     assert editor_jobs(studio) == []

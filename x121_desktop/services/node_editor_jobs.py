@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from x121_desktop.comfy.client import ComfyClient
     from x121_desktop.comfy.protocol import OutputFile
     from x121_desktop.comfy.rest import HistoryEntry
+    from x121_desktop.core.cancel import CancelToken
     from x121_desktop.services.runtime import Runtime
     from x121_desktop.services.storage import Blob, MediaStore
 
@@ -129,12 +130,22 @@ class EditorRunJobs:
         return found
 
     def open(
-        self, server: str, server_id: int, prompt: Mapping[str, Any], prompt_id: str, client: ComfyClient
+        self,
+        server: str,
+        server_id: int,
+        prompt: Mapping[str, Any],
+        prompt_id: str,
+        client: ComfyClient,
+        *,
+        waiting: Callable[[int], object] | None = None,
+        cancel: CancelToken | None = None,
     ) -> EditorRunJob:
         """Insert the job and claim it for the server (CLAIMED, attempt 1 there), in one transaction.
 
         Only into a free slot, under the server's advisory lock (`job_dispatch.assign_if_room`); while the
         server is full this asks again every ROOM_POLL_S for up to `room_wait_s`, then raises `ServerFull`.
+        `waiting(slots)` is called once, when the first try finds every one of the server's `slots` taken
+        (the person is told it waits); `cancel` stops the wait (`Cancelled`), leaving no job behind.
         """
 
         def work(conn: Connection) -> RecordedRun:
@@ -166,10 +177,16 @@ class EditorRunJobs:
             return RecordedRun(int(job.id), prompt_id, server_id, server)
 
         deadline = time.monotonic() + self.room_wait_s
+        told = False
         while True:
+            if cancel is not None:
+                cancel.raise_if_cancelled(f"The test run on {server} (waiting for a free slot)")
             try:
                 return EditorRunJob(self, self.write(work), client)
             except _NoRoom as full:
+                if waiting is not None and not told:
+                    told = True
+                    waiting(int(full.args[0]))
                 if time.monotonic() >= deadline:
                     slots = "its only job slot is" if full.args[0] == 1 else f"all {full.args[0]} of its job slots are"
                     raise ServerFull(

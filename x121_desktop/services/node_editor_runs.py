@@ -90,6 +90,15 @@ class RunFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingForSlot:
+    """Every slot of the chosen server is taken: the run waits up to `wait_s` for one before it is refused."""
+
+    server: str
+    slots: int
+    wait_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class RunEnded:
     prompt_id: str
     ok: bool
@@ -99,7 +108,15 @@ class RunEnded:
 
 
 type RunEvent = (
-    RunStarted | NodeStarted | NodeProgressed | NodesCached | NodeFinished | NodePreview | RunFailed | RunEnded
+    RunStarted
+    | NodeStarted
+    | NodeProgressed
+    | NodesCached
+    | NodeFinished
+    | NodePreview
+    | RunFailed
+    | WaitingForSlot
+    | RunEnded
 )
 Sink = Callable[[RunEvent], None]
 
@@ -183,7 +200,12 @@ class TestRunService:
             prompt_id = str(uuid.uuid4())
             job = None
             if self.jobs is not None and server and server_id is not None:
-                job = self.jobs.open(server, server_id, prompt, prompt_id, client)
+                wait_s = self.jobs.room_wait_s
+
+                def waiting(slots: int, server: str = server) -> None:
+                    sink(WaitingForSlot(server, slots, wait_s))
+
+                job = self.jobs.open(server, server_id, prompt, prompt_id, client, waiting=waiting, cancel=cancel)
             stream.watch(prompt_id)
             try:
                 client.submit(prompt, prompt_id=prompt_id)

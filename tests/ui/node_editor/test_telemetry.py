@@ -33,6 +33,7 @@ from x121_desktop.services.node_editor_runs import (
     RunEnded,
     RunEvent,
     TestRunService,
+    WaitingForSlot,
 )
 from x121_desktop.services.node_editor_timings import NodeTimingsService
 from x121_desktop.services.runtime import Runtime
@@ -117,6 +118,20 @@ def test_run_shows_states_times_previews_then_cached_nodes(
     assert states(tele)["2"] == "cached"
     assert states(tele)["3"] == "done"  # SaveImageWebsocket always runs
     assert [e.node_id for e in seen if isinstance(e, NodeFinished)] == ["3"]
+
+
+def test_a_run_waiting_for_a_busy_server_tells_the_person(
+    qtbot: QtBot, telemetry: tuple[RunTelemetry, list[RunEvent]]
+) -> None:
+    """The service's WaitingForSlot (sent from its worker thread while every slot of the chosen server is
+    taken; tests/services/test_node_editor_busy_server.py) reaches the editor's message line."""
+    tele, _ = telemetry
+    with qtbot.waitSignal(tele.editor.message_posted, timeout=5000) as told:
+        tele.event_arrived.emit(WaitingForSlot("gpu-2", 2, 5.0))
+    assert told.args == [
+        "gpu-2 is busy (all 2 of its job slots are taken): the test run waits up to 5 s for a free slot "
+        "(Stop run stops the wait)."
+    ]
 
 
 def test_runtime_error_is_pinned_on_the_failing_node(

@@ -29,6 +29,7 @@ from x121_desktop.services.node_editor_runs import (
     RunEnded,
     RunEvent,
     RunFailed,
+    WaitingForSlot,
 )
 from x121_desktop.ui.node_editor.items.node import Marker, NodeState
 
@@ -145,6 +146,12 @@ class RunTelemetry(QObject):
                 self.editor.set_markers(node_id, (Marker("error", event.sentence),))
                 self._state(node_id, NodeState("error", None, event.sentence))
             self.running = None
+        elif isinstance(event, WaitingForSlot):
+            slots = "its only job slot is" if event.slots == 1 else f"all {event.slots} of its job slots are"
+            self.editor.message_posted.emit(
+                f"{event.server} is busy ({slots} taken): the test run waits up to {event.wait_s:g} s for a free "
+                "slot (Stop run stops the wait)."
+            )
         elif isinstance(event, RunEnded):
             self.run_finished.emit(event)
 
