@@ -9,12 +9,13 @@ from `start()` (the window's `started`) until `stop()`: a shutdown step of the w
 thread also ends when the panel is destroyed (its timers, being its children, end with it).
 
 Actions (window QActions, enabled exactly when the selected job's state allows them; who may act is
-decided by the service and the database, whose refusal sentence is shown in the panel and posted):
-job.cancel (not yet ended), job.retry (failed or cancelled: a new linked job), job.move_to_front
-(queued), each on one selected job; job.hold / job.release on every selected job that is queued /
-on hold, and job.pause_queue / job.pause_studio (`ui.panels.jobs_hold.QueueControls`, which also
-shows the paused banner, the status-bar indicator and the table's context menu). Rows are selected
-with the usual extended selection (Shift/Ctrl + click, Shift + arrows).
+decided by the service and the database, whose refusal sentence is shown in the panel and posted, see
+`perform`): job.cancel (not yet ended), job.retry (failed or cancelled: a new linked job),
+job.move_to_front (queued), each on one selected job (`ui.panels.jobs_actions.JobActions`, which also
+binds every job.* action and shows them as buttons); job.hold / job.release on every selected job that
+is queued / on hold, and job.pause_queue / job.pause_studio (`ui.panels.jobs_hold.QueueControls`,
+which also shows the paused banner, the status-bar indicator and the table's context menu). Rows are
+selected with the usual extended selection (Shift/Ctrl + click, Shift + arrows).
 `x121://jobs/<id>` links (the orchestrator's failure notifications) open here (`open_link`).
 """
 
@@ -33,7 +34,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSplitter,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +42,6 @@ from x121_desktop.core.collab.deeplink import job_link_id
 from x121_desktop.core.enums import JobStatus
 from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import JobId
-from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.services.job_board import (
     BoardFilter,
     BoardListener,
@@ -53,19 +52,17 @@ from x121_desktop.services.job_board import (
     Viewer,
 )
 from x121_desktop.ui.docks import PanelContext, PanelSpec
+from x121_desktop.ui.panels.jobs_actions import JobActions
 from x121_desktop.ui.panels.jobs_details import JobDetailsView
-from x121_desktop.ui.panels.jobs_hold import HOLD_ACTIONS, PAUSE_ACTIONS, QueueControls
+from x121_desktop.ui.panels.jobs_hold import QueueControls
 from x121_desktop.ui.panels.jobs_model import JobsModel
 from x121_desktop.ui.panels.notifications import Level
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QAction
-
     from x121_desktop.services.bootstrap import Studio
     from x121_desktop.ui.concurrency import TaskRunner
     from x121_desktop.ui.panels.notifications import Notifier
 
-JOB_ACTIONS = ("job.cancel", "job.retry", "job.move_to_front")
 ACTIVE_STATES = (
     JobStatus.QUEUED,
     JobStatus.HELD,
@@ -77,19 +74,6 @@ ACTIVE_STATES = (
     JobStatus.LOST,
 )
 DEBOUNCE_MS = 150
-
-
-def may(action_id: str, row: JobBoardRow | None) -> bool:
-    """Whether the job's state lets `action_id` act on it (ownership is the service's and database's call)."""
-    if row is None:
-        return False
-    if action_id == "job.cancel":
-        return row.status not in TERMINAL and not row.cancel_requested
-    if action_id == "job.retry":
-        return row.status in (JobStatus.FAILED, JobStatus.CANCELLED)
-    if action_id == "job.move_to_front":
-        return row.status is JobStatus.QUEUED
-    return False
 
 
 class JobsPanel(QWidget):
@@ -114,6 +98,7 @@ class JobsPanel(QWidget):
         self._build_filters()
         self._build_table()
         self.queue = QueueControls(self)
+        self.job_actions = JobActions(self)
         self._build_layout()
         self._debounce = QTimer(self)
         self._debounce.setObjectName("JobsPanel.debounce")
@@ -319,33 +304,10 @@ class JobsPanel(QWidget):
             self.select_job(job_id)
         return job_id is not None
 
-    # ------------------------------------------------------------ actions
-    def can(self, action_id: str) -> bool:
-        """A single-job action: exactly one job selected, in a state that allows it."""
-        return len(self.table.selectionModel().selectedRows()) == 1 and may(action_id, self.selected_row())
-
-    def cancel_selected(self) -> None:
-        self._act(self._board.cancel, "cancel the job")
-
-    def retry_selected(self) -> None:
-        async def retry(job_id: int) -> str:
-            new = await self._board.retry(job_id)
-            self._want_selected = int(new)
-            return f"Job {job_id} was queued again as job {new} (same workflow version, inputs and seed)."
-
-        self._act(retry, "retry the job")
-
-    def move_selected_to_front(self) -> None:
-        async def move(job_id: int) -> str:
-            priority = await self._board.move_to_front(job_id)
-            return f"Job {job_id} is now first of its owner's queued jobs (priority {priority})."
-
-        self._act(move, "move the job to the front")
-
-    def _act(self, work: Callable[[int], Coroutine[Any, Any, str]], what: str) -> None:
-        job_id = self.selected_id()
-        if job_id is not None:
-            self.perform(work(int(job_id)), what)
+    # ------------------------------------------------------------ acts
+    def select_after_reload(self, job_id: int) -> None:
+        """Select this job once the queue is next re-read (a retry's new job)."""
+        self._want_selected = job_id
 
     def perform(
         self,
@@ -378,31 +340,6 @@ class JobsPanel(QWidget):
         self._notifier.post(Level.ERROR if error else Level.INFO, sentence)
         self.message_shown.emit(sentence)
 
-    def bind_actions(self, qactions: dict[str, QAction]) -> None:
-        """Connect the job.* actions, keep them enabled exactly when they can act, and show them as buttons."""
-        handlers = {
-            "job.cancel": self.cancel_selected,
-            "job.retry": self.retry_selected,
-            "job.move_to_front": self.move_selected_to_front,
-        }
-        for action_id, handler in handlers.items():
-            qactions[action_id].triggered.connect(lambda _c=False, h=handler: h())
-
-        def update() -> None:
-            for action_id in JOB_ACTIONS:
-                qactions[action_id].setEnabled(self.can(action_id))
-            self.queue.update_actions()
-
-        self.queue.bind(qactions)
-        self.selection_changed.connect(update)
-        self.reloaded.connect(update)
-        update()
-        for action_id in (*HOLD_ACTIONS, *JOB_ACTIONS, *PAUSE_ACTIONS):
-            button = QToolButton(self)
-            button.setDefaultAction(qactions[action_id])
-            button.setObjectName(f"JobsButton.{action_id}")
-            self.buttons.addWidget(button)
-
     def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
         """Run `coro` as one of the window's tasks (its errors are routed to notifications)."""
         self._tasks.spawn(coro, what=what)
@@ -417,7 +354,7 @@ def jobs_panel_spec(studio: Studio) -> PanelSpec:
         panel = JobsPanel(JobBoardService(studio), context.tasks, context.notifier)
         qactions = getattr(context.window, "qactions", None)
         if qactions is not None:
-            panel.bind_actions(qactions)
+            panel.job_actions.bind(qactions)
         started = getattr(context.window, "started", None)
         if started is not None:
             started.connect(panel.start)
