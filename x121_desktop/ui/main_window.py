@@ -1,5 +1,5 @@
-"""The studio's main window. It only assembles: docks from the panel registry, menus and shortcuts from the
-action registry, the service status bar, the command palette, focus mode and the saved layout."""
+"""The studio's main window. It only assembles: docks from the panel registry (ui/dock_assembly.py), menus and
+shortcuts from the action registry, the service status bar, the command palette, focus mode and the saved layout."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QMainWindow
 
 from x121_desktop.actions.catalog import build_registry
 from x121_desktop.actions.keymap import Keymap
@@ -18,6 +18,7 @@ from x121_desktop.core.ids import ProjectId, SceneId
 from x121_desktop.services.preferences import FOCUS_MODE_KEY, LAYOUT_KEY, THEME_KEY
 from x121_desktop.ui.actions_qt import bind, build_menus, update_enabled
 from x121_desktop.ui.concurrency import ProgressCenter, TaskRunner
+from x121_desktop.ui.dock_assembly import build_docks, size_default_docks
 from x121_desktop.ui.docks import PanelContext, PanelRegistry, WindowServices, default_panels
 from x121_desktop.ui.layout_store import LAYOUT_VERSION, LayoutStore, apply_layout
 from x121_desktop.ui.overview import OverviewView
@@ -37,8 +38,6 @@ def _count(n: int, noun: str) -> str:
 
 
 SAVE_ON_CLOSE_S = 3.0
-BOTTOM_SHARE = 0.4
-SIDE_SHARE = 0.2
 
 
 class MainWindow(QMainWindow):
@@ -89,8 +88,9 @@ class MainWindow(QMainWindow):
         self.settings = WindowSettings(self)
 
         self.panels = panels if panels is not None else default_panels()
-        self.docks = self._build_docks()
-        self._size_default_docks()
+        context = PanelContext(services, self.tasks, self.notifier, self.progress, self)
+        self.docks = build_docks(self, self.panels, context)
+        size_default_docks(self, self.docks)
         self.navigator = self.panel("navigator", NavigatorPanel)
 
         self.menus = build_menus(self.menuBar(), self.registry, self.qactions)
@@ -121,45 +121,6 @@ class MainWindow(QMainWindow):
         self._saved_on_close = False
 
     # ------------------------------------------------------------ assembly
-
-    def _build_docks(self) -> dict[str, QDockWidget]:
-        context = PanelContext(self.services, self.tasks, self.notifier, self.progress, self)
-        docks: dict[str, QDockWidget] = {}
-        for spec in self.panels:
-            dock = QDockWidget(spec.title, self)
-            dock.setObjectName(f"dock.{spec.id}")
-            dock.setWidget(spec.factory(context))
-            dock.setFeatures(
-                QDockWidget.DockWidgetFeature.DockWidgetClosable
-                | QDockWidget.DockWidgetFeature.DockWidgetMovable
-                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-            )
-            self.addDockWidget(spec.area, dock)
-            if spec.tab_with is not None and spec.tab_with in docks:
-                self.tabifyDockWidget(docks[spec.tab_with], dock)
-            dock.setVisible(spec.visible)
-            docks[spec.id] = dock
-        for spec in self.panels:
-            if spec.tab_with is not None and spec.tab_with in docks:
-                docks[spec.tab_with].raise_()
-        return docks
-
-    def _size_default_docks(self) -> None:
-        """By default the bottom panels (library, node editor, review, jobs) take about 40% of the height and
-        each side about a fifth of the width, so the central view (the scene workspace) keeps room."""
-
-        def first_in(area: Qt.DockWidgetArea) -> list[QDockWidget]:
-            shown = [d for d in self.docks.values() if self.dockWidgetArea(d) == area and not d.isHidden()]
-            return shown[:1]
-
-        area = Qt.DockWidgetArea
-        for docks, share, orientation in (
-            (first_in(area.BottomDockWidgetArea), BOTTOM_SHARE * self.height(), Qt.Orientation.Vertical),
-            (first_in(area.LeftDockWidgetArea), SIDE_SHARE * self.width(), Qt.Orientation.Horizontal),
-            (first_in(area.RightDockWidgetArea), SIDE_SHARE * self.width(), Qt.Orientation.Horizontal),
-        ):
-            if docks:
-                self.resizeDocks(docks, [int(share)], orientation)
 
     def panel[W](self, panel_id: str, kind: type[W]) -> W | None:
         dock = self.docks.get(panel_id)
