@@ -2,11 +2,12 @@
 and the graded model-free workflow (2-segment scenes 'locks' and 'other' of Ada):
 
 * a running job is interrupted on the server, the queued rest of the chain is stopped, the director
-  following the scene returns at once with its locks given back, nothing further is chained, and
-  Generate then completes the scene;
-* another user's jobs are never touched (an admin cancelling the scene leaves the creator's job;
-  the creator cancelling leaves the admin's job of another scene), and a job that had already
-  finished keeps its take, which the next director round records without chaining further;
+  following the scene returns at once with its locks given back, nothing further is chained, the
+  scene and its segments are PLANNED again (nothing was generated), and Generate then completes it;
+* another user's jobs are never touched (an admin cancelling the scene leaves the creator's job, and
+  the scene stays in progress while it is under way; the creator cancelling leaves the admin's job
+  of another scene), and a job that had already finished keeps its take, which the next director
+  round records without chaining further, bringing the scene to rest (IN_REVIEW);
 * a cancel landing while the director queues a job (the take exists, its job not yet): the job is
   cancelled as soon as it is queued.
 """
@@ -26,7 +27,7 @@ from tests.db.security_studio import SUPERUSER, SecureStudio
 from tests.services.test_pipeline_e2e import server
 from tests.services.test_pipeline_locks import _dispatch, _locks, _one, role_studios
 from tests.services.test_pipeline_roles import roles_studio
-from x121_desktop.core.enums import JobEventKind, JobStatus, SegmentStatus, TakeStatus
+from x121_desktop.core.enums import JobEventKind, JobStatus, SceneStatus, SegmentStatus, TakeStatus
 from x121_desktop.core.pipeline.values import SceneRef
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
@@ -60,6 +61,10 @@ def _segments(studio: Studio, scene_id: int) -> list[SegmentStatus]:
     return [SegmentStatus(r.s) for r in _all(studio, sql, i=scene_id)]
 
 
+def _scene(studio: Studio, scene_id: int) -> SceneStatus:
+    return SceneStatus(_all(studio, "SELECT scene_status_id AS s FROM scenes WHERE id = :i", i=scene_id)[0].s)
+
+
 def _jobs(studio: Studio, scene_id: int) -> list[Any]:
     """The scene's jobs, oldest first: id, status, cancel_requested, take status."""
     return _all(
@@ -74,6 +79,14 @@ def _cancel_events(studio: Studio, job_id: int) -> list[str]:
     kinds = (int(JobEventKind.CANCEL_REQUESTED), int(JobEventKind.CANCELLED))
     found = _all(studio, "SELECT job_event_kind_id AS k FROM job_events WHERE job_id = :j", j=job_id)
     return [JobEventKind(r.k).code for r in found if r.k in kinds]
+
+
+async def queue_segment_one(creator: Studio) -> int:
+    """Generate Ada/locks as `creator`: segment 1's job is queued (no dispatcher runs), segment 2 waits."""
+    scene_id = await SceneService(creator).find(SceneRef("Ada", "locks"), "Default")
+    await SceneService(creator).start(scene_id)
+    assert len((await SceneDirector(creator).advance(scene_id)).submitted) == 1
+    return scene_id
 
 
 async def _until(predicate: Callable[[], object], timeout: float, what: str) -> None:
@@ -110,16 +123,19 @@ def test_cancel_interrupts_the_running_job_stops_the_chain_and_the_director_then
             assert report.segments == (1, 2)  # segment 2 was queued behind it: it is not chained
             assert report.sentence() == (
                 "Generation of Ada/locks cancelled: 1 running job interrupted (segment 1). "
-                "Segments 1, 2 stopped; Generate queues them again."
+                "Segments 1, 2 stopped; Generate queues them again. "
+                "Ada/locks is planned again: no segment has a take yet."
             )
+            assert (report.scene_status, report.rested, report.under_way) == (SceneStatus.PLANNED, True, ())
             started = time.monotonic()
             settled = await asyncio.wait_for(settling, 10)
             took = time.monotonic() - started
             assert not settled.complete
-            assert settled.waiting == (1, 2)
+            assert settled.waiting == ()  # nothing waits for a person: the segments are planned again
             assert took < 5.0, took  # woken by the cancel's job notice, not by a timeout
             assert _locks(creator, scene_id) == {}  # the director gave its lock back as it returned
-            assert _segments(creator, scene_id) == [SegmentStatus.CANCELLED] * 2
+            assert _segments(creator, scene_id) == [SegmentStatus.PLANNED] * 2
+            assert _scene(creator, scene_id) is SceneStatus.PLANNED
 
             # the dispatcher interrupts the job on the server; no further segment was submitted
             await _until(lambda: JobStatus(_jobs(creator, scene_id)[0].status) is JobStatus.CANCELLED, 30,
@@ -131,6 +147,7 @@ def test_cancel_interrupts_the_running_job_stops_the_chain_and_the_director_then
             [activity] = _all(creator, "SELECT data FROM activity_events WHERE data->>'action' = 'cancel'")
             assert activity.data["interrupted_jobs"] == [job.id]
             assert activity.data["segments"] == [1, 2]
+            assert activity.data["scene_status"] == "planned"
 
             # Generate again: both segments are queued anew and the chain completes
             server.faults.node_delay_s = 0.0
@@ -138,6 +155,7 @@ def test_cancel_interrupts_the_running_job_stops_the_chain_and_the_director_then
             done = await director.settle(scene_id, timeout=120)
             assert done.complete, done
             assert _segments(creator, scene_id) == [SegmentStatus.IN_REVIEW] * 2
+            assert _scene(creator, scene_id) is SceneStatus.IN_REVIEW
             assert _locks(creator, scene_id) == {}
         finally:
             stop.set()
@@ -171,8 +189,12 @@ def test_other_users_jobs_are_never_touched_and_a_finished_job_keeps_its_take(
         assert by_admin.sentence() == (
             "Generation of Ada/locks cancelled: no job of yours was queued or running. "
             f"Segment 2 stopped; Generate queues it again. Job {creators.id} (segment 1) belongs to {role_c} "
-            "and was left running."
+            "and was left running. Ada/locks stays in progress while segment 1 is still under way."
         )
+        # the creator's job is still under way: the scene is not idle, and a director must go on driving it
+        assert (by_admin.scene_status, by_admin.rested, by_admin.under_way) == (SceneStatus.IN_PROGRESS, False, (1,))
+        assert _scene(admin, scene_id) is SceneStatus.IN_PROGRESS
+        assert _segments(admin, scene_id) == [SegmentStatus.QUEUED, SegmentStatus.PLANNED]
         [still] = _jobs(creator, scene_id)
         assert (JobStatus(still.status), still.cancel_requested, TakeStatus(still.take)) == (
             JobStatus.QUEUED, False, TakeStatus.GENERATING,
@@ -182,6 +204,7 @@ def test_other_users_jobs_are_never_touched_and_a_finished_job_keeps_its_take(
         mine = await SceneCancelService(creator).cancel(scene_id)
         assert mine.cancelled == (JobNote(creators.id, 1, JobStatus.QUEUED),)
         assert mine.segments == (1,)
+        assert (mine.scene_status, mine.rested) == (SceneStatus.PLANNED, True)  # now nothing is under way
         [gone] = _jobs(creator, scene_id)
         assert (JobStatus(gone.status), TakeStatus(gone.take)) == (JobStatus.CANCELLED, TakeStatus.CANCELLED)
         [untouched] = _jobs(admin, other_id)  # the admin's job of the other scene is as it was
@@ -201,12 +224,15 @@ def test_other_users_jobs_are_never_touched_and_a_finished_job_keeps_its_take(
         assert late.sentence() == (
             "Generation of Ada/locks cancelled: no job of yours was queued or running. "
             "Segment 2 stopped; Generate queues it again. "
-            "Segment 1's job had already finished (succeeded); its take is kept."
+            "Segment 1's job had already finished (succeeded); its take is kept. "
+            "Ada/locks stays in progress while segment 1 is still under way."
         )
+        assert _scene(creator, scene_id) is SceneStatus.IN_PROGRESS  # its take is still to be recorded
         recorded = await SceneDirector(creator).advance(scene_id)  # records it and chains no further
         assert recorded.finished == again.submitted
         assert recorded.submitted == []
-        assert _segments(creator, scene_id) == [SegmentStatus.IN_REVIEW, SegmentStatus.CANCELLED]
+        assert _segments(creator, scene_id) == [SegmentStatus.IN_REVIEW, SegmentStatus.PLANNED]
+        assert _scene(creator, scene_id) is SceneStatus.IN_REVIEW  # the director brought it to rest
         assert len(_jobs(creator, scene_id)) == 2
         assert _locks(creator, scene_id) == {}
 
@@ -241,7 +267,8 @@ def test_a_cancel_while_the_director_queues_the_job_cancels_that_job(studios: di
         [job] = _jobs(creator, scene_id)
         assert (JobStatus(job.status), TakeStatus(job.take)) == (JobStatus.CANCELLED, TakeStatus.CANCELLED)
         assert _cancel_events(creator, job.id) == ["cancelled"]
-        assert _segments(creator, scene_id) == [SegmentStatus.CANCELLED] * 2
+        assert _segments(creator, scene_id) == [SegmentStatus.PLANNED] * 2
+        assert _scene(creator, scene_id) is SceneStatus.PLANNED
         assert _locks(creator, scene_id) == {}
         count = _one(creator, "SELECT count(*) FROM jobs WHERE job_status_id = :q", q=int(JobStatus.QUEUED))[0]
         assert count == 0
@@ -271,9 +298,11 @@ def test_a_segment_awaiting_the_directors_own_retry_is_stopped_too(
             )
         report = await SceneCancelService(creator).cancel(scene_id)
         assert report.segments == (2,)
-        assert _segments(creator, scene_id)[1] is SegmentStatus.CANCELLED
+        assert _segments(creator, scene_id) == [SegmentStatus.IN_REVIEW, SegmentStatus.CANCELLED]
+        assert (report.kept, report.scene_status) == ((), SceneStatus.IN_REVIEW)  # segment 1 has a take to review
         after = await SceneDirector(creator).advance(scene_id)
         assert after.submitted == []  # not queued again behind the person's back
+        assert after.waiting == (2,)  # it waits for a person
         assert len(_jobs(creator, scene_id)) == 2
 
     asyncio.run(main())
@@ -287,14 +316,7 @@ def test_x121_scene_cancel_says_what_it_did(
     from x121_desktop.cli.main import main
 
     creator = studios["creator"]
-
-    async def queue_segment_one() -> int:
-        scene_id = await SceneService(creator).find(SceneRef("Ada", "locks"), "Default")
-        await SceneService(creator).start(scene_id)
-        assert len((await SceneDirector(creator).advance(scene_id)).submitted) == 1
-        return scene_id
-
-    scene_id = asyncio.run(queue_segment_one())
+    scene_id = asyncio.run(queue_segment_one(creator))
     [job] = _jobs(creator, scene_id)
     capsys.readouterr()
     base = ["--database-url", roles_studio.url("creator"), "--home", str(tmp_path / "home")]
@@ -302,9 +324,10 @@ def test_x121_scene_cancel_says_what_it_did(
     out = json.loads(capsys.readouterr().out)
     assert [n["job_id"] for n in out["cancelled"]] == [job.id]
     assert out["segments"] == [1, 2]
+    assert (out["scene_status"], out["rested"]) == (SceneStatus.PLANNED, True)
     assert out["sentence"] == (
         "Generation of Ada/locks cancelled: 1 job cancelled (segment 1). "
-        "Segments 1, 2 stopped; Generate queues them again."
+        "Segments 1, 2 stopped; Generate queues them again. Ada/locks is planned again: no segment has a take yet."
     )
     assert main([*base, "scene", "cancel", "Ada/locks", "--project", "Default"]) == 0
     assert capsys.readouterr().out == "Ada/locks had no queued or running job of yours to cancel.\n"

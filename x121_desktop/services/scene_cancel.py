@@ -4,10 +4,23 @@
 every take of the scene still pending (PENDING/GENERATING) and every job rendering into one of the
 scene's takes that has not ended. Each job of yours is cancelled with the queue's own per-job
 semantics (`jobs.request_cancel`: a queued job ends now; a running one gets `cancel_requested`, and
-its dispatcher interrupts it on the ComfyUI server). Its take and segment become CANCELLED at once,
-and so does every segment still QUEUED with no take yet, so no director chains further: the
-director reads CANCELLED segments as waiting for a person and gives back their locks. `Generate`
-(SceneService.start) queues cancelled segments again.
+its dispatcher interrupts it on the ComfyUI server). Its take becomes CANCELLED at once, and its
+segment, like every segment still QUEUED without a take, comes to rest so that no director chains
+further (core.pipeline.stopping, the rule a pipeline lead reads a shot board by):
+
+* a segment with no usable take is PLANNED again (`Generate`, SceneService.start, queues it);
+* a segment whose *re*generation was cancelled keeps its current take and goes back to what that
+  take is (in review, approved, rejected; generated when its left seam was never measured); one
+  whose left seam is red, or that awaited the director's own retry (NEEDS_REGEN), is CANCELLED,
+  waiting for a person, so that no director queues the retry behind the person's back.
+
+The scene, in the same transaction, leaves IN_PROGRESS when nothing of it is under way any more:
+IN_REVIEW when some segment has a usable take to look at, PLANNED when none has. While anything is
+still under way (another user's job, a job that finished but whose take is not recorded yet, a
+segment another user's lock keeps queued) it stays IN_PROGRESS, because it is not idle and a
+director must go on driving it; that director brings it to rest once the work has ended
+(scene_director.py, the same rule). The scene row's update is heard by the navigator (NOTIFY
+x121_scenes, revision 0014).
 
 Left alone, and said in the report: jobs of other users (even for an admin: cancelling a scene
 cancels your generation, `x121 job cancel` cancels someone's one job), segments whose lock another
@@ -23,7 +36,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from x121_desktop.core.enums import ActivityKind, JobStatus, SegmentStatus, TakeStatus
+from x121_desktop.core.enums import ActivityKind, JobStatus, SceneStatus, SegmentStatus, TakeStatus
 from x121_desktop.core.orchestration.states import TERMINAL
 from x121_desktop.core.pipeline import transitions
 from x121_desktop.core.pipeline.values import SegmentValue, TakeValue
@@ -31,6 +44,7 @@ from x121_desktop.db.repositories import jobs as job_repo
 from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.scene_locks import current_user, live_locks, lock_sentence
+from x121_desktop.services.scene_rest import rest_scene, seam_grades, stopped_status
 from x121_desktop.services.scenes import require_creator
 from x121_desktop.services.transactions import in_transaction
 
@@ -52,6 +66,14 @@ class JobNote:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentNote:
+    segment: int
+    """1-based segment number."""
+    status: SegmentStatus
+    """What it is now."""
+
+
+@dataclass(frozen=True, slots=True)
 class SceneCancelReport:
     scene_id: int
     scene: str
@@ -65,9 +87,17 @@ class SceneCancelReport:
     others: tuple[JobNote, ...] = ()
     """Jobs of other users, left alone."""
     segments: tuple[int, ...] = ()
-    """1-based numbers of the segments now CANCELLED."""
+    """1-based numbers of the segments stopped (PLANNED again, or CANCELLED, or see `kept`)."""
     held: tuple[str, ...] = ()
     """Sentences: segments another user's lock keeps, left alone."""
+    kept: tuple[SegmentNote, ...] = ()
+    """Stopped segments that keep their current take, with the status that take gives them."""
+    scene_status: SceneStatus = SceneStatus.PLANNED
+    """The scene's status after the cancel."""
+    rested: bool = False
+    """The cancel moved the scene out of IN_PROGRESS."""
+    under_way: tuple[int, ...] = ()
+    """1-based segments with work still under way (other users' jobs, takes not recorded yet)."""
 
     @property
     def jobs(self) -> int:
@@ -102,12 +132,17 @@ def describe(report: SceneCancelReport) -> str:
         parts.append(f"Generation of {report.scene} cancelled: no job of yours was queued or running.")
     else:
         parts.append(f"{report.scene} had no queued or running job of yours to cancel.")
-    if report.segments:
-        which = ", ".join(map(str, report.segments))
-        one = len(report.segments) == 1
+    keeping = {n.segment for n in report.kept}
+    again = [n for n in report.segments if n not in keeping]
+    if again:
+        which, one = ", ".join(map(str, again)), len(again) == 1
         parts.append(
             f"{'Segment' if one else 'Segments'} {which} stopped; Generate queues {'it' if one else 'them'} again."
         )
+    parts += [
+        f"Segment {kept.segment} stopped and keeps its current take ({kept.status.label.lower()})."
+        for kept in report.kept
+    ]
     for note in report.finished:
         parts.append(
             f"Segment {note.segment}'s job had already finished ({note.status.label.lower()}); its take is kept."
@@ -115,7 +150,20 @@ def describe(report: SceneCancelReport) -> str:
     for note in report.others:
         parts.append(f"Job {note.job_id} (segment {note.segment}) belongs to {note.owner} and was left running.")
     parts += [f"{held}, so it was left alone." for held in report.held]
-    return " ".join(parts)
+    parts.append(_scene_sentence(report))
+    return " ".join(p for p in parts if p)
+
+
+def _scene_sentence(report: SceneCancelReport) -> str:
+    if report.rested and report.scene_status is SceneStatus.PLANNED:
+        return f"{report.scene} is planned again: no segment has a take yet."
+    if report.rested:
+        return f"{report.scene} is {report.scene_status.label.lower()}: its segments with a take wait for a look."
+    if report.scene_status is SceneStatus.IN_PROGRESS and report.under_way:
+        one = len(report.under_way) == 1
+        which = f"{'segment' if one else 'segments'} {', '.join(map(str, report.under_way))}"
+        return f"{report.scene} stays in progress while {which} {'is' if one else 'are'} still under way."
+    return ""
 
 
 def _owner_names(conn: Connection, owners: set[int]) -> dict[int, str]:
@@ -142,6 +190,8 @@ class _Run:
         self.me = -1 if me is None else int(me)
         self.locks = live_locks(conn, [s.id for s in self.segments])
         self.by_id = {s.id: s for s in self.segments}
+        self.take_by_id = {t.id: t for t in self.takes}
+        self.grades = seam_grades(conn, scene_id)
         self.cancelled: list[JobNote] = []
         self.interrupted: list[JobNote] = []
         self.finished: list[JobNote] = []
@@ -149,6 +199,7 @@ class _Run:
         self.owners: dict[int, int] = {}
         """job id → owner id, for the jobs of other users."""
         self.segments_cancelled: list[int] = []
+        self.kept: list[SegmentNote] = []
         self.held: list[str] = []
 
     def free(self, segment: SegmentValue) -> bool:
@@ -195,10 +246,16 @@ class _Run:
             self.cancel_segment(segment)
 
     def cancel_segment(self, segment: SegmentValue) -> None:
-        now = repo.segments(self.conn, self.scene.id)[segment.position]
+        """Bring a queued or generating segment to rest (core.pipeline.stopping) unless another user holds it."""
+        segments = repo.segments(self.conn, self.scene.id)
+        now = segments[segment.position]
         if now.status in transitions.BUSY_SEGMENT and self.free(now):
-            repo.set_segment_status(self.conn, now.id, Sg.CANCELLED)
+            status = stopped_status(now, segments, self.take_by_id, self.grades)
+            transitions.require(now.status, status, f"Segment {now.position + 1}")
+            repo.set_segment_status(self.conn, now.id, status)
             self.segments_cancelled.append(now.position + 1)
+            if status not in (Sg.PLANNED, Sg.CANCELLED):
+                self.kept.append(SegmentNote(now.position + 1, status))
 
     def cancel(self) -> SceneCancelReport:
         for take in sorted(self.takes, key=lambda t: (self.by_id[t.segment_id].position, t.id)):
@@ -212,16 +269,19 @@ class _Run:
                 self.segments_cancelled.append(segment.position + 1)
         names = _owner_names(self.conn, set(self.owners.values()))
         others = tuple(replace(n, owner=names.get(self.owners[n.job_id], "another user")) for n in self.others)
+        rest = rest_scene(self.conn, self.scene)
         report = SceneCancelReport(
             self.scene.id, str(self.scene.ref), tuple(self.cancelled), tuple(self.interrupted),
             tuple(self.finished), others, tuple(sorted(self.segments_cancelled)), tuple(self.held),
+            tuple(sorted(self.kept, key=lambda n: n.segment)), rest.status, rest.changed, rest.under_way,
         )  # fmt: skip
-        if report.jobs or report.segments:
+        if report.jobs or report.segments or report.rested:
             data = {
                 "scene_id": self.scene.id, "action": "cancel", "segments": list(report.segments),
                 "cancelled_jobs": [n.job_id for n in report.cancelled],
                 "interrupted_jobs": [n.job_id for n in report.interrupted],
                 "left_to_others": [n.job_id for n in report.others],
+                "scene_status": report.scene_status.code,
             }  # fmt: skip
             repo.add_activity(self.conn, ActivityKind.SEGMENT_PLANNED, self.scene.project_id, data)
         return report

@@ -11,7 +11,10 @@
    NEEDS_REGEN and is queued again once, visibly); submit segments whose predecessor is ready,
    from Seed A (segment 1) or the previous cut frame (normalized when the subject drifted), with
    seeds per policy and the likeness weight where the manifest has one.
-3. the scene goes IN_REVIEW when every segment has a measured, usable take.
+3. the scene goes IN_REVIEW when every segment has a measured, usable take; and when a round finds
+   nothing to do, nothing under way and nobody awaited (a cancelled generation whose last other
+   work has ended), the scene comes to rest as a cancel leaves it (scene_rest.py): IN_REVIEW with
+   some usable take, PLANNED with none. A segment waiting for a person keeps the scene in progress.
 
 Every write checks, under the scene lock, that what it computed from is still current, and
 seams are unique per take pair, so a restarted or second director repeats nothing. Blocking
@@ -54,6 +57,7 @@ from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services import takes as media
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.scene_locks import WAIT, declare_job, live_locks, lock_sentence
+from x121_desktop.services.scene_rest import rest_scene
 from x121_desktop.services.scene_seams import PENDING, AdvanceReport, _Chain
 from x121_desktop.services.scene_submit import ChainSubmitter, job_inputs, take_position
 from x121_desktop.services.scenes import switch_current
@@ -81,6 +85,10 @@ def _still_driven(chain: _Chain, retry: tuple[int, ...]) -> set[int]:
         s.id for s in chain.segments
         if s.position in chain.pending or s.status in (Sg.QUEUED, Sg.GENERATING, Sg.GENERATED) or s.position in retry
     }  # fmt: skip
+
+
+def _busy(chain: _Chain) -> bool:
+    return any(s.status in transitions.BUSY_SEGMENT for s in chain.segments)
 
 
 def _links(chain: _Chain) -> list[LinkState]:
@@ -116,7 +124,8 @@ class SceneDirector(ChainSubmitter):
             chain = await self._tx(False, lambda c: _chain(c, scene_id))
             if chain.scene.status is not SceneStatus.IN_PROGRESS:
                 await self._leases.release_scene(scene_id)
-                report.complete = chain.scene.status is not SceneStatus.PLANNED
+                at_rest = next_steps(_links(chain))  # what the chain is, not what the status says
+                report.complete, report.waiting = at_rest.complete, tuple(p + 1 for p in at_rest.waiting)
                 return report
             changed = await self._reconcile(chain, report)
             if changed:
@@ -128,6 +137,9 @@ class SceneDirector(ChainSubmitter):
             if steps.complete:
                 await self._tx(True, lambda c: self._complete(c, scene_id))
                 report.complete = True
+                return report
+            if steps.empty and not steps.waiting and not chain.pending and not _busy(chain):
+                await self._tx(True, lambda c: rest_scene(c, repo.lock_scene(c, scene_id)))
                 return report
             if not await self._act(chain, steps, report):
                 return report

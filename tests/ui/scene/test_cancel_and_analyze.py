@@ -2,7 +2,8 @@
 
 * Cancel on the Generate row (and the Cancel scene generation action) cancels the scene's queued job
   through the service, shows it in the row while it works, gives the director's segment lock back at
-  once and ends with one sentence; the chain on screen shows the segments cancelled. No dispatcher runs
+  once and ends with one sentence; the chain on screen shows the segments planned again (nothing was
+  generated, so the scene is planned again too). No dispatcher runs
   (the window's is off), so the job is still queued when cancelled (tests/services/test_scene_cancel.py
   covers running jobs and other users' jobs). A job that had already finished gets its take recorded.
 * Analyze seams measures the selected segment's seams on real H.264 takes (a continuous camera move
@@ -25,7 +26,7 @@ from tests.services.test_pipeline_e2e import database, rows, server
 from tests.ui.scene.scene_studio import SceneWindow, build_chain, review_studio, scene_window, studio_as
 from tests.ui.scene.test_generation import SETTLE_S, _chain, generated
 from tests.ui.studio_fixtures import qloop, run, until
-from x121_desktop.core.enums import JobStatus, SeamGrade, SegmentStatus
+from x121_desktop.core.enums import JobStatus, SceneStatus, SeamGrade, SegmentStatus
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 from x121_desktop.services.scene_director import SceneDirector
 from x121_desktop.services.scenes import SceneService
@@ -89,13 +90,15 @@ async def _cancel_generate(sw: SceneWindow, engine: Engine, scene_id: int) -> No
     assert said[:2] == ["cancelling…", CANCELLING]  # the row said what it was doing until it ended
     [job] = rows(engine, "SELECT id, job_status_id AS status FROM jobs")
     assert JobStatus(job.status) is JobStatus.CANCELLED
-    assert [SegmentStatus(r.status) for r in _chain(engine, scene_id)] == [SegmentStatus.CANCELLED] * 3
+    assert [SegmentStatus(r.status) for r in _chain(engine, scene_id)] == [SegmentStatus.PLANNED] * 3
+    [scene] = rows(engine, "SELECT scene_status_id AS status FROM scenes WHERE id = :i", i=scene_id)
+    assert SceneStatus(scene.status) is SceneStatus.PLANNED
     sentence = (
         "Generation of Ada/intro cancelled: 1 job cancelled (segment 1). Segments 1, 2, 3 stopped; Generate queues "
-        "them again."
+        "them again. Ada/intro is planned again: no segment has a take yet."
     )
     assert sentence in _notes(sw)
-    await until(lambda: _statuses(sw) == ["Cancelled"] * 3, what="the chain to show the segments cancelled")
+    await until(lambda: _statuses(sw) == ["Planned"] * 3, what="the chain to show the segments planned again")
     assert not a["scene.cancel_generation"].isEnabled()
     sw.wiring.workspace.chain.select_range(0, 0)
     take = sw.wiring.workspace.takes.topLevelItem(0)
@@ -112,7 +115,7 @@ async def _cancel_generate(sw: SceneWindow, engine: Engine, scene_id: int) -> No
         JobStatus.CANCELLED
     }
     assert _notes(sw).count(sentence) == 2
-    await until(lambda: _statuses(sw) == ["Cancelled"] * 3, what="the chain to show the segments cancelled again")
+    await until(lambda: _statuses(sw) == ["Planned"] * 3, what="the chain to show the segments planned again")
 
 
 def test_cancel_when_not_following_records_the_take_of_a_job_that_had_finished(
@@ -138,9 +141,12 @@ async def _cancel_after_finish(sw: SceneWindow, engine: Engine, scene_id: int) -
     assert said[:2] == [CANCELLING, RECORDING]
     assert (
         "Generation of Ada/intro cancelled: no job of yours was queued or running. Segments 2, 3 stopped; Generate "
-        "queues them again. Segment 1's job had already finished (succeeded); its take is kept."
+        "queues them again. Segment 1's job had already finished (succeeded); its take is kept. Ada/intro stays in "
+        "progress while segment 1 is still under way."
     ) in _notes(sw)
-    await until(lambda: _statuses(sw) == ["In review", "Cancelled", "Cancelled"], what="segment 1's take recorded")
+    await until(lambda: _statuses(sw) == ["In review", "Planned", "Planned"], what="segment 1's take recorded")
+    [scene] = rows(engine, "SELECT scene_status_id AS status FROM scenes WHERE id = :i", i=scene_id)
+    assert SceneStatus(scene.status) is SceneStatus.IN_REVIEW  # the recording round brought it to rest
     [job] = rows(engine, "SELECT job_status_id AS status FROM jobs")
     assert JobStatus(job.status) is JobStatus.SUCCEEDED
     assert rows(engine, LIVE_LOCKS)[0].n == 0

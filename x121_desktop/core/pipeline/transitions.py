@@ -27,11 +27,14 @@ SCENE: Mapping[SceneStatus, frozenset[SceneStatus]] = {
 }
 
 _REDO = {Sg.QUEUED, Sg.STALE, Sg.NEEDS_REGEN}
+# A person cancelled the generation (core.pipeline.stopping): PLANNED with no usable take, else back
+# to what its current take is (in review, approved, rejected; generated while its seam is unmeasured).
+_STOPPED = {Sg.PLANNED, Sg.IN_REVIEW, Sg.APPROVED, Sg.REJECTED, Sg.CANCELLED}
 SEGMENT: Mapping[SegmentStatus, frozenset[SegmentStatus]] = {
     Sg.PLANNED: frozenset({Sg.QUEUED, Sg.CANCELLED}),
-    Sg.QUEUED: frozenset({Sg.GENERATING, Sg.GENERATED, Sg.FAILED, Sg.CANCELLED}),
+    Sg.QUEUED: frozenset({Sg.GENERATING, Sg.GENERATED, Sg.FAILED, *_STOPPED}),
     # GENERATING → QUEUED: its job was lost and is queued again (same prompt_id).
-    Sg.GENERATING: frozenset({Sg.QUEUED, Sg.GENERATED, Sg.FAILED, Sg.CANCELLED}),
+    Sg.GENERATING: frozenset({Sg.QUEUED, Sg.GENERATED, Sg.FAILED, *_STOPPED}),
     # GENERATED: a usable take whose left seam is still to be measured (also after heal-only).
     Sg.GENERATED: frozenset({Sg.IN_REVIEW, Sg.NEEDS_REGEN, *_REDO}),
     Sg.IN_REVIEW: frozenset({Sg.APPROVED, Sg.REJECTED, Sg.GENERATED, *_REDO}),
