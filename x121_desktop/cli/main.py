@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="shared studio database (postgresql://user@host:port/db); default: X121_DATABASE_URL, "
         "then settings, then the embedded database",
     )
+    parser.add_argument(
+        "--user",
+        metavar="NAME",
+        help="studio login to sign in as (default: X121_DATABASE_USER, then the last sign-in on this computer, "
+        "then the URL's user name); its password comes from the keyring, else it is asked for on a terminal",
+    )
     parser.add_argument("--home", metavar="DIR", help="X121 home folder (default: X121_HOME or the user data dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -3,12 +3,15 @@
     x121 user add NAME --role reviewer|creator|admin [--display-name TEXT]
                   [--password-stdin | --generate-password] [--json]      admins only
     x121 user list [--json]                                              everyone
-    x121 user whoami [--json]
+    x121 user whoami [--json]     (also `x121 whoami`) the login and role commands use, and why
     x121 user set-role NAME --role ROLE                                  admins only
     x121 user disable NAME | enable NAME                                 admins only
     x121 user passwd [NAME] [--password-stdin]     your own password, or (admins) someone else's
     x121 user keyring                              can passwords be kept on this machine?
-    x121 user forget                               remove the stored password for this database
+    x121 user forget                               remove the stored password for this database and login
+
+Every command signs in as `x121 whoami` says (cli/common.py): --user, X121_DATABASE_USER, else the last
+sign-in on this computer, else the URL's user name.
 
 PostgreSQL decides who may do what (migration 0002); these commands only ask through
 `services.users`. Passwords are read from a terminal (twice) or one line of standard input,
@@ -24,8 +27,8 @@ import secrets
 import sys
 from typing import Any
 
-from x121_desktop.cli.common import launch_options, read_password_stdin, studio_from_args
-from x121_desktop.cli.output import print_json, print_table
+from x121_desktop.cli.common import login_plan, read_password_stdin, studio_from_args
+from x121_desktop.cli.output import print_json, print_table, to_jsonable
 from x121_desktop.core.enums import UserRole
 from x121_desktop.core.errors import InvalidInput
 from x121_desktop.services.users import UserAdminService, UserView, parse_role
@@ -52,9 +55,10 @@ def register(sub: Any) -> None:
     ls.add_argument("--json", action="store_true", help="print JSON")
     ls.set_defaults(handler=_list)
 
-    who = usub.add_parser("whoami", help="the studio user this connection signs in as")
-    who.add_argument("--json", action="store_true", help="print JSON")
-    who.set_defaults(handler=_whoami)
+    for parent in (usub, sub):  # `x121 user whoami` and `x121 whoami`
+        who = parent.add_parser("whoami", help="the studio login and role commands sign in as, and why")
+        who.add_argument("--json", action="store_true", help="print JSON")
+        who.set_defaults(handler=_whoami)
 
     role = usub.add_parser("set-role", help="change a user's role (admins only)")
     role.add_argument("name", metavar="NAME")
@@ -111,21 +115,12 @@ def _describe(view: UserView) -> str:
     return f"{view.name} ({view.display_name}; {view.role.code}, {_state(view)}{extra})"
 
 
-def _shared_url(args: argparse.Namespace) -> tuple[str, str] | None:
-    """(public URL, login) of the configured shared database; None for the embedded one."""
-    from x121_desktop.db.engine import parse_url
-    from x121_desktop.services.bootstrap import chosen_database_url
-    from x121_desktop.settings.model import load_settings
-    from x121_desktop.settings.paths import resolve_home
-
-    options = launch_options(args)
-    raw = chosen_database_url(options, load_settings(resolve_home(options.home)))
-    if raw is None:
+def _shared_login(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(shared database URL, the login commands sign in as); None for the embedded database or no user name."""
+    plan = login_plan(args)
+    if plan.database_url is None or plan.user is None:
         return None
-    url = parse_url(raw)
-    if not url.username:
-        return None
-    return url.render_as_string(hide_password=True), url.username
+    return plan.database_url, plan.user
 
 
 # ----------------------------------------------------------------------------- handlers
@@ -158,14 +153,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _whoami(args: argparse.Namespace) -> int:
-    with studio_from_args(args) as studio:
+    plan = login_plan(args)
+    with studio_from_args(args, plan=plan) as studio:
         me = asyncio.run(UserAdminService(studio.engine, studio.runtime).whoami())
-    if args.json:
-        print_json(me)
+        where = studio.database.description
+    if args.json:  # the studio user's fields (none when the login is not one), and why this login
+        print_json({**(to_jsonable(me) if me is not None else {}), "chosen_by": plan.source.value, "database": where})
     elif me is None:
-        print("This login is not a studio user.")
+        print(f"{plan.describe()} is not a studio user ({where}).")
     else:
-        print(_describe(me))
+        print(f"{_describe(me)} on {where}, chosen by {plan.source.value}.")
     return 0 if me is not None else 1
 
 
@@ -197,8 +194,8 @@ def _passwd(args: argparse.Namespace) -> int:
         password = _new_password(args, "your login")
         role = asyncio.run(service.change_own_password(password))
     print(f"Password of {role} changed.")
-    shared = _shared_url(args)
-    if shared is not None and shared[1] == role:
+    shared = _shared_login(args)
+    if shared is not None:
         print(CredentialStore().put(shared[0], role, password).message + ".")
     return 0
 
@@ -214,11 +211,11 @@ def _keyring(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     from x121_desktop.services.auth.credentials import CredentialStore
 
-    shared = _shared_url(args)
+    shared = _shared_login(args)
     if shared is None:
         raise InvalidInput(
             "No shared database with a login is configured, so there is no stored password to forget",
-            "Name it with --database-url postgresql://USER@HOST/DB",
+            "Name it with --database-url postgresql://HOST/DB and the login with --user NAME",
         )
     if CredentialStore().forget(*shared):
         print(f"Forgot the stored password of {shared[1]} for this database.")
