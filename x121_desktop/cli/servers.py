@@ -3,9 +3,13 @@
     x121 server add URL --name NAME [--slots 1] [--queued-slots 1] [--json]   register a server (admins only)
     x121 server list [--json]                    every registered server, from the database
     x121 server check NAME [--json]              ask the server: version, node types, devices/VRAM, models
+    x121 server test NAME [--timeout S] [--json] run a tiny core-node workflow on it, end to end, timed
 
 `check` stores what it found (status, system stats, node types and model files) and exits
-non-zero with one sentence when the server cannot be reached or is not a ComfyUI.
+non-zero with one sentence when the server cannot be reached or is not a ComfyUI. `test`
+(services/server_probe.py) uploads a picture, runs LoadImage → ImageScale → SaveImage with our own
+prompt_id, follows the WebSocket, reads the history and downloads the output, printing each step's
+time; it exits non-zero naming the first step that failed and what to check. It stores nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from x121_desktop.cli.common import studio_from_args
 from x121_desktop.cli.output import print_json, print_table
+from x121_desktop.services.server_probe import STEPS, ProbeReport, probe_server
 from x121_desktop.services.servers import ServerCheck, ServerService, ServerView
 
 GIB = 1024**3
@@ -45,6 +50,12 @@ def register(sub: Any) -> None:
     check.add_argument("name", metavar="NAME")
     check.add_argument("--json", action="store_true", help="print JSON")
     check.set_defaults(handler=_check)
+
+    test = ssub.add_parser("test", help="run a tiny core-node workflow on a server end to end, each step timed")
+    test.add_argument("name", metavar="NAME")
+    test.add_argument("--timeout", type=float, default=120.0, metavar="S", help="for the run (default 120)")
+    test.add_argument("--json", action="store_true", help="print JSON")
+    test.set_defaults(handler=_test)
 
 
 def _gib(n: int) -> str:
@@ -128,3 +139,38 @@ def _print_check(result: ServerCheck) -> None:
     print(f"  devices  {_devices(s)}")
     models = ", ".join(f"{folder} {n}" for folder, n in s.model_counts) or "none"
     print(f"  models   {models}")
+
+
+def _test(args: argparse.Namespace) -> int:
+    with studio_from_args(args) as studio:
+        servers = ServerService(studio.sessions, studio.runtime)
+        report = asyncio.run(probe_server(servers, studio.runtime, args.name, timeout_s=args.timeout))
+    if args.json:
+        print_json(_test_json(args.name, report))
+    else:
+        _print_test(args.name, report)
+    return 0 if report.ok else EXIT_UNREACHABLE
+
+
+def _test_json(name: str, report: ProbeReport) -> dict[str, Any]:
+    return {
+        "name": name,
+        "url": report.url,
+        "ok": report.ok,
+        "steps": [{"step": s.name, "ms": round(s.ms, 1), "detail": s.detail} for s in report.steps],
+        "failed_step": report.failed_step,
+        "problem": report.problem,
+    }
+
+
+def _print_test(name: str, report: ProbeReport) -> None:
+    for step in report.steps:
+        print(f"  ok    {step.name:<10} {step.ms:8.1f} ms  {step.detail}")
+    if report.ok:
+        print(f"{name} ({report.url}) ran the test workflow end to end in {report.total_ms:.0f} ms.")
+        return
+    left = STEPS[STEPS.index(report.failed_step) + 1 :] if report.failed_step in STEPS else ()
+    print(f"  FAIL  {report.failed_step}")
+    for skipped in left:
+        print(f"  -     {skipped:<10} not run")
+    print(f"x121: {report.problem}", file=sys.stderr)
