@@ -73,13 +73,22 @@ def test_wrong_or_missing_password_is_refused_in_one_sentence(served: tuple[Path
     _, port = served
     url = f"postgresql://{ADMIN}@127.0.0.1:{port}/x121"
     env = {"X121_DATABASE_PASSWORD": password} if password else {}
-    done = _x121("--database-url", url, "db", "status", env=env)
+    done = _x121("--database-url", url, "db", "status", env=env)  # stdin is a pipe: no terminal to ask on
     assert done.returncode == 3
-    assert done.stderr.strip() == (
-        f"x121: error: The database at {ADMIN}@127.0.0.1:{port}/x121 rejected the password for role '{ADMIN}'. "
-        "Enter the right password (x121 asks for it and keeps it in the keyring), "
-        "or ask an admin to reset it with `x121 user passwd`"
-    )
+    where = f"{ADMIN}@127.0.0.1:{port}/x121"
+    if password:
+        assert done.stderr.strip() == (
+            f"x121: error: The database at {where} rejected the password for role '{ADMIN}'. "
+            "Enter the right password (x121 asks for it and keeps it in the keyring), "
+            "or ask an admin to reset it with `x121 user passwd`"
+        )
+    else:
+        assert done.stderr.strip() == (
+            f"x121: error: No password for {where} (the database URL) is kept on this computer and there is no "
+            f"terminal to ask for it. Sign in once in X121 Studio as {ADMIN} keeping the password in the keyring, "
+            f"run the command in a terminal to be asked, or give a full URL (postgresql://{ADMIN}:PASSWORD@HOST/DB) "
+            "or X121_DATABASE_PASSWORD"
+        )
 
 
 def test_serve_refuses_bad_port_and_network(tmp_path: Path) -> None:
