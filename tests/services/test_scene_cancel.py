@@ -124,7 +124,7 @@ def test_cancel_interrupts_the_running_job_stops_the_chain_and_the_director_then
             assert report.sentence() == (
                 "Generation of Ada/locks cancelled: 1 running job interrupted (segment 1). "
                 "Segments 1, 2 stopped; Generate queues them again. "
-                "Ada/locks is planned again: no segment has a take yet."
+                "Ada/locks is planned again: no segment has a take to look at."
             )
             assert (report.scene_status, report.rested, report.under_way) == (SceneStatus.PLANNED, True, ())
             started = time.monotonic()
@@ -327,7 +327,8 @@ def test_x121_scene_cancel_says_what_it_did(
     assert (out["scene_status"], out["rested"]) == (SceneStatus.PLANNED, True)
     assert out["sentence"] == (
         "Generation of Ada/locks cancelled: 1 job cancelled (segment 1). "
-        "Segments 1, 2 stopped; Generate queues them again. Ada/locks is planned again: no segment has a take yet."
+        "Segments 1, 2 stopped; Generate queues them again. "
+        "Ada/locks is planned again: no segment has a take to look at."
     )
     assert main([*base, "scene", "cancel", "Ada/locks", "--project", "Default"]) == 0
     assert capsys.readouterr().out == "Ada/locks had no queued or running job of yours to cancel.\n"

@@ -44,7 +44,7 @@ from x121_desktop.db.repositories import jobs as job_repo
 from x121_desktop.db.repositories import scenes as repo
 from x121_desktop.db.repositories import takes as take_repo
 from x121_desktop.services.scene_locks import current_user, live_locks, lock_sentence
-from x121_desktop.services.scene_rest import rest_scene, seam_grades, stopped_status
+from x121_desktop.services.scene_rest import PENDING, rest_scene, seam_grades, stopped_status
 from x121_desktop.services.scenes import require_creator
 from x121_desktop.services.transactions import in_transaction
 
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from x121_desktop.services.bootstrap import Studio
 
 Sg = SegmentStatus
-PENDING = (TakeStatus.PENDING, TakeStatus.GENERATING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +155,7 @@ def describe(report: SceneCancelReport) -> str:
 
 def _scene_sentence(report: SceneCancelReport) -> str:
     if report.rested and report.scene_status is SceneStatus.PLANNED:
-        return f"{report.scene} is planned again: no segment has a take yet."
+        return f"{report.scene} is planned again: no segment has a take to look at."
     if report.rested:
         return f"{report.scene} is {report.scene_status.label.lower()}: its segments with a take wait for a look."
     if report.scene_status is SceneStatus.IN_PROGRESS and report.under_way:

@@ -95,7 +95,7 @@ async def _cancel_generate(sw: SceneWindow, engine: Engine, scene_id: int) -> No
     assert SceneStatus(scene.status) is SceneStatus.PLANNED
     sentence = (
         "Generation of Ada/intro cancelled: 1 job cancelled (segment 1). Segments 1, 2, 3 stopped; Generate queues "
-        "them again. Ada/intro is planned again: no segment has a take yet."
+        "them again. Ada/intro is planned again: no segment has a take to look at."
     )
     assert sentence in _notes(sw)
     await until(lambda: _statuses(sw) == ["Planned"] * 3, what="the chain to show the segments planned again")
