@@ -1,6 +1,7 @@
-"""Clips of different rates in one grid: the clock counts in the lead cell's rate (the first cell in grid
-order that is not the pinned reference) or the scene's, whichever clip opens first; the other cells show
-the frame of the same instant; the transport line and the cells say the rates."""
+"""Clips of different rates in one grid: the clock counts in the scene's rate, else in the lead cell's (the
+first cell in grid order that is not the pinned reference), never in that of whichever clip happens to open
+first (the clock waits for a lead clip still opening); the other cells show the frame of the same instant;
+the transport line and the cells say the rates."""
 
 from __future__ import annotations
 

@@ -79,8 +79,11 @@ def focus(qtbot: QtBot, panel: ReviewPanel) -> None:
     panel.setFocus()
 
 
-def open_clips(qtbot: QtBot, panel: ReviewPanel, folder: Path, files: list[str]) -> None:
-    """Click "Open clips…" and answer the real file dialog: type the names into it, then Open."""
+def open_clips(
+    qtbot: QtBot, panel: ReviewPanel, folder: Path, files: list[str], shown: list[str] | None = None
+) -> None:
+    """Click "Open clips…" and answer the real file dialog: type the names into it, then Open; wait until the
+    new player shows `shown` (by default the first four files)."""
     button = next(b for b in panel.findChildren(QPushButton) if b.text() == "Open clips…")
     answered: list[QFileDialog] = []
 
@@ -105,7 +108,8 @@ def open_clips(qtbot: QtBot, panel: ReviewPanel, folder: Path, files: list[str])
         poll.stop()
         poll.deleteLater()
     assert answered, "no file dialog opened"
-    qtbot.waitUntil(lambda: panel.controller is not before and names(panel) == files[:4], timeout=3000)
+    expected = files[:4] if shown is None else shown
+    qtbot.waitUntil(lambda: panel.controller is not before and names(panel) == expected, timeout=3000)
     focus(qtbot, panel)  # the dialog has closed: keys go to the review window again
 
 

@@ -1,7 +1,8 @@
 """Sync grid layouts, reference pinning and compare modes (A/B, wipe, difference, blend).
 
 All cells play from the panel's one clock, so every layout is lockstep. `CompareController`
-keeps a pinned reference take in the first cell whatever else is loaded, switches the grid
+pins a reference take (`ReviewPanel.load` keeps it in the first cell whatever else is loaded, from
+here, "Open clips…" or a scene's compare; `ReviewPanel.pinned` is the one record of it), switches the grid
 between 1x1, 1x2, 2x2 and 3x3, and, for the modes other than side by side, lays a
 `CompareCanvas` over the grid that composites the first two cells' frames on screen
 (`core.review.compare.composite`); the wipe line follows the mouse while dragged. Switching the
@@ -146,7 +147,6 @@ class CompareController(QObject):
     def __init__(self, panel: ReviewPanel) -> None:
         super().__init__(panel)
         self.panel = panel
-        self.pinned: Path | None = None
         self.mode = CompareMode.SIDE_BY_SIDE
         self.wipe = 0.5
         self.canvas: CompareCanvas | None = None
@@ -156,17 +156,20 @@ class CompareController(QObject):
         panel.layout_changed.connect(self._layout_changed)
 
     # ------------------------------------------------------------------ content
+    @property
+    def pinned(self) -> Path | None:
+        """The pinned reference: the panel's (`ReviewPanel.pinned`), so the two can never disagree."""
+        return self.panel.pinned
+
     def show(self, paths: Sequence[Path | str]) -> None:
-        """Load `paths`, keeping the pinned reference in the first cell."""
-        chosen = [Path(p) for p in paths]
-        if self.pinned is not None:
-            chosen = [self.pinned, *(p for p in chosen if p != self.pinned)]
-        self.panel.load(chosen)
+        """Load `paths`, keeping the pinned reference in the first cell (`ReviewPanel.load`)."""
+        self.panel.load(paths)
 
     def pin(self, path: Path | str | None) -> None:
-        """Pin a reference take (None unpins); the grid reloads with it first."""
-        self.pinned = self.panel.pinned = None if path is None else Path(path)
-        self.show([p for p in self.panel.paths if p != self.pinned])
+        """Pin a reference take (None unpins: it stays in its cell as any clip); the grid reloads with it
+        first and the clips shown so far after it."""
+        self.panel.pinned = None if path is None else Path(path)
+        self.panel.load(self.panel.paths)
 
     def set_layout(self, rows: int, columns: int) -> None:
         if (rows, columns) not in LAYOUTS:

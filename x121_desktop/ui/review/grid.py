@@ -6,6 +6,8 @@ cell is a FrameView the PlayerController drives from one clock, so lockstep come
 go on, cells past the new size stop, and clips that now fit open. Every cell keeps its decoder;
 a QPainter cell whose size changed gets its frames decoded at the new size (the player asks for
 them; a source never hands out a frame cached at another size), a GL cell draws the same planes.
+`put_first` moves one open clip to the first cell the same way (the pinned reference's place);
+`no_room` is the sentence that names the clips a layout leaves out.
 """
 
 from __future__ import annotations
@@ -101,3 +103,29 @@ def reshape(grid: ReviewGrid, player: PlayerController, paths: Sequence[Path], r
     for path in paths[len(player.cells) : capacity]:
         player.add_source(path, grid.add_cell(path.name))
     player.tick()  # ask at once for frames at the cells' new sizes
+
+
+def put_first(grid: ReviewGrid, player: PlayerController, paths: list[Path], index: int) -> None:
+    """Move the clip open in cell `index` (its cell, decoder and path) to the first cell; the others keep
+    their order, every decoder and the clock go on."""
+    if index == 0:
+        return
+    player.cells.insert(0, player.cells.pop(index))
+    grid.cells.insert(0, grid.cells.pop(index))
+    paths.insert(0, paths.pop(index))
+    grid.set_shape(grid.rows, grid.columns)
+
+
+def no_room(waiting: Sequence[Path], pinned: Path | None, shown: Sequence[Path], shape: tuple[int, int]) -> str:
+    """One sentence naming the clips the layout leaves out ('' when none): why, and how to see them."""
+    if not waiting:
+        return ""
+    named = [f"{p.name} (the pinned reference)" if p == pinned else p.name for p in waiting[:3]]
+    more = f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
+    keeps = ""
+    if pinned is not None and pinned in shown:
+        keeps = f" (the pinned reference {pinned.name} keeps the first cell)"
+    where = " in the first cell" if pinned in waiting else ""
+    it = "it" if len(waiting) == 1 else "them"
+    layout = f"{shape[0]}x{shape[1]} layout"
+    return f"No room for {', '.join(named)}{more} in the {layout}{keeps}: a larger layout shows {it}{where}."

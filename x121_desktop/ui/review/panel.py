@@ -4,7 +4,10 @@ Sound: one audible cell (`audible`, marked ♪ on its label) plays at 1x in step
 (`sound`, ui/review/playback_audio.py) and gives vinyl mode its grains; the transport line holds
 the mute button and volume slider (review.audio.* keys).
 
-Clips: `load` replaces every cell (a new player); `show_clip` puts one clip in the working cell and
+Clips: `load` replaces every cell (a new player) around the pinned reference, which keeps the first
+cell; it is the one way a set of clips arrives ("Open clips…", `CompareController.show` and `pin`, a
+scene's take-and-parent compare), and clips a layout has no room for wait, named under the transport line
+(`room_note`). `show_clip` puts one clip in the working cell and
 keeps the rest (layout, pinned reference, compare mode, zoom) and the clock's rate and loop. The
 clock's rate follows one rule whatever brought the clips (a take, a seam clip, "Open clips…"): the
 scene's (`timeline_rate`) while a scene is under review, else the lead clip's (`PlayerController.lead`:
@@ -31,7 +34,7 @@ from x121_desktop.ui.docks import PanelContext, PanelSpec
 from x121_desktop.ui.review.audible import AudibleCell
 from x121_desktop.ui.review.audio_controls import AudioControls
 from x121_desktop.ui.review.cache_bar import CacheBar
-from x121_desktop.ui.review.grid import ReviewGrid, reshape
+from x121_desktop.ui.review.grid import ReviewGrid, no_room, put_first, reshape
 from x121_desktop.ui.review.jog_dial import JogDial
 from x121_desktop.ui.review.playback_audio import PlaybackAudio
 from x121_desktop.ui.review.player import PlayerCell, PlayerController
@@ -72,6 +75,8 @@ class ReviewPanel(QWidget):
         self.vinyl.gain = self.sound.gain  # a bound method: a lambda over self would keep the panel alive
         self.status = QLabel(self)
         self.status.setObjectName("reviewStatus")
+        self.room_note = _note_line("reviewRoomNote", self)
+        """Names the clips the layout has no room for (a pinned reference among them): `no_room`."""
         open_button = QPushButton("Open clips…", self)
         open_button.clicked.connect(self._ask_files)
         bottom = QHBoxLayout()
@@ -84,7 +89,7 @@ class ReviewPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
         layout.addWidget(self.grid, 1)
-        layout.addLayout(self._transport(bottom, [vinyl_toggle.note, self.audio_controls.note]))
+        layout.addLayout(self._transport(bottom, [self.room_note, vinyl_toggle.note, self.audio_controls.note]))
         self.timeline.scrub_requested.connect(self.controller.seek)
         self.controller.frames_shown.connect(self._update_transport)
         self.controller.state_changed.connect(self._update_transport)
@@ -117,7 +122,19 @@ class ReviewPanel(QWidget):
         return row
 
     def load(self, paths: Sequence[Path | str]) -> None:
-        """Replace the clips (at most rows x columns); each opens and decodes on its own thread."""
+        """Show `paths` in a new player, around the pinned reference; each clip opens and decodes on its own
+        thread. Every set of clips comes here ("Open clips…", `CompareController.show` and `pin`), so no
+        way of opening clips can drop the reference while `pinned` still names it: the lead-clip rule (the
+        clock's rate) and the audible-cell rule skip the reference, and would skip nothing, or a clip
+        opened from the same file, if it had left the grid. As in RV or xStudio, a pinned reference stays
+        until unpinned: it keeps the first cell in every layout, the clips fill the cells after it in their
+        order (the reference's own file among them is not opened twice), and clips with no cell wait in
+        `paths`, named under the transport line, until a larger layout opens them. So in 1x1 the reference
+        stays on screen and the new clips wait: the reviewer pinned it to keep it in view, and a layout
+        change (or unpinning) is one key away, said in the note. Nothing is dropped silently."""
+        chosen = [Path(p) for p in paths]
+        if self.pinned is not None:
+            chosen = [self.pinned, *(p for p in chosen if p != self.pinned)]
         self.controller.close()
         self.controller.deleteLater()
         layout = self.layout()
@@ -128,7 +145,7 @@ class ReviewPanel(QWidget):
         self.controller = PlayerController(self, timeline_rate=self.timeline_rate, reference=self.pinned)
         self.grid = ReviewGrid(self._rows, self._columns, self, prefer_gl=self._prefer_gl)
         layout.insertWidget(0, self.grid, 1)
-        self.paths = [Path(p) for p in paths]
+        self.paths = chosen
         self.timeline.set_marks([])  # marks belong to what was shown; tools set new ones
         for path in self.paths[: self._rows * self._columns]:
             self.controller.add_source(path, self.grid.add_cell(path.name))
@@ -138,6 +155,7 @@ class ReviewPanel(QWidget):
         self.controller.cache_changed.connect(self._update_cache)
         self._follow_sound()
         self._cache_timer.start()
+        self._update_room()
         self.loaded.emit()
 
     def set_timeline_rate(self, rate: Fraction | None) -> None:
@@ -156,23 +174,29 @@ class ReviewPanel(QWidget):
     def show_clip(self, path: Path | str) -> PlayerCell:
         """Show `path` in the working cell and keep the rest: the layout, the other cells (the pinned
         reference, clips compared beside it), compare mode and zoom. Where every cell shows the reference,
-        a free slot takes the clip; a 1x1 layout shows only the clip; an empty player loads it. The clock
-        keeps its rate and loop and goes to frame 0, paused, without in/out points (they were the old
+        a free slot takes the clip; an empty player loads it. A 1x1 layout shows only the clip (a verdict
+        judges the take on screen): the pinned reference, still pinned, waits right behind it in `paths`,
+        said under the transport line, and goes back to the first cell when a larger layout opens it. The
+        clock keeps its rate and loop and goes to frame 0, paused, without in/out points (they were the old
         clip's). Returns the cell that shows it."""
         path = Path(path)
         controller = self.controller
         cell = self.working_cell()
         if not controller.cells:
             self.load([path])
-            return self.controller.cells[0]
+            return next((c for c in self.controller.cells if c.source.path == path), self.controller.cells[0])
         if cell is None and len(controller.cells) < self._rows * self._columns:
             self.paths = [*self.paths[: len(controller.cells)], path]
             cell = controller.add_source(path, self.grid.add_cell(path.name))
             self.layout_changed.emit()  # a new cell: its tools (notes, zoom) attach as after a layout switch
         else:
             cell = cell if cell is not None else controller.cells[0]
-            self.paths[controller.cells.index(cell)] = path
+            at = controller.cells.index(cell)
+            reference = self.pinned
+            over = reference is not None and cell.source.path == reference != path  # 1x1: the reference waits
+            self.paths[at : at + 1] = [path, reference] if over and reference is not None else [path]
             controller.replace_source(cell, path)
+        self._update_room()
         self.timeline.set_marks([])
         controller.stop()
         controller.clear_in_out()
@@ -198,10 +222,22 @@ class ReviewPanel(QWidget):
         return self._rows, self._columns
 
     def set_grid(self, rows: int, columns: int) -> None:
-        """Change the layout (1x1, 1x2, 2x2, 3x3, …); playback keeps its frame and in/out (grid.reshape)."""
+        """Change the layout (1x1, 1x2, 2x2, 3x3, …); playback keeps its frame and in/out (grid.reshape).
+        Clips waiting for room open; a pinned reference that waited (behind a clip shown in 1x1) opens
+        in the first cell."""
         self._rows, self._columns = rows, columns
         reshape(self.grid, self.controller, self.paths, rows, columns)
+        shown = [c.source.path for c in self.controller.cells]
+        if self.pinned in shown:
+            put_first(self.grid, self.controller, self.paths, shown.index(self.pinned))
+        self._update_room()
         self.layout_changed.emit()
+
+    def _update_room(self) -> None:
+        shown = [c.source.path for c in self.controller.cells]
+        sentence = no_room(self.paths[len(shown) :], self.pinned, shown, self.grid_shape)
+        self.room_note.setText(sentence)
+        self.room_note.setVisible(bool(sentence))
 
     def add_bar(self, widget: QWidget) -> None:
         """A line of review tools (verdicts, notes, seams) under the transport line."""
@@ -217,7 +253,7 @@ class ReviewPanel(QWidget):
 
     def _ask_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open clips", "", "Video (*.mp4 *.mov *.mkv *.webm)")
-        if files:  # the clock counts as for any load: in the scene's rate under review, else the lead clip's
+        if files:  # as any load: around the pinned reference; the clock in the scene's rate, else the lead clip's
             self.load(files)
 
     def _update_transport(self, *_: object) -> None:
@@ -275,6 +311,15 @@ def review_panel_spec() -> PanelSpec:
 
     area = Qt.DockWidgetArea.BottomDockWidgetArea
     return PanelSpec("review", "Review", area, make, action_id="view.panel.review", tab_with="library")
+
+
+def _note_line(name: str, parent: QWidget) -> QLabel:
+    """A sentence on a line of its own under the transport line, hidden while empty."""
+    note = QLabel(parent)
+    note.setObjectName(name)
+    note.setWordWrap(True)
+    note.hide()
+    return note
 
 
 def _live_handler(panel: ReviewPanel, action_id: str) -> Callable[[], object]:

@@ -15,9 +15,9 @@ its views' resizes itself; `tick()` after a region change asks at once.
 
 Rates: the clock counts frames at `timeline_rate` when one is given (the scene's rate, set by the
 review session), else at the rate of the lead cell (`lead`: the first cell in grid order that is not
-the pinned reference), whichever clip happens to open first; cells at other rates show the frame of
-the same instant (`core.review.clock.map_frame`) and carry their own rate on their label band. The
-frame count is the clock's frames covering the longest clip.
+the pinned reference), never at that of whichever clip happens to open first; cells at other rates
+show the frame of the same instant (`core.review.clock.map_frame`) and carry their own rate on their
+label band. The frame count is the clock's frames covering the longest clip.
 """
 
 from __future__ import annotations
