@@ -145,6 +145,29 @@ def test_another_user_name_signs_in_as_that_login_and_is_the_next_start(scram_da
         studio.close()
 
 
+def test_the_window_signs_in_as_the_cli_would_x121_database_user_first(
+    scram_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule for the window and the CLI (services/auth/resolve.plan_login): X121_DATABASE_USER beats the
+    last sign-in and the URL's user; the dialog is asked for that login, prefilled."""
+    home = tmp_path / "home"
+    options = LaunchOptions(database_url=scram_database, home=str(home))
+    LoginMemory(home).signed_in(scram_database, "artist")
+    monkeypatch.setenv("X121_DATABASE_USER", "critic")
+    asked: list[SignInRequest] = []
+
+    def ask(request: SignInRequest) -> Credentials | None:
+        asked.append(request)
+        return Credentials(request.user, CRITIC_PASSWORD, remember=False)
+
+    studio = sign_in(options, ask=ask)
+    try:
+        assert [r.user for r in asked] == ["critic"]
+        assert session_user(studio) == "critic"
+    finally:
+        studio.close()
+
+
 def test_an_empty_password_with_nothing_kept_is_asked_again(scram_database: str, tmp_path: Path) -> None:
     options = LaunchOptions(database_url=scram_database, home=str(tmp_path / "home"))
     answers = [Credentials("critic", ""), Credentials("critic", CRITIC_PASSWORD, remember=False)]

@@ -38,8 +38,8 @@ from x121_desktop.services.auth.login import (
     open_as,
     url_user,
 )
+from x121_desktop.services.auth.resolve import plan_login
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
-from x121_desktop.settings.paths import resolve_home
 
 MAX_TRIES = 3
 BUTTON_ROOM = 48
@@ -175,10 +175,10 @@ def sign_in(options: LaunchOptions, ask: AskCredentials = ask_with_dialog) -> St
     url = database_url(options)
     if url is None:
         return open_studio(options)  # the embedded single-user database: silently, as its owner
-    last = None if has_explicit_password(url) else LoginMemory(resolve_home(options.home).home).last(url)
-    user = last.user if last is not None else url_user(url) or ""
+    plan = plan_login(options)  # the CLI's rule too: X121_DATABASE_USER, a URL password, the last sign-in, the URL
+    user = plan.user or ""
     problem: str | None = None
-    if last is None or not last.signed_out:
+    if not plan.signed_out:
         given = url if user == url_user(url) else login_url(url, user)
         had_password = has_explicit_password(url) or stored_password(url, user) is not None
         try:
