@@ -139,3 +139,11 @@ def made_jobs(rights: Rights) -> Iterator[MakeJob]:
         for table in ("activity_events", "cost_records"):
             conn.execute(f"DELETE FROM {table} WHERE job_id = ANY(%s)", (made,))  # type: ignore[arg-type]
         conn.execute("DELETE FROM jobs WHERE id = ANY(%s)", (made,))
+
+
+@pytest.fixture
+def no_pause_left(rights: Rights) -> Iterator[None]:
+    """Paused queues are studio-wide rows: each test that pauses one leaves none behind (use it autouse)."""
+    yield
+    with rights.connect(SUPERUSER) as conn:
+        conn.execute("DELETE FROM job_queue_pauses")

@@ -17,24 +17,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.db.job_rights_studio import REFUSED, MakeJob, Rights, made_jobs, rights
+from tests.db.job_rights_studio import REFUSED, MakeJob, Rights, made_jobs, no_pause_left, rights
 from tests.db.security_studio import SUPERUSER, secure_studio
 from x121_desktop.core.enums import JobEventKind, JobKind, JobStatus
 from x121_desktop.core.errors import InvalidInput, PermissionDenied
 from x121_desktop.db.repositories import job_dispatch, job_pauses
 from x121_desktop.db.repositories import jobs as repo
 
-__all__ = ["made_jobs", "rights", "secure_studio"]
+__all__ = ["made_jobs", "no_pause_left", "rights", "secure_studio"]
 
 LEASE = timedelta(seconds=30)
 HOLDER = "ws-hold:1:abc"
 
 
-@pytest.fixture(autouse=True)
-def _no_pause_left(rights: Rights) -> Iterator[None]:
-    yield
-    with rights.connect(SUPERUSER) as conn:
-        conn.execute("DELETE FROM job_queue_pauses")
+pytestmark = pytest.mark.usefixtures("no_pause_left")
 
 
 @pytest.fixture

@@ -7,29 +7,25 @@ adoption by the next dispatcher, with the stand-in ComfyUI: tests/services/test_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine
 
-from tests.db.job_rights_studio import MakeJob, Rights, made_jobs, rights
+from tests.db.job_rights_studio import MakeJob, Rights, made_jobs, no_pause_left, rights
 from tests.db.security_studio import SUPERUSER, secure_studio
 from x121_desktop.core.enums import JobStatus
 from x121_desktop.db.repositories import job_dispatch, job_pauses
 from x121_desktop.db.repositories import jobs as repo
 
-__all__ = ["made_jobs", "rights", "secure_studio"]
+__all__ = ["made_jobs", "no_pause_left", "rights", "secure_studio"]
 
 LEASE = timedelta(seconds=30)
 HOLDER = "ws-gone:1:abc"
 
 
-@pytest.fixture(autouse=True)
-def _no_pause_left(rights: Rights) -> Iterator[None]:
-    yield
-    with rights.connect(SUPERUSER) as conn:
-        conn.execute("DELETE FROM job_queue_pauses")
+pytestmark = pytest.mark.usefixtures("no_pause_left")
 
 
 def _offered(x: Rights, who: str = "carl") -> set[int]:

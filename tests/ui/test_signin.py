@@ -6,22 +6,18 @@ after a sign-out the next start asks, and an empty password then takes the one t
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
+from tests.fixtures.lan import build_studio_cluster, served_on_loopback
 from x121_desktop.core.errors import DatabaseError
-from x121_desktop.db.embedded import start_embedded
-from x121_desktop.db.lan import LanEndpoint, start_lan, stop_lan, write_hba
-from x121_desktop.db.migrate import upgrade
 from x121_desktop.services.auth.credentials import CredentialStore
 from x121_desktop.services.auth.login import MEMORY_FILE, Credentials, LoginMemory
 from x121_desktop.services.bootstrap import LaunchOptions, Studio
-from x121_desktop.services.users import create_login_as_owner
 from x121_desktop.ui.signin import LoginChoice, SignInDialog, SignInRequest, sign_in
 
 PASSWORD = "pw-artist-1234"
@@ -46,35 +42,13 @@ def test_embedded_database_signs_in_silently(pg_tmp: Path) -> None:
         studio.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def scram_database(pg_tmp: Path) -> Iterator[str]:
     """A studio database served on loopback TCP with SCRAM passwords: creator `artist`, reviewer `critic`."""
     pgdata = pg_tmp / "pgdata"
-    server = start_embedded(pgdata)
-    try:
-        engine = create_engine(server.url())
-        try:
-            upgrade(engine)
-            with engine.begin() as conn:
-                create_login_as_owner(conn, "artist", "creator", PASSWORD, "Artist")
-                create_login_as_owner(conn, "critic", "reviewer", CRITIC_PASSWORD, "Critic")
-        finally:
-            engine.dispose()
-    finally:
-        server.release()
-    port = _free_port()
-    write_hba(pgdata, ())
-    start_lan(pgdata, LanEndpoint("127.0.0.1", port, ()))
-    try:
+    build_studio_cluster(pgdata, {"artist": ("creator", PASSWORD), "critic": ("reviewer", CRITIC_PASSWORD)})
+    with served_on_loopback(pgdata) as port:
         yield f"postgresql://artist@127.0.0.1:{port}/x121"
-    finally:
-        stop_lan(pgdata)
 
 
 def test_password_is_asked_again_when_wrong_then_kept_in_the_keyring(scram_database: str, tmp_path: Path) -> None:
