@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog
 
 from tests.db.security_studio import SecureStudio, build_secure_studio
+from tests.fixtures.lan import served_on_loopback
 from tests.media_factory import make_video
 from tests.ui.node_editor.conftest import chain_document
 from tests.ui.qt_loop import RunningLoop, settle
@@ -35,7 +35,6 @@ from tests.ui.test_signin import session_user
 from x121_desktop.core.enums import UserRole
 from x121_desktop.core.ids import SceneId
 from x121_desktop.db.embedded import start_embedded
-from x121_desktop.db.lan import LanEndpoint, start_lan, stop_lan, write_hba
 from x121_desktop.services.auth.credentials import CredentialStore
 from x121_desktop.services.auth.login import Credentials, LoginMemory
 from x121_desktop.services.bootstrap import LaunchOptions, Studio
@@ -84,15 +83,10 @@ def lan_studio() -> Iterator[LanStudio]:
         secure = build_secure_studio(server, new_database)
     finally:
         server.release()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    write_hba(pgdata, ())
-    start_lan(pgdata, LanEndpoint("127.0.0.1", port, ()))
     try:
-        yield LanStudio(secure, pgdata, port)
+        with served_on_loopback(pgdata) as port:
+            yield LanStudio(secure, pgdata, port)
     finally:
-        stop_lan(pgdata)
         shutil.rmtree(root, ignore_errors=True)
 
 
