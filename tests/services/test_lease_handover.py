@@ -9,6 +9,7 @@ and nothing is sent again.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 
@@ -34,6 +35,7 @@ from x121_desktop.core.enums import JobStatus
 from x121_desktop.db.repositories import job_dispatch
 from x121_desktop.db.repositories import jobs as repo
 from x121_desktop.services.bootstrap import Studio
+from x121_desktop.services.orchestrator.dispatcher import Dispatcher
 
 __all__ = ["db_url", "server", "studio"]
 
@@ -99,3 +101,33 @@ def test_a_stopped_workstations_job_whose_prompt_is_gone_fails_and_is_not_sent_a
     assert executions(server) == []
     assert [k for k, _ in job_events(studio.engine, job)][-2:] == ["claimed", "failed"]
     assert any(n.get("message") == error for n in notifications_for(studio.engine, job))
+
+
+def test_a_stopped_workstations_cancelled_job_ends_cancelled_and_its_prompt_is_stopped_on_the_server(
+    studio: Studio, server: ComfyTestServer
+) -> None:
+    """Its owner cancelled it while the workstation was gone: no dispatcher was left to interrupt the prompt,
+    so the one that takes the lapsed job back (its heartbeat) ends it cancelled and stops it on the server."""
+    server_id = register_server(studio.engine, "a", server.url)
+    job, prompt_id = _pinned_job_claimed_by_a_workstation_that_stops(studio.engine, server_id, "orphan")
+    server.faults.node_delay_s = 1.0  # about 3 s if nobody stops it
+    client = ComfyClient(server.url)
+    client.submit(quick_prompt("orphan"), prompt_id=prompt_id)
+    deadline = time.monotonic() + 10
+    while not executions(server) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with studio.engine.begin() as conn:
+        assert repo.request_cancel(conn, job) is repo.CancelOutcome.REQUESTED  # held: its lease holder should act
+        conn.execute(text("UPDATE jobs SET lease_expires_at = now() - interval '1 s' WHERE id = :j"), {"j": job})
+    began = time.monotonic()
+    dispatcher = Dispatcher(studio, lease_s=0.9, poll_s=0.5, once=True)  # its heartbeat (every 0.3 s) takes it back
+    asyncio.run(asyncio.wait_for(dispatcher.run(), timeout=30))
+    assert job_state(studio.engine, job)[0] is JobStatus.CANCELLED
+    entry = None
+    while entry is None and time.monotonic() < deadline + 10:
+        entry = client.history(prompt_id)
+        time.sleep(0.05)
+    assert entry is not None
+    assert not entry.succeeded
+    assert "execution_interrupted" in entry.message_types
+    assert time.monotonic() - began < 2.8  # stopped, not run to its end

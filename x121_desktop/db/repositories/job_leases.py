@@ -343,7 +343,7 @@ WITH expired AS (
 UPDATE jobs j SET job_status_id = d.next, lease_holder = NULL, lease_expires_at = NULL, updated_at = now(),
                   error = d.reason, finished_at = CASE WHEN d.next = :queued THEN NULL ELSE now() END
 FROM decided d WHERE j.id = d.id
-RETURNING j.id, j.owner_id, j.job_status_id, j.attempts, d.lease_holder, d.was, j.error
+RETURNING j.id, j.owner_id, j.job_status_id, j.attempts, d.lease_holder, d.was, j.error, j.server_id, j.prompt_id
 """
 )
 
@@ -355,6 +355,11 @@ _AFTER_LOST_EVENT = {
 
 
 def reclaim_expired(conn: Connection) -> list[JobId]:
+    """`reclaim_expired_jobs`, as the ids of the jobs taken back."""
+    return [r.job_id for r in reclaim_expired_jobs(conn)]
+
+
+def reclaim_expired_jobs(conn: Connection) -> list[ReclaimedJob]:
     """Take back held jobs whose lease ran out: LOST event, then QUEUED, or CANCELLED if their owner asked.
 
     A stopped dispatcher is not a lost server: the prompt it submitted may still run, so the job is
@@ -365,7 +370,7 @@ def reclaim_expired(conn: Connection) -> list[JobId]:
 
     Each job is reclaimed exactly once however many clients call this at the same time: rows are
     locked with SKIP LOCKED and re-checked under the lock, so a racing reclaimer skips or no
-    longer matches them. The owner is told (feed + notification). Returns the reclaimed job ids.
+    longer matches them. The owner is told (feed + notification). Returns what it did to each.
     """
     rows = conn.execute(
         _RECLAIM,
@@ -379,7 +384,7 @@ def reclaim_expired(conn: Connection) -> list[JobId]:
         },
     ).all()
     done: list[ReclaimedJob] = []
-    for job_id, owner, status_id, attempt, holder, was, error in sorted(rows):
+    for job_id, owner, status_id, attempt, holder, was, error, server_id, prompt_id in sorted(rows):
         status = JobStatus(status_id)
         conn.execute(
             text(
@@ -402,5 +407,5 @@ def reclaim_expired(conn: Connection) -> list[JobId]:
             else error or f"Job {job_id} was lost by its dispatcher ({holder}) and ended as {status.code}"
         )
         notify_owner(conn, job_id, status, message, after)
-        done.append(ReclaimedJob(JobId(job_id), UserId(owner), holder, status))
-    return [r.job_id for r in done]
+        done.append(ReclaimedJob(JobId(job_id), UserId(owner), holder, status, server_id, str(prompt_id)))
+    return done

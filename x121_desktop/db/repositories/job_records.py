@@ -134,7 +134,10 @@ class ReclaimedJob:
     owner_id: UserId
     lost_holder: str
     status: JobStatus
-    """QUEUED (re-dispatch allowed), FAILED or CANCELLED (cancel had been requested)."""
+    """QUEUED (for adoption; a LOST job only where re-dispatch is allowed), FAILED, or CANCELLED (cancel requested)."""
+    server_id: int | None = None
+    """The server its last attempt went to (where its prompt may still be queued or running)."""
+    prompt_id: str = ""
 
 
 class CancelOutcome(Enum):
