@@ -46,6 +46,8 @@ class Project(Base):
     fps_den: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     width: Mapped[int] = mapped_column(Integer, server_default=text("1280"))
     height: Mapped[int] = mapped_column(Integer, server_default=text("720"))
+    settings: Mapped[Document] = document()
+    """What the whole project shares (revision 0016): `seed_workflow` {"a"|"b": workflow name}."""
     created_by: Mapped[int] = user_fk()
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
