@@ -51,7 +51,7 @@ def test_open_clips_loads_around_the_pinned_reference(qtbot: QtBot, loose: Path,
         compare.set_mode(CompareMode.WIPE)
         open_clips(qtbot, panel, loose, ["walk24.mp4", "walk30.mp4"], shown=["a.mp4", "walk24.mp4", "walk30.mp4"])
         assert panel.paths == [reference, loose / "walk24.mp4", loose / "walk30.mp4"]
-        assert panel.pinned == compare.pinned == reference
+        assert (panel.pinned, compare.pinned) == (reference, reference)
         qtbot.waitUntil(counted(panel), timeout=5000)
         controller = panel.controller
         first, lead, _other = controller.cells
@@ -67,6 +67,7 @@ def test_open_clips_loads_around_the_pinned_reference(qtbot: QtBot, loose: Path,
         due = [map_frame(20, Fraction(24), Fraction(30)), 20, map_frame(20, Fraction(24), Fraction(30))]
         qtbot.waitUntil(lambda: [c.view.shown_index for c in controller.cells] == due, timeout=5000)
         assert stripes(panel) == due  # one clock, each clip on its own exact frame
+        assert "frame 20 / 72" in panel.status.text()  # the lead clip's frame, not the reference's 25
 
         compare.show([clips["b"], reference, clips["c"]])  # the reference's own file is not opened twice
         assert names(panel) == ["a.mp4", "b.mp4", "c.mp4"]

@@ -262,7 +262,8 @@ class ReviewPanel(QWidget):
         self.timeline.set_state(clock.frame_count, frame, clock.in_point, clock.out_point)
         cells = self.controller.cells
         dropped = sum(c.scheduler.stats.dropped for c in cells)
-        shown = [c.view.shown_index for c in cells if c.view.shown_index is not None]
+        lead = self.controller.lead()  # the lead clip's frame, in the clock's units (not a reference's)
+        shown = [c.view.shown_index for c in (lead, *cells) if c is not None and c.view.shown_index is not None]
         speed = clock.speed
         state = "paused" if speed == 0 else f"{speed:+d}x"
         self.jog.set_speed(speed)
