@@ -9,43 +9,17 @@ The GL path converts Y/U/V with bilinear chroma on the GPU, so the match is meas
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.ui.review.xvfb_probe import run_probe
+
 FRAME = 37
 
 
 def test_gl_cells_show_the_dragged_region(clips: dict[str, Path]) -> None:
-    xvfb = shutil.which("xvfb-run")
-    if xvfb is None:
-        missing = "xvfb-run is not installed, and offscreen Qt has no OpenGL to test the GL path with"
-        if os.environ.get("CI"):  # scripts/setup.sh installs xvfb: in CI its absence is a failure
-            pytest.fail(missing)
-        pytest.skip(missing)
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(REPO)}
-    env.pop("DISPLAY", None)
-    args = [xvfb, "-a", "-s", "-screen 0 1280x800x24", sys.executable, "-m", "tests.ui.review.gl_roi_probe"]
-    done = subprocess.run(
-        [*args, str(clips["a"]), str(clips["b"]), str(FRAME)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert lines, done.stdout[-2000:] + done.stderr[-2000:]
-    found = json.loads(lines[-1])
-    assert found["platform"] == "xcb"
+    found = run_probe("tests.ui.review.gl_roi_probe", str(clips["a"]), str(clips["b"]), str(FRAME))
     assert found["gpu"] == [True, True]  # both cells really drew with OpenGL
     assert found["shown"] is True
     assert found["live"] is True  # the other cell followed the window while it was dragged

@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pytest
 import qasync
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMainWindow, QPushButton
+from PySide6.QtWidgets import QApplication, QMainWindow
 from pytestqt.qtbot import QtBot
 
 from tests.media_factory import make_video, read_stripe
 from tests.services.review_studio import ReviewStudio, review_studio, studio_as
 from tests.ui.review.conftest import CLIP_SIZE
+from tests.ui.review.file_dialog import click_open_clips
 from tests.ui.review.test_annotations_cells import arrow
 from tests.ui.review.test_show_take import names
 from tests.ui.studio_fixtures import qloop, run, until
@@ -84,30 +85,8 @@ def open_clips(
 ) -> None:
     """Click "Open clips…" and answer the real file dialog: type the names into it, then Open; wait until the
     new player shows `shown` (by default the first four files)."""
-    button = next(b for b in panel.findChildren(QPushButton) if b.text() == "Open clips…")
-    answered: list[QFileDialog] = []
-
-    def answer() -> None:
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, QFileDialog) or answered:
-            return
-        answered.append(dialog)
-        dialog.setDirectory(str(folder))
-        edit = dialog.findChild(QLineEdit, "fileNameEdit")
-        assert edit is not None
-        edit.setText(" ".join(f'"{name}"' for name in files))
-        dialog.accept()
-
-    poll = QTimer(panel)
-    poll.timeout.connect(answer)
-    poll.start(20)
-    try:
-        before = panel.controller
-        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
-    finally:
-        poll.stop()
-        poll.deleteLater()
-    assert answered, "no file dialog opened"
+    before = panel.controller
+    assert click_open_clips(panel, folder, files), "no file dialog opened"
     expected = files[:4] if shown is None else shown
     qtbot.waitUntil(lambda: panel.controller is not before and names(panel) == expected, timeout=3000)
     focus(qtbot, panel)  # the dialog has closed: keys go to the review window again

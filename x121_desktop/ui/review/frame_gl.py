@@ -5,6 +5,15 @@ Vertices go through a QOpenGLBuffer + QOpenGLVertexArrayObject with `setAttribut
 (a client-side `glVertexAttribPointer` crashed under Xvfb + Mesa: PLATFORM.md). The overlay
 (frame number, error tile) is drawn with QPainter on top of the GL picture. A region of interest
 is a texture-coordinate window: the quad samples only the pixels of `crop_box(roi)`.
+
+Contexts: a QOpenGLTexture keeps a plain pointer to the context it was made in, and the Python
+wrapper frees it whenever Python drops it, which is after the canvas's context has gone (a reload
+deletes the cells later; a window change gives the canvas a new context). Used or freed then while
+another context was current (an "Open clips…" dialog's, or the canvas's own new one), it crashed the
+app (a segmentation fault in QOpenGLContext::areSharing). So each context's textures
+live in a `_ContextTextures` that frees them in that context as it goes (`aboutToBeDestroyed`),
+whoever deletes the canvas; a new context (the panel floated or docked again) gets new textures
+and the last frame uploaded again.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QRect
-from PySide6.QtGui import QMatrix3x3, QPainter
+from PySide6.QtGui import QMatrix3x3, QOffscreenSurface, QOpenGLContext, QPainter
 from PySide6.QtOpenGL import (
     QOpenGLBuffer,
     QOpenGLShader,
@@ -24,7 +33,7 @@ from PySide6.QtOpenGL import (
 )
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
-from shiboken6 import VoidPtr
+from shiboken6 import VoidPtr, getCppPointer, wrapInstance
 
 from x121_desktop.core.media import YuvFrame
 from x121_desktop.services.review_media import DecodedFrame
@@ -57,6 +66,39 @@ GL_UNPACK_ALIGNMENT = 0x0CF5
 GL_TEXTURE0 = 0x84C0
 
 
+class _ContextTextures:
+    """The textures made in one context, freed in it when it goes (a plain object: the slot must not
+    need the canvas, which may be half destroyed by then)."""
+
+    def __init__(self, context: QOpenGLContext) -> None:
+        self.address = int(getCppPointer(context)[0])
+        self.textures: list[QOpenGLTexture] = []
+        context.aboutToBeDestroyed.connect(lambda: self.free())  # noqa: PLW0108  # held by the context, not weakly
+
+    def free(self) -> None:
+        """Destroy the textures with their context current (on an offscreen surface of its own: the
+        canvas's surface may be gone), then put back the context that was current. The context is
+        reached by its address: PySide has let go of its wrapper with the canvas's by then. Textures
+        that could not be destroyed are still dropped here, while their context lives."""
+        textures, self.textures = self.textures, []
+        if not textures:
+            return
+        context = cast("QOpenGLContext", wrapInstance(self.address, QOpenGLContext))
+        previous = QOpenGLContext.currentContext()
+        previous_surface = previous.surface() if previous is not None else None
+        surface = QOffscreenSurface()
+        surface.setFormat(context.format())
+        surface.create()
+        if context.makeCurrent(surface):
+            for t in textures:
+                t.destroy()
+            context.doneCurrent()
+        textures.clear()
+        if previous is not None and previous_surface is not None and getCppPointer(previous)[0] != self.address:
+            previous.makeCurrent(previous_surface)
+        surface.destroy()
+
+
 class GLFrameCanvas(QOpenGLWidget):
     """Draws `YuvFrame` planes (rgb24 frames too, as a fallback: uploaded as one RGB texture)."""
 
@@ -66,10 +108,12 @@ class GLFrameCanvas(QOpenGLWidget):
         super().__init__(parent)
         self.state = state
         self._pending: YuvFrame | None = None
+        self._shown: YuvFrame | None = None
+        """The frame last uploaded: uploaded again into a new context."""
         self._program: QOpenGLShaderProgram | None = None
         self._vbo = QOpenGLBuffer(QOpenGLBuffer.Type.VertexBuffer)
         self._vao = QOpenGLVertexArrayObject()
-        self._textures: list[QOpenGLTexture] = []
+        self._gl: _ContextTextures | None = None
         self._tex_sizes: list[tuple[int, int]] = []
         self._frame_size: tuple[int, int] | None = None
         self._affine = np.eye(3, 4, dtype=np.float32)
@@ -82,7 +126,21 @@ class GLFrameCanvas(QOpenGLWidget):
             self.update()
 
     # ------------------------------------------------------------------ GL
+    @property
+    def _textures(self) -> list[QOpenGLTexture]:
+        return [] if self._gl is None else self._gl.textures
+
     def initializeGL(self) -> None:
+        """Called for each new context (the first, and after a window change): a shader, buffers and
+        texture set of its own, and the last frame uploaded again."""
+        self._gl = _ContextTextures(self.context())
+        self._tex_sizes = []
+        if self._pending is None:
+            self._pending = self._shown
+        if self._program is not None:
+            self._program.deleteLater()  # the old context's; freed with it
+        self._vbo = QOpenGLBuffer(QOpenGLBuffer.Type.VertexBuffer)
+        self._vao = QOpenGLVertexArrayObject()
         program = QOpenGLShaderProgram(self)
         program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Vertex, _VERTEX)
         program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Fragment, _FRAGMENT)
@@ -128,10 +186,12 @@ class GLFrameCanvas(QOpenGLWidget):
         funcs.glPixelStorei(GL_UNPACK_ALIGNMENT, 1)
         planes = [np.ascontiguousarray(a) for a in (yuv.y, yuv.u, yuv.v)]
         sizes = [(a.shape[1], a.shape[0]) for a in planes]
+        gl = self._gl
+        assert gl is not None
         if sizes != self._tex_sizes:
-            for t in self._textures:
+            for t in gl.textures:
                 t.destroy()
-            self._textures = []
+            gl.textures = []
             for w, h in sizes:
                 t = QOpenGLTexture(QOpenGLTexture.Target.Target2D)
                 t.setFormat(QOpenGLTexture.TextureFormat.R8_UNorm)
@@ -139,12 +199,13 @@ class GLFrameCanvas(QOpenGLWidget):
                 t.setMinMagFilters(QOpenGLTexture.Filter.Linear, QOpenGLTexture.Filter.Linear)
                 t.setWrapMode(QOpenGLTexture.WrapMode.ClampToEdge)
                 t.allocateStorage(QOpenGLTexture.PixelFormat.Red, QOpenGLTexture.PixelType.UInt8)
-                self._textures.append(t)
+                gl.textures.append(t)
             self._tex_sizes = sizes
         for t, a in zip(self._textures, planes, strict=True):
             t.setData(QOpenGLTexture.PixelFormat.Red, QOpenGLTexture.PixelType.UInt8, _ptr(a))
         funcs.glPixelStorei(GL_UNPACK_ALIGNMENT, 4)  # QPainter's glyph uploads assume the default
         self._affine = yuv.rgb_affine()
+        self._shown = yuv
         self._frame_size = (yuv.y.shape[1], yuv.y.shape[0])
         self.uploads += 1
 
