@@ -14,8 +14,8 @@ server takes no new claims and finishes what it holds.
 Shutdown (stop event, SIGINT/SIGTERM in `x121 worker`): no new claims; claimed jobs not yet
 submitted are released to the queue at once; submitted ones are followed to their end for
 `grace_s`, after which their leases are left to expire so another dispatcher adopts them (by
-prompt_id: the prompt is not run again; `leases`, which also runs the heartbeat). Then the WebSockets, the kept HTTP connections, the
-LISTEN connection and the claim connection are closed.
+prompt_id: the prompt is not run again; `leases`, which also runs the heartbeat). Then the
+WebSockets, the kept HTTP connections, the LISTEN connection and the claim connection are closed.
 """
 
 from __future__ import annotations
