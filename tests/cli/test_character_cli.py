@@ -68,15 +68,28 @@ def test_add_list_hero_merge(db: list[str], images: dict[str, Path], capsys: pyt
     assert f"(merged, merge, from #{rocket_crop}, with #{coffee_crop})" in capsys.readouterr().out
 
 
-def test_forward_mode_says_generation_is_not_wired(
+def test_forward_mode_without_a_seed_workflow_keeps_seed_a_and_names_the_setting(
     db: list[str], images: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """No seed workflow is imported here: the character is added with its Seed A, nothing is queued, and one
+    sentence on stderr says which project setting to fix and how (tests/cli/test_seed_generation_cli.py runs
+    the generation itself on the ComfyUI stand-in)."""
     assert main([*db, "character", "add", "Solo", "--seed-a", str(images["astronaut"])]) == 0
     captured = capsys.readouterr()
     assert "forward mode" in captured.out
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("Seed B was not generated:")
+    assert lines[0].startswith(
+        "Seed B was not generated: project 'Default' has no usable Seed B workflow: its setting seed_workflow.b "
+        "names 'x121-seed-modelfree' (the default), and it is not in the workflow library."
+    )
+    assert "`x121 project set Default --seed-workflow-b NAME`" in lines[0]
+    assert lines[0].endswith("Then run `x121 seed generate Solo --project Default`.")
+    assert main([*db, "seed", "list", "Solo", "--json"]) == 0
+    listing = _json(capsys)
+    assert isinstance(listing, dict)
+    assert {s["kind"] for s in listing["seeds"]} == {1}
+    assert listing["pending"] == []
 
 
 @pytest.mark.parametrize(

@@ -95,16 +95,23 @@ def test_manual_mode_stores_originals_and_auto_crops(studio: Studio, images: dic
     assert [(x.name, x.hero_a, x.hero_b) for x in listed] == [(name, a_crop.id, b_crop.id)]
 
 
-def test_forward_without_a_generator_keeps_seed_a_and_says_so(studio: Studio, images: dict[str, Path]) -> None:
+def test_forward_without_a_usable_seed_workflow_keeps_seed_a_and_says_so(
+    studio: Studio, images: dict[str, Path]
+) -> None:
+    """The default generator is the project's seed workflow; none is imported here, so nothing is queued and the
+    sentence names the setting and the fix."""
     name = unique("Fwd")
     result = asyncio.run(CharacterService(studio).add(AddCharacterRequest(name, seed_a=images["astronaut"])))
     assert result.character.mode is CharacterMode.FORWARD
     assert result.character.project == "Default"
     assert result.generation is not None
     assert not result.generation.requested
+    assert result.generation.job_id is None
     assert result.generation.kind is SeedKind.B
-    assert result.generation.sentence.startswith("Seed B was not generated: seed generation through the job queue")
-    assert f"x121 seed add {name} IMAGE --kind b" in result.generation.sentence
+    assert result.generation.sentence.startswith(
+        "Seed B was not generated: project 'Default' has no usable Seed B workflow: its setting seed_workflow.b"
+    )
+    assert f"x121 seed generate {name} --project Default" in result.generation.sentence
     assert result.character.seeds_b == 0
 
 

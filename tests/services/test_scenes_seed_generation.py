@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,9 @@ from x121_desktop.core.enums import CharacterMode, JobKind, SeedKind, SeedOrigin
 from x121_desktop.services.bootstrap import LaunchOptions, Studio, open_studio
 from x121_desktop.services.characters import AddCharacterRequest, AddCharacterResult, CharacterService
 from x121_desktop.services.orchestrator.dispatcher import Dispatcher
-from x121_desktop.services.seed_generation import JobSeedGenerator
-from x121_desktop.services.seeds import SeedView
+from x121_desktop.services.seed_generation import JobSeedGenerator, SeedCollection, SeedCollector
+from x121_desktop.services.seeds import GeneratedSeed, SeedGenerationRequest, SeedService, SeedView
+from x121_desktop.services.storage import MediaStore
 
 __all__ = ["database", "server"]
 
@@ -56,7 +58,7 @@ def test_forward_mode_generates_seed_b_through_the_queue_and_records_it_once(
             AddCharacterRequest("Ada", seed_a=portrait, mode=CharacterMode.FORWARD)
         )
         await Dispatcher(studio, once=True, grace_s=5.0).run()
-        return added, list(await generator.collect()), list(await generator.collect())
+        return added, list((await generator.collect()).seeds), list((await generator.collect()).seeds)
 
     added, first, again = asyncio.run(scenario())
     outcome = added.generation
@@ -74,3 +76,69 @@ def test_forward_mode_generates_seed_b_through_the_queue_and_records_it_once(
     assert seed.parent_seed_id == hero_a.id
     job = rows(engine, "SELECT job_kind_id FROM jobs WHERE id = :j", j=outcome.job_id)[0]
     assert JobKind(job.job_kind_id) is JobKind.SEED_GENERATE
+
+
+def test_collect_is_safe_to_repeat_reports_a_bad_image_and_records_a_cached_result_once(
+    database: tuple[str, Engine], server: ComfyTestServer, studio: Studio, tmp_path: Path
+) -> None:
+    url, engine = database
+    register_server(engine, "gpu1", server.url)
+    home = str(tmp_path / "home")
+    assert main(["--database-url", url, "--home", home, "workflow", "import", "--name", "seedb",
+                 str(WORKFLOWS / "x121-seed-modelfree.api.json")]) == 0  # fmt: skip
+    portrait = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(portrait, format="PNG")
+    fixed = {"width": 320, "height": 180, "seed": 7}  # no fresh seed: the same request is the same job
+    generator = JobSeedGenerator(studio, "seedb", image_parameter="source_image", params=fixed)
+    collector = SeedCollector(studio)
+    store = MediaStore(studio.paths.media_root)
+
+    async def queue_and_run() -> AddCharacterResult:
+        added = await CharacterService(studio, generator).add(AddCharacterRequest("Bea", seed_a=portrait))
+        await Dispatcher(studio, once=True, grace_s=5.0).run()
+        return added
+
+    added = asyncio.run(queue_and_run())
+    assert added.generation is not None
+    job_id = added.generation.job_id
+    assert job_id is not None
+    [output] = [r.rel_path for r in rows(engine, "SELECT f.rel_path FROM job_outputs o JOIN files f ON f.id = "
+                                                 "o.file_id WHERE o.job_id = :j", j=job_id)]  # fmt: skip
+    good = store.path_of(output).read_bytes()
+    store.path_of(output).write_bytes(good[:200])  # the downloaded image is damaged
+    damaged = asyncio.run(collector.collect())
+    assert damaged.seeds == ()
+    [problem] = damaged.problems
+    assert (problem.job_id, problem.character_id) == (job_id, added.character.id)
+    assert problem.sentence.startswith(f"Job {job_id}: ")
+    assert "truncated" in problem.sentence
+    assert [p.job_id for p in asyncio.run(collector.pending(added.character.id))] == [job_id]  # still to collect
+
+    store.path_of(output).write_bytes(good)
+    recorded = asyncio.run(collector.collect([job_id]))
+    assert recorded.problems == ()
+    [seed_b] = recorded.generated
+    assert (seed_b.kind, seed_b.job_id, seed_b.seed) == (SeedKind.B, job_id, 7)
+    assert asyncio.run(collector.pending(added.character.id)) == []
+
+    # what a second client collecting the same job at the same moment does: nothing more is recorded
+    again = GeneratedSeed(added.character.id, SeedKind.B, store.path_of(output), seed_b.workflow_version_id, job_id,
+                          {}, 7, parent_seed_id=seed_b.parent_seed_id)  # fmt: skip
+    assert asyncio.run(SeedService(studio).record_generated(again)).seeds == ()
+
+    # the same request again is a cache hit: it is SUCCEEDED at once, collected at once, and is the image Bea has
+    source = next(s for s in added.seeds if s.is_hero)
+    request = SeedGenerationRequest(
+        added.character.id, "Bea", SeedKind.B, source.id, store.path_of(source.rel_path), Fraction(16, 9)
+    )
+    ticket = asyncio.run(generator.request_seed(request))
+    assert ticket.recorded
+    assert ticket.job_id != job_id
+    assert ticket.sentence == (
+        f"Seed B for Bea came from a cached result of workflow 'seedb' (job {ticket.job_id}): "
+        "an image this character already has."
+    )
+    kinds_b = rows(engine, "SELECT id FROM seed_images WHERE character_id = :c AND seed_kind_id = 2",
+                   c=added.character.id)  # fmt: skip
+    assert [r.id for r in kinds_b] == [seed_b.id]
+    assert asyncio.run(collector.collect()) == SeedCollection()

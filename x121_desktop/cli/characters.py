@@ -1,12 +1,15 @@
 """`x121 character …`, `x121 seed …` and `x121 script …`.
 
-x121 character add NAME [--seed-a IMG] [--seed-b IMG] [--mode forward|reverse|manual] [--project P] [--json]
+x121 character add NAME [--seed-a IMG] [--seed-b IMG] [--mode forward|reverse|manual] [--project P]
+                       [--seed-workflow W] [--json]
 x121 character list [--project P] [--json]
 x121 seed validate IMG [--aspect 16:9] [--foundation] [--json]     (no database needed)
 x121 seed list CHARACTER [--project P] [--json]
 x121 seed add CHARACTER IMG --kind a|b [--hero] [--project P] [--json]
 x121 seed hero CHARACTER SEED_ID [--project P]
 x121 seed merge CHARACTER A B [--mode blend|transfer] [--amount X] [--project P] [--json]
+x121 seed generate CHARACTER [--kind a|b] [--workflow W] [--project P] [--json]   (cli/seed_generation.py)
+x121 seed collect [--json]
 x121 script list
 x121 script run NAME --input KEY=VALUE … [--timeout S] [--json]
 """
@@ -22,6 +25,8 @@ from typing import Any
 from x121_desktop.cli.common import studio_from_args
 from x121_desktop.cli.jobs import parse_inputs
 from x121_desktop.cli.output import print_json, print_table
+from x121_desktop.cli.seed_generation import pending_line, print_outcome, seed_line
+from x121_desktop.cli.seed_generation import register as register_seed_generation
 from x121_desktop.core.enums import CharacterMode, SeedKind
 from x121_desktop.core.preprocess import (
     MergeMode,
@@ -32,8 +37,9 @@ from x121_desktop.core.preprocess import (
     validate_foundation,
     validate_portrait,
 )
-from x121_desktop.services.characters import AddCharacterRequest, CharacterService
+from x121_desktop.services.characters import AddCharacterRequest, CharacterService, CharacterView
 from x121_desktop.services.script_engine import ScriptEngine, ScriptFailed, ScriptRequest
+from x121_desktop.services.seed_generation import PendingSeed, SeedCollector
 from x121_desktop.services.seeds import SeedService, SeedView
 from x121_desktop.settings.paths import resolve_home
 
@@ -56,6 +62,9 @@ def _register_character(sub: Any) -> None:
     add.add_argument("--seed-b", type=Path, metavar="IMG", help="the foundation/style image")
     add.add_argument("--mode", choices=MODES, help="default: manual with both seeds, forward with A, reverse with B")
     add.add_argument("--project", metavar="P", help="project (created when new; default 'Default')")
+    add.add_argument(
+        "--seed-workflow", metavar="W", help="forward/reverse: generate the other seed with W, not the project's"
+    )
     add.add_argument("--json", action="store_true", help="print JSON")
     add.set_defaults(handler=_character_add)
     ls = csub.add_parser("list", help="characters with their seed counts and heroes")
@@ -100,6 +109,7 @@ def _register_seed(sub: Any) -> None:
     merge.add_argument("--project", metavar="P")
     merge.add_argument("--json", action="store_true", help="print JSON")
     merge.set_defaults(handler=_seed_merge)
+    register_seed_generation(ssub)
 
 
 def _register_script(sub: Any) -> None:
@@ -118,22 +128,6 @@ def _register_script(sub: Any) -> None:
 # ------------------------------------------------------------------ characters
 
 
-def _seed_line(seed: SeedView) -> str:
-    tags = [seed.origin.code]
-    step = (seed.params or {}).get("step")
-    if step:
-        tags.append(str(step))
-    if seed.parent_seed_id is not None:
-        tags.append(f"from #{seed.parent_seed_id}")
-    if seed.merged_from_seed_id is not None:
-        tags.append(f"with #{seed.merged_from_seed_id}")
-    if seed.job_id is not None:
-        tags.append(f"job {seed.job_id}")
-    if seed.is_hero:
-        tags.append("HERO")
-    return f"Seed {seed.kind.name} #{seed.id} ({', '.join(tags)}) {seed.rel_path}"
-
-
 def _character_add(args: argparse.Namespace) -> int:
     request = AddCharacterRequest(
         name=args.name,
@@ -141,6 +135,7 @@ def _character_add(args: argparse.Namespace) -> int:
         seed_b=args.seed_b,
         mode=None if args.mode is None else CharacterMode.from_code(args.mode),
         project=args.project,
+        seed_workflow=args.seed_workflow,
     )
     with studio_from_args(args) as studio:
         result = asyncio.run(CharacterService(studio).add(request))
@@ -151,9 +146,9 @@ def _character_add(args: argparse.Namespace) -> int:
     created = " (new project)" if result.project_created else ""
     print(f"character {c.name!r} #{c.id} in project {c.project!r}{created}, {c.mode.code} mode")
     for seed in result.seeds:
-        print(f"  {_seed_line(seed)}")
+        print(f"  {seed_line(seed)}")
     if result.generation is not None:
-        print(result.generation.sentence, file=sys.stderr if not result.generation.requested else sys.stdout)
+        print_outcome(result.generation)
     return 0
 
 
@@ -196,13 +191,20 @@ def _seed_validate(args: argparse.Namespace) -> int:
 
 def _seed_list(args: argparse.Namespace) -> int:
     with studio_from_args(args) as studio:
-        character, seeds = asyncio.run(SeedService(studio).list(args.character, args.project))
+
+        async def read() -> tuple[CharacterView, list[SeedView], list[PendingSeed]]:
+            character, seeds = await SeedService(studio).list(args.character, args.project)
+            return character, seeds, await SeedCollector(studio).pending(character.id)
+
+        character, seeds, waiting = asyncio.run(read())
     if args.json:
-        print_json({"character": character, "seeds": seeds})
+        print_json({"character": character, "seeds": seeds, "pending": waiting})
         return 0
     print(f"{character.name!r} ({character.project}, {character.mode.code} mode): {len(seeds)} seed(s)")
     for seed in seeds:
-        print(f"  {_seed_line(seed)}")
+        print(f"  {seed_line(seed)}")
+    for item in waiting:
+        print(f"  {pending_line(item)}")
     return 0
 
 
@@ -216,14 +218,14 @@ def _seed_add(args: argparse.Namespace) -> int:
         print_json(stored)
         return 0
     for seed in stored.seeds:
-        print(_seed_line(seed))
+        print(seed_line(seed))
     return 0
 
 
 def _seed_hero(args: argparse.Namespace) -> int:
     with studio_from_args(args) as studio:
         seed = asyncio.run(SeedService(studio).set_hero(args.character, args.seed_id, args.project))
-    print(_seed_line(seed))
+    print(seed_line(seed))
     return 0
 
 
@@ -238,7 +240,7 @@ def _seed_merge(args: argparse.Namespace) -> int:
     if args.json:
         print_json(seed)
     else:
-        print(_seed_line(seed))
+        print(seed_line(seed))
     return 0
 
 

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "x121_desktop.cli.jobs",
     "x121_desktop.cli.worker",
     "x121_desktop.cli.characters",
+    "x121_desktop.cli.projects",
     "x121_desktop.cli.scenes",
     "x121_desktop.cli.collab",
     "x121_desktop.cli.paths",

@@ -11,8 +11,11 @@ refinement steps on Seed A (symmetry, skin texture: services/seed_refinement.py)
 or a failed step writes nothing. Then one transaction creates the character (and its project
 when new) with the seeds: each original and, when the auto-crop changes it, the crop as the
 hero, and for Seed A the REFINED variant with the steps' provenance (services/seeds.py).
-The seed to generate is then requested through a `SeedGenerator`; where none is wired yet the
-result says so in one sentence and the character keeps its given seed.
+The seed to generate is then requested through a `SeedGenerator` (by default the project's seed
+workflow as a SEED_GENERATE job: services/seed_workflows.py); when it cannot be requested (the
+project has no usable seed workflow, the queue refuses) the character keeps its given seed and the
+result says why and what to do in one sentence. A seed workflow given with the request is checked
+before anything is written. `generate` requests another generated seed for an existing character.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from x121_desktop.core.enums import CharacterMode, SeedKind
-from x121_desktop.core.errors import InvalidInput
+from x121_desktop.core.errors import InvalidInput, X121Error
 from x121_desktop.core.ids import JobId
 from x121_desktop.core.preprocess import SeedReport
 from x121_desktop.db.engine import unit_of_work
@@ -34,17 +37,15 @@ from x121_desktop.db.repositories import seeds as seed_repo
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.seed_refinement import SeedRefiner
 from x121_desktop.services.seed_rows import aspect_of, insert_prepared, prepare_and_refine, write_blobs
+from x121_desktop.services.seed_workflows import ProjectSeedGenerator, check_given_workflow, source_kind
 from x121_desktop.services.seeds import SeedGenerationRequest, SeedGenerator, SeedView
 from x121_desktop.services.storage import MediaStore
+from x121_desktop.services.transactions import in_transaction
 
 CharacterView = repo.CharacterRecord
 """A character as the UI and CLI show it."""
 
 MAX_NAME = 64
-NOT_WIRED = (
-    "Seed {kind} was not generated: seed generation through the job queue is not wired into X121 yet, "
-    "so add one yourself with `x121 seed add {name} IMAGE --kind {code}`"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +55,19 @@ class AddCharacterRequest:
     seed_b: Path | None = None
     mode: CharacterMode | None = None
     project: str | None = None
+    seed_workflow: str | None = None
+    """Forward/Reverse: generate the other seed with this workflow instead of the project's seed workflow."""
 
 
 @dataclass(frozen=True, slots=True)
 class GenerationOutcome:
     kind: SeedKind
     requested: bool
-    """False when no generator is wired: nothing was queued."""
+    """False when it could not be requested (the sentence says why): nothing was queued."""
     sentence: str
     job_id: JobId | None = None
+    recorded: bool = False
+    """True when the seed came from a cached result and is recorded already."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +111,7 @@ class CharacterService:
     ) -> None:
         self._studio = studio
         self._runtime = studio.runtime
-        self._generator = generator
+        self._generator: SeedGenerator = generator if generator is not None else ProjectSeedGenerator(studio)
         self._store = MediaStore(studio.paths.media_root)
         self._refiner = refiner or SeedRefiner.for_studio(studio)
 
@@ -138,6 +143,12 @@ class CharacterService:
             return aspect_of(project)
 
         aspect = await self._tx(False, before)
+        if request.seed_workflow is not None and mode is not CharacterMode.MANUAL:
+            kind, chosen = _generated_kind(mode), request.seed_workflow
+            await self._runtime.run(
+                self._runtime.db_read, in_transaction, self._studio,
+                lambda conn: check_given_workflow(conn, project_name, kind, chosen),
+            )  # fmt: skip
         given = [(k, p) for k, p in ((SeedKind.A, request.seed_a), (SeedKind.B, request.seed_b)) if p is not None]
         # Validated, and a Seed A refined, before anything is stored (a failed step writes nothing).
         prepared = [await prepare_and_refine(self._runtime, self._refiner, p, k, aspect) for k, p in given]
@@ -156,22 +167,67 @@ class CharacterService:
             return repo.get_character(session, character_id), seeds, created
 
         character, seeds, created = await self._tx(True, work)
-        generation = await self._generate(character, mode, seeds, aspect)
+        generation = await self._generate(character, mode, seeds, aspect, request.seed_workflow)
         reports = tuple((p.kind, p.report) for p in prepared)
         return AddCharacterResult(character, seeds, reports, created, generation)
 
     async def _generate(
-        self, character: CharacterView, mode: CharacterMode, seeds: tuple[SeedView, ...], aspect: Fraction
+        self,
+        character: CharacterView,
+        mode: CharacterMode,
+        seeds: tuple[SeedView, ...],
+        aspect: Fraction,
+        workflow: str | None,
     ) -> GenerationOutcome | None:
         if mode is CharacterMode.MANUAL:
             return None
-        missing = SeedKind.B if mode is CharacterMode.FORWARD else SeedKind.A
+        missing = _generated_kind(mode)
         source = next(s for s in seeds if s.is_hero)
-        if self._generator is None:
-            text = NOT_WIRED.format(kind=missing.name, name=character.name, code=missing.code)
-            return GenerationOutcome(missing, False, text + ".")
         request = SeedGenerationRequest(
-            character.id, character.name, missing, source.id, self._store.path_of(source.rel_path), aspect
+            character.id, character.name, missing, source.id, self._store.path_of(source.rel_path), aspect, workflow
+        )
+        try:
+            ticket = await self._generator.request_seed(request)
+        except X121Error as exc:
+            text = exc.sentence[:1].lower() + exc.sentence[1:].rstrip(".") + "."
+            retry = f"x121 seed generate {character.name} --project {character.project}"
+            sentence = f"Seed {missing.name} was not generated: {text} Then run `{retry}`."
+            return GenerationOutcome(missing, False, sentence)
+        return GenerationOutcome(missing, True, ticket.sentence, ticket.job_id, ticket.recorded)
+
+    async def generate(
+        self, name: str, *, project: str | None = None, kind: SeedKind | None = None, workflow: str | None = None
+    ) -> GenerationOutcome:
+        """Request one more generated seed for a character, from its hero of the other kind.
+
+        `kind` defaults to the one its mode generates (B in Forward, A in Reverse); raises the reason
+        as one sentence when it cannot be requested."""
+
+        def read(session: Session) -> tuple[CharacterView, SeedView, Fraction]:
+            found = repo.find_character(session, name, project)
+            wanted = kind if kind is not None else _generated_kind(found.mode, found.name)
+            hero_id = found.hero_a if wanted is SeedKind.B else found.hero_b
+            if hero_id is None:
+                have = "A" if wanted is SeedKind.B else "B"
+                raise InvalidInput(
+                    f"{found.name!r} has no hero Seed {have} to generate a Seed {wanted.name} from",
+                    f"Add one with `x121 seed add {found.name} IMAGE --kind {have.lower()}`",
+                )
+            return found, seed_repo.get_seed(session, hero_id), aspect_of(repo.find_project(session, found.project))
+
+        character, source, aspect = await self._tx(False, read)
+        wanted = source_kind(source.kind)
+        request = SeedGenerationRequest(
+            character.id, character.name, wanted, source.id, self._store.path_of(source.rel_path), aspect, workflow
         )
         ticket = await self._generator.request_seed(request)
-        return GenerationOutcome(missing, True, ticket.sentence, ticket.job_id)
+        return GenerationOutcome(wanted, True, ticket.sentence, ticket.job_id, ticket.recorded)
+
+
+def _generated_kind(mode: CharacterMode, name: str = "") -> SeedKind:
+    if mode is CharacterMode.MANUAL:
+        raise InvalidInput(
+            f"{name!r} is in manual mode, so no seed kind is generated by default",
+            "Say which with --kind a or --kind b",
+        )
+    return SeedKind.B if mode is CharacterMode.FORWARD else SeedKind.A

@@ -2,18 +2,23 @@
 
 `JobSeedGenerator(studio, workflow)` queues a SEED_GENERATE job of an imported workflow whose
 manifest takes the source seed as an image parameter (`seed_image_a` by default; a Seed B
-workflow for Forward mode, a Seed A one for Reverse). The request itself is kept in the
-database: a JOB_QUEUED activity event on the job with `purpose = "seed_generation"`, the
-character, the kind to make and the source seed. `collect()` finds those whose job SUCCEEDED and
-whose image is not yet a seed (no `seed_images.job_id` for the job), and records each output
-image with `SeedService.record_generated` (GENERATED origin, parent = the source seed, the
-workflow version, job, parameters and seed as provenance). It is idempotent and restart-safe:
-run it after `x121 worker` finished, or from any client, any number of times.
+workflow for Forward mode, a Seed A one for Reverse; services/seed_workflows.py picks the
+project's). The request itself is kept in the database: a JOB_QUEUED activity event on the job
+with `purpose = "seed_generation"`, the character, the kind to make and the source seed.
+
+`SeedCollector.collect()` finds those whose job SUCCEEDED and whose image is not yet a seed of the
+character, and records each output image with `SeedService.record_generated` (GENERATED origin,
+parent = the source seed, the workflow version, job, parameters and seed as provenance), one
+transaction per job: the character is locked and the job checked again inside it, so two clients
+collecting at once record it once. A job whose image cannot be recorded is reported as a problem
+and does not stop the others. It is idempotent and restart-safe: the desktop collects when a job's
+success NOTIFY arrives (`listen`), `x121 seed collect` does it headless, any number of times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +26,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from x121_desktop.core.enums import ActivityKind, JobKind, JobStatus, SeedKind
+from x121_desktop.core.errors import X121Error
 from x121_desktop.core.ids import CharacterId, JobId, SeedImageId, WorkflowVersionId
+from x121_desktop.db.notify import JobListener, ListenerHandle, ListenerReconnected, Notice, conninfo_from_engine
 from x121_desktop.db.repositories import scenes as scene_repo
 from x121_desktop.services.bootstrap import Studio
 from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequest
@@ -35,8 +42,11 @@ from x121_desktop.services.seeds import (
 from x121_desktop.services.storage import MediaStore
 from x121_desktop.services.transactions import in_transaction
 
+log = logging.getLogger(__name__)
+
 PURPOSE = "seed_generation"
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+_ENDED_WITHOUT_IMAGE = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +60,37 @@ class _Finished:
     image: str
 
 
+@dataclass(frozen=True, slots=True)
+class CollectProblem:
+    job_id: JobId
+    character_id: CharacterId
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeedCollection:
+    """What one collection recorded: the generated seeds (and their refined variants), and what failed."""
+
+    seeds: tuple[SeedView, ...] = ()
+    problems: tuple[CollectProblem, ...] = ()
+
+    @property
+    def generated(self) -> tuple[SeedView, ...]:
+        """The generated seeds themselves (one per job), without refined variants."""
+        return tuple(s for s in self.seeds if s.job_id is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSeed:
+    """A requested seed not recorded yet: its job is waiting, running, or finished and not collected."""
+
+    job_id: JobId
+    character_id: CharacterId
+    kind: SeedKind
+    status: JobStatus
+    workflow: str
+
+
 class JobSeedGenerator:
     """Implements `services.seeds.SeedGenerator` by submitting a SEED_GENERATE job."""
 
@@ -60,17 +101,31 @@ class JobSeedGenerator:
         *,
         image_parameter: str = "seed_image_a",
         params: Mapping[str, object] | None = None,
+        version: int | None = None,
     ) -> None:
         self._studio = studio
         self._workflow = workflow
+        self._version = version
         self._image_parameter = image_parameter
         self._params: dict[str, object] = dict(params or {})
         self._queue = JobQueueService(studio)
-        self._store = MediaStore(studio.paths.media_root)
 
     async def request_seed(self, request: SeedGenerationRequest) -> SeedGenerationTicket:
+        runtime = self._studio.runtime
+
+        def project_of(conn: Connection) -> int:
+            return int(
+                conn.execute(
+                    text("SELECT project_id FROM characters WHERE id = :c"), {"c": request.character_id}
+                ).scalar_one()
+            )
+
+        project_id = await runtime.run(runtime.db_read, in_transaction, self._studio, project_of)
         inputs = {**self._params, self._image_parameter: request.source_path}
-        result = await self._queue.submit(SubmitRequest(self._workflow, inputs, kind=JobKind.SEED_GENERATE))
+        submit = SubmitRequest(
+            self._workflow, inputs, version=self._version, kind=JobKind.SEED_GENERATE, project_id=project_id
+        )
+        result = await self._queue.submit(submit)
         job_id = result.job.id
         data = {
             "purpose": PURPOSE, "character_id": request.character_id, "kind": request.kind.code,
@@ -78,34 +133,78 @@ class JobSeedGenerator:
         }  # fmt: skip
 
         def remember(conn: Connection) -> None:
-            project = conn.execute(
-                text("SELECT project_id FROM characters WHERE id = :c"), {"c": request.character_id}
-            ).scalar_one()
-            scene_repo.add_activity(conn, ActivityKind.JOB_QUEUED, int(project), data, job_id=job_id)
+            scene_repo.add_activity(conn, ActivityKind.JOB_QUEUED, project_id, data, job_id=job_id)
 
-        runtime = self._studio.runtime
         await runtime.run(runtime.db_writer, in_transaction, self._studio, remember)
-        what = "from a cached result" if result.cache_hit else "queued"
-        sentence = (
-            f"Seed {request.kind.name} for {request.character_name} is being generated by job {job_id} ({what}); "
-            "run `x121 worker` to render it"
-        )
-        return SeedGenerationTicket(job_id, sentence)
+        version = f" v{self._version}" if self._version is not None else ""
+        head = f"Seed {request.kind.name} for {request.character_name}"
+        if result.cache_hit:
+            # Already SUCCEEDED: its NOTIFY went out before the request above was kept, so collect it now.
+            recorded = (await SeedCollector(self._studio).collect([job_id])).generated
+            said = f"recorded as seed #{recorded[0].id}" if recorded else "an image this character already has"
+            cached = f"a cached result of workflow {self._workflow!r}{version} (job {job_id})"
+            sentence = f"{head} came from {cached}: {said}."
+        else:
+            sentence = f"{head} is being generated by job {job_id} with workflow {self._workflow!r}{version}."
+        return SeedGenerationTicket(job_id, sentence, recorded=result.cache_hit)
 
-    async def collect(self) -> list[SeedView]:
+    async def collect(self) -> SeedCollection:
         """Record the images of every finished seed generation not recorded yet."""
+        return await SeedCollector(self._studio).collect()
+
+
+class SeedCollector:
+    """Records finished seed generations as seeds; see the module docstring."""
+
+    def __init__(self, studio: Studio) -> None:
+        self._studio = studio
+        self._store = MediaStore(studio.paths.media_root)
+
+    async def collect(self, job_ids: Collection[int] | None = None) -> SeedCollection:
+        """Record every finished seed generation not recorded yet (only these jobs when given)."""
         runtime = self._studio.runtime
-        done = await runtime.run(runtime.db_read, in_transaction, self._studio, _finished)
+        wanted = None if job_ids is None else sorted({int(j) for j in job_ids})
+        done = await runtime.run(runtime.db_read, in_transaction, self._studio, lambda c: _finished(c, wanted))
         seeds = SeedService(self._studio)
         stored: list[SeedView] = []
+        problems: list[CollectProblem] = []
         for item in done:
             generated = GeneratedSeed(
                 item.character_id, item.kind, self._store.path_of(item.image), item.workflow_version_id,
                 item.job_id, {"workflow_params": dict(item.params)},
                 _seed_of(item.params), parent_seed_id=item.source_seed_id,
             )  # fmt: skip
-            stored += (await seeds.record_generated(generated)).seeds
-        return stored
+            try:
+                stored += (await seeds.record_generated(generated)).seeds
+            except X121Error as exc:
+                problems.append(CollectProblem(item.job_id, item.character_id, f"Job {item.job_id}: {exc.sentence}"))
+        return SeedCollection(tuple(stored), tuple(problems))
+
+    async def pending(self, character_id: int | None = None) -> list[PendingSeed]:
+        """Requested seeds not recorded yet (their jobs neither failed nor were cancelled), oldest first."""
+        runtime = self._studio.runtime
+        return await runtime.run(
+            runtime.db_read, in_transaction, self._studio, lambda c: _pending(c, character_id)
+        )  # fmt: skip
+
+    def listen(self, on_succeeded: Callable[[JobId | None], None]) -> SeedJobListener:
+        """A started LISTEN thread on `x121_jobs` as this studio's login (see `SeedJobListener`)."""
+        return SeedJobListener(conninfo_from_engine(self._studio.engine), on_succeeded).start()
+
+
+class SeedJobListener(ListenerHandle):
+    """`on_succeeded(job_id)` for every job that SUCCEEDED, and `on_succeeded(None)` after the LISTEN
+    connection came back (notices in between were lost: collect everything). Runs on the listener
+    thread: hand it over, never block there. stop() joins the thread."""
+
+    def __init__(self, conninfo: str, on_succeeded: Callable[[JobId | None], None]) -> None:
+        def hand_over(notice: Notice) -> None:
+            if isinstance(notice, ListenerReconnected):
+                on_succeeded(None)
+            elif notice.status is JobStatus.SUCCEEDED:
+                on_succeeded(notice.job_id)
+
+        self._listener = JobListener(conninfo, hand_over)
 
 
 def _seed_of(params: Mapping[str, Any]) -> int | None:
@@ -117,15 +216,27 @@ def _preference(path: str) -> tuple[int, str]:
     return next(n for n, s in enumerate(_IMAGE_SUFFIXES) if path.lower().endswith(s)), path
 
 
-def _finished(conn: Connection) -> list[_Finished]:
+_REQUESTS = (
+    "FROM activity_events a JOIN jobs j ON j.id = a.job_id "
+    "WHERE a.activity_kind_id = :queued AND a.data ->> 'purpose' = :purpose "
+    # not recorded yet: no seed of this job, and no seed of the character holding one of its images
+    "AND NOT EXISTS (SELECT 1 FROM seed_images s WHERE s.job_id = j.id) "
+    "AND NOT EXISTS (SELECT 1 FROM job_outputs o JOIN seed_images s ON s.file_id = o.file_id "
+    "                WHERE o.job_id = j.id AND s.character_id = (a.data ->> 'character_id')::integer) "
+)
+
+
+def _finished(conn: Connection, job_ids: list[int] | None) -> list[_Finished]:
+    only = "" if job_ids is None else "AND j.id = ANY(:ids) "
     rows = conn.execute(
         text(
-            "SELECT a.job_id, a.data, j.workflow_version_id, j.inputs FROM activity_events a "
-            "JOIN jobs j ON j.id = a.job_id WHERE a.activity_kind_id = :queued AND a.data ->> 'purpose' = :purpose "
-            "AND j.job_status_id = :ok AND NOT EXISTS (SELECT 1 FROM seed_images s WHERE s.job_id = j.id) "
-            "ORDER BY a.id"
+            "SELECT a.job_id, a.data, j.workflow_version_id, j.inputs "
+            + _REQUESTS
+            + "AND j.job_status_id = :ok "
+            + only
+            + "ORDER BY a.id"
         ),
-        {"queued": int(ActivityKind.JOB_QUEUED), "purpose": PURPOSE, "ok": int(JobStatus.SUCCEEDED)},
+        {"queued": int(ActivityKind.JOB_QUEUED), "purpose": PURPOSE, "ok": int(JobStatus.SUCCEEDED), "ids": job_ids},
     ).all()
     out: list[_Finished] = []
     for r in rows:
@@ -138,6 +249,7 @@ def _finished(conn: Connection) -> list[_Finished]:
             if str(p).lower().endswith(_IMAGE_SUFFIXES)
         ]
         if not images:
+            log.warning("seed generation job %s succeeded without an image output; nothing to record", r.job_id)
             continue
         data: dict[str, Any] = dict(r.data)
         out.append(
@@ -151,4 +263,28 @@ def _finished(conn: Connection) -> list[_Finished]:
     return out
 
 
-__all__ = ["JobSeedGenerator"]
+def _pending(conn: Connection, character_id: int | None) -> list[PendingSeed]:
+    only = "" if character_id is None else "AND (a.data ->> 'character_id')::integer = :c "
+    rows = conn.execute(
+        text(
+            "SELECT a.job_id, a.data, j.job_status_id "
+            + _REQUESTS
+            + "AND j.job_status_id <> ALL(:ended) "
+            + only
+            + "ORDER BY a.id"
+        ),
+        {
+            "queued": int(ActivityKind.JOB_QUEUED), "purpose": PURPOSE, "c": character_id,
+            "ended": [int(s) for s in _ENDED_WITHOUT_IMAGE],
+        },
+    ).all()  # fmt: skip
+    return [
+        PendingSeed(
+            JobId(r.job_id), CharacterId(int(r.data["character_id"])), SeedKind.from_code(str(r.data["kind"])),
+            JobStatus(r.job_status_id), str(r.data.get("workflow", "")),
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+__all__ = ["CollectProblem", "JobSeedGenerator", "PendingSeed", "SeedCollection", "SeedCollector", "SeedJobListener"]

@@ -71,12 +71,16 @@ class SeedGenerationRequest:
     source_seed_id: SeedImageId
     source_path: Path
     aspect: Fraction
+    workflow: str | None = None
+    """The workflow to generate it with; None: the project's seed workflow (services/seed_workflows.py)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SeedGenerationTicket:
     job_id: JobId
     sentence: str
+    recorded: bool = False
+    """True when the seed is already recorded (a cached result): nothing is left to render or collect."""
 
 
 class SeedGenerator(Protocol):
@@ -240,7 +244,8 @@ class SeedService:
         """Keep a generated variant with its provenance; it becomes hero when its kind has none.
 
         Generated images are kept even when a check fails (the findings are stored with it), so
-        nothing a job produced is lost; the hero is only moved to one that passes.
+        nothing a job produced is lost; the hero is only moved to one that passes. Nothing is added
+        when the job's image is already recorded (by another client, or as an identical seed).
         """
 
         def aspect(session: Session) -> Fraction:
@@ -256,8 +261,12 @@ class SeedService:
 
         def work(session: Session) -> StoredSeeds:
             chars.lock_character(session, generated.character_id)
+            if generated.job_id is not None and repo.seeds_of_job(session, generated.job_id):
+                return StoredSeeds((), None)  # another client recorded this job's image meanwhile
             conn = session.connection()
             stored = self.store.record(conn, blobs.original, kind=FileKind.IMAGE, retention=RetentionClass.PERMANENT)
+            if repo.seed_with_file(session, generated.character_id, generated.kind, stored.file_id) is not None:
+                return StoredSeeds((), None)  # the job made an image the character already has
             params = {**generated.params, "validation": report_params(prepared.report)}
             new = repo.NewSeed(
                 generated.character_id,

@@ -108,6 +108,11 @@ def _record(row: Any) -> SeedRecord:
     )
 
 
+def seeds_of_job(session: Session, job_id: int) -> list[SeedImageId]:
+    """The seeds recorded from a generation job's output (none until it is collected)."""
+    return [SeedImageId(i) for i in session.scalars(select(SeedImage.id).where(SeedImage.job_id == job_id))]
+
+
 def list_seeds(session: Session, character_id: int) -> list[SeedRecord]:
     rows = session.execute(
         _query().where(SeedImage.character_id == character_id).order_by(SeedImage.seed_kind_id, SeedImage.id)
