@@ -6,6 +6,7 @@ cancel asked for from elsewhere (as `x121 job cancel` does)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 import time
@@ -35,6 +36,7 @@ from x121_desktop.services.node_editor import NodeEditorService
 from x121_desktop.services.node_editor_jobs import EditorRunJobs
 from x121_desktop.services.node_editor_runs import RunEnded, RunEvent, TestRunService
 from x121_desktop.services.node_editor_timings import NodeTimingsService
+from x121_desktop.services.orchestrator import adoption
 from x121_desktop.services.runtime import Runtime
 from x121_desktop.services.storage import MediaStore
 
@@ -183,7 +185,10 @@ def test_cancel_asked_for_elsewhere_interrupts_the_run(
     assert event_kinds(rig, job_id)[-1] is JobEventKind.CANCELLED
 
 
-def test_an_editor_run_whose_client_died_fails_instead_of_running_again(rig: Rig) -> None:
+def test_an_editor_run_whose_client_died_goes_back_to_be_adopted_never_to_run_again(rig: Rig) -> None:
+    """Revision 0015: its prompt may still run on the server, so the run is queued again for a dispatcher to
+    adopt (collecting its outputs); found nowhere, it fails, since an editor run may not be sent twice
+    (that half, with a real dispatcher: tests/services/test_lease_handover.py)."""
     short = EditorRunJobs(rig.engine, rig.runtime, rig.store, lease=timedelta(milliseconds=300))
     prompt_id = str(uuid.uuid4())
     job = short.open(rig.server, short.server_id(rig.server), {"1": PROMPT["1"]}, prompt_id, ComfyClient(rig.url))
@@ -192,9 +197,16 @@ def test_an_editor_run_whose_client_died_fails_instead_of_running_again(rig: Rig
     with rig.engine.begin() as conn:
         assert job.job_id in repo.reclaim_expired(conn)
         after = repo.get_job(conn, job.job_id)
-    assert after.status is JobStatus.FAILED
-    assert after.error is not None
-    assert "may not be re-dispatched" in after.error
+        kinds = [e.kind for e in repo.job_events(conn, job.job_id)]
+    assert (after.status, after.attempts, after.lease_holder, str(after.prompt_id)) == (
+        JobStatus.QUEUED,
+        1,
+        None,
+        prompt_id,
+    )
+    assert kinds[-2:] == [JobEventKind.LOST, JobEventKind.REQUEUED]
+    next_claim = dataclasses.replace(after, attempts=after.attempts + 1)
+    assert not adoption.may_run_again(next_claim)  # not found on the server: it fails, it is not sent again
 
 
 def test_a_server_that_is_not_registered_is_named(rig: Rig) -> None:
