@@ -172,6 +172,12 @@ STUDIO_ACTIONS: tuple[Action, ...] = (
     ),
     _a("scene.assemble", "Assemble approved segments", SCENE, "Ctrl+Shift+E", when="has_scene_selection"),
     _a("scene.export", "Export scene…", SCENE, "Ctrl+E", when="has_scene_selection"),
+    _a(
+        "character.new",
+        "New character…",
+        SCENE,
+        description="from a Seed A portrait and/or a Seed B; forward and reverse mode generate the other",
+    ),
     _a("scene.new", "New scene…", SCENE, "Ctrl+N", when="has_project"),
     _a("job.cancel", "Cancel job", JOB, "Ctrl+.", when="has_job_selection"),
     _a("job.retry", "Retry job", JOB, when="has_job_selection"),

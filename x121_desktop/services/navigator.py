@@ -1,10 +1,12 @@
-"""The project → character → scene tree the navigator shows, as frozen values (one read, three queries),
-and its changes as they are committed.
+"""The project → character → scene tree the navigator shows, as frozen values (one read, four queries),
+and its changes as they are committed. A character carries its seed counts and the seed kinds a
+generation job is making for it.
 
 `listen(on_change)` starts one LISTEN thread on `x121_scenes` (revision 0014: a project, character or
 scene added, removed, renamed or moved, a project's or scene's status changed, a segment added,
-removed or its status changed) and calls `on_change(TreeChanged)` on that thread, also after the
-connection came back (notices in between were lost): the UI hands it to its own thread and re-reads.
+removed or its status changed; revision 0016: a seed image added or its hero changed) and calls
+`on_change(TreeChanged)` on that thread, also after the connection came back (notices in between
+were lost): the UI hands it to its own thread and re-reads.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from x121_desktop.core.enums import ProjectStatus, SceneStatus, SegmentStatus
+from x121_desktop.core.enums import ProjectStatus, SceneStatus, SeedKind, SegmentStatus
 from x121_desktop.core.ids import CharacterId, ProjectId, SceneId
 from x121_desktop.db.notify import (
     ChannelListener,
@@ -27,6 +29,7 @@ from x121_desktop.db.notify import (
     parse_json_notice,
 )
 from x121_desktop.services.runtime import Runtime
+from x121_desktop.services.seed_generation import pending_seeds
 from x121_desktop.services.transactions import explain_refusal
 
 CHANNEL = "x121_scenes"
@@ -49,6 +52,10 @@ class CharacterNode:
     id: CharacterId
     name: str
     scenes: tuple[SceneNode, ...]
+    seeds_a: int = 0
+    seeds_b: int = 0
+    generating: tuple[SeedKind, ...] = ()
+    """The seed kinds a generation job is making for it now (services/seed_generation.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +139,19 @@ def _tree(session: Session, include_archived: bool) -> NavigatorTree:
     ).all()
     wanted = [p.id for p in projects]
     characters = session.execute(
-        text("SELECT id, project_id, name FROM characters WHERE project_id = ANY(:ids) ORDER BY lower(name), id"),
+        text(
+            "SELECT c.id, c.project_id, c.name, "
+            f"(SELECT count(*) FROM seed_images s WHERE s.character_id = c.id AND s.seed_kind_id = {int(SeedKind.A)}) "
+            "AS seeds_a, "
+            f"(SELECT count(*) FROM seed_images s WHERE s.character_id = c.id AND s.seed_kind_id = {int(SeedKind.B)}) "
+            "AS seeds_b "
+            "FROM characters c WHERE c.project_id = ANY(:ids) ORDER BY lower(c.name), c.id"
+        ),
         {"ids": wanted},
     ).all()
+    generating: dict[int, set[SeedKind]] = {}
+    for pending in pending_seeds(session.connection()):
+        generating.setdefault(int(pending.character_id), set()).add(pending.kind)
     scenes = session.execute(
         text(
             "SELECT s.id, s.character_id, s.name, s.scene_status_id, "
@@ -153,7 +170,10 @@ def _tree(session: Session, include_archived: bool) -> NavigatorTree:
         scenes_of.setdefault(s.character_id, []).append(node)
     characters_of: dict[int, list[CharacterNode]] = {}
     for c in characters:
-        node_c = CharacterNode(CharacterId(c.id), c.name, tuple(scenes_of.get(c.id, ())))
+        making = tuple(sorted(generating.get(c.id, ()), key=int))
+        node_c = CharacterNode(
+            CharacterId(c.id), c.name, tuple(scenes_of.get(c.id, ())), int(c.seeds_a), int(c.seeds_b), making
+        )
         characters_of.setdefault(c.project_id, []).append(node_c)
     return NavigatorTree(
         tuple(

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from x121_desktop.core.enums import ActivityKind, JobKind, JobStatus, SeedKind
 from x121_desktop.core.errors import X121Error
-from x121_desktop.core.ids import CharacterId, JobId, SeedImageId, WorkflowVersionId
+from x121_desktop.core.ids import CharacterId, JobId, SeedImageId, UserId, WorkflowVersionId
 from x121_desktop.db.notify import JobListener, ListenerHandle, ListenerReconnected, Notice, conninfo_from_engine
 from x121_desktop.db.repositories import scenes as scene_repo
 from x121_desktop.services.bootstrap import Studio
@@ -184,25 +184,44 @@ class SeedCollector:
         """Requested seeds not recorded yet (their jobs neither failed nor were cancelled), oldest first."""
         runtime = self._studio.runtime
         return await runtime.run(
-            runtime.db_read, in_transaction, self._studio, lambda c: _pending(c, character_id)
+            runtime.db_read, in_transaction, self._studio, lambda c: pending_seeds(c, character_id)
         )  # fmt: skip
 
-    def listen(self, on_succeeded: Callable[[JobId | None], None]) -> SeedJobListener:
+    def listen(self, on_ended: Callable[[JobEnded | None], None]) -> SeedJobListener:
         """A started LISTEN thread on `x121_jobs` as this studio's login (see `SeedJobListener`)."""
-        return SeedJobListener(conninfo_from_engine(self._studio.engine), on_succeeded).start()
+        return SeedJobListener(conninfo_from_engine(self._studio.engine), on_ended).start()
+
+    async def me(self) -> tuple[UserId | None, bool]:
+        """(the signed-in studio user, whether that role may record seeds: creators and admins)."""
+        runtime = self._studio.runtime
+
+        def work(conn: Connection) -> tuple[UserId | None, bool]:
+            row = conn.execute(text("SELECT x121_current_user_id(), x121_is_creator()")).one()
+            return (None if row[0] is None else UserId(int(row[0]))), bool(row[1])
+
+        return await runtime.run(runtime.db_read, in_transaction, self._studio, work)
+
+
+@dataclass(frozen=True, slots=True)
+class JobEnded:
+    """A job came to an end (succeeded, failed or was cancelled), as announced on `x121_jobs`."""
+
+    job_id: JobId
+    owner_id: UserId
+    status: JobStatus
 
 
 class SeedJobListener(ListenerHandle):
-    """`on_succeeded(job_id)` for every job that SUCCEEDED, and `on_succeeded(None)` after the LISTEN
-    connection came back (notices in between were lost: collect everything). Runs on the listener
+    """`on_ended(JobEnded)` for every job that succeeded, failed or was cancelled, and `on_ended(None)` after the
+    LISTEN connection came back (notices in between were lost: collect everything). Runs on the listener
     thread: hand it over, never block there. stop() joins the thread."""
 
-    def __init__(self, conninfo: str, on_succeeded: Callable[[JobId | None], None]) -> None:
+    def __init__(self, conninfo: str, on_ended: Callable[[JobEnded | None], None]) -> None:
         def hand_over(notice: Notice) -> None:
             if isinstance(notice, ListenerReconnected):
-                on_succeeded(None)
-            elif notice.status is JobStatus.SUCCEEDED:
-                on_succeeded(notice.job_id)
+                on_ended(None)
+            elif notice.status is JobStatus.SUCCEEDED or notice.status in _ENDED_WITHOUT_IMAGE:
+                on_ended(JobEnded(notice.job_id, notice.owner_id, notice.status))
 
         self._listener = JobListener(conninfo, hand_over)
 
@@ -263,7 +282,8 @@ def _finished(conn: Connection, job_ids: list[int] | None) -> list[_Finished]:
     return out
 
 
-def _pending(conn: Connection, character_id: int | None) -> list[PendingSeed]:
+def pending_seeds(conn: Connection, character_id: int | None = None) -> list[PendingSeed]:
+    """See `SeedCollector.pending` (in the caller's transaction)."""
     only = "" if character_id is None else "AND (a.data ->> 'character_id')::integer = :c "
     rows = conn.execute(
         text(
@@ -287,4 +307,13 @@ def _pending(conn: Connection, character_id: int | None) -> list[PendingSeed]:
     ]  # fmt: skip
 
 
-__all__ = ["CollectProblem", "JobSeedGenerator", "PendingSeed", "SeedCollection", "SeedCollector", "SeedJobListener"]
+__all__ = [
+    "CollectProblem",
+    "JobEnded",
+    "JobSeedGenerator",
+    "PendingSeed",
+    "SeedCollection",
+    "SeedCollector",
+    "SeedJobListener",
+    "pending_seeds",
+]

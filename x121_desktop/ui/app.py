@@ -101,6 +101,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _build_window(app: QApplication, studio: Studio) -> MainWindow:
+    from x121_desktop.ui.characters.install import install_characters
     from x121_desktop.ui.docks import WindowServices, default_panels
     from x121_desktop.ui.main_window import MainWindow
     from x121_desktop.ui.node_editor.panel import node_editor_panel_spec
@@ -125,6 +126,7 @@ def _build_window(app: QApplication, studio: Studio) -> MainWindow:
     window = MainWindow(WindowServices.from_studio(studio), panels=panels, keymap=studio.settings.keymap, themes=themes)
     wiring = install_collab(window, collab, socket_path=runtime_socket(studio.paths.home))
     scene = install_scene_workspace(window, studio)
+    install_characters(window, studio)  # New character…, and generated seeds recorded as their jobs finish
     window.add_shutdown_step(scene.stop)  # its LISTEN thread and timer end with the window, not only at quit
     wiring.opener.take_requested.connect(lambda take_id, _frame: scene.workspace.show_take(take_id))
     _open_linked_takes_in_review(window, wiring.opener)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from x121_desktop.core.ids import CharacterId, ProjectId, SceneId
-from x121_desktop.services.navigator import NavigatorTree, SceneNode, TreeChanged
+from x121_desktop.services.navigator import CharacterNode, NavigatorTree, SceneNode, TreeChanged
 from x121_desktop.ui.concurrency import TaskRunner
 
 if TYPE_CHECKING:
@@ -37,6 +37,14 @@ def scene_status(scene: SceneNode) -> str:
     """'In progress · 3 seg · 1 cancelled': the scene's status, segment count and what waits for a person."""
     waiting = "".join(f" · {n} {status.label.lower()}" for status, n in scene.attention)
     return f"{scene.status.label} · {scene.segment_count} seg{waiting}"
+
+
+def character_status(character: CharacterNode) -> str:
+    """'A 3 · B 1 · generating B · 2 scenes': its seeds of each kind, the seeds a job is making, its scenes
+    (most telling first: a narrow column elides the end; the tooltip has it all)."""
+    making = " and ".join(kind.name for kind in character.generating)
+    generating = f" · generating {making}" if making else ""
+    return f"A {character.seeds_a} · B {character.seeds_b}{generating} · {_count(len(character.scenes), 'scene')}"
 
 
 class NavigatorPanel(QWidget):
@@ -99,6 +107,7 @@ class NavigatorPanel(QWidget):
         layout.addWidget(self.hint)
         self.filter.textChanged.connect(self._apply_filter)
         self.tree.itemActivated.connect(self._activated)
+        self.tree.itemExpanded.connect(lambda _item: self._fit_status())  # the rows now shown get room too
 
     # ------------------------------------------------------------ following the database
 
@@ -156,7 +165,7 @@ class NavigatorPanel(QWidget):
         for project in data.projects:
             p = self._item(None, project.name, project.status.label, PROJECT, project.id)
             for character in project.characters:
-                c = self._item(p, character.name, f"{len(character.scenes)} scenes", CHARACTER, character.id)
+                c = self._item(p, character.name, character_status(character), CHARACTER, character.id)
                 for scene in character.scenes:
                     self._item(c, scene.name, scene_status(scene), SCENE, scene.id)
         if first:
