@@ -183,6 +183,14 @@ def test_reverse_mode_uses_the_projects_seed_a_workflow(cli: Cli, seeded_url: st
         v=seed_a["workflow_version_id"],
     )  # fmt: skip
     assert workflow == "house-seed-a"
+    reset = cli.json("project", "set", "Rev", "--seed-workflow-a", "default")
+    assert reset["created"] is False
+    assert [(c["kind"], c["workflow"], c["origin"]) for c in reset["settings"]["choices"]] == [
+        (SeedKind.B.value, DEFAULT_SEED_WORKFLOW, "default"), (SeedKind.A.value, DEFAULT_SEED_WORKFLOW, "default"),
+    ]  # fmt: skip
+    [(settings,)] = _rows(seeded_url, "SELECT settings FROM projects WHERE name = 'Rev'")
+    assert settings == {}  # nothing left behind
+    assert "Nothing to set" in cli.run("project", "set", "Rev", code=2)[1]
 
 
 def test_seed_generate_makes_another_variant_with_a_given_workflow(cli: Cli, images: dict[str, Path]) -> None:
