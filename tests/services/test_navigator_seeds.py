@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import time
 import uuid
 from collections.abc import Callable
 
 from sqlalchemy import create_engine, text
 
 from tests.db.security_studio import SUPERUSER, SecureStudio, secure_studio
+from tests.services.test_navigator import _heard
 from x121_desktop.core.enums import ActivityKind, JobKind, JobStatus, SeedKind, SeedOrigin
 from x121_desktop.db.engine import DatabaseTarget, make_engine, session_factory
 from x121_desktop.db.repositories import scenes as scene_repo
@@ -21,14 +21,6 @@ from x121_desktop.services.runtime import Runtime
 from x121_desktop.services.seed_generation import PURPOSE
 
 __all__ = ["secure_studio"]
-
-
-def _heard(notices: queue.Queue[TreeChanged], settle_s: float = 0.4) -> list[TreeChanged]:
-    time.sleep(settle_s)
-    out = []
-    while not notices.empty():
-        out.append(notices.get_nowait())
-    return out
 
 
 def _ada(tree: NavigatorTree) -> tuple[int, int, tuple[SeedKind, ...]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -37,20 +36,25 @@ def studio(database: tuple[str, Engine], tmp_path: Path) -> Iterator[Studio]:
         built.close()
 
 
+def _set_up(
+    database: tuple[str, Engine], server: ComfyTestServer, tmp_path: Path, api: str, manifest: str | None = None
+) -> Path:
+    """The stand-in registered, workflows/`api` imported as "seedb"; returns the astronaut portrait's path."""
+    url, engine = database
+    register_server(engine, "gpu1", server.url)
+    given = ["--manifest", str(WORKFLOWS / manifest)] if manifest else []
+    assert main(["--database-url", url, "--home", str(tmp_path / "home"), "workflow", "import", "--name", "seedb",
+                 str(WORKFLOWS / api), *given]) == 0  # fmt: skip
+    portrait = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(portrait, format="PNG")
+    return portrait
+
+
 def test_forward_mode_generates_seed_b_through_the_queue_and_records_it_once(
     database: tuple[str, Engine], server: ComfyTestServer, studio: Studio, tmp_path: Path
 ) -> None:
-    url, engine = database
-    register_server(engine, "gpu1", server.url)
-    manifest = str(WORKFLOWS / "x121-i2v-modelfree.manifest.json")
-    api = str(WORKFLOWS / "x121-i2v-modelfree.api.json")
-    home = str(tmp_path / "home")
-    assert main(["--database-url", url, "--home", home, "workflow", "import", "--name", "seedb", api,
-                 "--manifest", manifest]) == 0  # fmt: skip
-    portrait = tmp_path / "astronaut.png"
-    buffer = io.BytesIO()
-    Image.fromarray(data.astronaut()).save(buffer, format="PNG")
-    portrait.write_bytes(buffer.getvalue())
+    engine = database[1]
+    portrait = _set_up(database, server, tmp_path, "x121-i2v-modelfree.api.json", "x121-i2v-modelfree.manifest.json")
     generator = JobSeedGenerator(studio, "seedb", params={"width": 128, "height": 72, "frame_count": 2})
 
     async def scenario() -> tuple[AddCharacterResult, list[SeedView], list[SeedView]]:
@@ -81,13 +85,8 @@ def test_forward_mode_generates_seed_b_through_the_queue_and_records_it_once(
 def test_collect_is_safe_to_repeat_reports_a_bad_image_and_records_a_cached_result_once(
     database: tuple[str, Engine], server: ComfyTestServer, studio: Studio, tmp_path: Path
 ) -> None:
-    url, engine = database
-    register_server(engine, "gpu1", server.url)
-    home = str(tmp_path / "home")
-    assert main(["--database-url", url, "--home", home, "workflow", "import", "--name", "seedb",
-                 str(WORKFLOWS / "x121-seed-modelfree.api.json")]) == 0  # fmt: skip
-    portrait = tmp_path / "astronaut.png"
-    Image.fromarray(data.astronaut()).save(portrait, format="PNG")
+    engine = database[1]
+    portrait = _set_up(database, server, tmp_path, "x121-seed-modelfree.api.json")
     fixed = {"width": 320, "height": 180, "seed": 7}  # no fresh seed: the same request is the same job
     generator = JobSeedGenerator(studio, "seedb", image_parameter="source_image", params=fixed)
     collector = SeedCollector(studio)
