@@ -194,6 +194,9 @@ def test_reverse_mode_uses_the_projects_seed_a_workflow(cli: Cli, seeded_url: st
 
 
 def test_seed_generate_makes_another_variant_with_a_given_workflow(cli: Cli, images: dict[str, Path]) -> None:
+    err = cli.run("character", "add", "Cy", "--seed-a", str(images["astronaut"]), "--seed-b", str(images["rocket"]),
+                  "--project", "Man", "--seed-workflow", DEFAULT_SEED_WORKFLOW, code=2)[1]  # fmt: skip
+    assert "in manual mode both seeds are given and nothing is generated" in err
     cli.run("character", "add", "Cy", "--seed-a", str(images["astronaut"]), "--seed-b", str(images["rocket"]),
             "--project", "Man")  # fmt: skip
     err = cli.run("seed", "generate", "Cy", "--project", "Man", code=2)[1]

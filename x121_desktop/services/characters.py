@@ -130,6 +130,11 @@ class CharacterService:
     async def add(self, request: AddCharacterRequest) -> AddCharacterResult:
         name = check_name(request.name)
         mode = resolve_mode(request)
+        if request.seed_workflow is not None and mode is CharacterMode.MANUAL:
+            raise InvalidInput(
+                "A seed workflow was given, but in manual mode both seeds are given and nothing is generated",
+                "Leave --seed-workflow out, or give only the seed to generate the other from",
+            )
         project_name = (request.project or repo.DEFAULT_PROJECT).strip()
         if not project_name:
             raise InvalidInput("The project name is blank", "Give --project NAME")
@@ -143,7 +148,7 @@ class CharacterService:
             return aspect_of(project)
 
         aspect = await self._tx(False, before)
-        if request.seed_workflow is not None and mode is not CharacterMode.MANUAL:
+        if request.seed_workflow is not None:
             kind, chosen = _generated_kind(mode), request.seed_workflow
             await self._runtime.run(
                 self._runtime.db_read, in_transaction, self._studio,

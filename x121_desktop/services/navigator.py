@@ -150,7 +150,7 @@ def _tree(session: Session, include_archived: bool) -> NavigatorTree:
         {"ids": wanted},
     ).all()
     generating: dict[int, set[SeedKind]] = {}
-    for pending in pending_seeds(session.connection()):
+    for pending in pending_seeds(session.connection(), running_only=True):
         generating.setdefault(int(pending.character_id), set()).add(pending.kind)
     scenes = session.execute(
         text(

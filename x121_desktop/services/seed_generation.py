@@ -235,9 +235,15 @@ def _preference(path: str) -> tuple[int, str]:
     return next(n for n, s in enumerate(_IMAGE_SUFFIXES) if path.lower().endswith(s)), path
 
 
+_ENDED = (JobStatus.SUCCEEDED, *_ENDED_WITHOUT_IMAGE)
+_RUNNING = tuple(s for s in JobStatus if s not in _ENDED)
+"""Statuses of a job that has not ended (queued, held, claimed, running, lost and waiting to be re-sent, …)."""
+
 _REQUESTS = (
-    "FROM activity_events a JOIN jobs j ON j.id = a.job_id "
-    "WHERE a.activity_kind_id = :queued AND a.data ->> 'purpose' = :purpose "
+    # from the jobs side: the claim index (status first) finds the few jobs in the statuses asked for
+    "FROM jobs j JOIN activity_events a ON a.job_id = j.id AND a.activity_kind_id = :queued "
+    "AND a.data ->> 'purpose' = :purpose "
+    "WHERE j.job_kind_id = :seed_job AND j.job_status_id = ANY(:statuses) "
     # not recorded yet: no seed of this job, and no seed of the character holding one of its images
     "AND NOT EXISTS (SELECT 1 FROM seed_images s WHERE s.job_id = j.id) "
     "AND NOT EXISTS (SELECT 1 FROM job_outputs o JOIN seed_images s ON s.file_id = o.file_id "
@@ -245,17 +251,18 @@ _REQUESTS = (
 )
 
 
+def _request_params(statuses: tuple[JobStatus, ...], **more: object) -> dict[str, object]:
+    return {
+        "queued": int(ActivityKind.JOB_QUEUED), "purpose": PURPOSE, "seed_job": int(JobKind.SEED_GENERATE),
+        "statuses": [int(s) for s in statuses], **more,
+    }  # fmt: skip
+
+
 def _finished(conn: Connection, job_ids: list[int] | None) -> list[_Finished]:
     only = "" if job_ids is None else "AND j.id = ANY(:ids) "
     rows = conn.execute(
-        text(
-            "SELECT a.job_id, a.data, j.workflow_version_id, j.inputs "
-            + _REQUESTS
-            + "AND j.job_status_id = :ok "
-            + only
-            + "ORDER BY a.id"
-        ),
-        {"queued": int(ActivityKind.JOB_QUEUED), "purpose": PURPOSE, "ok": int(JobStatus.SUCCEEDED), "ids": job_ids},
+        text("SELECT a.job_id, a.data, j.workflow_version_id, j.inputs " + _REQUESTS + only + "ORDER BY a.id"),
+        _request_params((JobStatus.SUCCEEDED,), ids=job_ids),
     ).all()
     out: list[_Finished] = []
     for r in rows:
@@ -282,22 +289,17 @@ def _finished(conn: Connection, job_ids: list[int] | None) -> list[_Finished]:
     return out
 
 
-def pending_seeds(conn: Connection, character_id: int | None = None) -> list[PendingSeed]:
-    """See `SeedCollector.pending` (in the caller's transaction)."""
+def pending_seeds(
+    conn: Connection, character_id: int | None = None, *, running_only: bool = False
+) -> list[PendingSeed]:
+    """See `SeedCollector.pending` (in the caller's transaction); `running_only`: leave out the jobs that
+    succeeded and wait to be collected (the navigator's "generating")."""
     only = "" if character_id is None else "AND (a.data ->> 'character_id')::integer = :c "
+    statuses = _RUNNING if running_only else (*_RUNNING, JobStatus.SUCCEEDED)
     rows = conn.execute(
-        text(
-            "SELECT a.job_id, a.data, j.job_status_id "
-            + _REQUESTS
-            + "AND j.job_status_id <> ALL(:ended) "
-            + only
-            + "ORDER BY a.id"
-        ),
-        {
-            "queued": int(ActivityKind.JOB_QUEUED), "purpose": PURPOSE, "c": character_id,
-            "ended": [int(s) for s in _ENDED_WITHOUT_IMAGE],
-        },
-    ).all()  # fmt: skip
+        text("SELECT a.job_id, a.data, j.job_status_id " + _REQUESTS + only + "ORDER BY a.id"),
+        _request_params(statuses, c=character_id),
+    ).all()
     return [
         PendingSeed(
             JobId(r.job_id), CharacterId(int(r.data["character_id"])), SeedKind.from_code(str(r.data["kind"])),
