@@ -20,6 +20,7 @@ before anything is written. `generate` requests another generated seed for an ex
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -195,7 +196,7 @@ class CharacterService:
             ticket = await self._generator.request_seed(request)
         except X121Error as exc:
             text = exc.sentence[:1].lower() + exc.sentence[1:].rstrip(".") + "."
-            retry = f"x121 seed generate {character.name} --project {character.project}"
+            retry = f"x121 seed generate {shlex.quote(character.name)} --project {shlex.quote(character.project)}"
             sentence = f"Seed {missing.name} was not generated: {text} Then run `{retry}`."
             return GenerationOutcome(missing, False, sentence)
         return GenerationOutcome(missing, True, ticket.sentence, ticket.job_id, ticket.recorded)

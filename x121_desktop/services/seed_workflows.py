@@ -21,6 +21,7 @@ resolves the recipe for the character's project and queues the job through `JobS
 from __future__ import annotations
 
 import secrets
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -117,7 +118,7 @@ def choice_for(project: ProjectSettingsView, kind: SeedKind, given: str | None =
 def _unusable(project: ProjectSettingsView, choice: SeedWorkflowChoice, why: str) -> SeedWorkflowUnusable:
     """One sentence: which workflow, why it cannot generate the seed, and what to do (by where it came from)."""
     kind, name, setting = choice.kind, choice.workflow, setting_name(choice.kind)
-    choose = f"`x121 project set {project.name} {option_name(kind)} NAME`"
+    choose = f"`x121 project set {shlex.quote(project.name)} {option_name(kind)} NAME`"
     if choice.origin == "given":
         return SeedWorkflowUnusable(
             f"The seed workflow {name!r} cannot generate Seed {kind.name} for project {project.name!r}: {why}",

@@ -13,9 +13,10 @@ runs on the studio's executors: decoding and validation on `cpu`, file writes on
 transaction on `db_writer`. Bytes are in the media store before their rows
 commit (a failed transaction leaves only orphan files, which the janitor removes).
 
-Generation (Forward: B from A; Reverse: A from B) goes through the `SeedGenerator` protocol,
-which the orchestrator integration implements by submitting a SEED_GENERATE job; when the job
-finishes it calls `SeedService.record_generated`.
+Generation (Forward: B from A; Reverse: A from B) goes through the `SeedGenerator` protocol:
+services/seed_workflows.py picks the project's seed workflow and services/seed_generation.py
+submits it as a SEED_GENERATE job; once the job finished, its collector calls
+`SeedService.record_generated` (which records a job's image once, whoever collects it).
 """
 
 from __future__ import annotations
