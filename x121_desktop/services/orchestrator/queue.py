@@ -19,6 +19,10 @@ params, {file input: sha256 of its bytes}, seed)` where the seed is the `seed` p
 or the manifest default; None when the workflow has none). If a SUCCEEDED job with the same key
 and outputs exists, the submission is recorded as a cache-hit job (SUCCEEDED at once, the same
 output files linked, events CREATED + SUCCEEDED with `cache_hit: true`) instead of being queued.
+
+A request may carry `also(conn, job_row)`: what the caller keeps with the job (seed generation keeps
+its request, services/seed_generation.py). It runs in the submission's transaction right after the
+job row is written (queued or cache hit), before the commit: when it raises, no job is kept either.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class SubmitRequest:
     redispatch_allowed: bool = True
     max_attempts: int = 3
     use_cache: bool = True
+    also: Callable[[Connection, repo.JobRow], None] | None = None
+    """Run in the submission's transaction after the job row is written; raising rolls the job back too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +240,7 @@ class JobQueueService:
         return await self._runtime.run(pool, in_transaction, self._studio, work)
 
     async def submit(self, request: SubmitRequest) -> SubmitResult:
-        """Queue one job (or record a cache hit), in one transaction."""
+        """Queue one job (or record a cache hit), with the request's `also`, in one transaction."""
         return (await self.submit_batch([request]))[0]
 
     async def submit_batch(self, requests: Sequence[SubmitRequest]) -> list[SubmitResult]:
@@ -285,9 +291,10 @@ class JobQueueService:
             work_estimate=_work(p.version, inputs),
         )
         source = repo.find_cache_hit(conn, p.key) if p.request.use_cache else None
-        if source is not None:
-            return SubmitResult(view(repo.record_cache_hit(conn, new, source)), True, source.id)
-        return SubmitResult(view(repo.enqueue(conn, new)), False, None)
+        job = repo.enqueue(conn, new) if source is None else repo.record_cache_hit(conn, new, source)
+        if p.request.also is not None:
+            p.request.also(conn, job)
+        return SubmitResult(view(job), source is not None, None if source is None else source.id)
 
     async def status(self, job_id: int) -> JobView:
         return await self._tx(False, lambda c: view(repo.get_job(c, job_id)))
