@@ -1,10 +1,12 @@
 """Seed images: validate, register (original + auto-crop), list, pick the hero, merge, record generated.
 
-Every seed is permanent (PostgreSQL rejects deleting or overwriting one), so each change adds a
-row: a given image is stored as it came (origin GIVEN, with its validation findings in
-`params`), and when the auto-crop changes it, the crop is stored too as its child (GIVEN,
-`parent_seed_id` = the original, `params.step = "auto_crop"` with the box), and the crop is the
-hero. Merges are MERGED children of their first input (`merged_from_seed_id` = the second).
+Every seed is permanent (PostgreSQL rejects deleting or overwriting one), and so is its file (a
+reused row of equal bytes with a weaker retention class is raised to PERMANENT as the seed is
+inserted, `repositories.seeds.add_seed`, revision 0017), so each change adds a row: a given image
+is stored as it came (origin GIVEN, with its validation findings in `params`), and when the
+auto-crop changes it, the crop is stored too as its child (GIVEN, `parent_seed_id` = the original,
+`params.step = "auto_crop"` with the box), and the crop is the hero. Merges are MERGED children of
+their first input (`merged_from_seed_id` = the second).
 Generated seeds carry workflow version, job, parameters and seed.
 
 A new validated Seed A also gets a REFINED variant from the refinement scripts, run before the
@@ -246,7 +248,9 @@ class SeedService:
 
         Generated images are kept even when a check fails (the findings are stored with it), so
         nothing a job produced is lost; the hero is only moved to one that passes. Nothing is added
-        when the job's image is already recorded (by another client, or as an identical seed).
+        when the job's image is already recorded (by another client, or as an identical seed). The
+        image's bytes usually have a row already (the job's output, WORKING): the seed reuses it and
+        raises it to PERMANENT in the same transaction.
         """
 
         def aspect(session: Session) -> Fraction:

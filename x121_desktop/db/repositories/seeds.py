@@ -1,7 +1,8 @@
 """Queries for seed images (Seed A/B variants with lineage and provenance). Never commits.
 
 Seeds are permanent (a trigger rejects deleting them or changing anything but `is_hero` and
-`note`), so this module only inserts rows and moves the hero flag.
+`note`), so this module only inserts rows and moves the hero flag. A seed's file is made PERMANENT
+with it when the store reused a weaker row (revision 0017's `x121_keep_seed_file`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from x121_desktop.core.enums import SeedKind, SeedOrigin
+from x121_desktop.core.enums import RetentionClass, SeedKind, SeedOrigin
 from x121_desktop.core.errors import NotFound
 from x121_desktop.core.ids import CharacterId, FileId, JobId, SeedImageId, WorkflowVersionId
 from x121_desktop.db.models.files import File
@@ -57,6 +58,9 @@ class SeedRecord:
 
 
 def add_seed(session: Session, new: NewSeed) -> SeedImageId:
+    """Insert a seed; its file is raised to PERMANENT in the same transaction if its class is weaker (a job's
+    WORKING output or input the media store reused for equal bytes), so no retention rule can treat it as
+    working material."""
     values: dict[str, Any] = {
         "character_id": int(new.character_id),
         "seed_kind_id": int(new.kind),
@@ -70,7 +74,18 @@ def add_seed(session: Session, new: NewSeed) -> SeedImageId:
         "seed": new.seed,
         "note": new.note,
     }
-    return SeedImageId(session.execute(insert(SeedImage).values(**values).returning(SeedImage.id)).scalar_one())
+    seed_id = SeedImageId(session.execute(insert(SeedImage).values(**values).returning(SeedImage.id)).scalar_one())
+    keep_file_permanent(session, new.file_id)
+    return seed_id
+
+
+def keep_file_permanent(session: Session, file_id: int) -> bool:
+    """Raise a seed's file to PERMANENT when its class is weaker (creators may not UPDATE `files`: the database
+    function `x121_keep_seed_file` does it, only for seed files, only upwards). True when it changed it."""
+    weaker = select(func.x121_keep_seed_file(File.id)).where(
+        File.id == file_id, File.retention_class_id > int(RetentionClass.PERMANENT)
+    )
+    return bool(session.execute(weaker).scalar_one_or_none())
 
 
 def seed_with_file(session: Session, character_id: int, kind: SeedKind, file_id: int) -> SeedImageId | None:
