@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
-from skimage import data
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from tests.services.test_job_queue_service import _finish_with_output
+from tests.services.test_job_queue_service import _finish_with_output, photo
 from tests.services.test_pipeline_e2e import WORKFLOWS, database, rows
 from x121_desktop.cli.main import main
 from x121_desktop.core.enums import ActivityKind, CharacterMode, JobKind, JobStatus, SeedKind
@@ -31,7 +29,7 @@ from x121_desktop.services.orchestrator.queue import JobQueueService, SubmitRequ
 from x121_desktop.services.seed_generation import PURPOSE, JobSeedGenerator, SeedCollector
 from x121_desktop.services.seeds import SeedGenerationRequest
 
-__all__ = ["database"]
+__all__ = ["database", "photo"]
 
 PARAMS = {"width": 64, "height": 36, "seed": 5}
 
@@ -50,13 +48,6 @@ def studio(database: tuple[str, Engine], tmp_path: Path) -> Iterator[Studio]:
         yield built
     finally:
         built.close()
-
-
-@pytest.fixture
-def portrait(tmp_path: Path) -> Path:
-    path = tmp_path / "astronaut.png"
-    Image.fromarray(data.astronaut()[::8, ::8]).save(path, format="PNG")
-    return path
 
 
 def _character(engine: Engine) -> tuple[int, int]:
@@ -94,10 +85,8 @@ def _same_transaction(engine: Engine, job_id: int) -> None:
     assert job_xmin == request_xmin
 
 
-def _request(character_id: int, portrait: Path) -> SeedGenerationRequest:
-    return SeedGenerationRequest(
-        CharacterId(character_id), "Ada", SeedKind.B, SeedImageId(1), portrait, Fraction(16, 9)
-    )
+def _request(character_id: int, photo: Path) -> SeedGenerationRequest:
+    return SeedGenerationRequest(CharacterId(character_id), "Ada", SeedKind.B, SeedImageId(1), photo, Fraction(16, 9))
 
 
 class _FailsAfterKeeping(JobSeedGenerator):
@@ -110,18 +99,18 @@ class _FailsAfterKeeping(JobSeedGenerator):
 
 
 def test_a_failure_after_the_job_is_written_keeps_neither_job_nor_request(
-    database: tuple[str, Engine], studio: Studio, portrait: Path
+    database: tuple[str, Engine], studio: Studio, photo: Path
 ) -> None:
     engine = database[1]
     _, character = _character(engine)
     failing = _FailsAfterKeeping(studio, "seedb", image_parameter="source_image", params=PARAMS)
     with pytest.raises(Injected):
-        asyncio.run(failing.request_seed(_request(character, portrait)))
+        asyncio.run(failing.request_seed(_request(character, photo)))
     assert _counts(engine) == (0, 0, 0)
     assert asyncio.run(SeedCollector(studio).pending()) == []
 
     generator = JobSeedGenerator(studio, "seedb", image_parameter="source_image", params=PARAMS)
-    ticket = asyncio.run(generator.request_seed(_request(character, portrait)))
+    ticket = asyncio.run(generator.request_seed(_request(character, photo)))
     assert not ticket.recorded
     assert _counts(engine) == (1, 1, 1)  # the job, its CREATED event, its request
     _same_transaction(engine, ticket.job_id)
@@ -130,12 +119,12 @@ def test_a_failure_after_the_job_is_written_keeps_neither_job_nor_request(
 
 
 def test_submit_runs_also_in_its_own_transaction_for_a_queued_job_and_a_cache_hit(
-    database: tuple[str, Engine], studio: Studio, portrait: Path
+    database: tuple[str, Engine], studio: Studio, photo: Path
 ) -> None:
     engine = database[1]
     project, _ = _character(engine)
     queue = JobQueueService(studio)
-    inputs = {**PARAMS, "source_image": portrait}
+    inputs = {**PARAMS, "source_image": photo}
     seen: list[int] = []
 
     def keep(conn: Connection, job: JobRow) -> None:
