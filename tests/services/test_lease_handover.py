@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tests.comfyui_server import ComfyTestServer
 from tests.services.test_runner import (
+    count_executions,
     db_url,
     executions,
     insert_job,
@@ -131,3 +133,36 @@ def test_a_stopped_workstations_cancelled_job_ends_cancelled_and_its_prompt_is_s
     assert not entry.succeeded
     assert "execution_interrupted" in entry.message_types
     assert time.monotonic() - began < 2.8  # stopped, not run to its end
+
+
+def test_a_dispatcher_that_cannot_ask_the_prompts_server_leaves_the_job_to_one_that_can(
+    studio: Studio, server: ComfyTestServer, tmp_path: Path
+) -> None:
+    """`x121 worker --servers a` cannot ask server b for a prompt an earlier attempt left there, so it neither runs
+    the job again on a (a second run) nor fails it: it leaves it queued, and a dispatcher following b adopts it."""
+    from tests.comfy.conftest import astronaut_png
+
+    other = ComfyTestServer(tmp_path / "comfyui-b")
+    (other.root / "input" / "astronaut.png").write_bytes(astronaut_png())
+    other.start()
+    count_executions(other)
+    try:
+        register_server(studio.engine, "a", server.url)
+        b = register_server(studio.engine, "b", other.url)
+        job = insert_job(studio.engine, quick_prompt("elsewhere"))  # re-dispatch allowed: a could run it again
+        with studio.engine.begin() as conn:
+            claimed = job_dispatch.assign(conn, job, GONE, timedelta(seconds=30), b, {"server": "b"})
+        assert claimed is not None
+        other.faults.node_delay_s = 0.3
+        ComfyClient(other.url).submit(quick_prompt("elsewhere"), prompt_id=str(claimed.prompt_id))
+        _lapse_and_take_back(studio.engine, job)
+        only_a = Dispatcher(studio, servers=["a"], lease_s=3.0, poll_s=0.5, once=True)
+        asyncio.run(asyncio.wait_for(only_a.run(), timeout=30))
+        assert (job_state(studio.engine, job)[0], only_a.stats.claimed) == (JobStatus.QUEUED, 0)
+        assert executions(server) == []
+        run_dispatcher(studio, servers=["b"], once=True)
+        assert job_state(studio.engine, job) == (JobStatus.SUCCEEDED, 2, None)
+        assert ("submitted", {"adopted": True, "server": "b"}) in job_events(studio.engine, job)
+        assert executions(other) == [str(claimed.prompt_id)]  # run once, where it was sent first
+    finally:
+        other.stop()

@@ -173,13 +173,19 @@ _FILES_OF = (
     "THEN j.inputs->'files' ELSE '{}' END) AS t(k, v) WHERE t.v ~ '^[0-9]{1,18}$'))"
 )
 _USED = f"(SELECT count(*) FROM jobs x WHERE x.server_id = c.s AND x.job_status_id IN ({_ACTIVE}))"
+_UP = ", ".join(str(int(s)) for s in sorted(DISPATCHABLE))
+_LAST_SERVER_UP = (
+    "(j.attempts > 0 AND EXISTS (SELECT 1 FROM comfy_servers s WHERE s.id = j.server_id AND s.is_enabled "
+    f"AND s.server_status_id IN ({_UP})))"
+)
+"""An earlier attempt's server still takes work: the prompt that attempt sent may still be there."""
 
 
 def _rank_sql(window: int) -> str:
     return (
         fair_share_sql(window)
         + f"""
-SELECT {job_columns("j")}, {_FILES_OF} FROM ranked k JOIN jobs j ON j.id = k.id
+SELECT {job_columns("j")}, {_FILES_OF}, {_LAST_SERVER_UP} FROM ranked k JOIN jobs j ON j.id = k.id
 WHERE j.job_status_id = {_QUEUED} AND NOT j.cancel_requested
   AND EXISTS (SELECT 1 FROM unnest(CAST(%(sids)s AS integer[]), CAST(%(caps)s AS integer[])) AS c(s, n)
               WHERE c.n > {_USED})
@@ -193,6 +199,8 @@ class Candidate:
     job: JobRow
     found: tuple[tuple[int, str, str], ...]
     """(file id, sha256, rel_path) of the stored files its inputs name that exist."""
+    last_server_up: bool = False
+    """An earlier attempt went to `job.server_id`, which is enabled and up: its prompt may still be there."""
 
 
 def look(
@@ -207,7 +215,10 @@ def look(
         held = Held(int(job_id), None if work is None else float(work), max(0.0, float(running or 0)))
         holding.setdefault(int(server_id), []).append(held)
     width = len(job_columns().split(", "))
-    found = [Candidate(job_from_row(r), tuple((int(f[0]), str(f[1]), str(f[2])) for f in r[width])) for r in ranked]
+    found = [
+        Candidate(job_from_row(r), tuple((int(f[0]), str(f[1]), str(f[2])) for f in r[width]), bool(r[width + 1]))
+        for r in ranked
+    ]
     return holding, found
 
 
@@ -342,41 +353,20 @@ def lost_on(conn: Connection, job_id: int) -> set[int]:
 # ---------------------------------------------------------------------------------------- the claim
 
 
-def claim_placed(
-    conn: Connection,
-    holder: str,
-    lease: timedelta,
-    servers: Sequence[ServerSnapshot],
-    capacity: Mapping[int, int],
-    plan: Callable[[JobRow], JobPlan],
-    *,
-    work_of: Callable[[int], float | None] | None = None,
-    window: int = 8,
-    refuse_impossible: bool = True,
-    per_second: bool = False,
-    taking: Callable[[JobRow, int, Mapping[str, StoredFile]], object] | None = None,
-    commit_with_take: bool = False,
-) -> PlacedClaim:
-    """Claim the next job for one of `servers` (see the module docstring).
+def _adoptable_elsewhere(candidate: Candidate, capacity: Mapping[int, int]) -> bool:
+    """Its earlier attempt's prompt may be on a server that is up but not one of this claimer's."""
+    return candidate.last_server_up and candidate.job.server_id not in capacity
 
-    `servers` are snapshots without slot counts (their `free_slots` is ignored); `capacity` is each
-    one's running + queued slots. A job already on a server counts with its stored work estimate,
-    else `work_of(job_id)` (None: unknown, taken as the candidates' median), to know when each
-    server frees up. `refuse_impossible=False` (a dispatcher that drives only some of the servers)
-    leaves jobs no server here can run in the queue. `per_second`: the servers' speeds are work per
-    second (measured), so the time a held job has been running shortens what is left of it.
-    `taking(job, server_id, files)` is called just before each attempt to take a job (the caller may
-    start uploading its inputs meanwhile). `commit_with_take`: each take commits in its own round trip
-    (one round trip less per claim; the refusals before it commit with it).
-    """
-    usable = {s.server_id: capacity.get(s.server_id, 0) for s in servers if s.enabled and s.status in DISPATCHABLE}
-    holding, queued = look(conn, window, usable)
-    snaps = [
-        dataclasses.replace(s, free_slots=capacity.get(s.server_id, 0) - len(holding.get(s.server_id, [])))
-        for s in servers
-    ]
-    if not queued or not any(s.free_slots > 0 and s.enabled for s in snaps):
-        return PlacedClaim()
+
+type Placed = tuple[
+    list[Refused], list[tuple[JobRow, JobPlan, Placement]], dict[int, Placement], dict[int, dict[str, StoredFile]]
+]
+
+
+def _place(
+    queued: Sequence[Candidate], plan: Callable[[JobRow], JobPlan], snaps: Sequence[ServerSnapshot], refuse: bool
+) -> Placed:
+    """(jobs refused, jobs some server can take with their plan and placement, every placement, input files)."""
     refused: list[Refused] = []
     queue: list[tuple[JobRow, JobPlan, Placement]] = []
     placements: dict[int, Placement] = {}
@@ -391,10 +381,54 @@ def claim_placed(
             continue
         placement = choose_server(planned.needs, snaps)
         placements[int(job.id)] = placement
-        if placement.outcome is PlacementOutcome.IMPOSSIBLE and refuse_impossible:
+        if placement.outcome is PlacementOutcome.IMPOSSIBLE and refuse:
             refused.append(Refused(job, explain_refusal(placement), tuple(str(r) for r in placement.refusals)))
         elif placement.outcome is not PlacementOutcome.IMPOSSIBLE:
             queue.append((job, planned, placement))
+    return refused, queue, placements, files
+
+
+def claim_placed(
+    conn: Connection,
+    holder: str,
+    lease: timedelta,
+    servers: Sequence[ServerSnapshot],
+    capacity: Mapping[int, int],
+    plan: Callable[[JobRow], JobPlan],
+    *,
+    work_of: Callable[[int], float | None] | None = None,
+    window: int = 8,
+    refuse_impossible: bool = True,
+    per_second: bool = False,
+    taking: Callable[[JobRow, int, Mapping[str, StoredFile]], object] | None = None,
+    commit_with_take: bool = False,
+    follows_all: bool = True,
+) -> PlacedClaim:
+    """Claim the next job for one of `servers` (see the module docstring).
+
+    `servers` are snapshots without slot counts (their `free_slots` is ignored); `capacity` is each
+    one's running + queued slots. A job already on a server counts with its stored work estimate,
+    else `work_of(job_id)` (None: unknown, taken as the candidates' median), to know when each
+    server frees up. `refuse_impossible=False` (a dispatcher that drives only some of the servers)
+    leaves jobs no server here can run in the queue. `per_second`: the servers' speeds are work per
+    second (measured), so the time a held job has been running shortens what is left of it.
+    `taking(job, server_id, files)` is called just before each attempt to take a job (the caller may
+    start uploading its inputs meanwhile). `commit_with_take`: each take commits in its own round trip
+    (one round trip less per claim; the refusals before it commit with it). `follows_all=False` (a
+    dispatcher that drives only some servers): a job whose earlier attempt went to a server that is up
+    but not one of `capacity`'s is left for a dispatcher that follows that server, since only such a
+    one can ask it for the prompt and adopt it (`services/orchestrator/adoption.py`).
+    """
+    usable = {s.server_id: capacity.get(s.server_id, 0) for s in servers if s.enabled and s.status in DISPATCHABLE}
+    holding, queued = look(conn, window, usable)
+    snaps = [
+        dataclasses.replace(s, free_slots=capacity.get(s.server_id, 0) - len(holding.get(s.server_id, [])))
+        for s in servers
+    ]
+    if not queued or not any(s.free_slots > 0 and s.enabled for s in snaps):
+        return PlacedClaim()
+    mine = queued if follows_all else [c for c in queued if not _adoptable_elsewhere(c, capacity)]
+    refused, queue, placements, files = _place(mine, plan, snaps, refuse_impossible)
     for item in refused:
         refuse(conn, item.job.id, item.sentence, item.reasons)
     done = tuple(refused)

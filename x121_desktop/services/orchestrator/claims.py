@@ -128,6 +128,7 @@ class Claimer:
                     per_second=per_second,
                     taking=self._taking,
                     commit_with_take=True,
+                    follows_all=covers_all,
                 )
                 # The take counted a server drained in the database as full (`open_only`); one this fleet
                 # stopped following during the claim is given back here.
