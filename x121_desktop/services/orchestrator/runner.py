@@ -201,6 +201,7 @@ class JobRunner:
         await self._to(JobStatus.SUBMITTED, JobEventKind.SUBMITTED, {"adopted": True, "server": handle.row.name})
         if entry is not None:
             return await self._finish(entry)
+        handle.stream.watch(self.pid)  # a restart of that server now reports this prompt lost, as for our own
         self.d.follow(self)
         return await self._follow()
 
