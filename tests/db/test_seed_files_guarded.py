@@ -9,28 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine
 
-from tests.db.security_studio import SUPERUSER, SecureStudio, secure_studio
+from tests.db.job_rights_studio import Rights, rights
+from tests.db.security_studio import SUPERUSER, secure_studio
 from x121_desktop.core.enums import RetentionClass
 
-__all__ = ["secure_studio"]
+__all__ = ["rights", "secure_studio"]
 
 RESTRICT = "23001"
-
-
-def _act(s: SecureStudio, who: str, sql: str, *params: object) -> str:
-    """Run one statement as `who` and roll it back: 'ok', or the SQLSTATE it was refused with."""
-    with s.connect(who) as conn:
-        try:
-            conn.execute(sql, params)  # type: ignore[arg-type]
-        except psycopg.Error as exc:
-            return str(exc.sqlstate)
-        finally:
-            conn.rollback()
-    return "ok"
 
 
 def _retention_sql(retention: RetentionClass) -> str:
@@ -38,8 +26,8 @@ def _retention_sql(retention: RetentionClass) -> str:
 
 
 @pytest.mark.parametrize("start", [RetentionClass.WORKING, RetentionClass.PERMANENT])
-def test_an_admin_may_only_raise_a_seed_files_retention(secure_studio: SecureStudio, start: RetentionClass) -> None:
-    s = secure_studio
+def test_an_admin_may_only_raise_a_seed_files_retention(rights: Rights, start: RetentionClass) -> None:
+    s = rights.studio
     seed_file, free = s.ids["file_a"], s.ids["file_free"]
     with s.connect(SUPERUSER) as conn:  # a superuser repairs: it may set any class
         conn.execute(_retention_sql(start), (seed_file,))
@@ -47,17 +35,17 @@ def test_an_admin_may_only_raise_a_seed_files_retention(secure_studio: SecureStu
     stricter = [r for r in RetentionClass if r.value < start.value]
     weaker = [r for r in RetentionClass if r.value > start.value]
     for retention in stricter:
-        assert _act(s, "admin", _retention_sql(retention), seed_file) == "ok", retention
+        assert rights.act("admin", _retention_sql(retention), seed_file) == "ok", retention
     for retention in weaker:
-        assert _act(s, "admin", _retention_sql(retention), seed_file) == RESTRICT, retention
+        assert rights.act("admin", _retention_sql(retention), seed_file) == RESTRICT, retention
     for sql in (
         "UPDATE files SET rel_path = 'elsewhere/seed.png' WHERE id = %s",
         "UPDATE files SET sha256 = repeat('0', 64) WHERE id = %s",
         "UPDATE files SET size_bytes = 1 WHERE id = %s",
     ):
-        assert _act(s, "admin", sql, seed_file) == RESTRICT, sql
-    assert _act(s, "admin", _retention_sql(RetentionClass.SCRATCH), free) == "ok"  # no seed's file: as before
-    assert _act(s, SUPERUSER, _retention_sql(RetentionClass.SCRATCH), seed_file) == "ok"
+        assert rights.act("admin", sql, seed_file) == RESTRICT, sql
+    assert rights.act("admin", _retention_sql(RetentionClass.SCRATCH), free) == "ok"  # no seed's file: as before
+    assert rights.act(SUPERUSER, _retention_sql(RetentionClass.SCRATCH), seed_file) == "ok"
 
 
 def test_downgrade_removes_the_guard_and_upgrade_restores_it(new_database: Callable[[], str]) -> None:
